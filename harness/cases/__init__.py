@@ -1,0 +1,1 @@
+"""Case sources: curated YAML files and aws-c-auth style suite folders."""

@@ -1,0 +1,257 @@
+"""Verify a signed request the way a server would.
+
+The verifier sees only what arrives (method, URL, headers, body) plus its own configuration (the
+credentials it knows, its region and service, its clock, its canonicalization rules). It
+re-derives the canonical request from what was received and the SignedHeaders list, and checks the
+signature: HMAC for SigV4, ECDSA with the public key derived from the credentials for SigV4A. It
+never looks at how the request was signed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+
+from harness.model import Context, SignedRequest
+from harness.reference import canonical as cr
+from harness.reference import signing
+from harness.reference.encoding import uri_decode
+
+MAX_EXPIRES = 604800  # seven days
+MAX_CLOCK_SKEW = timedelta(minutes=15)
+
+# Choices the specification leaves open; a case may name them under flags.open_choices.
+OPEN_CHOICES = {
+    "query-plus-as-space": "the server decodes '+' in the query as a space (form decoding)",
+    "query-plus-literal": "the server keeps '+' in the query as a literal plus",
+}
+
+
+@dataclass(frozen=True)
+class ServerRules:
+    """How the receiving server canonicalizes and what it accepts."""
+
+    credentials: dict[str, str]
+    region: str
+    service: str
+    now: datetime
+    normalize_path: bool = True
+    double_encode: bool = True
+    payload: str = "body"
+    session_token: str | None = None
+    session_token_signed: bool = True  # False: IoT style, the token is added after signing
+    query_plus_as_space: bool = False
+
+    @classmethod
+    def for_context(cls, context: Context) -> "ServerRules":
+        return cls(
+            credentials={context.access_key_id: context.secret_access_key},
+            region=context.region,
+            service=context.service,
+            now=context.timestamp,
+            normalize_path=context.normalize_path,
+            double_encode=context.double_encode,
+            payload=context.payload,
+            session_token=context.session_token,
+            session_token_signed=context.session_token_placement == "signed",
+        )
+
+    def with_choice(self, choice: str) -> "ServerRules":
+        if choice == "query-plus-as-space":
+            return replace(self, query_plus_as_space=True)
+        if choice == "query-plus-literal":
+            return replace(self, query_plus_as_space=False)
+        raise ValueError(f"unknown open choice {choice!r}; known: {', '.join(OPEN_CHOICES)}")
+
+
+@dataclass
+class Verification:
+    valid: bool
+    reason: str = ""
+    canonical_request: str | None = None
+    string_to_sign: str | None = None
+    rules: str = "spec"
+    details: dict[str, str] = field(default_factory=dict)
+
+
+class Rejected(Exception):
+    pass
+
+
+def _params(query: str) -> list[tuple[str, str]]:
+    return cr.query_parameters(query)
+
+
+def _decoded(value: str) -> str:
+    return uri_decode(value).decode("utf-8", "replace")
+
+
+def _parse_authorization(value: str) -> tuple[str, str, list[str], str]:
+    algorithm, _, rest = value.strip().partition(" ")
+    fields: dict[str, str] = {}
+    for part in rest.split(","):
+        key, eq, val = part.strip().partition("=")
+        if eq:
+            fields[key] = val
+    try:
+        return algorithm, fields["Credential"], fields["SignedHeaders"].split(";"), fields["Signature"]
+    except KeyError as exc:
+        raise Rejected(f"Authorization header lacks {exc.args[0]}") from None
+
+
+def _first(headers: tuple[tuple[str, str], ...], name: str) -> str | None:
+    lname = name.lower()
+    for n, v in headers:
+        if n.lower() == lname:
+            return v
+    return None
+
+
+def verify(signed: SignedRequest, body: bytes, rules: ServerRules) -> Verification:
+    """Accept or reject one received request under `rules`."""
+    try:
+        return _verify(signed, body, rules)
+    except Rejected as exc:
+        return Verification(False, str(exc))
+
+
+def _verify(signed: SignedRequest, body: bytes, rules: ServerRules) -> Verification:
+    _, host, path, query = signed.parts()
+    params = _params(query)
+    authorization = _first(signed.headers, "Authorization")
+    query_names = {_decoded(k): _decoded(v) for k, v in params}
+    if authorization is not None and authorization.strip().startswith("AWS4-"):
+        mode = "header"
+        algorithm_name, credential, signed_names, sig = _parse_authorization(authorization)
+        amz_date = _first(signed.headers, "X-Amz-Date")
+        if amz_date is None:
+            raise Rejected("no X-Amz-Date header")
+        amz_date = amz_date.strip()
+        region_set = _first(signed.headers, "X-Amz-Region-Set")
+        token = _first(signed.headers, "X-Amz-Security-Token")
+        canonical_params = params
+    elif "X-Amz-Signature" in query_names:
+        mode = "query"
+        try:
+            algorithm_name = query_names["X-Amz-Algorithm"]
+            credential = query_names["X-Amz-Credential"]
+            signed_names = query_names["X-Amz-SignedHeaders"].split(";")
+            amz_date = query_names["X-Amz-Date"]
+            expires_text = query_names["X-Amz-Expires"]
+        except KeyError as exc:
+            raise Rejected(f"presigned URL lacks {exc.args[0]}") from None
+        sig = query_names["X-Amz-Signature"]
+        region_set = query_names.get("X-Amz-Region-Set")
+        token = query_names.get("X-Amz-Security-Token")
+        unsigned = {"X-Amz-Signature"} | (set() if rules.session_token_signed else {"X-Amz-Security-Token"})
+        canonical_params = [(k, v) for k, v in params if _decoded(k) not in unsigned]
+    else:
+        raise Rejected("no signature: neither an AWS4 Authorization header nor X-Amz-Signature in the query")
+
+    algorithm = {v: k for k, v in signing.ALGORITHM_NAMES.items()}.get(algorithm_name)
+    if algorithm is None:
+        raise Rejected(f"unknown algorithm {algorithm_name!r}")
+
+    # Credential scope and time.
+    akid, _, scope = credential.partition("/")
+    secret = rules.credentials.get(akid)
+    if secret is None:
+        raise Rejected(f"unknown access key id {akid!r}")
+    try:
+        signed_at = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise Rejected(f"X-Amz-Date {amz_date!r} is not YYYYMMDDTHHMMSSZ") from None
+    expected_scope = signing.credential_scope(amz_date[:8], rules.region, rules.service, algorithm)
+    if scope != expected_scope:
+        raise Rejected(f"credential scope {scope!r} is not {expected_scope!r}")
+    if mode == "header":
+        if abs(rules.now - signed_at) > MAX_CLOCK_SKEW:
+            raise Rejected(f"X-Amz-Date {amz_date} is more than 15 minutes from the server's time")
+    else:
+        try:
+            expires = int(expires_text)
+        except ValueError:
+            raise Rejected(f"X-Amz-Expires {expires_text!r} is not a number") from None
+        if not 1 <= expires <= MAX_EXPIRES:
+            raise Rejected(f"X-Amz-Expires {expires} is outside 1..{MAX_EXPIRES}")
+        if not signed_at - MAX_CLOCK_SKEW <= rules.now <= signed_at + timedelta(seconds=expires):
+            raise Rejected("presigned URL is not valid at the server's time")
+    if algorithm == "sigv4a":
+        if region_set is None:
+            raise Rejected("SigV4A request without X-Amz-Region-Set")
+        regions = [r.strip() for r in region_set.split(",")]
+        if "*" not in regions and rules.region not in regions:
+            raise Rejected(f"region set {region_set!r} does not cover {rules.region!r}")
+        if mode == "header" and "x-amz-region-set" not in signed_names:
+            raise Rejected("X-Amz-Region-Set is not signed")
+    if rules.session_token is not None and token != rules.session_token:
+        raise Rejected("session token missing or different")
+
+    # Signed headers must be present, lowercase, sorted, and include host.
+    if signed_names != sorted(signed_names) or any(n != n.lower() for n in signed_names):
+        raise Rejected(f"SignedHeaders {';'.join(signed_names)!r} is not lowercase and sorted")
+    if "host" not in signed_names:
+        raise Rejected("host is not a signed header")
+    headers = list(signed.headers)
+    if _first(signed.headers, "Host") is None:
+        headers.append(("Host", host))  # an HTTP/1.1 client sends the URL's authority
+    present = {n.lower() for n, _ in headers}
+    missing = [n for n in signed_names if n not in present]
+    if missing:
+        raise Rejected(f"signed header(s) {', '.join(missing)} not in the request")
+
+    if rules.query_plus_as_space:
+        canonical_params = [(k.replace("+", "%20"), v.replace("+", "%20")) for k, v in canonical_params]
+    payload_hash = _payload_hash(signed, body, rules, mode)
+    creq = cr.canonical_request(
+        signed.method,
+        cr.canonical_uri(path, normalize=rules.normalize_path, double_encode=rules.double_encode),
+        cr.canonical_query_string(canonical_params),
+        cr.canonical_headers(headers, signed_names),
+        cr.signed_headers(signed_names),
+        payload_hash,
+    )
+    sts = signing.string_to_sign(algorithm, amz_date, scope, creq)
+    if algorithm == "sigv4a":
+        public_key = signing.sigv4a_private_key(akid, secret).public_key()
+        ok = signing.sigv4a_verify(public_key, sts, sig)
+    else:
+        key = signing.signing_key(secret, amz_date[:8], rules.region, rules.service)
+        ok = hmac.compare_digest(signing.signature(key, sts), sig)
+    rules_name = "query-plus-as-space" if rules.query_plus_as_space else "spec"
+    if not ok:
+        return Verification(False, "signature does not match the request as received", creq, sts, rules_name)
+    return Verification(True, "", creq, sts, rules_name)
+
+
+def _payload_hash(signed: SignedRequest, body: bytes, rules: ServerRules, mode: str) -> str:
+    declared = _first(signed.headers, "X-Amz-Content-Sha256")
+    actual = hashlib.sha256(body).hexdigest()
+    if declared is not None:
+        declared = declared.strip()
+        if declared not in (actual, cr.UNSIGNED_PAYLOAD) and not declared.startswith("STREAMING-"):
+            raise Rejected("X-Amz-Content-Sha256 does not match the body")
+        return declared
+    if rules.service == "s3" and mode == "header":
+        raise Rejected("S3 requires X-Amz-Content-Sha256")
+    if rules.payload == "unsigned":
+        return cr.UNSIGNED_PAYLOAD
+    if rules.payload == "empty":
+        return cr.EMPTY_SHA256
+    return actual
+
+
+def verify_with_choices(signed: SignedRequest, body: bytes, rules: ServerRules, choices: tuple[str, ...]) -> Verification:
+    """Verify under the spec rules, then under each open choice the case names; the first that
+    accepts wins (its name is in `rules`)."""
+    result = verify(signed, body, rules)
+    if result.valid:
+        return result
+    for choice in choices:
+        alternative = verify(signed, body, rules.with_choice(choice))
+        if alternative.valid:
+            alternative.rules = choice
+            return alternative
+    return result
