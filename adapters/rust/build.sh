@@ -1,0 +1,32 @@
+#!/bin/sh
+# Build the rust-aws-sigv4 adapter into <build_dir>/target/release/.
+#
+#   sh build.sh <build_dir>
+#
+# Normal builds use the committed Cargo.lock as is (--locked).
+#
+# For tests only: when SIGHARNESS_RUST_PATCH_AWS_SIGV4=<dir> is set (the harness passes it with
+# --adapter-env, which also gives the build its own cache key), the aws-sigv4 crate is replaced
+# by the crate source in <dir> through a cargo `[patch.crates-io]` given with --config. A path
+# patch changes the lock file, so that build runs on a copy of this crate inside <build_dir>
+# and the committed Cargo.lock is never rewritten.
+set -eu
+
+build_dir=${1:?usage: build.sh <build_dir>}
+mkdir -p "$build_dir"
+build_dir=$(cd "$build_dir" && pwd)
+
+if [ -n "${SIGHARNESS_RUST_PATCH_AWS_SIGV4:-}" ]; then
+    patch_dir=$(cd "$SIGHARNESS_RUST_PATCH_AWS_SIGV4" && pwd)
+    copy="$build_dir/patched-crate"
+    rm -rf "$copy"
+    mkdir -p "$copy"
+    cp -R Cargo.toml Cargo.lock build.rs src "$copy/"
+    echo "build.sh: aws-sigv4 patched from $patch_dir" >&2
+    exec cargo build --release \
+        --manifest-path "$copy/Cargo.toml" \
+        --target-dir "$build_dir/target" \
+        --config "patch.crates-io.aws-sigv4.path=\"$patch_dir\""
+fi
+
+exec cargo build --release --locked --target-dir "$build_dir/target"
