@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -63,7 +63,7 @@ class Context:
     timestamp: datetime
     algorithm: str = "sigv4"
     expires: int = 3600
-    payload: str = "body"
+    payload: str = "auto"  # "auto": UNSIGNED-PAYLOAD for S3 presigned URLs, else the body hash
     content_sha256_header: bool = False
     session_token_placement: str = "signed"
     normalize_path: bool = True
@@ -133,13 +133,22 @@ class Check:
     def key(self) -> tuple[str, str]:
         return (self.case.id, self.mode)
 
+    @property
+    def context(self) -> Context:
+        """The case's context with the mode-dependent defaults resolved."""
+        ctx = self.case.context
+        if ctx.payload == "auto":
+            unsigned = ctx.service == "s3" and self.mode == "query"
+            ctx = replace(ctx, payload="unsigned" if unsigned else "body")
+        return ctx
+
     def to_json(self) -> dict[str, Any]:
         return {
             "case": self.case.id,
             "mode": self.mode,
             "algorithm": self.case.context.algorithm,
             "request": self.case.request.to_json(),
-            "context": self.case.context.to_json(),
+            "context": self.context.to_json(),
         }
 
 

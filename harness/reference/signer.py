@@ -23,7 +23,7 @@ class SigningResult:
 
 
 def sign(check: Check) -> SigningResult:
-    return sign_request(check.case.request, check.case.context, check.mode)
+    return sign_request(check.case.request, check.context, check.mode)
 
 
 def sign_request(request: Request, context: Context, mode: str) -> SigningResult:

@@ -1,0 +1,1 @@
+"""Adapters: manifests, builds, and the processes that speak the JSON-lines protocol."""

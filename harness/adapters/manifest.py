@@ -1,0 +1,224 @@
+"""Adapter manifests (`adapters/<folder>/adapter.yaml`): discovery, toolchains and cached builds."""
+
+from __future__ import annotations
+
+import fcntl
+import glob
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_ADAPTER_DIRS = (PROJECT_ROOT / "adapters",)
+BUILD_TIMEOUT = 1800
+
+
+class ManifestError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    command: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Build:
+    command: tuple[str, ...]
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AdapterSpec:
+    """One adapter as its manifest declares it."""
+
+    name: str
+    language: str
+    library: str
+    folder: Path
+    start: tuple[str, ...]
+    toolchain: tuple[Toolchain, ...] = ()
+    build: Build | None = None
+    env: tuple[tuple[str, str], ...] = ()
+    description: str = ""
+
+    @property
+    def manifest(self) -> Path:
+        return self.folder / "adapter.yaml"
+
+
+@dataclass
+class Availability:
+    available: bool
+    reason: str = ""
+    build_dir: Path | None = None
+    built_now: bool = False
+    build_seconds: float = 0.0
+
+
+def _as_tuple(value: object, what: str, file: Path) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ManifestError(f"{file}: {what} must be a list of strings")
+    return tuple(value)
+
+
+def read_manifest(file: Path) -> list[AdapterSpec]:
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{file}: cannot read manifest: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("adapters"), list):
+        raise ManifestError(f"{file}: a manifest needs an `adapters:` list")
+    toolchain = tuple(
+        Toolchain(t["command"], t.get("hint", "")) if isinstance(t, dict) else Toolchain(str(t))
+        for t in data.get("toolchain", []) or []
+    )
+    build = None
+    if data.get("build"):
+        b = data["build"]
+        build = Build(
+            _as_tuple(b.get("command"), "build.command", file),
+            _as_tuple(b.get("inputs"), "build.inputs", file),
+            _as_tuple(b.get("outputs"), "build.outputs", file),
+        )
+    env_common = data.get("env", {}) or {}
+    specs = []
+    for entry in data["adapters"]:
+        if not isinstance(entry, dict) or not {"name", "start"} <= set(entry):
+            raise ManifestError(f"{file}: each adapter needs `name` and `start`")
+        env = dict(env_common, **(entry.get("env", {}) or {}))
+        specs.append(
+            AdapterSpec(
+                name=entry["name"],
+                language=entry.get("language", data.get("language", "unknown")),
+                library=entry.get("library", entry["name"]),
+                folder=file.parent,
+                start=_as_tuple(entry["start"], "start", file),
+                toolchain=toolchain,
+                build=build,
+                env=tuple(sorted((str(k), str(v)) for k, v in env.items())),
+                description=entry.get("description", ""),
+            )
+        )
+    return specs
+
+
+def discover(dirs: tuple[Path, ...] | list[Path] = DEFAULT_ADAPTER_DIRS) -> tuple[dict[str, AdapterSpec], list[str]]:
+    """All adapters under `dirs` (each subfolder with an adapter.yaml), and manifest problems."""
+    found: dict[str, AdapterSpec] = {}
+    problems: list[str] = []
+    for root in dirs:
+        for file in sorted(Path(root).glob("*/adapter.yaml")):
+            try:
+                for spec in read_manifest(file):
+                    if spec.name in found:
+                        problems.append(f"{file}: adapter {spec.name!r} is also declared in {found[spec.name].manifest}")
+                        continue
+                    found[spec.name] = spec
+            except ManifestError as exc:
+                problems.append(str(exc))
+    return found, problems
+
+
+def substitute(args: tuple[str, ...], build_dir: Path | None) -> list[str]:
+    mapping = {
+        "{python}": sys.executable,
+        "{build_dir}": str(build_dir) if build_dir else "",
+        "{project}": str(PROJECT_ROOT),
+    }
+    out = []
+    for arg in args:
+        for key, value in mapping.items():
+            arg = arg.replace(key, value)
+        out.append(arg)
+    return out
+
+
+def missing_toolchain(spec: AdapterSpec) -> str | None:
+    for tool in spec.toolchain:
+        if shutil.which(tool.command) is None:
+            hint = f" ({tool.hint})" if tool.hint else ""
+            return f"needs `{tool.command}`, not found on PATH{hint}"
+    return None
+
+
+def build_key(spec: AdapterSpec, extra_env: dict[str, str]) -> str:
+    assert spec.build is not None
+    digest = hashlib.sha256()
+    digest.update(repr(spec.build.command).encode())
+    for key, value in sorted(extra_env.items()):
+        digest.update(f"\0env {key}={value}".encode())
+    for pattern in spec.build.inputs:
+        for name in sorted(glob.glob(str(spec.folder / pattern), recursive=True)):
+            path = Path(name)
+            if path.is_file():
+                digest.update(b"\0file " + str(path.relative_to(spec.folder)).encode() + b"\0")
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def build_env(extra_env: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(extra_env)
+    return env
+
+
+def ensure_built(
+    spec: AdapterSpec,
+    extra_env: dict[str, str] | None = None,
+    announce: Callable[[str], None] | None = None,
+) -> Availability:
+    """Check the toolchain and build the adapter's folder if its cache is stale."""
+    extra_env = extra_env or {}
+    missing = missing_toolchain(spec)
+    if missing:
+        return Availability(False, missing)
+    if spec.build is None:
+        return Availability(True)
+    key = build_key(spec, extra_env)
+    build_root = spec.folder / ".build"
+    build_dir = build_root / key
+    stamp = build_dir / ".built"
+    build_root.mkdir(parents=True, exist_ok=True)
+    with open(build_root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one build per folder at a time, across processes
+        outputs_ok = all((spec.folder / o).exists() or (build_dir / o).exists() for o in spec.build.outputs)
+        if stamp.exists() and outputs_ok:
+            return Availability(True, build_dir=build_dir)
+        build_dir.mkdir(parents=True, exist_ok=True)
+        command = substitute(spec.build.command, build_dir)
+        if announce:
+            announce(f"building {spec.folder.name} adapters ({' '.join(command)}); cached afterwards")
+        log_path = build_dir / "build.log"
+        started = time.monotonic()
+        try:
+            with open(log_path, "wb") as log:
+                proc = subprocess.run(
+                    command, cwd=spec.folder, env=build_env(extra_env), stdout=log, stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL, timeout=BUILD_TIMEOUT,
+                )
+        except FileNotFoundError as exc:
+            return Availability(False, f"build command not found: {exc.filename}")
+        except subprocess.TimeoutExpired:
+            return Availability(False, f"build timed out after {BUILD_TIMEOUT}s (log: {log_path})")
+        seconds = time.monotonic() - started
+        if proc.returncode != 0:
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
+            return Availability(False, f"build failed (exit {proc.returncode}; log: {log_path}): " + " | ".join(tail))
+        missing_out = [o for o in spec.build.outputs if not ((spec.folder / o).exists() or (build_dir / o).exists())]
+        if missing_out:
+            return Availability(False, f"build did not produce {', '.join(missing_out)} (log: {log_path})")
+        stamp.write_text(f"{seconds:.1f}\n")
+        return Availability(True, build_dir=build_dir, built_now=True, build_seconds=seconds)
