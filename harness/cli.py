@@ -234,6 +234,13 @@ def cmd_bless(args: argparse.Namespace) -> int:
     return EXIT_USAGE if problems else EXIT_OK
 
 
+def cmd_setup(args: argparse.Namespace) -> int:
+    from harness.setup import setup
+
+    return setup(log=lambda line: print(f"setup: {line}", file=sys.stderr, flush=True),
+                 build=not args.no_build, system=not args.no_system)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sigharness",
@@ -281,6 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH", help="YAML case files or folders")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if any expectation is missing or stale")
     p.set_defaults(func=cmd_bless)
+
+    p = sub.add_parser("setup", help="install system packages the adapters need (as root, via apt) and build every adapter")
+    p.add_argument("--no-system", action="store_true", help="do not install system packages")
+    p.add_argument("--no-build", action="store_true", help="do not build adapters")
+    p.set_defaults(func=cmd_setup)
 
     for extra in ("report", "diff", "bench", "fuzz"):
         try:

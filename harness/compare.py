@@ -87,7 +87,7 @@ def render_signed_request(signed: SignedRequest, algorithm: str) -> str:
             kept.append(f"{lname}: {value.strip()}")
     if "host" in signed_names and not any(k.startswith("host:") for k in kept):
         kept.append(f"host: {host}")
-    lines += sorted(kept)
+    lines += sorted(kept, key=lambda line: line.split(":", 1)[0])  # repeated headers keep their order
     return "\n".join(lines)
 
 

@@ -29,6 +29,8 @@ class ManifestError(Exception):
 class Toolchain:
     command: str
     hint: str = ""
+    apt: tuple[str, ...] = ()  # Debian packages that provide it (installed by `sigharness setup`)
+    check: tuple[str, ...] = ()  # a command that must succeed when the toolchain is complete
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,8 @@ def read_manifest(file: Path) -> list[AdapterSpec]:
     if not isinstance(data, dict) or not isinstance(data.get("adapters"), list):
         raise ManifestError(f"{file}: a manifest needs an `adapters:` list")
     toolchain = tuple(
-        Toolchain(t["command"], t.get("hint", "")) if isinstance(t, dict) else Toolchain(str(t))
+        Toolchain(t["command"], t.get("hint", ""), tuple(t.get("apt", ())), tuple(t.get("check", ())))
+        if isinstance(t, dict) else Toolchain(str(t))
         for t in data.get("toolchain", []) or []
     )
     build = None
