@@ -1,0 +1,120 @@
+"""py-aws-requests-auth: ``aws_requests_auth.aws_auth.AWSRequestsAuth`` applied by requests.
+
+``AWSRequestsAuth(aws_access_key, aws_secret_access_key, aws_host, aws_region, aws_service,
+aws_token=...)`` is given the check's authority as ``aws_host`` (the library signs the host the
+caller names, not the one in the URL) and applied through ``requests.Request(..., auth=auth)
+.prepare()``; nothing is sent.
+
+Time: the library has no time option; it calls ``datetime.datetime.utcnow()`` through its
+module's ``datetime`` import. The adapter fixes the clock, not the signature: that module-level
+name is pointed at a stand-in module whose ``datetime`` class is a ``datetime.datetime`` subclass
+whose ``utcnow()`` returns the check's timestamp. Everything else in the library runs unchanged.
+
+The canonical request and string to sign are local variables inside
+``get_aws_request_headers``: not exposed, reported as null.
+
+Not expressible: presigned URLs, SigV4A, UNSIGNED-PAYLOAD or an empty-hash payload for a
+non-empty body (the library always hashes the body), repeated header names (a requests header
+dict holds one value per name).
+"""
+
+from __future__ import annotations
+
+import datetime as _real_datetime
+import types
+
+import requests
+from aws_requests_auth import aws_auth
+
+from ad_common import (
+    Check,
+    Stopwatch,
+    Unsupported,
+    b64_or_none,
+    dist_version,
+    library_call,
+    require_path_rules,
+)
+
+
+class _FixedClock:
+    """A stand-in for the `datetime` module as aws_auth uses it (only the clock differs)."""
+
+    def __init__(self) -> None:
+        clock = self
+
+        class FixedDatetime(_real_datetime.datetime):
+            @classmethod
+            def utcnow(cls):  # noqa: D401 - same contract as datetime.utcnow (naive UTC)
+                if clock.now is None:
+                    raise RuntimeError("signing time not set by the adapter")
+                return cls.fromtimestamp(clock.now.timestamp(), _real_datetime.timezone.utc
+                                         ).replace(tzinfo=None)
+
+        self.now: _real_datetime.datetime | None = None
+        module = types.ModuleType("datetime")
+        module.__dict__.update(_real_datetime.__dict__)
+        module.datetime = FixedDatetime
+        self.module = module
+
+
+class AwsRequestsAuthAdapter:
+    library = "aws-requests-auth"
+
+    def __init__(self) -> None:
+        self.clock = _FixedClock()
+        aws_auth.datetime = self.clock.module
+
+    def hello(self) -> dict:
+        return {
+            "library": self.library,
+            "library_version": dist_version("aws-requests-auth"),
+            "runtime_extra": f"requests {dist_version('requests')}",
+            "algorithms": ["sigv4"],
+            "modes": ["header"],
+            "exposes": [],
+        }
+
+    def prepare(self, check: Check):
+        if check.algorithm != "sigv4":
+            raise Unsupported("aws-requests-auth implements SigV4 only")
+        if check.mode != "header":
+            raise Unsupported("aws-requests-auth signs into the Authorization header only "
+                              "(no presigned URLs)")
+        # get_canonical_path: quote(path, safe='/-_.~') of the wire path, never normalized.
+        require_path_rules(check, (False, True), "aws-requests-auth")
+        if check.payload == "unsigned":
+            raise Unsupported("aws-requests-auth always signs the SHA-256 of the body "
+                              "(no UNSIGNED-PAYLOAD option)")
+        if check.payload == "empty" and check.body:
+            raise Unsupported("aws-requests-auth always signs the hash of the body it sends")
+        if check.has_duplicate_header_names():
+            raise Unsupported("a requests header dict holds one value per header name: "
+                              "repeated headers cannot be given")
+        with library_call():
+            return aws_auth.AWSRequestsAuth(
+                aws_access_key=check.access_key_id,
+                aws_secret_access_key=check.secret_access_key,
+                aws_host=check.host,
+                aws_region=check.region,
+                aws_service=check.service,
+                aws_token=check.session_token,
+            )
+
+    def sign(self, check: Check, auth, watch: Stopwatch) -> dict:
+        self.clock.now = check.timestamp
+        with library_call(), watch.running():
+            prepared = requests.Request(
+                method=check.method, url=check.url, headers=dict(check.headers),
+                data=check.body or None, auth=auth,
+            ).prepare()
+        return {
+            "signed": {
+                "method": prepared.method,
+                "url": prepared.url,
+                "headers": [[k, v] for k, v in prepared.headers.items()],
+                "body_b64": b64_or_none(check.body, prepared.body),
+            },
+            "canonical_request": None,
+            "string_to_sign": None,
+        }

@@ -1,0 +1,163 @@
+"""JSON-lines host for the Python signing-library adapters.
+
+Usage: python host.py <adapter-name>
+
+One process hosts exactly one adapter; its module is imported lazily so that, for example,
+`py-botocore` can make awscrt unimportable before botocore is first imported.
+See docs/adapter-protocol.md for the messages.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import platform
+import sys
+import traceback
+
+from ad_common import Check, Rejected, Stopwatch, Unsupported, describe, hmac_sha256_chain
+
+PROTOCOL = 1
+
+# adapter name -> (module, class name)
+ADAPTERS = {
+    "py-botocore": ("ad_botocore", "BotocoreAdapter"),
+    "py-botocore-crt": ("ad_botocore_crt", "BotocoreCrtAdapter"),
+    "py-awscrt": ("ad_awscrt", "AwsCrtAdapter"),
+    "py-requests-aws4auth": ("ad_requests_aws4auth", "RequestsAws4AuthAdapter"),
+    "py-requests-aws4auth-refreshable": ("ad_requests_aws4auth", "RefreshableAdapter"),
+    "py-aws-requests-auth": ("ad_aws_requests_auth", "AwsRequestsAuthAdapter"),
+    "py-docs-example": ("ad_docs_example", "DocsExampleAdapter"),
+}
+
+
+def load(name: str):
+    module_name, class_name = ADAPTERS[name]
+    module = importlib.import_module(module_name)
+    return getattr(module, class_name)()
+
+
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+class Host:
+    def __init__(self, name: str, adapter, out) -> None:
+        self.name = name
+        self.adapter = adapter
+        self.out = out
+
+    def send(self, obj: dict) -> None:
+        self.out.write(json.dumps(obj, ensure_ascii=True, separators=(",", ":")) + "\n")
+        self.out.flush()
+
+    # --- messages ------------------------------------------------------------------------------
+    def hello(self) -> dict:
+        info = self.adapter.hello()
+        runtime = f"python {platform.python_version()}"
+        if info.get("runtime_extra"):
+            runtime += f" ({info['runtime_extra']})"
+        return {
+            "type": "hello",
+            "protocol": PROTOCOL,
+            "name": self.name,
+            "language": "python",
+            "runtime": runtime,
+            "library": info["library"],
+            "library_version": info["library_version"],
+            "capabilities": {
+                "algorithms": info["algorithms"],
+                "modes": info["modes"],
+                "exposes": info.get("exposes", []),
+                "bench": True,
+            },
+        }
+
+    def sign(self, msg_id: str, raw_check: dict) -> dict:
+        base = {"type": "result", "id": msg_id}
+        try:
+            check = Check.parse(raw_check)
+            state = self.adapter.prepare(check)
+            watch = Stopwatch()
+            outcome = self.adapter.sign(check, state, watch)
+        except Unsupported as exc:
+            return {**base, "status": "unsupported", "reason": str(exc)}
+        except Rejected as exc:
+            return {**base, "status": "rejected", "reason": str(exc)}
+        except Exception as exc:  # noqa: BLE001 - an adapter bug, reported as such
+            log(traceback.format_exc())
+            return {**base, "status": "error", "reason": describe(exc)}
+        return {
+            **base,
+            "status": "signed",
+            "signed": outcome["signed"],
+            "canonical_request": outcome.get("canonical_request"),
+            "string_to_sign": outcome.get("string_to_sign"),
+            "elapsed_ns": watch.elapsed_ns,
+        }
+
+    def bench(self, msg: dict) -> dict:
+        msg_id = msg.get("id")
+        iterations = int(msg.get("iterations", 1))
+        if msg.get("floor") == "hmac-sha256-chain":
+            return {"type": "bench", "id": msg_id, "iterations": iterations,
+                    "elapsed_ns": hmac_sha256_chain(iterations)}
+        if "floor" in msg:
+            return {"type": "result", "id": msg_id, "status": "unsupported",
+                    "reason": f"unknown bench floor {msg['floor']!r}"}
+        base = {"type": "result", "id": msg_id}
+        try:
+            check = Check.parse(msg["check"])
+            state = self.adapter.prepare(check)
+            watch = Stopwatch()
+            for _ in range(iterations):
+                self.adapter.sign(check, state, watch)
+        except Unsupported as exc:
+            return {**base, "status": "unsupported", "reason": str(exc)}
+        except Rejected as exc:
+            return {**base, "status": "rejected", "reason": str(exc)}
+        except Exception as exc:  # noqa: BLE001
+            log(traceback.format_exc())
+            return {**base, "status": "error", "reason": describe(exc)}
+        return {"type": "bench", "id": msg_id, "iterations": iterations,
+                "elapsed_ns": watch.elapsed_ns}
+
+    def serve(self, lines) -> None:
+        for line in lines:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                msg = json.loads(line)
+            except ValueError as exc:
+                self.send({"type": "result", "id": None, "status": "error",
+                           "reason": f"not JSON: {exc}"})
+                continue
+            kind = msg.get("type")
+            if kind == "hello":
+                self.send(self.hello())
+            elif kind == "sign":
+                self.send(self.sign(msg.get("id"), msg.get("check") or {}))
+            elif kind == "bench":
+                self.send(self.bench(msg))
+            elif kind == "bye":
+                return
+            else:
+                self.send({"type": "result", "id": msg.get("id"), "status": "error",
+                           "reason": f"unknown message type {kind!r}"})
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2 or argv[1] not in ADAPTERS:
+        log(f"usage: host.py <adapter>; adapters: {', '.join(sorted(ADAPTERS))}")
+        return 2
+    # stdout carries protocol lines only: anything a library prints goes to stderr.
+    out = sys.stdout
+    sys.stdout = sys.stderr
+    adapter = load(argv[1])
+    Host(argv[1], adapter, out).serve(sys.stdin)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
