@@ -75,6 +75,10 @@ class BotocoreAdapter:
         # botocore's own clock hook; see module docstring.
         botocore.auth.get_current_datetime = self._current_datetime
 
+    def set_capture(self, on: bool) -> None:
+        """Bench runs without the DEBUG signing log (a user's botocore does not log at DEBUG)."""
+        logging.getLogger("botocore.auth").setLevel(logging.DEBUG if on else logging.WARNING)
+
     def _current_datetime(self, remove_tzinfo: bool = True):
         if self._fixed_now is None:
             raise RuntimeError("signing time not set by the adapter")

@@ -110,8 +110,15 @@ class Host:
             check = Check.parse(msg["check"])
             state = self.adapter.prepare(check)
             watch = Stopwatch()
-            for _ in range(iterations):
-                self.adapter.sign(check, state, watch)
+            set_capture = getattr(self.adapter, "set_capture", None)
+            if set_capture:
+                set_capture(False)
+            try:
+                for _ in range(iterations):
+                    self.adapter.sign(check, state, watch)
+            finally:
+                if set_capture:
+                    set_capture(True)
         except Unsupported as exc:
             return {**base, "status": "unsupported", "reason": str(exc)}
         except Rejected as exc:
