@@ -85,16 +85,30 @@ final class SdkV2Adapter implements Adapter {
 
     /** Builds the SDK request and the SignRequest; exceptions come from the SDK (or java.net.URI it relies on). */
     private SignRequest<? extends AwsCredentialsIdentity> prepare(Check c) {
-        // protocol, host and port: SdkHttpRequest.Builder.uri(URI) takes them from java.net.URI as well
-        URI authority = URI.create(c.scheme + "://" + c.host);
+        // the URL authority split into the builder's host and port fields ("[::1]:443" -> "[::1]", 443)
+        String host = c.host;
+        Integer port = null;
+        int colon = host.lastIndexOf(':');
+        if (colon > host.lastIndexOf(']') && colon + 1 < host.length()
+            && host.substring(colon + 1).chars().allMatch(Character::isDigit)) {
+            port = Integer.parseInt(host.substring(colon + 1));
+            host = host.substring(0, colon);
+        }
         SdkHttpFullRequest.Builder b = SdkHttpFullRequest.builder()
             .method(SdkHttpMethod.fromValue(c.method))
             .protocol(c.scheme)
-            .host(authority.getHost())
-            .port(authority.getPort())
+            .host(host)
+            .port(port)
             .encodedPath(c.path);
         if (!c.query.isEmpty()) {
-            SdkHttpUtils.uriParams(URI.create("?" + c.query)).forEach(b::putRawQueryParameter);
+            URI forQuery;
+            try {
+                forQuery = URI.create("?" + c.query);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("the SDK's query parsing (SdkHttpRequest.Builder.uri -> "
+                    + "SdkHttpUtils.uriParams) needs a java.net.URI and cannot take this query: " + e.getMessage(), e);
+            }
+            SdkHttpUtils.uriParams(forQuery).forEach(b::putRawQueryParameter);
         }
         for (String[] h : c.headers) {
             b.appendHeader(h[0], h[1]);
