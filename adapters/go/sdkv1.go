@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go/aws"
+	"github.com/aws/aws-sdk-go/aws/credentials"
+	v4 "github.com/aws/aws-sdk-go/aws/signer/v4"
+)
+
+// sdkV1Adapter drives github.com/aws/aws-sdk-go/aws/signer/v4 (end of life,
+// still widely deployed).
+type sdkV1Adapter struct{}
+
+func (sdkV1Adapter) Name() string    { return "go-sdk-v1" }
+func (sdkV1Adapter) Library() string { return "github.com/aws/aws-sdk-go/aws/signer/v4" }
+func (sdkV1Adapter) Module() string  { return "github.com/aws/aws-sdk-go" }
+func (sdkV1Adapter) Capabilities() map[string]interface{} {
+	return map[string]interface{}{
+		"algorithms": []string{"sigv4"},
+		"modes":      []string{"header", "query"},
+		"exposes":    []string{"canonical_request", "string_to_sign"},
+		"bench":      true,
+	}
+}
+
+func (sdkV1Adapter) Sign(c *Check, logSigning bool) Result {
+	if c.Algorithm != "sigv4" {
+		return unsupported("aws-sdk-go (v1) aws/signer/v4 signs SigV4 only")
+	}
+	if c.Context.SessionTokenPlacement == "after" && c.token() != "" {
+		return unsupported("aws-sdk-go (v1) aws/signer/v4 always signs the session token; it has no option to add it after signing")
+	}
+	t, err := signingTime(c)
+	if err != nil {
+		return adapterError("bad timestamp: %v", err)
+	}
+	b, err := buildRequest(c, true)
+	if err != nil {
+		return rejected(err)
+	}
+
+	// The signer logs the canonical string and the string to sign at
+	// LogDebugWithSigning; capture the log line.
+	var logged string
+	signer := v4.NewSigner(
+		credentials.NewStaticCredentials(c.Context.AccessKeyID, c.Context.SecretAccessKey, c.token()),
+		func(s *v4.Signer) {
+			// false for S3, as the SDK's S3 client configures it.
+			s.DisableURIPathEscaping = !c.Context.DoubleEncode
+			if logSigning {
+				s.Debug = aws.LogDebugWithSigning
+			}
+			s.Logger = aws.LoggerFunc(func(args ...interface{}) {
+				msg := fmt.Sprint(args...)
+				if strings.Contains(msg, "---[ CANONICAL STRING  ]---") {
+					logged = msg
+				}
+			})
+		},
+	)
+
+	// The body handed to the signer is what it hashes.
+	var body io.ReadSeeker
+	switch c.Context.Payload {
+	case "body":
+		body = bytes.NewReader(b.body)
+	case "empty":
+		// Sign the empty payload: no body for the signer, and keep the
+		// request's own body (DisableRequestBodyOverwrite).
+		body = nil
+		signer.DisableRequestBodyOverwrite = true
+	case "unsigned":
+		v4.WithUnsignedPayload(signer)
+	default:
+		return adapterError("unknown context.payload %q", c.Context.Payload)
+	}
+	if c.Mode == "header" && c.Context.ContentSHA256Header && c.Context.Payload != "unsigned" {
+		// The signer documents a precomputed X-Amz-Content-Sha256 header as
+		// the way to give it the payload hash; it signs the header. (With
+		// UnsignedPayload it adds the header itself.)
+		hash, err := payloadHashHex(c, b.body)
+		if err != nil {
+			return adapterError("%v", err)
+		}
+		b.req.Header.Set("X-Amz-Content-Sha256", hash)
+		noteKey(b, "X-Amz-Content-Sha256")
+	}
+
+	var res Result
+	switch c.Mode {
+	case "header":
+		start := time.Now()
+		_, err = signer.Sign(b.req, body, c.Context.Service, c.Context.Region, t)
+		res.ElapsedNs = time.Since(start).Nanoseconds()
+	case "query":
+		if c.Context.Expires == nil {
+			return adapterError("query mode without context.expires")
+		}
+		exp := time.Duration(*c.Context.Expires) * time.Second
+		start := time.Now()
+		_, err = signer.Presign(b.req, body, c.Context.Service, c.Context.Region, exp, t)
+		res.ElapsedNs = time.Since(start).Nanoseconds()
+	default:
+		return adapterError("unknown mode %q", c.Mode)
+	}
+	if err != nil {
+		return rejected(err)
+	}
+	res.Status = "signed"
+	res.Signed = b.signed(b.req.URL.String())
+	if cr, sts, ok := parseV1SigningLog(logged); ok {
+		res.CanonicalRequest = strPtr(cr)
+		res.StringToSign = strPtr(sts)
+	}
+	return res
+}
+
+// parseV1SigningLog splits the signer's debug message:
+//
+//	DEBUG: Request Signature:
+//	---[ CANONICAL STRING  ]-----------------------------
+//	<canonical string>
+//	---[ STRING TO SIGN ]--------------------------------
+//	<string to sign>[
+//	---[ SIGNED URL ]------------------------------------
+//	<url>]
+//	-----------------------------------------------------
+func parseV1SigningLog(msg string) (canonical, stringToSign string, ok bool) {
+	const head = "---[ CANONICAL STRING  ]-----------------------------\n"
+	const mid = "\n---[ STRING TO SIGN ]--------------------------------\n"
+	const url = "\n---[ SIGNED URL ]------------------------------------\n"
+	const tail = "\n-----------------------------------------------------"
+	i := strings.Index(msg, head)
+	if i < 0 {
+		return "", "", false
+	}
+	rest := msg[i+len(head):]
+	j := strings.LastIndex(rest, mid)
+	if j < 0 {
+		return "", "", false
+	}
+	canonical, rest = rest[:j], rest[j+len(mid):]
+	if k := strings.LastIndex(rest, url); k >= 0 {
+		rest = rest[:k]
+	} else if strings.HasSuffix(rest, tail) {
+		rest = rest[:len(rest)-len(tail)]
+	} else {
+		return "", "", false
+	}
+	return canonical, rest, true
+}
