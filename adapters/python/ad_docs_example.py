@@ -26,7 +26,9 @@ what a copy-pasted signer gets wrong. Choices kept from the example, on purpose:
 * the request is sent with requests, headers as a dict: the caller's headers plus the example's.
 
 Anything the example has no notion of is unsupported: SigV4A, UNSIGNED-PAYLOAD, the empty-string
-hash for a non-empty body, repeated header names (a requests header dict).
+hash for a non-empty body, repeated header names (a requests header dict), a presigned URL whose
+session token is added after signing. Path rules are never unsupported here: the example has no
+settings, and showing where its raw path goes wrong is the point.
 """
 
 from __future__ import annotations
