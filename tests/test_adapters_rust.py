@@ -66,7 +66,8 @@ def toolchain() -> None:
         _unavailable(f"aws-c-auth vectors not found at {SUITE}")
 
 
-def _run_harness(out: Path, *adapter_env: str) -> dict[tuple[str, str], dict]:
+def _run_harness(out: Path, *adapter_env: str) -> tuple[dict, dict[tuple[str, str], dict]]:
+    """(the adapter's entry in results.json `adapters`, its results by (case, mode))."""
     cmd = [sys.executable, "-m", "harness", "run", "--cases", str(SUITE), "--adapters", ADAPTER,
            "--out", str(out)]
     for setting in adapter_env:
@@ -77,10 +78,17 @@ def _run_harness(out: Path, *adapter_env: str) -> dict[tuple[str, str], dict]:
         f"harness run wrote no results.json (exit {proc.returncode})\n"
         f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
     )
-    results = json.loads(results_file.read_text())["results"]
-    mine = {(r["case"], r["mode"]): r for r in results if r["adapter"] == ADAPTER}
+    doc = json.loads(results_file.read_text())
+    mine = {(r["case"], r["mode"]): r for r in doc["results"] if r["adapter"] == ADAPTER}
     assert mine, f"no results for {ADAPTER}; stderr:\n{proc.stderr[-4000:]}"
-    return mine
+    return doc.get("adapters", {}).get(ADAPTER, {}), mine
+
+
+def _locked_version() -> str:
+    lock = (ADAPTER_DIR / "Cargo.lock").read_text()
+    m = re.search(r'name = "aws-sigv4"\nversion = "([^"]+)"', lock)
+    assert m, "aws-sigv4 not in adapters/rust/Cargo.lock"
+    return m.group(1)
 
 
 def _aws_sigv4_source() -> Path:
@@ -118,19 +126,25 @@ def _sabotaged_crate() -> Path:
 
 
 @pytest.fixture(scope="module")
-def normal_results(toolchain, tmp_path_factory) -> dict[tuple[str, str], dict]:
+def normal_run(toolchain, tmp_path_factory) -> tuple[dict, dict[tuple[str, str], dict]]:
     return _run_harness(tmp_path_factory.mktemp("rust-normal"))
 
 
-def test_rust_adapter_passes_aws_c_auth(normal_results):
+def test_rust_adapter_passes_aws_c_auth(normal_run):
+    info, normal_results = normal_run
+    if "library_version" in info:
+        assert info["library_version"] == _locked_version(), info
     for key in CHECKS:
         assert key in normal_results, f"{key} missing from the run"
         assert normal_results[key]["status"] == "pass", (key, normal_results[key])
 
 
-def test_rust_adapter_fails_with_altered_crate(normal_results, tmp_path_factory):
+def test_rust_adapter_fails_with_altered_crate(normal_run, tmp_path_factory):
+    _, normal_results = normal_run
     crate = _sabotaged_crate()
-    broken = _run_harness(tmp_path_factory.mktemp("rust-sabotaged"), f"{PATCH_ENV}={crate}")
+    info, broken = _run_harness(tmp_path_factory.mktemp("rust-sabotaged"), f"{PATCH_ENV}={crate}")
+    if "library_version" in info:  # build.rs marks a crate built from a path patch
+        assert info["library_version"] == _locked_version() + "+path", info
     for key in CHECKS:
         assert normal_results[key]["status"] == "pass", (key, normal_results[key])
         assert key in broken, f"{key} missing from the sabotaged run"
