@@ -125,8 +125,13 @@ func moduleVersion(path string) string {
 	}
 	for _, dep := range bi.Deps {
 		if dep.Path == path {
-			if dep.Replace != nil {
-				return dep.Replace.Version
+			if r := dep.Replace; r != nil {
+				if strings.HasPrefix(r.Path, "/") || strings.HasPrefix(r.Path, ".") {
+					// A replace directive to a local directory (the
+					// project's tests build against an altered copy).
+					return dep.Version + " (replaced by " + r.Path + ")"
+				}
+				return r.Version
 			}
 			return dep.Version
 		}
