@@ -75,7 +75,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             adapter_dirs=[Path(p) for p in saved.get("adapter_dirs") or []] or None,
             adapter_env=saved.get("adapter_env") or {}, timeout=saved.get("timeout", 30.0),
             start_timeout=saved.get("start_timeout", 120.0), max_restarts=saved.get("max_restarts", 3),
-            max_line=saved.get("max_line", 1 << 20), resume=True,
+            max_line=saved.get("max_line", 1 << 20), resume=True, case_filter=saved.get("case_filter"),
         )
     else:
         options = RunOptions(
@@ -87,6 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             start_timeout=args.start_timeout,
             max_restarts=args.max_restarts,
+            case_filter=args.case,
         )
     log = lambda line: print(line, file=sys.stderr)  # noqa: E731
     outcome = run(options, log=log, progress_emit=None if args.quiet else _progress_printer())
@@ -113,12 +114,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _write_outputs(outcome, args: argparse.Namespace) -> None:
     out = outcome.out_dir
     written = [outcome.results_path]
+    history_path = Path(args.history) if getattr(args, "history", None) else None
+    if history_path is not None:
+        from harness import history
+
+        if history.append(history_path, outcome.data, outcome.results_path):
+            written.append(history_path)
     try:
         from harness import report
     except ImportError:
         report = None
     if report is not None and not getattr(args, "no_report", False):
-        written += report.write_all(outcome.data, out)
+        written += report.write_all(outcome.data, out, history=history_path)
     counts: dict[str, dict[str, int]] = {}
     for row in outcome.data["results"]:
         counts.setdefault(row["adapter"], {}).setdefault(row["status"], 0)
@@ -254,15 +261,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cases", nargs="+", action="extend", metavar="PATH",
                    help="YAML files, folders of them, or an aws-c-auth suite folder (default: cases/)")
     p.add_argument("--adapters", metavar="A,B", help="comma-separated adapter names (default: all)")
+    p.add_argument("--case", action="append", metavar="ID", help="only the case with this id (glob patterns allowed: 'aws-c-auth/v4/get-*'); repeatable")
     p.add_argument("--out", metavar="DIR", help="run folder (default: reports/run-<UTC time>/)")
     p.add_argument("--adapter-dir", action="append", metavar="DIR", help="look for adapter manifests in DIR instead of adapters/")
     p.add_argument("--adapter-env", action="append", metavar="KEY=VALUE", help="extra environment for adapter builds and processes (tests, debugging)")
     p.add_argument("--timeout", type=float, default=30.0, metavar="S", help="seconds an adapter may take per check (default 30)")
     p.add_argument("--start-timeout", type=float, default=120.0, metavar="S", help="seconds an adapter may take to start (default 120)")
-    p.add_argument("--max-restarts", type=int, default=3, metavar="N", help="restarts of a faulty adapter before its remaining checks are errors (default 3)")
+    p.add_argument("--max-restarts", type=int, default=3, metavar="N", help="faults in a row (each followed by a restart) before an adapter's remaining checks are errors (default 3)")
     p.add_argument("--resume", metavar="DIR", help="finish an interrupted run in DIR without redoing finished checks")
     p.add_argument("--baseline", metavar="OLD.json", help="compare with an earlier results.json; exit 1 on any regression")
     p.add_argument("--strict", action="store_true", help="exit 1 when an adapter is unavailable (always on when CI is set)")
+    p.add_argument("--history", metavar="FILE", help="append this run's summary to a history file (JSON lines) and show the trend in the report")
     p.add_argument("--no-report", action="store_true", help="write results.json only")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_run)

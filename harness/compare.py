@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.cases.suite import parse_signed_request
+from harness.integrity import request_changes
 from harness.model import STAGES, Check, SignedRequest
 from harness.reference import sign as reference_sign
 from harness.reference.encoding import uri_decode
@@ -181,6 +182,9 @@ def judge(check: Check, expected: Expected, answer: dict[str, Any]) -> Judgement
     if not verification.valid and verification.canonical_request is not None:
         ver["canonical_request"] = _clip(verification.canonical_request)
     result = Judgement("pass", stage=first, stages=stages, verification=ver, signed=answer["signed"])
+    changes = request_changes(case.request, signed, check.context)
+    if changes:
+        ver["request_changes"] = changes
     if case.expect_error:
         result.status, result.reason = "fail", f"signed a request a correct signer refuses: {case.expect_error}"
         result.stage = first or "sign"
@@ -188,6 +192,10 @@ def judge(check: Check, expected: Expected, answer: dict[str, Any]) -> Judgement
         result.status = "fail"
         where = f"; first difference in {first}" if first else ""
         result.reason = f"a server would reject it: {verification.reason}{where}"
+        result.stage = first or "signed_request"
+    elif changes:
+        result.status = "fail"
+        result.reason = "signed a different request than the one asked for: " + "; ".join(changes[:5])
         result.stage = first or "signed_request"
     elif first is not None:
         result.status = "variant"

@@ -3,6 +3,7 @@ once), judging each answer as it comes and writing it to disk before the next on
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import threading
 import time
@@ -28,9 +29,10 @@ class RunOptions:
     adapter_env: dict[str, str] = field(default_factory=dict)
     timeout: float = 30.0  # per check
     start_timeout: float = 120.0
-    max_restarts: int = 3
+    max_restarts: int = 3  # faults in a row before an adapter's remaining checks become errors
     max_line: int = 1 << 20
     resume: bool = False
+    case_filter: list[str] | None = None  # case id patterns (fnmatch); None: every case
 
     def settings(self) -> dict[str, Any]:
         return {
@@ -42,6 +44,7 @@ class RunOptions:
             "start_timeout": self.start_timeout,
             "max_restarts": self.max_restarts,
             "max_line": self.max_line,
+            "case_filter": self.case_filter,
         }
 
 
@@ -102,9 +105,14 @@ def run(options: RunOptions, log: Callable[[str], None] = print, progress_emit: 
     case_errors = [str(e) for e in loaded.errors]
     for line in case_errors:
         log(line)
+    filter_problems = []
+    if options.case_filter:
+        loaded.cases = [c for c in loaded.cases if any(fnmatch.fnmatchcase(c.id, p) for p in options.case_filter)]
+        if not loaded.cases:
+            filter_problems.append(f"no case id matches --case {' '.join(options.case_filter)} (ids are listed in results.json and the report)")
     known, problems = discover(options.adapter_dirs or None) if options.adapter_dirs else discover()
     specs, unknown = select_adapters(known, options.adapters)
-    problems += unknown
+    problems += filter_problems + unknown
     for line in problems:
         log(line)
 
@@ -199,6 +207,7 @@ class _AdapterRun:
         self.log_path = out / "logs" / f"{spec.name}.log"
         self.proc: AdapterProcess | None = None
         self.restarts = 0
+        self.consecutive_faults = 0
         self.faults: list[str] = []
         self.gave_up: str | None = None
         self.hello: dict[str, Any] | None = None
@@ -226,8 +235,9 @@ class _AdapterRun:
             self.proc.kill()
             self.proc = None
         self.restarts += 1
-        if self.restarts > self.options.max_restarts:
-            self.gave_up = f"gave up after {self.options.max_restarts} restarts; last fault: {reason}"
+        self.consecutive_faults += 1
+        if self.consecutive_faults > self.options.max_restarts:
+            self.gave_up = f"gave up after {self.consecutive_faults} faults in a row; last fault: {reason}"
             self.log(f"adapter {self.spec.name}: {self.gave_up}")
 
     def check(self, check: Check, expected: Expected | str) -> dict[str, Any]:
@@ -246,6 +256,7 @@ class _AdapterRun:
             self._fault(f"unexpected answer type {answer.get('type')!r}")
             return {"status": "error", "reason": f"adapter fault: answer of type {answer.get('type')!r}", "duration_ms": _ms(started)}
         self.checks += 1
+        self.consecutive_faults = 0
         if isinstance(answer.get("elapsed_ns"), int):
             self.elapsed_ns += answer["elapsed_ns"]
         if isinstance(expected, str):

@@ -1,0 +1,65 @@
+"""Is the signed request still the request that was asked for?
+
+A signature can verify and still be worthless to the caller: a signer that drops a repeated query
+parameter, rewrites the path or moves the body into the query signs -- validly -- a different
+request. This compares what the adapter emitted with the case's request, ignoring what a signer is
+expected to add (X-Amz-* parameters and headers, Authorization) and differences that do not change
+meaning (escaping, header name case, whitespace in values, dot segments where the service
+normalizes).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from harness.model import Context, Request, SignedRequest
+from harness.reference.canonical import canonical_header_value, normalize_uri_path, query_parameters
+from harness.reference.encoding import uri_decode
+
+SIGNER_OWNED_HEADERS = {"authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256", "x-amz-region-set"}
+
+
+def _form(value: str) -> str:
+    # '+' and '%20' are compared alike here: how a signer treats '+' is judged by the signature.
+    return uri_decode(value.replace("+", "%20")).decode("utf-8", "replace")
+
+
+def _query(query: str) -> Counter[tuple[str, str]]:
+    return Counter((_form(k), _form(v)) for k, v in query_parameters(query) if not _form(k).startswith("X-Amz-"))
+
+
+def _path(path: str, context: Context) -> str:
+    decoded = uri_decode(path or "/").decode("utf-8", "replace")
+    return normalize_uri_path(decoded) if context.normalize_path else decoded
+
+
+def request_changes(original: Request, signed: SignedRequest, context: Context) -> list[str]:
+    """What the signer changed in the request itself (empty when it only added its own parts)."""
+    changes: list[str] = []
+    _, host, path, query = signed.parts()
+    if signed.method.upper() != original.method.upper():
+        changes.append(f"method {original.method!r} became {signed.method!r}")
+    if host.lower() != original.host.lower():
+        changes.append(f"host {original.host!r} became {host!r}")
+    if _path(path, context) != _path(original.path, context):
+        changes.append(f"path {original.path!r} became {path!r}")
+    asked, sent = _query(original.query), _query(query)
+    for (key, value), count in (asked - sent).items():
+        changes.append(f"query parameter {key}={value} dropped" + (f" ({count} times)" if count > 1 else ""))
+    for (key, value), count in (sent - asked).items():
+        changes.append(f"query parameter {key}={value} added")
+    sent_headers = Counter(
+        (n.lower(), canonical_header_value(v)) for n, v in signed.headers if n.lower() not in SIGNER_OWNED_HEADERS
+    )
+    for name, value in original.headers:
+        lname = name.lower()
+        if lname in SIGNER_OWNED_HEADERS or lname == "host":
+            continue
+        item = (lname, canonical_header_value(value))
+        if sent_headers[item] > 0:
+            sent_headers[item] -= 1
+        else:
+            changes.append(f"header {name}: {value.strip()!r} dropped or changed")
+    if signed.body is not None and signed.body != original.body:
+        changes.append(f"body changed ({len(original.body)} bytes became {len(signed.body)})")
+    return changes

@@ -1,0 +1,130 @@
+"""The reference signer and the verifier against every official aws-c-auth vector, read in place."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness.cases.suite import load_suite, parse_signed_request
+from harness.model import Check
+from harness.reference import sign
+from harness.reference.signing import public_key_from_xy, sigv4a_private_key, sigv4a_verify
+from harness.verifier import ServerRules, verify
+
+from conftest import SUITE, suite_or_skip
+
+
+def _cases():
+    if not (SUITE / "v4").is_dir():
+        return []
+    errors: list = []
+    cases = load_suite(SUITE, errors)
+    assert not errors
+    return cases
+
+
+CASES = _cases()
+CHECKS = [pytest.param(c, m, id=f"{c.id}:{m}") for c in CASES for m in ("header", "query")]
+
+
+def test_suite_is_read_in_place(suite):
+    errors: list = []
+    cases = load_suite(suite, errors)
+    assert errors == []
+    ids = {c.id for c in cases}
+    assert len(ids) == len(list((suite / "v4").iterdir())) + len(list((suite / "v4a").iterdir()))
+    assert "aws-c-auth/v4/get-vanilla" in ids and "aws-c-auth/v4a/post-vanilla-query" in ids
+    by_id = {c.id: c for c in cases}
+    assert by_id["aws-c-auth/v4/get-header-value-multiline"].request.header_values("My-Header1") == ["value1\n  value2\n     value3"]
+    assert by_id["aws-c-auth/v4/get-space-normalized"].request.path == "/example space/"
+    assert by_id["aws-c-auth/v4/get-utf8"].request.path == "/ሴ"
+    assert by_id["aws-c-auth/v4/post-x-www-form-urlencoded"].request.body == b"Param1=value1"
+    assert by_id["aws-c-auth/v4/post-sts-header-after"].context.session_token_placement == "after"
+
+
+@pytest.mark.parametrize("case, mode", CHECKS)
+def test_reference_reproduces_vector(case, mode):
+    expected = case.expect.get(mode)
+    if not expected:
+        pytest.skip("no expectation files (verified instead, see test_runner)")
+    result = sign(Check(case, mode))
+    assert result.stages["canonical_request"] == expected["canonical_request"]
+    assert result.stages["string_to_sign"] == expected["string_to_sign"]
+    if case.context.algorithm == "sigv4":
+        assert result.stages["signature"] == expected["signature"]
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if "public_key" in c.flags], ids=lambda c: c.id)
+def test_sigv4a_derived_key_matches_public_key_json(case):
+    derived = sigv4a_private_key(case.context.access_key_id, case.context.secret_access_key).public_key().public_numbers()
+    assert (f"{derived.x:064x}", f"{derived.y:064x}") == (case.flags["public_key"]["X"], case.flags["public_key"]["Y"])
+
+
+@pytest.mark.parametrize("case, mode", [p for p in CHECKS if p.values[0].context.algorithm == "sigv4a"])
+def test_sample_sigv4a_signatures_verify_against_public_key_json(case, mode):
+    expected = case.expect.get(mode)
+    if not expected or "signature" not in expected:
+        pytest.skip("no sample signature")
+    key = public_key_from_xy(case.flags["public_key"]["X"], case.flags["public_key"]["Y"])
+    assert sigv4a_verify(key, expected["string_to_sign"], expected["signature"].strip())
+    assert not sigv4a_verify(key, expected["string_to_sign"] + "x", expected["signature"].strip())
+
+
+def _official_signed(case, mode):
+    text = case.expect.get(mode, {}).get("signed_request")
+    if text is None:
+        pytest.skip("no signed request file")
+    return parse_signed_request(text)
+
+
+@pytest.mark.parametrize("case, mode", CHECKS)
+def test_verifier_accepts_official_signed_request(case, mode):
+    signed = _official_signed(case, mode)
+    result = verify(signed, case.request.body, ServerRules.for_context(case.context))
+    assert result.valid, result.reason
+
+
+def _mutations(signed, mode):
+    """(name, mutated request) for each single mutation a server must notice."""
+    from dataclasses import replace
+
+    from harness.model import split_url
+
+    scheme, host, path, query = split_url(signed.url)
+    out = []
+    # A signed header value (not the date, covered below).
+    headers = list(signed.headers)
+    idx = next(i for i, (n, _) in enumerate(headers) if n.lower() == "host")
+    headers[idx] = (headers[idx][0], headers[idx][1] + "x")
+    out.append(("header value", replace(signed, headers=tuple(headers))))
+    out.append(("path", replace(signed, url=f"{scheme}://{host}{path}x" + (f"?{query}" if query else ""))))
+    params = query.split("&") if query else []
+    user = [i for i, p in enumerate(params) if not p.startswith("X-Amz-")]
+    if user:
+        params[user[0]] = params[user[0]] + "x"
+    else:
+        params.insert(0, "added=1")
+    out.append(("query value", replace(signed, url=f"{scheme}://{host}{path}?" + "&".join(params))))
+    if mode == "header":
+        headers = [(n, "20150830T123601Z" if n.lower() == "x-amz-date" else v) for n, v in signed.headers]
+        out.append(("date", replace(signed, headers=tuple(headers))))
+    else:
+        out.append(("date", replace(signed, url=signed.url.replace("X-Amz-Date=20150830T123600Z", "X-Amz-Date=20150830T123601Z"))))
+    return out
+
+
+@pytest.mark.parametrize("case, mode", CHECKS)
+def test_verifier_rejects_every_single_mutation(case, mode):
+    signed = _official_signed(case, mode)
+    rules = ServerRules.for_context(case.context)
+    for name, mutated in _mutations(signed, mode):
+        assert mutated != signed
+        result = verify(mutated, case.request.body, rules)
+        assert not result.valid, f"accepted after mutating the {name}"
+
+
+@pytest.mark.parametrize("case, mode", CHECKS)
+def test_verifier_accepts_reference_signed_request(case, mode):
+    result = sign(Check(case, mode))
+    assert verify(result.signed, case.request.body, ServerRules.for_context(case.context)).valid
