@@ -165,9 +165,14 @@ final class SdkV2Adapter implements Adapter {
         SignRequest<? extends AwsCredentialsIdentity> request;
         HttpSigner<AwsCredentialsIdentity> signer;
         try {
-            request = prepare(c);
             signer = signerFor(c);
         } catch (RuntimeException | LinkageError e) {
+            // AwsV4aHttpSigner.create() loads http-auth-aws-crt and aws-crt: a broken classpath, not the check
+            return Result.error("cannot load the signer: " + Result.describe(e));
+        }
+        try {
+            request = prepare(c);
+        } catch (RuntimeException e) {
             return Result.rejected(e);
         }
         SignedRequest signed;
