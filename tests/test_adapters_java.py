@@ -35,7 +35,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 ADAPTER_DIR = REPO / "adapters" / "java"
-SUITE = REPO.parent / "shared" / "vectors" / "aws-c-auth"
+SUITE = Path(os.environ.get("SIGHARNESS_SUITE") or REPO.parent / "shared" / "vectors" / "aws-c-auth")
 SDK, CRT = "java-sdk-v2", "java-crt"
 PLAIN = ("get-vanilla", "post-vanilla", "get-vanilla-query")
 CHECKS = [(f"aws-c-auth/v4/{name}", mode) for name in PLAIN for mode in ("header", "query")]
