@@ -39,7 +39,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 ADAPTER_DIR = REPO / "adapters" / "go"
-SUITE = REPO.parent / "shared" / "vectors" / "aws-c-auth"
+SUITE = Path(os.environ.get("SIGHARNESS_SUITE") or REPO.parent / "shared" / "vectors" / "aws-c-auth")
 V2, HTTP_AUTH, V1 = "go-sdk-v2", "go-http-auth", "go-sdk-v1"
 ADAPTERS = (V2, HTTP_AUTH, V1)
 MODULES = {

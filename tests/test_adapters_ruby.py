@@ -30,7 +30,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 ADAPTER_DIR = REPO / "adapters" / "ruby"
 BREAK = ADAPTER_DIR / "testing" / "break.rb"
-SUITE = REPO.parent / "shared" / "vectors" / "aws-c-auth"
+SUITE = Path(os.environ.get("SIGHARNESS_SUITE") or REPO.parent / "shared" / "vectors" / "aws-c-auth")
 NAME = "rb-aws-sigv4"
 PLAIN = ("get-vanilla", "post-vanilla", "get-vanilla-query")
 CHECKS = [(f"aws-c-auth/v4/{name}", mode) for name in PLAIN for mode in ("header", "query")]

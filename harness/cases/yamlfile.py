@@ -128,10 +128,10 @@ def _describe(error: jsonschema.ValidationError) -> tuple[Path_, str, bool]:
             known = ", ".join(sorted(error.schema.get("properties", {})))
             return path + (extra[0],), f"unknown key {extra[0]!r} in {where} (known: {known})", True
     if error.validator == "required":
-        return path, f"{where}: {error.message}", False
+        return path, f"{where}: {error.message}", True
     if error.validator in ("oneOf", "anyOf") and error.context:
         if where == "request":
-            return path, "request: give either `url`, or `host` (with optional scheme, path, query), not both", False
+            return path, "request: give either `url`, or `host` (with optional scheme, path, query), not both", True
         best = jsonschema.exceptions.best_match(error.context)
         return path, f"{where}: {best.message}", False
     return path, f"{where}: {error.message}", False
