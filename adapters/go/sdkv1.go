@@ -79,10 +79,15 @@ func (sdkV1Adapter) Sign(c *Check, logSigning bool) Result {
 	default:
 		return adapterError("unknown context.payload %q", c.Context.Payload)
 	}
-	if c.Mode == "header" && c.Context.ContentSHA256Header && c.Context.Payload != "unsigned" {
-		// The signer documents a precomputed X-Amz-Content-Sha256 header as
-		// the way to give it the payload hash; it signs the header. (With
-		// UnsignedPayload it adds the header itself.)
+	// The signer documents a precomputed X-Amz-Content-Sha256 header as the
+	// way to give it the payload hash; it then signs that header. The adapter
+	// uses it (never with UnsignedPayload, which adds the header itself) when
+	//   - header mode asks for the header (content_sha256_header), or
+	//   - an S3 presign asks for a payload hash: Presign otherwise always signs
+	//     UNSIGNED-PAYLOAD for s3 / s3-object-lambda, and its documentation
+	//     names this header as the way to sign the body's hash instead.
+	s3Presign := c.Mode == "query" && (c.Context.Service == "s3" || c.Context.Service == "s3-object-lambda")
+	if c.Context.Payload != "unsigned" && ((c.Mode == "header" && c.Context.ContentSHA256Header) || s3Presign) {
 		hash, err := payloadHashHex(c, b.body)
 		if err != nil {
 			return adapterError("%v", err)
