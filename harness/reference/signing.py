@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -48,6 +49,7 @@ def signature(key: bytes, string_to_sign_text: str) -> str:
     return hmac.new(key, string_to_sign_text.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+@lru_cache(maxsize=64)
 def sigv4a_private_key(access_key_id: str, secret_access_key: str) -> ec.EllipticCurvePrivateKey:
     """Derive the SigV4A P-256 key: NIST SP 800-108 KDF in counter mode with HMAC-SHA256.
 
