@@ -126,7 +126,8 @@ def _broken_modfile() -> Path:
         if module in package_dirs:
             module_dirs[module] = Path(mod_dir)
             package_dirs[module].add(Path(pkg_dir))
-    digest = hashlib.sha256((ADAPTER_DIR / "go.mod").read_bytes() + (ADAPTER_DIR / "go.sum").read_bytes())
+    digest = hashlib.sha256((ADAPTER_DIR / "go.mod").read_bytes() + (ADAPTER_DIR / "go.sum").read_bytes()
+                            + listing.encode())  # a new import needs a new copy
     edits = {}
     for module, rel, old, new in SABOTAGE:
         assert module in module_dirs, f"the adapter does not link {module}"
