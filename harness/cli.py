@@ -75,7 +75,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             adapter_dirs=[Path(p) for p in saved.get("adapter_dirs") or []] or None,
             adapter_env=saved.get("adapter_env") or {}, timeout=saved.get("timeout", 30.0),
             start_timeout=saved.get("start_timeout", 120.0), max_restarts=saved.get("max_restarts", 3),
-            max_line=saved.get("max_line", 1 << 20), resume=True, case_filter=saved.get("case_filter"),
+            max_line=saved.get("max_line", 1 << 20), resume=True, isolate_network=saved.get("isolate_network", "auto"), case_filter=saved.get("case_filter"),
         )
     else:
         options = RunOptions(
@@ -88,6 +88,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             start_timeout=args.start_timeout,
             max_restarts=args.max_restarts,
             case_filter=args.case,
+            isolate_network=args.isolate_network,
         )
     log = lambda line: print(line, file=sys.stderr)  # noqa: E731
     outcome = run(options, log=log, progress_emit=None if args.quiet else _progress_printer())
@@ -124,8 +125,13 @@ def _write_outputs(outcome, args: argparse.Namespace) -> None:
         from harness import report
     except ImportError:
         report = None
-    if report is not None and not getattr(args, "no_report", False):
-        written += report.write_all(outcome.data, out, history=history_path)
+    write_all = getattr(report, "write_all", None)
+    if write_all is not None and not getattr(args, "no_report", False):
+        try:
+            written += write_all(outcome.data, out, history=history_path)
+        except Exception as exc:  # results.json is already on disk: say what failed and carry on
+            print(f"sigharness: the report could not be written ({type(exc).__name__}: {exc}); "
+                  f"the results are in {outcome.results_path}", file=sys.stderr)
     counts: dict[str, dict[str, int]] = {}
     for row in outcome.data["results"]:
         counts.setdefault(row["adapter"], {}).setdefault(row["status"], 0)
@@ -268,6 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=30.0, metavar="S", help="seconds an adapter may take per check (default 30)")
     p.add_argument("--start-timeout", type=float, default=120.0, metavar="S", help="seconds an adapter may take to start (default 120)")
     p.add_argument("--max-restarts", type=int, default=3, metavar="N", help="faults in a row (each followed by a restart) before an adapter's remaining checks are errors (default 3)")
+    p.add_argument("--isolate-network", choices=("auto", "on", "off"), default="auto",
+                   help="start adapters in a network namespace without interfaces (`unshare --net`): auto (default) when "
+                   "the machine allows it, on (required), off")
     p.add_argument("--resume", metavar="DIR", help="finish an interrupted run in DIR without redoing finished checks")
     p.add_argument("--baseline", metavar="OLD.json", help="compare with an earlier results.json; exit 1 on any regression")
     p.add_argument("--strict", action="store_true", help="exit 1 when an adapter is unavailable (always on when CI is set)")

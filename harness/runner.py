@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from harness import results as res
 from harness.adapters.manifest import AdapterSpec, Availability, discover, ensure_built
-from harness.adapters.process import AdapterFault, AdapterProcess
+from harness.adapters.process import AdapterFault, AdapterProcess, network_isolation_available
 from harness.cases import Loaded, load_cases
 from harness.compare import Expected, expected_for, judge
 from harness.model import Check
@@ -32,6 +32,7 @@ class RunOptions:
     max_restarts: int = 3  # faults in a row before an adapter's remaining checks become errors
     max_line: int = 1 << 20
     resume: bool = False
+    isolate_network: str = "auto"  # "auto": when the machine allows it; "on": required; "off"
     case_filter: list[str] | None = None  # case id patterns (fnmatch); None: every case
 
     def settings(self) -> dict[str, Any]:
@@ -111,6 +112,10 @@ def run(options: RunOptions, log: Callable[[str], None] = print, progress_emit: 
         if not loaded.cases:
             filter_problems.append(f"no case id matches --case {' '.join(options.case_filter)} (ids are listed in results.json and the report)")
     known, problems = discover(options.adapter_dirs or None) if options.adapter_dirs else discover()
+    isolate = options.isolate_network == "on" or (options.isolate_network == "auto" and network_isolation_available())
+    if options.isolate_network == "on" and not network_isolation_available():
+        problems.append("--isolate-network on: `unshare --net` does not work here (needs root or user namespaces)")
+        isolate = False
     specs, unknown = select_adapters(known, options.adapters)
     problems += filter_problems + unknown
     for line in problems:
@@ -160,7 +165,7 @@ def run(options: RunOptions, log: Callable[[str], None] = print, progress_emit: 
 
     def worker(spec: AdapterSpec, availability: Availability) -> None:
         todo = [c for c in checks if (c.case.id, c.mode, spec.name) not in done]
-        info = _AdapterRun(spec, availability, options, out, secrets, log)
+        info = _AdapterRun(spec, availability, options, out, secrets, log, isolate)
         for check in todo:
             row = info.check(check, expected[check.key])
             row = {"type": "result", "case": check.case.id, "mode": check.mode, "adapter": spec.name, **row}
@@ -198,8 +203,10 @@ def run(options: RunOptions, log: Callable[[str], None] = print, progress_emit: 
 class _AdapterRun:
     """One adapter's process through a run: start, sign, restart after faults (bounded)."""
 
-    def __init__(self, spec: AdapterSpec, availability: Availability, options: RunOptions, out: Path, secrets: set[str], log: Callable[[str], None]):
+    def __init__(self, spec: AdapterSpec, availability: Availability, options: RunOptions, out: Path, secrets: set[str],
+                 log: Callable[[str], None], isolate_network: bool = False):
         self.spec = spec
+        self.isolate_network = isolate_network
         self.availability = availability
         self.options = options
         self.secrets = secrets
@@ -219,7 +226,7 @@ class _AdapterRun:
             return
         proc = AdapterProcess(
             self.spec, self.availability.build_dir, self.log_path, self.options.adapter_env, self.secrets,
-            self.options.max_line, self.options.start_timeout,
+            self.options.max_line, self.options.start_timeout, self.isolate_network,
         )
         try:
             hello = proc.start()
@@ -286,6 +293,7 @@ class _AdapterRun:
             "capabilities": hello.get("capabilities", {}),
             "available": True,
             "folder": self.spec.folder.name,
+            "network_isolated": self.isolate_network,
             "restarts": self.restarts,
             "faults": self.faults[-10:],
             "checks": self.checks,

@@ -75,7 +75,7 @@ FAULTY = {
     "mutant-huge-line": "longer than",
     "mutant-exit-at-start": "cannot load library",
     "mutant-slow-start": "no answer within",
-    "mutant-no-such-binary": "cannot start",
+    "mutant-no-such-binary": "No such file or directory",
 }
 
 
@@ -155,3 +155,19 @@ def test_adapters_run_with_a_scrubbed_environment(tmp_path, small_suite):
     probe = json.loads(data["results"][0]["reason"])
     assert probe["aws_vars"] == []
     assert probe["home"] != str(home) and probe["home_entries"] == [] and not probe["home_has_aws"]
+
+
+def test_adapters_cannot_reach_the_network(tmp_path, small_suite):
+    from harness.adapters.process import network_isolation_available
+
+    if not network_isolation_available():
+        if os.environ.get("CI"):
+            pytest.fail("`unshare --net` does not work on this CI machine; adapters could reach the network")
+        pytest.skip("`unshare --net` needs root or user namespaces here")
+    proc, data = run_results(tmp_path, "--cases", str(small_suite), "--adapter-dir", str(MUTANTS), "--adapters", "mutant-net-probe")
+    outcomes = json.loads(data["results"][0]["reason"])
+    assert outcomes == {"127.0.0.1": "OSError: errno 101", "192.0.2.1": "OSError: errno 101"}  # ENETUNREACH: no interface
+    assert data["adapters"]["mutant-net-probe"]["network_isolated"] is True
+    proc, data = run_results(tmp_path / "off", "--cases", str(small_suite), "--adapter-dir", str(MUTANTS),
+                             "--adapters", "mutant-net-probe", "--isolate-network", "off")
+    assert json.loads(data["results"][0]["reason"])["127.0.0.1"] == "ConnectionRefusedError: errno 111"

@@ -43,6 +43,23 @@ class Hello:
     raw: dict[str, Any]
 
 
+_NETWORK_ISOLATION: bool | None = None
+
+
+def network_isolation_available() -> bool:
+    """True when adapters can be started in a network namespace with no interfaces (`unshare --net`,
+    which needs root or user namespaces). Checked once per process."""
+    global _NETWORK_ISOLATION
+    if _NETWORK_ISOLATION is None:
+        try:
+            _NETWORK_ISOLATION = shutil.which("unshare") is not None and subprocess.run(
+                ["unshare", "--net", "true"], capture_output=True, timeout=10
+            ).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            _NETWORK_ISOLATION = False
+    return _NETWORK_ISOLATION
+
+
 def scrubbed_env(home: str, extra: dict[str, str] | None = None, spec_env: Iterable[tuple[str, str]] = ()) -> dict[str, str]:
     """The adapter's environment: no AWS_*, no proxies, HOME an empty folder, TZ=UTC."""
     env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
@@ -78,6 +95,7 @@ class AdapterProcess:
         secrets: Iterable[str] = (),
         max_line: int = DEFAULT_MAX_LINE,
         start_timeout: float = 60.0,
+        isolate_network: bool = False,
     ):
         self.spec = spec
         self.build_dir = build_dir
@@ -86,6 +104,7 @@ class AdapterProcess:
         self.redact = _Redactor(secrets)
         self.max_line = max_line
         self.start_timeout = start_timeout
+        self.isolate_network = isolate_network
         self._ids = itertools.count(1)
         self.proc: subprocess.Popen[bytes] | None = None
         self.hello: Hello | None = None
@@ -97,6 +116,8 @@ class AdapterProcess:
     def start(self) -> Hello:
         self._home = tempfile.mkdtemp(prefix="sigharness-home-")
         command = substitute(self.spec.start, self.build_dir)
+        if self.isolate_network:
+            command = ["unshare", "--net", "--", *command]  # no interface at all: any connect fails
         env = scrubbed_env(self._home, self.extra_env, self.spec.env)
         if self.log_path:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)

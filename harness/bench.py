@@ -1,0 +1,154 @@
+"""`sigharness bench`: each library's signing throughput, measured inside its adapter (so process and
+pipe costs are excluded), for SigV4 and SigV4A in header and query mode, next to the cost of the
+bare HMAC-SHA256 chain in the same language (the floor)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from harness.adapters.manifest import AdapterSpec, ensure_built
+from harness.adapters.process import AdapterFault, AdapterProcess
+from harness.model import Case, Check, Context, Request
+
+# The workload: a small API request with a query and a JSON body (the same for every library).
+BENCH_REQUEST = Request(
+    method="POST",
+    scheme="https",
+    host="example.amazonaws.com",
+    path="/prod/items/42",
+    query="expand=true&limit=10",
+    headers=(("Host", "example.amazonaws.com"), ("Content-Type", "application/json"), ("X-Custom", "bench")),
+    body=b'{"name": "sigharness", "count": 3}',
+)
+WORKLOADS = {
+    "sigv4-header": ("sigv4", "header"),
+    "sigv4-query": ("sigv4", "query"),
+    "sigv4a-header": ("sigv4a", "header"),
+    "sigv4a-query": ("sigv4a", "query"),
+}
+
+
+def bench_check(algorithm: str, mode: str) -> Check:
+    context = Context(
+        access_key_id="AKIDEXAMPLE",
+        secret_access_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        session_token=None,
+        region="us-east-1",
+        region_set=("us-east-1",),
+        service="execute-api",
+        timestamp=datetime(2015, 8, 30, 12, 36, tzinfo=timezone.utc),
+        algorithm=algorithm,
+    )
+    return Check(Case(f"bench/{algorithm}-{mode}", "benchmark request", BENCH_REQUEST, context), mode)
+
+
+@dataclass
+class AdapterBench:
+    name: str
+    library: str = ""
+    library_version: str = ""
+    language: str = ""
+    floor_ns: float | None = None  # one HMAC chain (4 key HMACs + 1 signature HMAC)
+    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "library": self.library,
+            "library_version": self.library_version,
+            "language": self.language,
+            "floor_ns": self.floor_ns,
+            "floor_per_sec": round(1e9 / self.floor_ns) if self.floor_ns else None,
+            "checks": self.checks,
+            "error": self.error,
+        }
+
+
+def _measure(proc: AdapterProcess, message: dict[str, Any], iterations: int, timeout: float) -> float | str:
+    """Nanoseconds per iteration, or the reason there is no figure."""
+    answer = proc.request(dict(message, iterations=iterations), timeout)
+    if answer.get("type") == "bench" and isinstance(answer.get("elapsed_ns"), int) and answer.get("iterations"):
+        return answer["elapsed_ns"] / answer["iterations"]
+    return str(answer.get("reason") or answer.get("status") or "no figure")
+
+
+def bench_adapter(spec: AdapterSpec, seconds: float = 1.0, timeout: float = 120.0, log: Callable[[str], None] = print) -> AdapterBench:
+    result = AdapterBench(spec.name, spec.library, language=spec.language)
+    availability = ensure_built(spec, announce=log)
+    if not availability.available:
+        result.error = f"unavailable: {availability.reason}"
+        return result
+    proc = AdapterProcess(spec, availability.build_dir, start_timeout=timeout)
+    try:
+        hello = proc.start()
+        result.library, result.library_version, result.language = hello.library, hello.library_version, hello.language
+        floor = _calibrated(proc, {"type": "bench", "floor": "hmac-sha256-chain"}, seconds, timeout)
+        result.floor_ns = floor if isinstance(floor, float) else None
+        for name, (algorithm, mode) in WORKLOADS.items():
+            check = bench_check(algorithm, mode)
+            probe = proc.request({"type": "sign", "check": check.to_json()}, timeout)
+            if probe.get("status") != "signed":
+                result.checks[name] = {"status": probe.get("status"), "reason": probe.get("reason")}
+                continue
+            per = _calibrated(proc, {"type": "bench", "check": check.to_json()}, seconds, timeout)
+            if isinstance(per, str):
+                result.checks[name] = {"status": "no figure", "reason": per}
+            else:
+                entry: dict[str, Any] = {"status": "measured", "ns_per_sign": round(per), "signs_per_sec": round(1e9 / per)}
+                if result.floor_ns:
+                    entry["times_floor"] = round(per / result.floor_ns, 1)
+                result.checks[name] = entry
+    except AdapterFault as exc:
+        result.error = str(exc)
+    finally:
+        proc.stop()
+    return result
+
+
+def _calibrated(proc: AdapterProcess, message: dict[str, Any], seconds: float, timeout: float) -> float | str:
+    """Warm up, then size the batch so the measured run lasts about `seconds`."""
+    per = _measure(proc, message, 20, timeout)
+    if isinstance(per, str):
+        return per
+    iterations = max(20, min(2_000_000, int(seconds * 1e9 / max(per, 1.0))))
+    return _measure(proc, message, iterations, timeout)
+
+
+def bench(specs: list[AdapterSpec], seconds: float = 1.0, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Adapters run one after another, so they do not compete for the cores."""
+    out: dict[str, Any] = {}
+    for spec in specs:
+        log(f"bench {spec.name} ...")
+        out[spec.name] = bench_adapter(spec, seconds, log=log).to_json()
+    return out
+
+
+def format_table(results: dict[str, Any]) -> str:
+    columns = list(WORKLOADS)
+    lines = ["| adapter | version | HMAC floor /s | " + " | ".join(f"{c} /s (x floor)" for c in columns) + " |",
+             "| --- | --- | ---: | " + " | ".join("---:" for _ in columns) + " |"]
+    for name, r in results.items():
+        cells = []
+        for c in columns:
+            e = r["checks"].get(c)
+            if not e:
+                cells.append(r.get("error") and "error" or "")
+            elif e.get("status") == "measured":
+                cells.append(f"{e['signs_per_sec']:,}" + (f" ({e['times_floor']})" if e.get("times_floor") else ""))
+            else:
+                cells.append(str(e.get("status")))
+        floor = f"{r['floor_per_sec']:,}" if r.get("floor_per_sec") else "-"
+        lines.append(f"| {name} | {r.get('library_version') or ''} | {floor} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def merge_into_results(results_path: Path, bench_results: dict[str, Any]) -> None:
+    import json
+
+    data = json.loads(results_path.read_text())
+    data["bench"] = bench_results
+    results_path.write_text(json.dumps(data, ensure_ascii=False, indent=1))
