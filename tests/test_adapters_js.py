@@ -1,0 +1,188 @@
+"""The JavaScript adapters (adapters/js) really sign with their libraries.
+
+1. A normal harness run over a few aws-c-auth cases: plain SigV4 cases in both modes (and SigV4A
+   where the library has it) come out `pass`, and every one of them verifies.
+2. The same run with each library altered at load time: `--adapter-env
+   NODE_OPTIONS=--require=adapters/js/testing/break-libraries.js` wraps, inside each library, the
+   step that turns the secret into a signature (@smithy/signature-v4 SignatureV4.getSigningKey,
+   @smithy/signature-v4a SignatureV4a.getSignature, aws4 RequestSigner.signature, aws4fetch
+   AwsV4Signer.signature, aws-crt AwsCredentialsProvider.newStatic, @aws-sdk/signature-v4-crt
+   CrtSignerV4.options2crtConfigure). The adapter code is untouched, so when the same checks now
+   `fail`, the signatures the adapters report come from the libraries.
+
+Without Node.js and npm the tests are skipped, except under CI (the CI variable set), where they
+fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+JS = REPO / "adapters" / "js"
+BREAK_FILE = JS / "testing" / "break-libraries.js"
+SUITE = Path(os.environ.get("SIGHARNESS_SUITE", REPO.parent / "shared" / "vectors" / "aws-c-auth"))
+RUN_TIMEOUT = 600
+
+BOTH = ("header", "query")
+V4_CASES = ("get-vanilla", "post-vanilla", "get-vanilla-query", "get-vanilla-with-session-token")
+
+
+def _checks(v4a_modes: tuple[str, ...] = (), body: bool = False) -> list[tuple[str, str]]:
+    checks = [(f"aws-c-auth/v4/{case}", mode) for case in V4_CASES for mode in BOTH]
+    checks += [(f"aws-c-auth/v4a/{case}", mode) for case in ("get-vanilla", "post-vanilla") for mode in v4a_modes]
+    if body:  # a signed body (x-amz-content-sha256 added and signed)
+        checks += [("aws-c-auth/v4/post-x-www-form-urlencoded", "header")]
+    return checks
+
+
+# adapter -> the checks that pass when the library is intact
+EXPECTED = {
+    "js-smithy": _checks(v4a_modes=("header",), body=True),  # SignatureV4a has no presign
+    "js-aws4": _checks(),
+    "js-aws4fetch": _checks(),
+    "js-aws-crt": _checks(v4a_modes=BOTH, body=True),
+    "js-sdk-crt": _checks(v4a_modes=BOTH, body=True),
+}
+ADAPTERS = tuple(EXPECTED)
+CASE_IDS = sorted({case for checks in EXPECTED.values() for case, _ in checks})
+# adapter -> the npm packages whose versions hello reports, as pinned in package-lock.json
+PACKAGES = {
+    "js-smithy": ("@smithy/signature-v4", "@smithy/signature-v4a"),
+    "js-aws4": ("aws4",),
+    "js-aws4fetch": ("aws4fetch",),
+    "js-aws-crt": ("aws-crt",),
+    "js-sdk-crt": ("@aws-sdk/signature-v4-crt", "aws-crt"),
+}
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set: the JavaScript adapters must be testable here)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def toolchain() -> None:
+    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
+    if missing:
+        _unavailable(f"{' and '.join(missing)} not on PATH (install Node.js 18+ with npm)")
+    if not (SUITE / "v4").is_dir():
+        _unavailable(f"aws-c-auth vectors not found at {SUITE} (set SIGHARNESS_SUITE)")
+
+
+def _run_harness(out: Path, *adapter_env: str) -> dict:
+    cmd = [sys.executable, "-m", "harness", "run", "--cases", str(SUITE),
+           "--adapters", ",".join(ADAPTERS), "--out", str(out), "--no-report", "--quiet"]
+    for case in CASE_IDS:
+        cmd += ["--case", case]
+    for setting in adapter_env:
+        cmd += ["--adapter-env", setting]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    results_file = out / "results.json"
+    assert results_file.exists(), (
+        f"harness run wrote no results.json (exit {proc.returncode})\n"
+        f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
+    )
+    return json.loads(results_file.read_text())
+
+
+def _by_check(run: dict) -> dict[tuple[str, str, str], dict]:
+    return {(r["adapter"], r["case"], r["mode"]): r for r in run["results"]}
+
+
+@pytest.fixture(scope="module")
+def normal_run(toolchain, tmp_path_factory) -> dict:
+    return _run_harness(tmp_path_factory.mktemp("js-normal"))
+
+
+@pytest.fixture(scope="module")
+def sabotaged_run(toolchain, tmp_path_factory) -> tuple[dict, Path]:
+    out = tmp_path_factory.mktemp("js-sabotaged")
+    return _run_harness(out, f"NODE_OPTIONS=--require={BREAK_FILE}"), out
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_adapter_signs_aws_c_auth_cases(normal_run, adapter):
+    results = _by_check(normal_run)
+    for case, mode in EXPECTED[adapter]:
+        result = results.get((adapter, case, mode))
+        assert result is not None, f"{adapter} {case} {mode} missing from the run"
+        assert result["status"] == "pass", (adapter, case, mode, result)
+        assert (result.get("verification") or {}).get("valid") is True, (adapter, case, mode, result)
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_adapter_fails_when_its_library_is_altered(normal_run, sabotaged_run, adapter):
+    normal = _by_check(normal_run)
+    run, out = sabotaged_run
+    broken = _by_check(run)
+    for case, mode in EXPECTED[adapter]:
+        assert normal[(adapter, case, mode)]["status"] == "pass"
+        result = broken.get((adapter, case, mode))
+        assert result is not None, f"{adapter} {case} {mode} missing from the sabotaged run"
+        assert result["status"] == "fail", (adapter, case, mode, result)
+    # the alteration happened inside the library the adapter loaded (the break file logs it)
+    log = (out / "logs" / f"{adapter}.log").read_text(errors="replace")
+    assert "sigharness-sabotage: altered" in log, log[-2000:]
+
+
+def _talk(adapter: str, lines: list[dict], home: Path) -> list[dict]:
+    proc = subprocess.run(
+        ["node", "host.js", adapter], cwd=JS,
+        input="".join(json.dumps(line) + "\n" for line in lines),
+        capture_output=True, text=True, timeout=120,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "TZ": "UTC"},
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_hello_reports_the_locked_library_version(normal_run, adapter, tmp_path):
+    (hello,) = _talk(adapter, [{"type": "hello", "protocol": 1}, {"type": "bye"}], tmp_path)
+    assert hello["type"] == "hello" and hello["name"] == adapter and hello["language"] == "javascript"
+    lock = json.loads((JS / "package-lock.json").read_text())["packages"]
+    for package in PACKAGES[adapter]:
+        version = lock[f"node_modules/{package}"]["version"]
+        assert version in hello["library_version"], (package, version, hello["library_version"])
+    assert hello["library_version"].startswith(lock[f"node_modules/{PACKAGES[adapter][0]}"]["version"])
+
+
+def test_bench_and_floor(normal_run, tmp_path):
+    check = {
+        "case": "bench", "mode": "header", "algorithm": "sigv4",
+        "request": {"method": "GET", "scheme": "https", "host": "example.amazonaws.com", "path": "/",
+                    "query": "", "url": "https://example.amazonaws.com/",
+                    "headers": [["Host", "example.amazonaws.com"]], "body_b64": ""},
+        "context": {"access_key_id": "AKIDEXAMPLE",
+                    "secret_access_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                    "session_token": None, "region": "us-east-1", "region_set": ["us-east-1"],
+                    "service": "service", "timestamp": "2015-08-30T12:36:00Z", "expires": 3600,
+                    "payload": "body", "content_sha256_header": False,
+                    "session_token_placement": "signed", "normalize_path": True,
+                    "double_encode": True},
+    }
+    lines = [{"type": "hello", "protocol": 1},
+             {"type": "bench", "id": "f", "floor": "hmac-sha256-chain", "iterations": 200},
+             {"type": "bench", "id": "b", "check": check, "iterations": 20},
+             {"type": "sign", "id": "s", "check": check},
+             {"type": "bye"}]
+    for adapter in ADAPTERS:
+        answers = _talk(adapter, lines, tmp_path)
+        assert [a["type"] for a in answers] == ["hello", "bench", "bench", "result"], (adapter, answers)
+        for answer, want in zip(answers[1:3], (200, 20)):
+            assert answer["iterations"] == want and answer["elapsed_ns"] > 0, (adapter, answer)
+        signed = answers[3]
+        assert signed["status"] == "signed", (adapter, signed)
+        auth = [v for n, v in signed["signed"]["headers"] if n.lower() == "authorization"]
+        # aws-c-auth v4/get-vanilla header-signature.txt
+        assert auth and auth[0].endswith(
+            "Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"), (adapter, signed)
