@@ -1,6 +1,10 @@
 'use strict';
 // js-aws4fetch: aws4fetch's AwsV4Signer (what AwsClient.sign / AwsClient.fetch use).
 
+// aws4fetch uses the Web Crypto global (`crypto.subtle`). Node 19+ has it; on Node 18 a user
+// provides it from node:crypto, as the adapter does here.
+if (!globalThis.crypto || !globalThis.crypto.subtle) globalThis.crypto = require('node:crypto').webcrypto;
+
 const { AwsV4Signer } = require('aws4fetch');
 const { Unsupported, amzDate, hasHeader, installedVersion, libraryCall, librarySync, now, standardPathRules } = require('./common');
 
