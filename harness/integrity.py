@@ -25,7 +25,19 @@ def _form(value: str) -> str:
 
 
 def _query(query: str) -> Counter[tuple[str, str]]:
-    return Counter((_form(k), _form(v)) for k, v in query_parameters(query) if not _form(k).startswith("X-Amz-"))
+    """User parameters; X-Amz-* (any case) belong to the signer."""
+    return Counter((_form(k), _form(v)) for k, v in query_parameters(query) if not _form(k).lower().startswith("x-amz-"))
+
+
+def _hoisted(query: str) -> Counter[tuple[str, str]]:
+    """x-amz-* parameters of a presigned URL, by lowercase name: headers a presigner may move there."""
+    return Counter((_form(k).lower(), canonical_header_value(_form(v))) for k, v in query_parameters(query) if _form(k).lower().startswith("x-amz-"))
+
+
+def _authority(host: str, scheme: str) -> str:
+    host = host.lower()
+    default = {"https": ":443", "http": ":80"}.get(scheme, "")
+    return host[: -len(default)] if default and host.endswith(default) else host
 
 
 def _path(path: str, context: Context) -> str:
@@ -36,10 +48,10 @@ def _path(path: str, context: Context) -> str:
 def request_changes(original: Request, signed: SignedRequest, context: Context) -> list[str]:
     """What the signer changed in the request itself (empty when it only added its own parts)."""
     changes: list[str] = []
-    _, host, path, query = signed.parts()
+    scheme, host, path, query = signed.parts()
     if signed.method.upper() != original.method.upper():
         changes.append(f"method {original.method!r} became {signed.method!r}")
-    if host.lower() != original.host.lower():
+    if _authority(host, scheme) != _authority(original.host, original.scheme):
         changes.append(f"host {original.host!r} became {host!r}")
     if _path(path, context) != _path(original.path, context):
         changes.append(f"path {original.path!r} became {path!r}")
@@ -51,6 +63,7 @@ def request_changes(original: Request, signed: SignedRequest, context: Context) 
     sent_headers = Counter(
         (n.lower(), canonical_header_value(v)) for n, v in signed.headers if n.lower() not in SIGNER_OWNED_HEADERS
     )
+    sent_headers.update(_hoisted(query))  # an x-amz-* header moved into a presigned URL still arrives
     for name, value in original.headers:
         lname = name.lower()
         if lname in SIGNER_OWNED_HEADERS or lname == "host":
