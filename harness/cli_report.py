@@ -1,0 +1,103 @@
+"""`sigharness report RESULTS.json [RESULTS.json ...] --out DIR`: render (and merge) runs into one report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from harness.results import load_results
+
+
+def _fail(message: str) -> int:
+    print(f"sigharness report: {message}", file=sys.stderr)
+    return 2
+
+
+def _expectations(values: list[str] | None) -> list[tuple[str, str]]:
+    pairs = []
+    for item in values or []:
+        name, eq, version = item.partition("=")
+        if not eq or not name or not version:
+            raise ValueError(f"--expect-version takes ADAPTER=VERSION, got {item!r}")
+        pairs.append((name, version))
+    return pairs
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness import history, report
+    from harness.report.merge import expand_inputs, merge
+
+    paths = expand_inputs(args.results)
+    if not paths:
+        return _fail(f"no results.json found in {' '.join(args.results)}")
+    inputs = []
+    for path in paths:
+        try:
+            inputs.append((str(path), load_results(path)))
+        except FileNotFoundError:
+            return _fail(f"{path}: no such file")
+        except (ValueError, json.JSONDecodeError) as exc:
+            return _fail(f"{path}: not a sigharness results file ({exc})")
+    try:
+        expected = _expectations(args.expect_version)
+    except ValueError as exc:
+        return _fail(str(exc))
+    problems = []
+    for name, version in expected:
+        seen = False
+        for path, data in inputs:
+            info = (data.get("adapters") or {}).get(name)
+            if info is None:
+                continue
+            seen = True
+            actual = info.get("library_version")
+            if actual != version:
+                why = f" ({info.get('reason')})" if info.get("available") is False else ""
+                problems.append(f"{path}: {name} ran {info.get('library', 'its library')} {actual or 'unknown'}{why}, expected {version}")
+        if not seen:
+            problems.append(f"no input has adapter {name} (expected with version {version})")
+    for line in problems:
+        print(f"sigharness report: {line}", file=sys.stderr)
+    if problems:
+        return 2
+
+    data = inputs[0][1] if len(inputs) == 1 else merge(inputs)
+    out = Path(args.out) if args.out else (paths[0].parent if len(paths) == 1 else Path("reports") / "merged")
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    if len(inputs) > 1:
+        merged_path = out / "results.json"
+        merged_path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+        written.append(merged_path)
+    history_path = Path(args.history) if args.history else None
+    if history_path is not None and not args.no_append:
+        if history.append(history_path, data, written[0] if written else paths[0]):
+            written.append(history_path)
+    written += report.write_all(data, out, history=history_path, title=args.title)
+    columns = sorted((data.get("adapters") or {}).items())
+    print(f"{len(data.get('results') or [])} checks, {len(data.get('cases') or {})} cases, {len(columns)} columns from {len(inputs)} run(s)")
+    for key, info in columns:
+        print(f"  {key:40} {info.get('library', '')} {info.get('library_version') or ('unavailable' if info.get('available') is False else '')}")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report",
+        help="render index.html, junit.xml and summary.md from one or more results.json (merging runs side by side)",
+        description="Render the report from results.json files. With several files the runs are merged: one column "
+        "per adapter, or per adapter and library version (name@version) when an adapter appears with several versions.",
+    )
+    p.add_argument("results", nargs="+", metavar="RESULTS.json",
+                   help="results files; a folder means its results.json, or every */results.json under it")
+    p.add_argument("--out", metavar="DIR", help="where to write (default: the run folder for one file, reports/merged for several)")
+    p.add_argument("--title", help="the page title")
+    p.add_argument("--history", metavar="FILE", help="history file (JSON lines): append this report's run once and show the trend")
+    p.add_argument("--no-append", action="store_true", help="with --history: only read the history, append nothing")
+    p.add_argument("--expect-version", action="append", metavar="ADAPTER=VERSION",
+                   help="fail (exit 2) unless every input that has ADAPTER ran it with this library version (the tox matrix uses it)")
+    p.set_defaults(func=cmd_report)

@@ -1,0 +1,305 @@
+"""From results.json to what the report shows: scores, topics, agreement, and two compact JSON blobs.
+
+The page embeds the matrix as one small blob (parsed at load: cases, one status letter per adapter per
+check, reasons through a string table) and the drill-down details as a second blob (every stage text
+stored once in a string table; parsed on the first click). So ~500 cases x 20 adapters stays a light page.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.history import CLASS, VERDICTS, CheckState
+
+STATUSES = ("pass", "variant", "fail", "unsupported", "error")
+LETTER = {"pass": "p", "variant": "v", "fail": "f", "unsupported": "u", "error": "e"}
+MISSING = "."
+STAGES = ("canonical_request", "string_to_sign", "signature", "signed_request")
+SYMBOL = {"pass": "✓", "variant": "≈", "fail": "✗", "unsupported": "–", "error": "!", "missing": "·"}
+MEANING = {
+    "pass": "matches the expectation",
+    "variant": "differs from the expectation, but a server accepts the request (a different valid choice)",
+    "fail": "a server would reject the request, or it signed what should have been refused",
+    "unsupported": "the library cannot express this case (counted apart, never as a failure)",
+    "error": "the adapter crashed, timed out or answered nonsense",
+    "missing": "no verdict: the adapter was unavailable, or the case was not in its run",
+}
+SCORE_FORMULA = "score = (pass + variant) ÷ (pass + variant + fail + error); unsupported checks are left out"
+
+
+def natural_key(text: str | None) -> list[Any]:
+    return [(0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", text or "")]
+
+
+def topic_of(case_id: str, case: dict[str, Any]) -> str:
+    """Cases are grouped by the folder part of their id (query/plus-literal -> query; aws-c-auth/v4/x -> aws-c-auth/v4)."""
+    if "/" in case_id:
+        return case_id.rsplit("/", 1)[0]
+    tags = case.get("tags") or []
+    return tags[0] if tags else "other"
+
+
+@dataclass
+class Tally:
+    counts: Counter = field(default_factory=Counter)
+
+    def add(self, status: str) -> None:
+        self.counts[status] += 1
+
+    @property
+    def judged(self) -> int:
+        return sum(self.counts[s] for s in ("pass", "variant", "fail", "error"))
+
+    @property
+    def score(self) -> float | None:
+        return (self.counts["pass"] + self.counts["variant"]) / self.judged if self.judged else None
+
+    @property
+    def exact(self) -> float | None:
+        return self.counts["pass"] / self.judged if self.judged else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**{s: self.counts[s] for s in STATUSES}, "judged": self.judged, "score": self.score, "exact": self.exact}
+
+
+def percent(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if 0.995 <= value < 1:
+        return "99%"  # never round a failure away to 100%
+    return f"{round(value * 100)}%"
+
+
+class Strings:
+    """A string table: every distinct text is stored once; -1 stands for None."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def __call__(self, text: Any) -> int:
+        if text is None:
+            return -1
+        text = str(text)
+        index = self._index.get(text)
+        if index is None:
+            index = self._index[text] = len(self.items)
+            self.items.append(text)
+        return index
+
+
+def shell(value: str) -> str:
+    return shlex.quote(value)
+
+
+def case_path(case: dict[str, Any], sources: list[dict[str, Any]]) -> str:
+    """The path to give `--cases` to load this one case: its YAML file, or the aws-c-auth suite folder."""
+    file = str(case.get("source") or "")
+    file = re.sub(r":\d+$", "", file)
+    for source in sources:
+        root = str(source.get("path") or "").rstrip("/")
+        if source.get("kind") == "aws-c-auth suite" and root and (file == root or file.startswith(root + "/")):
+            return root
+    return file
+
+
+def ref_link(ref: str) -> str | None:
+    """A URL for a reference: itself when it is http(s), owner/repo#N as a GitHub issue, else None."""
+    ref = ref.strip()
+    if re.match(r"^https?://[^\s<>\"']+$", ref):
+        return ref
+    m = re.match(r"^([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)#(\d+)$", ref)
+    if m:
+        return f"https://github.com/{m.group(1)}/{m.group(2)}/issues/{m.group(3)}"
+    return None
+
+
+def adapter_order(adapters: dict[str, dict[str, Any]]) -> list[str]:
+    return sorted(adapters, key=lambda k: (adapters[k].get("language") or "~", natural_key(adapters[k].get("name") or k),
+                                           natural_key(adapters[k].get("library_version")), k))
+
+
+def short_runtime(runtime: str | None) -> str:
+    """'java 17.0.15 (OpenJDK 64-Bit Server VM)' -> 'java 17.0.15' (the full text goes in the tooltip)."""
+    text = (runtime or "").strip()
+    return re.sub(r"\s*\(.*\)\s*$", "", text) or "—"
+
+
+def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: str | None = None) -> dict[str, Any]:
+    """Everything the template needs. `data` must already have its session tokens shortened."""
+    adapters_in = data.get("adapters") or {}
+    rows_in = data.get("results") or []
+    for row in rows_in:  # an adapter named only in results (a hand-made file) still gets a column
+        adapters_in.setdefault(row["adapter"], {"name": row["adapter"], "language": "?", "library": "?"})
+    order = adapter_order(adapters_in)
+    col = {key: i for i, key in enumerate(order)}
+    cases_in = data.get("cases") or {}
+    checks: dict[tuple[str, str], dict[str, dict[str, Any]]] = defaultdict(dict)
+    for row in rows_in:
+        checks[(row["case"], row["mode"])][row["adapter"]] = row
+        if row["case"] not in cases_in:
+            cases_in[row["case"]] = {"title": row["case"], "tags": [], "modes": []}
+    manifest = data.get("manifest") or {}
+    sources = list(manifest.get("case_sources") or [])
+    for run in manifest.get("merged") or []:
+        sources += (run.get("manifest") or {}).get("case_sources") or []
+
+    # topics and tags
+    case_ids = sorted(cases_in, key=lambda cid: (topic_of(cid, cases_in[cid]), natural_key(cid)))
+    topics = sorted({topic_of(cid, cases_in[cid]) for cid in case_ids}, key=natural_key)
+    topic_index = {t: i for i, t in enumerate(topics)}
+    tags = sorted({t for c in cases_in.values() for t in c.get("tags") or []}, key=natural_key)
+    tag_index = {t: i for i, t in enumerate(tags)}
+
+    reasons = Strings()
+    reasons("")
+    texts = Strings()
+    case_list, case_pos = [], {}
+    for cid in case_ids:
+        c = cases_in[cid]
+        case_pos[cid] = len(case_list)
+        request = c.get("request") or {}
+        path = case_path(c, sources)
+        case_list.append({
+            "id": cid, "title": c.get("title") or cid, "topic": topic_index[topic_of(cid, c)],
+            "tags": [tag_index[t] for t in c.get("tags") or []], "algo": c.get("algorithm"), "svc": c.get("service"),
+            "region": c.get("region"), "rset": c.get("region_set") or [], "modes": c.get("modes") or [],
+            "note": c.get("note") or "", "refs": [[r, ref_link(str(r))] for r in c.get("refs") or []],
+            "div": c.get("divergence"), "open": c.get("open_choices") or [], "err": c.get("expect_error"),
+            "refusal": bool(c.get("refusal_ok")), "tok": bool(c.get("session_token")), "src": c.get("source") or "",
+            "origin": c.get("origin") or "",
+            "repro": f"--cases {shell(path)} --case {shell(cid)}" if path else f"--case {shell(cid)}",
+            "show": f"sigharness show {shell(cid)} --cases {shell(path)}" if path else "",
+            "req": {"m": request.get("method"), "u": request.get("url"), "h": request.get("headers") or [],
+                    "b": request.get("body_bytes")},
+        })
+
+    def modes_of(cid: str) -> list[str]:
+        modes = [m for m in ("header", "query") if (cid, m) in checks]
+        modes += [m for m in cases_in[cid].get("modes") or [] if m not in modes]
+        extra = sorted(m for (c, m) in checks if c == cid and m not in modes)
+        return modes + extra
+
+    state: dict[tuple[str, str, str], CheckState] = (history or {}).get("state") or {}
+    latest_date = (history or {}).get("latest_date")
+    rows, reason_rows, cell_details = [], [], []
+    per_adapter = {key: Tally() for key in order}
+    per_topic: dict[str, dict[str, Tally]] = {t: {key: Tally() for key in order} for t in topics}
+    agreement = Counter()
+    topic_agreement: dict[str, Counter] = {t: Counter() for t in topics}
+    last_change: list[str | None] = []
+    for cid in case_ids:
+        topic = topic_of(cid, cases_in[cid])
+        for mode in modes_of(cid):
+            by_adapter = checks.get((cid, mode), {})
+            letters, rr, details = [], [], []
+            changed_at = None
+            for key in order:
+                row = by_adapter.get(key)
+                if row is None:
+                    letters.append(MISSING)
+                    rr.append(0)
+                    details.append(0)
+                    continue
+                status = row.get("status", "error")
+                letters.append(LETTER.get(status, "e"))
+                rr.append(reasons(row.get("reason") or ""))
+                per_adapter[key].add(status)
+                per_topic[topic][key].add(status)
+                hs = state.get((cid, mode, key))
+                hist = None
+                if hs is not None and hs.status == status:
+                    hist = [hs.since, hs.previous, hs.first_seen]
+                    if hs.previous is not None and (changed_at is None or hs.since > changed_at):
+                        changed_at = hs.since
+                details.append(_cell_detail(row, texts, hist))
+            ran = [s for s in letters if s not in (MISSING, "u")]
+            passed = sum(1 for s in ran if s == "p")
+            kind = "n/a" if not ran else "all" if passed == len(ran) else "none" if passed == 0 else "some"
+            agreement[kind] += 1
+            topic_agreement[topic][kind] += 1
+            rows.append([case_pos[cid], mode, "".join(letters)])
+            reason_rows.append(rr)
+            cell_details.append(details)
+            last_change.append(changed_at)
+
+    adapters_out = []
+    for key in order:
+        a = adapters_in[key]
+        tally = per_adapter[key]
+        adapters_out.append({
+            "k": key, "name": a.get("name") or key, "lang": a.get("language") or "?", "lib": a.get("library") or "?",
+            "ver": a.get("library_version") or ("—" if a.get("available", True) else "unavailable"),
+            "rt": a.get("runtime") or "", "rts": short_runtime(a.get("runtime")),
+            "avail": a.get("available", True) is not False, "why": a.get("reason") or "",
+            "faults": a.get("faults") or [], "restarts": a.get("restarts") or 0, "checks": a.get("checks"),
+            "run": a.get("run"), "tally": tally.as_dict(),
+        })
+    languages = []
+    for a in adapters_out:
+        if not languages or languages[-1][0] != a["lang"]:
+            languages.append([a["lang"], 0])
+        languages[-1][1] += 1
+
+    matrix = {
+        "v": 1, "title": title or "", "statuses": list(STATUSES), "symbols": SYMBOL, "meaning": MEANING,
+        "adapters": adapters_out, "cases": case_list, "topics": topics, "tags": tags, "rows": rows,
+        "reasons": reasons.items, "rr": reason_rows, "stages": list(STAGES),
+        "lastChange": last_change if state else None, "latestHistory": latest_date,
+    }
+    detail = {"S": texts.items, "cells": cell_details}
+
+    topic_table = []
+    for t in topics:
+        cells = [per_topic[t][key].as_dict() for key in order]
+        n_cases = sum(1 for cid in case_ids if topic_of(cid, cases_in[cid]) == t)
+        topic_table.append({"topic": t, "cases": n_cases, "cells": cells, "agreement": dict(topic_agreement[t])})
+    counts = Counter(r.get("status") for r in rows_in)
+    return {
+        "matrix": matrix, "detail": detail, "adapters": adapters_out, "languages": languages, "topics": topic_table,
+        "agreement": dict(agreement), "counts": {s: counts.get(s, 0) for s in STATUSES}, "n_checks": len(rows_in),
+        "n_rows": len(rows), "n_cases": len(case_ids),
+    }
+
+
+def _cell_detail(row: dict[str, Any], s: Strings, hist: list[Any] | None) -> dict[str, Any]:
+    """One check's drill-down, with every text through the string table."""
+    out: dict[str, Any] = {"stage": row.get("stage"), "es": row.get("expected_source"), "ms": row.get("duration_ms"),
+                           "ns": row.get("elapsed_ns")}
+    stages = []
+    for name, st in (row.get("stages") or {}).items():
+        if not isinstance(st, dict):
+            continue
+        equal = st.get("equal")
+        stages.append([name, s(st.get("expected")), s(st.get("actual")), 1 if st.get("compared") else 0,
+                       -1 if equal is None else int(bool(equal)), st.get("line"), s(st.get("note")), s(st.get("diff"))])
+    out["st"] = stages
+    ver = row.get("verification")
+    if isinstance(ver, dict):
+        out["ver"] = {"valid": ver.get("valid"), "reason": s(ver.get("reason")), "rules": ver.get("rules"),
+                      "cr": s(ver.get("canonical_request")), "changes": [s(c) for c in ver.get("request_changes") or []]}
+    signed = row.get("signed")
+    if isinstance(signed, dict):
+        body = signed.get("body_b64")
+        out["sig"] = {"m": s(signed.get("method")), "u": s(signed.get("url")),
+                      "h": [[s(h[0]), s(h[1])] for h in signed.get("headers") or [] if isinstance(h, (list, tuple)) and len(h) == 2],
+                      "b": None if body is None else _body_size(body)}
+    if hist:
+        out["h"] = hist
+    return out
+
+
+def _body_size(body_b64: str) -> int:
+    text = body_b64.strip()
+    return max(0, len(text) * 3 // 4 - text.count("=", len(text) - 2))
+
+
+def status_class(status: str) -> str:
+    return CLASS.get(status, "bad")
+
+
+__all__ = ["build", "STATUSES", "SYMBOL", "MEANING", "SCORE_FORMULA", "percent", "VERDICTS"]

@@ -1,0 +1,124 @@
+"""Text hygiene for every rendered output: session tokens shortened, safe JSON in HTML, Markdown and XML escaping."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import quote, unquote
+
+# Where a session token shows: a header line (`x-amz-security-token: V`, also inside canonical requests and
+# diffs), a query parameter (`X-Amz-Security-Token=V`), or a [name, value] header pair.
+_HEADER_LINE = re.compile(r"(?im)(x-amz-security-token[ \t]*:[ \t]*)([^\r\n]+?)([ \t]*)$")
+_QUERY_PARAM = re.compile(r"(?i)(x-amz-security-token=)([^&\s#\"'<>]+)")
+TOKEN_HEADER = "x-amz-security-token"
+_MIN_GLOBAL = 8  # shorter values are shortened only where they are seen as a token, not everywhere
+
+
+def short_token(value: str) -> str:
+    """First 8 characters (never more than half), an ellipsis and the length: 'AQoDYXdz…[356 chars]'."""
+    keep = min(8, len(value) // 2)
+    return f"{value[:keep]}…[{len(value)} chars]"
+
+
+class TokenShortener:
+    """Finds every session token in a results structure and shortens it wherever it appears.
+
+    Tokens are found where they are named (header lines, query parameters, header pairs); each value found
+    (and its percent-encoded / decoded forms) is then replaced in every string, so a token repeated in a
+    reason or a diff line is shortened too.
+    """
+
+    def __init__(self) -> None:
+        self.values: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+
+    # -- discovery
+    def collect(self, obj: Any) -> None:
+        if isinstance(obj, str):
+            for m in _HEADER_LINE.finditer(obj):
+                self._add(m.group(2))
+            for m in _QUERY_PARAM.finditer(obj):
+                self._add(m.group(2))
+        elif isinstance(obj, dict):
+            for value in obj.values():
+                self.collect(value)
+        elif isinstance(obj, (list, tuple)):
+            if len(obj) == 2 and isinstance(obj[0], str) and obj[0].strip().lower() == TOKEN_HEADER and isinstance(obj[1], str):
+                self._add(obj[1])
+            for value in obj:
+                self.collect(value)
+
+    def _add(self, value: str) -> None:
+        value = value.strip()
+        if not value or "…[" in value:
+            return
+        self.values.add(value)
+        for form in (unquote(value), quote(value, safe=""), quote(unquote(value), safe="")):
+            if form:
+                self.values.add(form)
+        self._pattern = None
+
+    # -- rewriting
+    def _global(self) -> re.Pattern[str] | None:
+        if self._pattern is None:
+            long_values = sorted((v for v in self.values if len(v) >= _MIN_GLOBAL), key=len, reverse=True)
+            self._pattern = re.compile("|".join(re.escape(v) for v in long_values)) if long_values else None
+        return self._pattern
+
+    def text(self, value: str) -> str:
+        if not value:
+            return value
+        value = _HEADER_LINE.sub(lambda m: m.group(1) + (m.group(2) if "…[" in m.group(2) else short_token(m.group(2))) + m.group(3), value)
+        value = _QUERY_PARAM.sub(lambda m: m.group(1) + (m.group(2) if "…[" in m.group(2) else short_token(m.group(2))), value)
+        pattern = self._global()
+        if pattern is not None and "…[" not in value:
+            value = pattern.sub(lambda m: short_token(m.group(0)), value)
+        elif pattern is not None:
+            # keep already shortened pieces, shorten the rest
+            parts = re.split(r"([^\s&=:]*…\[\d+ chars\])", value)
+            value = "".join(p if i % 2 else pattern.sub(lambda m: short_token(m.group(0)), p) for i, p in enumerate(parts))
+        return value
+
+    def apply(self, obj: Any) -> Any:
+        if isinstance(obj, str):
+            return self.text(obj)
+        if isinstance(obj, dict):
+            return {k: self.apply(v) for k, v in obj.items()}
+        if isinstance(obj, (list, tuple)):
+            if len(obj) == 2 and isinstance(obj[0], str) and obj[0].strip().lower() == TOKEN_HEADER and isinstance(obj[1], str):
+                return [obj[0], obj[1] if "…[" in obj[1] else short_token(obj[1].strip())]
+            return [self.apply(v) for v in obj]
+        return obj
+
+
+def shorten_tokens(data: Any) -> Any:
+    """A copy of `data` with every session token shortened (see TokenShortener)."""
+    shortener = TokenShortener()
+    shortener.collect(data)
+    return shortener.apply(data)
+
+
+def json_for_html(value: Any) -> str:
+    """JSON safe inside <script type="application/json">: no '<', '>' or '&' (so no '</script>'), no U+2028/9."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]|#])")
+
+
+def md_cell(value: Any) -> str:
+    """One Markdown table cell: one line, no HTML (< > & as entities), pipes and emphasis characters escaped."""
+    text = " ".join(str(value if value is not None else "").split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(value: Any) -> str:
+    """Text XML 1.0 can hold: characters it forbids are written as \\xNN."""
+    return _XML_BAD.sub(lambda m: f"\\x{ord(m.group(0)):02x}", str(value if value is not None else ""))
