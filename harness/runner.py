@@ -126,8 +126,8 @@ def run(options: RunOptions, log: Callable[[str], None] = print, progress_emit: 
     for check in checks:
         try:
             expected[check.key] = expected_for(check)
-        except Exception as exc:  # a case the reference cannot sign is still run; judged as such
-            expected[check.key] = f"the reference signer could not sign this case: {type(exc).__name__}: {exc}"
+        except Exception as exc:  # e.g. an expect_error case: judged on refusal and verification alone
+            expected[check.key] = Expected({}, f"none (the reference signer refuses it: {type(exc).__name__}: {exc})")
 
     secrets = {c.context.secret_access_key for c in loaded.cases}
     redactor = res.Redactor(secrets)

@@ -190,6 +190,11 @@ fn parse_check(check: &Value) -> Res<Check> {
     if signature_location == SignatureLocation::QueryParams {
         match expires {
             Some(secs) => settings.expires_in = Some(Duration::from_secs(secs)),
+            None if context.get("expires").and_then(Value::as_i64).is_some() => {
+                return Err(Outcome::Unsupported(
+                    "aws-sigv4 takes expires_in as a std::time::Duration, which cannot hold a negative number of seconds".to_string(),
+                ))
+            }
             None => return adapter_err("query mode check without context.expires"),
         }
     }
