@@ -98,6 +98,7 @@ def select_adapters(known: dict[str, AdapterSpec], wanted: list[str] | None) -> 
 
 
 def run(options: RunOptions, log: Callable[[str], None] = print, progress_emit: Callable[[str, bool], None] | None = None) -> RunOutcome:
+    wall_started, cpu_started = time.perf_counter(), time.process_time()
     out = options.out_dir
     out.mkdir(parents=True, exist_ok=True)
     (out / res.RUN_SETTINGS).write_text(json.dumps(options.settings(), indent=1))
@@ -185,10 +186,18 @@ def run(options: RunOptions, log: Callable[[str], None] = print, progress_emit: 
         thread.join()
     journal.close()
 
+    checks_run = len(rows) - len(previous_rows)
+    timing = {
+        "wall_s": round(time.perf_counter() - wall_started, 3),
+        "harness_cpu_s": round(time.process_time() - cpu_started, 3),  # this process only, not the adapters
+        "checks": checks_run,
+    }
+    if checks_run:
+        timing["harness_cpu_ms_per_check"] = round(1000 * timing["harness_cpu_s"] / checks_run, 3)
     data = {
         "format": res.FORMAT,
         "version": res.VERSION,
-        "manifest": res.manifest(loaded.sources, options.settings()),
+        "manifest": dict(res.manifest(loaded.sources, options.settings()), timing=timing),
         "adapters": {k: {kk: vv for kk, vv in v.items() if kk != "type"} for k, v in sorted(adapters_info.items())},
         "cases": {c.id: res.case_summary(c) for c in loaded.cases},
         "case_errors": case_errors,
@@ -268,12 +277,14 @@ class _AdapterRun:
             self.elapsed_ns += answer["elapsed_ns"]
         if isinstance(expected, str):
             return {"status": "error", "reason": expected, "duration_ms": _ms(started)}
+        judging = time.perf_counter_ns()
         try:
             judged = judge(check, expected, answer).to_json()
         except Exception as exc:  # a harness bug must not stop the run
             judged = {"status": "error", "reason": f"harness could not judge this answer: {type(exc).__name__}: {exc}"}
         judged["expected_source"] = expected.source
         judged["elapsed_ns"] = answer.get("elapsed_ns")
+        judged["judge_ms"] = _ms(judging)
         judged["duration_ms"] = _ms(started)
         return judged
 
