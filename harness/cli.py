@@ -247,6 +247,22 @@ def cmd_bless(args: argparse.Namespace) -> int:
     return EXIT_USAGE if problems else EXIT_OK
 
 
+def cmd_disagreements(args: argparse.Namespace) -> int:
+    from harness.disagreements import table, update_readme
+    from harness.results import load_results
+
+    try:
+        data = load_results(Path(args.results))
+    except (OSError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    if args.update:
+        changed = update_readme(Path(args.update), data)
+        print(f"{'updated' if changed else 'unchanged'}: {args.update}")
+    else:
+        print(table(data))
+    return EXIT_OK
+
+
 def cmd_setup(args: argparse.Namespace) -> int:
     from harness.setup import setup
 
@@ -307,6 +323,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if any expectation is missing or stale")
     p.set_defaults(func=cmd_bless)
 
+    p = sub.add_parser("disagreements", help="table of where adapters disagree, per divergence, from a results.json")
+    p.add_argument("results", metavar="RESULTS.json")
+    p.add_argument("--update", metavar="README.md", help="rewrite the table between the disagreements markers in this file")
+    p.set_defaults(func=cmd_disagreements)
+
     p = sub.add_parser("setup", help="install system packages the adapters need (as root, via apt) and build every adapter")
     p.add_argument("--no-system", action="store_true", help="do not install system packages")
     p.add_argument("--no-build", action="store_true", help="do not build adapters")
@@ -332,6 +353,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"sigharness: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # output piped into `head` and closed early
+        sys.stderr.close()
+        return EXIT_OK
     except KeyboardInterrupt:
         print("sigharness: interrupted; finished checks are in the run folder (resume with --resume DIR)", file=sys.stderr)
         return 130

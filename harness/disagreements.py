@@ -1,0 +1,66 @@
+"""`sigharness disagreements RESULTS.json [--update README.md]`: a compact table of where libraries
+disagree, one row per divergence of the survey (D1..D33) the corpus expresses, one column per
+adapter, produced from a run's results.json (never typed by hand)."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+START, END = "<!-- disagreements:start -->", "<!-- disagreements:end -->"
+# Worst first: the cell shows the worst verdict among the divergence's checks.
+SYMBOLS = {"error": "!", "fail": "✗", "variant": "≈", "pass": "✓", "unsupported": "–"}
+ORDER = ["error", "fail", "variant", "pass", "unsupported"]
+
+
+def _number(divergence: str) -> int:
+    return int(re.sub(r"\D", "", divergence) or 0)
+
+
+def table(data: dict[str, Any]) -> str:
+    cases = data["cases"]
+    adapters = sorted(data["adapters"], key=lambda a: (data["adapters"][a].get("language", ""), a))
+    cells: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    titles: dict[str, set[str]] = defaultdict(set)
+    for row in data["results"]:
+        divergence = cases.get(row["case"], {}).get("divergence")
+        if divergence:
+            cells[divergence][row["adapter"]].add(row["status"])
+            titles[divergence].add(row["case"])
+    lines = [
+        "| divergence | cases | " + " | ".join(f"`{a}`" for a in adapters) + " |",
+        "| --- | ---: | " + " | ".join(":-:" for _ in adapters) + " |",
+    ]
+    for divergence in sorted(cells, key=_number):
+        row = []
+        for adapter in adapters:
+            statuses = cells[divergence].get(adapter)
+            worst = next((s for s in ORDER if statuses and s in statuses), None)
+            row.append(SYMBOLS[worst] if worst else " ")
+        lines.append(f"| {divergence} | {len(titles[divergence])} | " + " | ".join(row) + " |")
+    manifest = data["manifest"]
+    versions = ", ".join(
+        f"{a} {data['adapters'][a].get('library_version', '?')}" for a in adapters if data["adapters"][a].get("available", True)
+    )
+    header = (
+        f"Where the libraries disagree, per divergence of the survey (worst verdict over that divergence's checks: "
+        f"✓ pass, ≈ variant, ✗ fail, – unsupported, ! error). Produced by `sigharness disagreements` from the run of "
+        f"{manifest.get('date', '?')} (sigharness {manifest.get('harness_version', '?')}; {versions}). "
+        f"The cases behind each row are listed in docs/corpus.md; every check is in the report."
+    )
+    return header + "\n\n" + "\n".join(lines)
+
+
+def update_readme(path: Path, data: dict[str, Any]) -> bool:
+    text = path.read_text(encoding="utf-8")
+    if START not in text or END not in text:
+        raise ValueError(f"{path} has no {START} ... {END} section")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    new = f"{head}{START}\n## Where the libraries disagree\n\n{table(data)}\n{END}{tail}"
+    if new != text:
+        path.write_text(new, encoding="utf-8")
+        return True
+    return False
