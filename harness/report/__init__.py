@@ -85,7 +85,10 @@ def sparkline(points: list[dict[str, Any]], width: int = 120, height: int = 26) 
 
 def render_html(data: dict[str, Any], history: dict[str, Any] | None = None, title: str | None = None) -> str:
     clean = shorten_tokens(data)
-    view = model.build(clean, history, title)
+    return _html(clean, model.build(clean, history, title), history, title)
+
+
+def _html(clean: dict[str, Any], view: dict[str, Any], history: dict[str, Any] | None, title: str | None) -> str:
     manifest = clean.get("manifest") or {}
     css = (STATIC / "report.css").read_text(encoding="utf-8")
     js = (STATIC / "report.js").read_text(encoding="utf-8")
@@ -130,7 +133,10 @@ def render_html(data: dict[str, Any], history: dict[str, Any] | None = None, tit
 def render_junit(data: dict[str, Any]) -> str:
     """One <testcase> per case x mode x adapter; a <testsuite> per adapter. fail -> failure, error -> error,
     unsupported -> skipped, variant -> passed (with the reason in system-out)."""
-    clean = shorten_tokens(data)
+    return _junit(shorten_tokens(data))
+
+
+def _junit(clean: dict[str, Any]) -> str:
     adapters = clean.get("adapters") or {}
     by_adapter: dict[str, list[dict[str, Any]]] = {}
     for row in clean.get("results") or []:
@@ -193,7 +199,10 @@ def _failure_text(row: dict[str, Any]) -> str:
 def render_summary(data: dict[str, Any], max_failures: int = 15) -> str:
     """A short Markdown table for a pull request comment."""
     clean = shorten_tokens(data)
-    view = model.build(clean)
+    return _summary(clean, model.build(clean), max_failures)
+
+
+def _summary(clean: dict[str, Any], view: dict[str, Any], max_failures: int = 15) -> str:
     manifest = clean.get("manifest") or {}
     counts = view["counts"]
     lines = [
@@ -233,10 +242,13 @@ def write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | N
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
+    clean = shorten_tokens(data)  # once for every output: no output ever holds a whole session token
+    loaded = load_history(history)
+    view = model.build(clean, loaded, title)
     for name, text in (
-        ("index.html", render_html(data, load_history(history), title)),
-        ("junit.xml", render_junit(data)),
-        ("summary.md", render_summary(data)),
+        ("index.html", _html(clean, view, loaded, title)),
+        ("junit.xml", _junit(clean)),
+        ("summary.md", _summary(clean, view)),
     ):
         path = out / name
         tmp = path.with_name(path.name + ".tmp")

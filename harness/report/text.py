@@ -15,6 +15,10 @@ TOKEN_HEADER = "x-amz-security-token"
 _MIN_GLOBAL = 8  # shorter values are shortened only where they are seen as a token, not everywhere
 
 
+def _names_token(text: str) -> bool:
+    return "oken" in text or "OKEN" in text
+
+
 def short_token(value: str) -> str:
     """First 8 characters (never more than half), an ellipsis and the length: 'AQoDYXdz…[356 chars]'."""
     keep = min(8, len(value) // 2)
@@ -36,10 +40,11 @@ class TokenShortener:
     # -- discovery
     def collect(self, obj: Any) -> None:
         if isinstance(obj, str):
-            for m in _HEADER_LINE.finditer(obj):
-                self._add(m.group(2))
-            for m in _QUERY_PARAM.finditer(obj):
-                self._add(m.group(2))
+            if _names_token(obj):
+                for m in _HEADER_LINE.finditer(obj):
+                    self._add(m.group(2))
+                for m in _QUERY_PARAM.finditer(obj):
+                    self._add(m.group(2))
         elif isinstance(obj, dict):
             for value in obj.values():
                 self.collect(value)
@@ -67,18 +72,23 @@ class TokenShortener:
         return self._pattern
 
     def text(self, value: str) -> str:
-        if not value:
-            return value
-        value = _HEADER_LINE.sub(lambda m: m.group(1) + (m.group(2) if "…[" in m.group(2) else short_token(m.group(2))) + m.group(3), value)
-        value = _QUERY_PARAM.sub(lambda m: m.group(1) + (m.group(2) if "…[" in m.group(2) else short_token(m.group(2))), value)
+        if len(value) < _MIN_GLOBAL:
+            return value  # too short to hold a header line, a parameter or a value replaced everywhere
+        if _names_token(value):
+            value = self._named(value)
         pattern = self._global()
-        if pattern is not None and "…[" not in value:
-            value = pattern.sub(lambda m: short_token(m.group(0)), value)
-        elif pattern is not None:
-            # keep already shortened pieces, shorten the rest
-            parts = re.split(r"([^\s&=:]*…\[\d+ chars\])", value)
-            value = "".join(p if i % 2 else pattern.sub(lambda m: short_token(m.group(0)), p) for i, p in enumerate(parts))
-        return value
+        if pattern is None:
+            return value
+        if "…[" not in value:
+            return pattern.sub(lambda m: short_token(m.group(0)), value)
+        # keep already shortened pieces, shorten the rest
+        parts = re.split(r"([^\s&=:]*…\[\d+ chars\])", value)
+        return "".join(p if i % 2 else pattern.sub(lambda m: short_token(m.group(0)), p) for i, p in enumerate(parts))
+
+    @staticmethod
+    def _named(value: str) -> str:
+        value = _HEADER_LINE.sub(lambda m: m.group(1) + (m.group(2) if "…[" in m.group(2) else short_token(m.group(2))) + m.group(3), value)
+        return _QUERY_PARAM.sub(lambda m: m.group(1) + (m.group(2) if "…[" in m.group(2) else short_token(m.group(2))), value)
 
     def apply(self, obj: Any) -> Any:
         if isinstance(obj, str):
@@ -106,12 +116,14 @@ def json_for_html(value: Any) -> str:
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]|#])")
 
 
 def md_cell(value: Any) -> str:
     """One Markdown table cell: one line, no HTML (< > & as entities), pipes and emphasis characters escaped."""
     text = " ".join(str(value if value is not None else "").split())
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", text)
 

@@ -1,0 +1,256 @@
+"""The report outputs (index.html, junit.xml, summary.md), merging runs and `sigharness report`."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from conftest import sigharness
+from test_report_support import SCRIPT, SECRET, TOKEN, TOKEN_QUERY, make_results, write
+
+from harness import report
+from harness.report import merge, model
+from harness.report.text import json_for_html, md_cell, shorten_tokens, short_token
+
+
+def _blob(page: str, blob_id: str) -> dict:
+    m = re.search(rf'<script type="application/json" id="{blob_id}">(.*?)</script>', page, re.S)
+    assert m, f"no {blob_id} blob"
+    return json.loads(m.group(1))
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> dict[str, str]:
+    out = tmp_path_factory.mktemp("report")
+    paths = report.write_all(make_results(), out)
+    assert [p.name for p in paths] == ["index.html", "junit.xml", "summary.md"]
+    return {p.name: p.read_text(encoding="utf-8") for p in paths}
+
+
+def test_html_is_self_contained(rendered):
+    page = rendered["index.html"]
+    # nothing is fetched: no external script, stylesheet, image, font or frame
+    assert not re.search(r'<(script|link|img|iframe)[^>]+(src|href)=', page)
+    assert "@import" not in page and "url(http" not in page
+    assert "default-src 'none'" in page
+
+
+def test_inline_script_matches_its_csp_hash(rendered):
+    # a mismatch would make the browser refuse the page's own script
+    page = rendered["index.html"]
+    declared = re.search(r"script-src 'sha256-([^']+)'", page).group(1)
+    scripts = re.findall(r"<script>(.*?)</script>", page, re.S)
+    assert len(scripts) == 1
+    assert base64.b64encode(hashlib.sha256(scripts[0].encode()).digest()).decode() == declared
+
+
+def test_hostile_text_is_escaped_everywhere(rendered):
+    page = rendered["index.html"]
+    assert "<script>window.__pwned" not in page
+    assert "<img src=x" not in page
+    assert "<b>bold</b>" not in page
+    # the data keeps the exact text: it is escaped, not altered
+    data = _blob(page, "sh-data")
+    case = next(c for c in data["cases"] if c["id"] == "headers/script")
+    assert case["req"]["h"] == [["X-Evil", SCRIPT]]
+    assert case["title"] == f"A header value {SCRIPT}"
+    # javascript: and <…> references are never links
+    refs = {r[0]: r[1] for r in case["refs"]}
+    assert refs["javascript:alert(1)"] is None and refs["https://example.com/?a=<b>"] is None
+    qcase = next(c for c in data["cases"] if c["id"] == "query/plus-literal")
+    assert qcase["refs"] == [["mhart/aws4#126", "https://github.com/mhart/aws4/issues/126"]]
+    assert "<script" not in rendered["summary.md"] and "</script" not in rendered["summary.md"]
+    assert "\x00" not in rendered["summary.md"] and "\x1b" not in rendered["summary.md"]
+
+
+def test_json_for_html_cannot_close_the_script_element():
+    text = json_for_html({"a": "</script><!-- & \u2028"})
+    assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
+    assert json.loads(text) == {"a": "</script><!-- & \u2028"}
+
+
+def test_session_tokens_shortened_and_no_secret(rendered):
+    for name, text in rendered.items():
+        assert TOKEN not in text, name
+        assert TOKEN[:40] not in text, name
+        assert TOKEN_QUERY[:40] not in text, name
+        assert SECRET not in text, name
+    page = rendered["index.html"]
+    detail = _blob(page, "sh-detail")
+    strings = "\n".join(detail["S"])
+    assert short_token(TOKEN) in strings  # header line and header pair
+    assert short_token(TOKEN_QUERY) in strings  # presigned URL parameter
+    assert f"x-amz-security-token:{short_token(TOKEN)}" in strings
+
+
+def test_shorten_tokens_finds_every_form():
+    data = {
+        "a": f"x-amz-security-token:{TOKEN}\nhost:x",
+        "b": f"https://h/?X-Amz-Security-Token={TOKEN_QUERY}&X-Amz-Date=1",
+        "c": ["X-Amz-Security-Token", TOKEN],
+        "d": f"the token {TOKEN} was repeated in a reason",
+        "e": "x-amz-security-token:short",
+        "f": "nothing to see",
+    }
+    clean = shorten_tokens(data)
+    flat = json.dumps(clean)
+    assert TOKEN[:20] not in flat and TOKEN_QUERY[:20] not in flat
+    assert clean["c"] == ["X-Amz-Security-Token", short_token(TOKEN)]
+    assert clean["d"] == f"the token {short_token(TOKEN)} was repeated in a reason"
+    assert clean["e"] == f"x-amz-security-token:{short_token('short')}"
+    assert clean["f"] == "nothing to see"
+    assert short_token(TOKEN) == TOKEN[:8] + f"…[{len(TOKEN)} chars]"
+    assert shorten_tokens(clean) == clean  # idempotent
+
+
+def test_junit_counts_and_validity(rendered):
+    root = ET.fromstring(rendered["junit.xml"].encode())
+    data = make_results()
+    statuses = [r["status"] for r in data["results"]]
+    assert int(root.get("tests")) == len(statuses)
+    assert int(root.get("failures")) == statuses.count("fail")
+    assert int(root.get("errors")) == statuses.count("error")
+    assert int(root.get("skipped")) == statuses.count("unsupported")
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    assert set(suites) == {"py-good", "js-mixed"}
+    mixed = suites["js-mixed"]
+    failed = [tc.get("name") for tc in mixed.iter("testcase") if tc.find("failure") is not None]
+    assert sorted(failed) == ["headers/script [header]", "query/plus-literal [query]"]
+    # the control characters of the error reason were made XML-safe, not dropped silently
+    err = next(tc for tc in mixed.iter("testcase") if tc.find("error") is not None)
+    assert "\\x1b" in err.find("error").get("message")
+    props = {p.get("name"): p.get("value") for p in mixed.iter("property")}
+    assert props["library_version"] == "2.0.0"
+
+
+def test_summary_table(rendered):
+    md = rendered["summary.md"]
+    lines = md.splitlines()
+    assert lines[0].startswith("### sigharness: 20 checks, 5 cases, 3 adapters")
+    row = next(line for line in lines if line.startswith("| js-mixed "))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    # adapter, library, version, score, pass, variant, fail, error, unsupported
+    assert cells[:3] == ["js-mixed", "mixedlib", "2.0.0"]
+    assert cells[4:] == ["4", "1", "2", "1", "2"]
+    assert cells[3] == "62%"  # (4 + 1) / (4 + 1 + 2 + 1): unsupported left out
+    assert any("go-off (unavailable)" in line for line in lines)
+    assert "3 failing checks" in md
+
+
+def test_score_leaves_unsupported_out():
+    tally = model.Tally()
+    for status in ["pass"] * 2 + ["variant"] + ["fail"] + ["unsupported"] * 50:
+        tally.add(status)
+    assert tally.score == pytest.approx(0.75)
+    assert tally.exact == pytest.approx(0.5)
+    assert model.percent(0.996) == "99%"  # a failure is never rounded away
+    only_unsupported = model.Tally()
+    only_unsupported.add("unsupported")
+    assert only_unsupported.score is None and model.percent(None) == "—"
+
+
+def test_matrix_blob_shape(rendered):
+    data = _blob(rendered["index.html"], "sh-data")
+    keys = [a["k"] for a in data["adapters"]]
+    assert keys == ["go-off", "js-mixed", "py-good"]  # grouped by language
+    assert data["topics"] == ["headers", "path", "query", "token"]
+    row = next(r for r in data["rows"] if data["cases"][r[0]]["id"] == "query/plus-literal" and r[1] == "query")
+    assert row[2] == ".fp"  # go-off not run, js-mixed fail, py-good pass
+    repro = next(c for c in data["cases"] if c["id"] == "query/plus-literal")["repro"]
+    assert repro == "--cases /work/cases/query.yaml --case query/plus-literal"
+    detail = _blob(rendered["index.html"], "sh-detail")
+    cell = detail["cells"][data["rows"].index(row)][1]
+    stage = next(s for s in cell["st"] if s[0] == "canonical_request")
+    assert stage[3:6] == [1, 0, 3]  # compared, not equal, first difference at line 3
+    assert detail["S"][stage[2]].splitlines()[2] == "q=a%20b"
+
+
+def test_bench_section_only_when_present(tmp_path):
+    data = make_results()
+    page = report.render_html(data)
+    assert 'id="sec-bench"' not in page
+    data["bench"] = {"py-good": {"floor_ns": 1200, "checks": {"sigv4-header": {"signs_per_sec": 41000.4}, "sigv4-query": {"signs_per_sec": 20500}}}}
+    page = report.render_html(data)
+    assert 'id="sec-bench"' in page
+    section = page[page.index('id="sec-bench"'):page.index('id="sec-manifest"')]
+    assert "sigv4-header" in section and "41 000/s" in section and "1 200 ns" in section
+
+
+def test_manifest_section_lists_every_version(rendered):
+    page = rendered["index.html"]
+    section = html.unescape(page[page.index('id="sec-manifest"'):])
+    for text in ("goodlib", "1.0.0", "mixedlib", "2.0.0", "node 18.19.0", "abc1234", "Linux-test", "unavailable: toolchain missing: go"):
+        assert text in section, text
+
+
+def test_merge_puts_versions_side_by_side():
+    a = make_results(versions={"js-mixed": "1.31.0"})
+    b = make_results(versions={"js-mixed": "1.35.0"}, overrides={("query/sorting", "query", "js-mixed"): "fail"})
+    merged = merge.merge([("a.json", a), ("b.json", b)])
+    assert set(merged["adapters"]) == {"js-mixed@1.31.0", "js-mixed@1.35.0", "py-good", "go-off"}
+    assert merged["adapters"]["js-mixed@1.35.0"]["name"] == "js-mixed"
+    by = {(r["case"], r["mode"], r["adapter"]): r["status"] for r in merged["results"]}
+    assert by[("query/sorting", "query", "js-mixed@1.31.0")] == "pass"
+    assert by[("query/sorting", "query", "js-mixed@1.35.0")] == "fail"
+    # py-good has one version in both runs: one column, the later run's verdicts
+    assert len([k for k in by if k[2] == "py-good"]) == 10
+    assert [m["path"] for m in merged["manifest"]["merged"]] == ["a.json", "b.json"]
+
+
+def test_cli_report_merges_and_checks_versions(tmp_path):
+    a = write(tmp_path / "botocore-1.31.0" / "results.json", make_results(versions={"js-mixed": "1.31.0"}))
+    write(tmp_path / "botocore-1.35.0" / "results.json", make_results(versions={"js-mixed": "1.35.0"}))
+    out = tmp_path / "merged"
+    proc = sigharness("report", str(tmp_path), "--out", str(out), "--title", "Version matrix")
+    assert proc.returncode == 0, proc.stderr
+    merged = json.loads((out / "results.json").read_text())
+    assert {"js-mixed@1.31.0", "js-mixed@1.35.0"} <= set(merged["adapters"])
+    page = (out / "index.html").read_text()
+    assert "<title>Version matrix</title>" in page
+    cols = [x["k"] for x in _blob(page, "sh-data")["adapters"]]
+    assert cols.index("js-mixed@1.31.0") + 1 == cols.index("js-mixed@1.35.0")  # side by side, in version order
+    assert (out / "junit.xml").exists() and (out / "summary.md").exists()
+
+    ok = sigharness("report", str(a), "--out", str(tmp_path / "one"), "--expect-version", "js-mixed=1.31.0")
+    assert ok.returncode == 0, ok.stderr
+    wrong = sigharness("report", str(a), "--out", str(tmp_path / "two"), "--expect-version", "js-mixed=1.35.0")
+    assert wrong.returncode == 2
+    assert "js-mixed ran mixedlib 1.31.0, expected 1.35.0" in wrong.stderr
+    missing = sigharness("report", str(tmp_path / "nowhere.json"))
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_markdown_cell_escaping():
+    assert md_cell("a|b <script> *x* `y`") == "a\\|b &lt;script&gt; \\*x\\* \\`y\\`"
+    assert md_cell("two\nlines") == "two lines"
+
+
+def test_run_writes_every_output(tmp_path, suite):
+    """A real run (the reference adapter over part of the official suite) writes all four files."""
+    out = tmp_path / "run"
+    proc = sigharness("run", "--cases", str(suite), "--case", "aws-c-auth/v4/get-vanilla*", "--case", "aws-c-auth/v4/post-*",
+                      "--adapters", "py-reference", "--out", str(out), "--quiet")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for name in ("results.json", "index.html", "junit.xml", "summary.md"):
+        assert (out / name).is_file(), name
+    data = json.loads((out / "results.json").read_text())
+    assert data["cases"] and all(c.startswith(("aws-c-auth/v4/get-vanilla", "aws-c-auth/v4/post-")) for c in data["cases"])
+    root = ET.fromstring((out / "junit.xml").read_bytes())
+    assert int(root.get("tests")) == len(data["results"]) and int(root.get("failures")) == 0
+    page = (out / "index.html").read_text()
+    blob = _blob(page, "sh-data")
+    assert len(blob["rows"]) == len({(r["case"], r["mode"]) for r in data["results"]})
+    # the token of the suite's session-token case is shortened in the page
+    token_case = [c for c in data["cases"] if "session-token" in c]
+    if token_case:
+        raw = json.dumps(data)
+        found = re.findall(r"x-amz-security-token:([A-Za-z0-9+/=%]{20,})", raw, re.I)
+        assert found
+        assert all(value not in page for value in found)
