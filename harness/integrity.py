@@ -19,14 +19,17 @@ from harness.reference.encoding import uri_decode
 SIGNER_OWNED_HEADERS = {"authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256", "x-amz-region-set"}
 
 
-def _form(value: str) -> str:
-    # '+' and '%20' are compared alike here: how a signer treats '+' is judged by the signature.
-    return uri_decode(value.replace("+", "%20")).decode("utf-8", "replace")
+def _form(value: str, plus_as_space: bool = True) -> str:
+    return uri_decode(value.replace("+", "%20") if plus_as_space else value).decode("utf-8", "replace")
 
 
-def _query(query: str) -> Counter[tuple[str, str]]:
+def _query(query: str, plus_as_space: bool = True) -> Counter[tuple[str, str]]:
     """User parameters; X-Amz-* (any case) belong to the signer."""
-    return Counter((_form(k), _form(v)) for k, v in query_parameters(query) if not _form(k).lower().startswith("x-amz-"))
+    return Counter(
+        (_form(k, plus_as_space), _form(v, plus_as_space))
+        for k, v in query_parameters(query)
+        if not _form(k).lower().startswith("x-amz-")
+    )
 
 
 def _hoisted(query: str) -> Counter[tuple[str, str]]:
@@ -55,7 +58,11 @@ def request_changes(original: Request, signed: SignedRequest, context: Context) 
         changes.append(f"host {original.host!r} became {host!r}")
     if _path(path, context) != _path(original.path, context):
         changes.append(f"path {original.path!r} became {path!r}")
-    asked, sent = _query(original.query), _query(query)
+    # A raw '+' means a space to form decoding and a plus to RFC 3986: a signer that rewrites it as
+    # %20 or as %2B keeps the request under one reading. How it signs '+' is judged by the signature.
+    asked, sent = _query(original.query, False), _query(query, False)
+    if asked != sent and _query(original.query) == _query(query):
+        asked = sent
     for (key, value), count in (asked - sent).items():
         changes.append(f"query parameter {key}={value} dropped" + (f" ({count} times)" if count > 1 else ""))
     for (key, value), count in (sent - asked).items():

@@ -26,6 +26,7 @@ MAX_CLOCK_SKEW = timedelta(minutes=15)
 OPEN_CHOICES = {
     "query-plus-as-space": "the server decodes '+' in the query as a space (form decoding)",
     "query-plus-literal": "the server keeps '+' in the query as a literal plus",
+    "path-dot-segment-keeps-slash": "the server normalizes '/foo/.' to '/foo/' (RFC 3986 remove_dot_segments), not '/foo'",
 }
 
 
@@ -43,6 +44,7 @@ class ServerRules:
     session_token: str | None = None
     session_token_signed: bool = True  # False: IoT style, the token is added after signing
     query_plus_as_space: bool = False
+    rfc3986_trailing_slash: bool = False
 
     @classmethod
     def for_context(cls, context: Context) -> "ServerRules":
@@ -63,6 +65,8 @@ class ServerRules:
             return replace(self, query_plus_as_space=True)
         if choice == "query-plus-literal":
             return replace(self, query_plus_as_space=False)
+        if choice == "path-dot-segment-keeps-slash":
+            return replace(self, rfc3986_trailing_slash=True)
         raise ValueError(f"unknown open choice {choice!r}; known: {', '.join(OPEN_CHOICES)}")
 
 
@@ -127,7 +131,11 @@ def _verify(signed: SignedRequest, body: bytes, rules: ServerRules) -> Verificat
         algorithm_name, credential, signed_names, sig = _parse_authorization(authorization)
         amz_date = _first(signed.headers, "X-Amz-Date")
         if amz_date is None:
-            raise Rejected("no X-Amz-Date header")
+            # SigV4 also accepts the HTTP Date header as the request time (X-Amz-Date wins when both exist).
+            date_header = _first(signed.headers, "Date")
+            if date_header is None:
+                raise Rejected("no X-Amz-Date or Date header")
+            amz_date = _http_date_as_amz_date(date_header)
         amz_date = amz_date.strip()
         region_set = _first(signed.headers, "X-Amz-Region-Set")
         token = _first(signed.headers, "X-Amz-Security-Token")
@@ -207,7 +215,8 @@ def _verify(signed: SignedRequest, body: bytes, rules: ServerRules) -> Verificat
     payload_hash = _payload_hash(signed, body, rules, mode)
     creq = cr.canonical_request(
         signed.method,
-        cr.canonical_uri(path, normalize=rules.normalize_path, double_encode=rules.double_encode),
+        cr.canonical_uri(path, normalize=rules.normalize_path, double_encode=rules.double_encode,
+                         rfc3986_trailing_slash=rules.rfc3986_trailing_slash),
         cr.canonical_query_string(canonical_params),
         cr.canonical_headers(headers, signed_names),
         cr.signed_headers(signed_names),
@@ -220,10 +229,26 @@ def _verify(signed: SignedRequest, body: bytes, rules: ServerRules) -> Verificat
     else:
         key = signing.signing_key(secret, amz_date[:8], rules.region, rules.service)
         ok = hmac.compare_digest(signing.signature(key, sts), sig)
-    rules_name = "query-plus-as-space" if rules.query_plus_as_space else "spec"
+    rules_name = "spec"
     if not ok:
         return Verification(False, "signature does not match the request as received", creq, sts, rules_name)
     return Verification(True, "", creq, sts, rules_name)
+
+
+def _http_date_as_amz_date(value: str) -> str:
+    """A Date header (ISO 8601 basic, or the HTTP IMF-fixdate) as YYYYMMDDTHHMMSSZ."""
+    from email.utils import parsedate_to_datetime
+
+    value = value.strip()
+    if len(value) == 16 and value.endswith("Z") and value[8] == "T":
+        return value
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        raise Rejected(f"Date header {value!r} is neither ISO 8601 basic nor an HTTP date") from None
+    if when.tzinfo is None:
+        raise Rejected(f"Date header {value!r} has no zone")
+    return when.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
 def _payload_hash(signed: SignedRequest, body: bytes, rules: ServerRules, mode: str) -> str:

@@ -128,3 +128,34 @@ def test_verifier_rejects_every_single_mutation(case, mode):
 def test_verifier_accepts_reference_signed_request(case, mode):
     result = sign(Check(case, mode))
     assert verify(result.signed, case.request.body, ServerRules.for_context(case.context)).valid
+
+
+def test_verifier_takes_the_http_date_header_when_there_is_no_x_amz_date():
+    from dataclasses import replace
+
+    case = next(c for c in CASES if c.id == "aws-c-auth/v4/get-vanilla")
+    signed = sign(Check(case, "header")).signed
+    rules = ServerRules.for_context(case.context)
+    as_date = tuple(("Date", "Sun, 30 Aug 2015 12:36:00 GMT") if n == "X-Amz-Date" else (n, v) for n, v in signed.headers)
+    # The signature covered x-amz-date, so renaming the header must be rejected...
+    assert not verify(replace(signed, headers=as_date), b"", rules).valid
+    # ...and without any date at all the reason says so.
+    no_date = tuple((n, v) for n, v in signed.headers if n != "X-Amz-Date")
+    assert "no X-Amz-Date or Date header" in verify(replace(signed, headers=no_date), b"", rules).reason
+
+
+def test_verifier_accepts_a_request_dated_by_the_http_date_header():
+    from harness.model import SignedRequest
+    from harness.reference import canonical as cr
+    from harness.reference import signing
+
+    case = next(c for c in CASES if c.id == "aws-c-auth/v4/get-vanilla")
+    headers = [("Host", "example.amazonaws.com"), ("Date", "Sun, 30 Aug 2015 12:36:00 GMT")]
+    names = cr.headers_to_sign(headers)
+    creq = cr.canonical_request("GET", "/", "", cr.canonical_headers(headers, names), cr.signed_headers(names), cr.EMPTY_SHA256)
+    scope = "20150830/us-east-1/service/aws4_request"
+    sts = signing.string_to_sign("sigv4", "20150830T123600Z", scope, creq)
+    sig = signing.signature(signing.signing_key(case.context.secret_access_key, "20150830", "us-east-1", "service"), sts)
+    auth = f"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/{scope}, SignedHeaders=date;host, Signature={sig}"
+    signed = SignedRequest("GET", "https://example.amazonaws.com/", tuple(headers + [("Authorization", auth)]))
+    assert verify(signed, b"", ServerRules.for_context(case.context)).valid

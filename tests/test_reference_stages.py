@@ -47,7 +47,9 @@ def test_uri_decode_keeps_plus_and_malformed_escapes():
         ("/example1/example2/../..", True, True, "/"),
         ("/example/..", True, True, "/"),
         ("/./example", True, True, "/example"),
-        ("/foo/.", True, True, "/foo/"),
+        ("/foo/.", True, True, "/foo"),
+        ("/foo/bar/..", True, True, "/foo"),
+        ("/foo/bar/../", True, True, "/foo/"),
         ("/a%20b", True, True, "/a%2520b"),
         ("/a%20b", False, False, "/a%20b"),
         ("/b/a//c/./d", False, False, "/b/a//c/./d"),
@@ -55,6 +57,12 @@ def test_uri_decode_keeps_plus_and_malformed_escapes():
 )
 def test_canonical_uri(path, normalize, double, expected):
     assert cr.canonical_uri(path, normalize=normalize, double_encode=double) == expected
+
+
+def test_rfc3986_trailing_slash_is_an_option():
+    assert cr.normalize_uri_path("/foo/.", rfc3986_trailing_slash=True) == "/foo/"
+    assert cr.normalize_uri_path("/foo/bar/..", rfc3986_trailing_slash=True) == "/foo/"
+    assert cr.normalize_uri_path("/foo/.") == "/foo"
 
 
 def test_query_parameters_split_as_sent():

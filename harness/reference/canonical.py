@@ -36,10 +36,12 @@ UNSIGNED_HEADERS = frozenset(
 _WHITESPACE_RUN = re.compile(r"[ \t\r\n]+")
 
 
-def normalize_uri_path(path: str) -> str:
-    """RFC 3986 remove_dot_segments, plus collapsing of empty segments ('//'), as aws-c-auth.
+def normalize_uri_path(path: str, *, rfc3986_trailing_slash: bool = False) -> str:
+    """Remove '.' and '..' segments and collapse empty segments ('//'), as aws-c-auth does.
 
-    A trailing slash survives; an empty result is '/'.
+    A trailing slash survives when the path ends in '/'. A path ending in '/.' or '/..' loses it,
+    as in aws-c-auth and most SDKs ('/foo/.' -> '/foo'); RFC 3986 remove_dot_segments keeps it
+    ('/foo/.' -> '/foo/'), which `rfc3986_trailing_slash` selects. An empty result is '/'.
     """
     if not path:
         return "/"
@@ -52,20 +54,20 @@ def normalize_uri_path(path: str) -> str:
                 segments.pop()
             continue
         segments.append(segment)
-    trailing = path.endswith("/") or path.endswith("/.") or path.endswith("/..")
+    trailing = path.endswith("/") or (rfc3986_trailing_slash and (path.endswith("/.") or path.endswith("/..")))
     result = "/" + "/".join(segments)
     if trailing and segments:
         result += "/"
     return result
 
 
-def canonical_uri(path: str, *, normalize: bool, double_encode: bool) -> str:
+def canonical_uri(path: str, *, normalize: bool, double_encode: bool, rfc3986_trailing_slash: bool = False) -> str:
     """CanonicalURI: the (normalized) wire path, URI-encoded once more unless the service (S3)
     takes the path as sent."""
     if not path:
         path = "/"
     if normalize:
-        path = normalize_uri_path(path)
+        path = normalize_uri_path(path, rfc3986_trailing_slash=rfc3986_trailing_slash)
     if double_encode:
         return uri_encode(path, encode_slash=False)
     return path

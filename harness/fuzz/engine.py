@@ -1,0 +1,432 @@
+"""Drive the adapters and the search.
+
+`Fleet` starts every selected adapter once (in parallel), keeps the processes for the whole fuzz
+run, sends each generated check to all of them at once and judges every answer as a run would
+(`harness.compare.judge` against the reference signer's stages, plus the verifier). A crashed or
+hung adapter is restarted, a bounded number of times in a row.
+
+`Fuzzer` is the search. It works in rounds; each round is one Hypothesis run (seeded from `--seed`
+and the round number, no example database) over the request grammar whose test function signs the
+drawn request everywhere and classifies the outcomes into a divergence signature. A signature that
+is new raises an exception of a class made for that signature, so Hypothesis stops generating and
+shrinks the request while keeping *that* signature (its own shrinker, its own notion of simpler).
+The minimal request is handed to `on_finding`, its signature becomes known, and the next round
+starts. Rounds end when the examples or the seconds are spent. Answers are cached by request, so
+the examples Hypothesis tries again cost nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+
+from harness.adapters.manifest import AdapterSpec, discover, ensure_built
+from harness.adapters.process import AdapterFault, AdapterProcess
+from harness.compare import Expected, expected_for, judge
+from harness.fuzz.signature import Known, Outcome, Signature, classify
+from harness.fuzz.strategies import Grammar, case_data, to_case
+from harness.model import Check
+
+Evaluate = Callable[[Check], Mapping[str, Outcome]]
+
+
+# -- adapters ------------------------------------------------------------------------------------
+class _Member:
+    """One adapter process for the whole fuzz run."""
+
+    def __init__(self, spec: AdapterSpec, build_dir: Path | None, env: dict[str, str], timeout: float,
+                 start_timeout: float, max_restarts: int, log_path: Path | None, secrets: set[str]):
+        self.spec = spec
+        self.build_dir = build_dir
+        self.env = env
+        self.timeout = timeout
+        self.start_timeout = start_timeout
+        self.max_restarts = max_restarts
+        self.log_path = log_path
+        self.secrets = secrets
+        self.proc: AdapterProcess | None = None
+        self.capabilities: dict[str, Any] = {}
+        self.version = "unknown"
+        self.restarts = 0
+        self.faults_in_row = 0
+        self.dead: str | None = None
+
+    def start(self) -> None:
+        proc = AdapterProcess(self.spec, self.build_dir, self.log_path, self.env, self.secrets, start_timeout=self.start_timeout)
+        try:
+            hello = proc.start()
+        except AdapterFault:
+            proc.kill()
+            raise
+        self.proc = proc
+        self.capabilities = hello.capabilities
+        self.version = hello.library_version
+
+    def applies(self, check: Check) -> bool:
+        """False when the adapter's hello says it has no such algorithm or mode at all."""
+        algorithms = self.capabilities.get("algorithms")
+        modes = self.capabilities.get("modes")
+        if isinstance(algorithms, list) and check.context.algorithm not in algorithms:
+            return False
+        if isinstance(modes, list) and check.mode not in modes:
+            return False
+        return True
+
+    def sign(self, check: Check, expected: Expected) -> Outcome:
+        if not self.applies(check):
+            return Outcome("n/a", reason=f"{self.spec.name} declares no {check.context.algorithm} {check.mode} mode")
+        if self.dead:
+            return Outcome("error", reason=self.dead)
+        try:
+            if self.proc is None:
+                self.start()
+            assert self.proc is not None
+            answer = self.proc.request({"type": "sign", "check": check.to_json()}, self.timeout)
+        except AdapterFault as exc:
+            self._fault(str(exc))
+            return Outcome("error", reason=f"adapter fault: {exc}")
+        if answer.get("type") != "result":
+            self._fault(f"answer of type {answer.get('type')!r}")
+            return Outcome("error", reason=f"adapter fault: answer of type {answer.get('type')!r}")
+        self.faults_in_row = 0
+        try:
+            judged = judge(check, expected, answer)
+        except Exception as exc:  # a harness bug is reported as one, not a crash of the fuzzer
+            return Outcome("error", reason=f"harness could not judge this answer: {type(exc).__name__}: {exc}")
+        return Outcome(judged.status, judged.stage, judged.reason, judged.to_json())
+
+    def _fault(self, reason: str) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc = None
+        self.restarts += 1
+        self.faults_in_row += 1
+        if self.faults_in_row > self.max_restarts:
+            self.dead = f"gave up after {self.faults_in_row} faults in a row; last: {reason}"
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.stop()
+            self.proc = None
+
+
+class Fleet:
+    """The selected adapters, started once and reused for every example."""
+
+    def __init__(self, specs: list[AdapterSpec], *, adapter_env: dict[str, str] | None = None, timeout: float = 10.0,
+                 start_timeout: float = 120.0, max_restarts: int = 3, log_dir: Path | None = None,
+                 log: Callable[[str], None] = lambda line: None):
+        self.specs = specs
+        self.adapter_env = adapter_env or {}
+        self.timeout = timeout
+        self.start_timeout = start_timeout
+        self.max_restarts = max_restarts
+        self.log_dir = log_dir
+        self.log = log
+        self.members: dict[str, _Member] = {}
+        self.unavailable: dict[str, str] = {}
+        self._pool: ThreadPoolExecutor | None = None
+
+    def start(self) -> None:
+        from harness.cases.yamlfile import DEFAULT_CREDENTIALS
+
+        secrets = {DEFAULT_CREDENTIALS["secret_access_key"]}
+        candidates: list[_Member] = []
+        for spec in self.specs:
+            availability = ensure_built(spec, self.adapter_env, announce=self.log)
+            if not availability.available:
+                self.unavailable[spec.name] = availability.reason
+                self.log(f"adapter {spec.name} is unavailable: {availability.reason}")
+                continue
+            log_path = self.log_dir / f"{spec.name}.log" if self.log_dir else None
+            candidates.append(_Member(spec, availability.build_dir, self.adapter_env, self.timeout, self.start_timeout,
+                                      self.max_restarts, log_path, secrets))
+
+        def start_one(member: _Member) -> tuple[_Member, str | None]:
+            try:
+                member.start()
+                return member, None
+            except AdapterFault as exc:
+                return member, str(exc)
+
+        with ThreadPoolExecutor(max_workers=max(len(candidates), 1)) as pool:
+            for member, problem in pool.map(start_one, candidates):
+                if problem:
+                    self.unavailable[member.spec.name] = f"did not start: {problem}"
+                    self.log(f"adapter {member.spec.name} did not start: {problem}")
+                else:
+                    self.members[member.spec.name] = member
+        self._pool = ThreadPoolExecutor(max_workers=max(len(self.members), 1), thread_name_prefix="fuzz-adapter")
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.members)
+
+    def versions(self) -> dict[str, str]:
+        return {name: m.version for name, m in sorted(self.members.items())}
+
+    def evaluate(self, check: Check) -> dict[str, Outcome]:
+        """Every adapter's judged answer for one check. Raises when the reference cannot sign it."""
+        expected = expected_for(check)
+        assert self._pool is not None, "Fleet.start() first"
+        futures = {name: self._pool.submit(m.sign, check, expected) for name, m in self.members.items()}
+        return {name: f.result() for name, f in futures.items()}
+
+    def close(self) -> None:
+        for member in self.members.values():
+            member.stop()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None
+
+
+def select(adapter_dirs: list[Path] | None, wanted: list[str] | None) -> tuple[list[AdapterSpec], list[str]]:
+    """The adapters to fuzz (all found when `wanted` is empty) and problems (unknown names...)."""
+    known, problems = discover(adapter_dirs) if adapter_dirs else discover()
+    if not wanted:
+        return list(known.values()), problems
+    chosen = []
+    for name in wanted:
+        if name in known:
+            chosen.append(known[name])
+        else:
+            problems.append(f"unknown adapter {name!r}; known adapters: {', '.join(sorted(known)) or 'none'} (see `sigharness adapters`)")
+    return chosen, problems
+
+
+# -- the search ----------------------------------------------------------------------------------
+@dataclass
+class FuzzOptions:
+    seed: int = 0
+    max_examples: int = 1000  # generated examples over all rounds (shrinking not counted)
+    seconds: float = 300.0  # generation stops then; a shrink in progress gets its own budget
+    shrink_seconds: float = 60.0  # per finding
+    grammar: Grammar = field(default_factory=Grammar)
+    keep_compound: bool = False
+    max_findings: int | None = None
+
+
+@dataclass
+class Finding:
+    """A new divergence, shrunk: the case mapping, its signature and every adapter's outcome."""
+
+    data: dict[str, Any]
+    signature: Signature
+    outcomes: dict[str, Outcome]
+    seed: int
+    round: int
+    check: Check
+
+
+@dataclass
+class Stats:
+    started: float = field(default_factory=time.monotonic)
+    generated: int = 0  # examples drawn while searching
+    shrink_calls: int = 0  # examples tried while shrinking
+    evaluated: int = 0  # distinct checks sent to the adapters
+    skipped: int = 0  # requests the reference signer could not sign
+    rounds: int = 0
+    verdicts: dict[str, int] = field(default_factory=lambda: {"agree": 0, "known": 0, "compound": 0, "new": 0})
+    signatures: set[tuple[Any, str]] = field(default_factory=set)
+    findings: list[Finding] = field(default_factory=list)
+    stopped: str = ""
+    phase: str = "search"
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+class _Stop(BaseException):
+    """The budget is spent: leaves the Hypothesis run at once (not a test failure to shrink)."""
+
+
+class Divergence(Exception):
+    """Raised inside the Hypothesis test for a new signature; one subclass per signature, so the
+    shrinker keeps exactly that signature."""
+
+    data: dict[str, Any]
+    signature: Signature
+
+
+_DIVERGENCE_CLASSES: dict[tuple[Any, str], type[Divergence]] = {}
+
+
+def _divergence_class(signature: Signature) -> type[Divergence]:
+    cls = _DIVERGENCE_CLASSES.get(signature.key)
+    if cls is None:
+        cls = type(f"Divergence_{signature.short}", (Divergence,), {})
+        _DIVERGENCE_CLASSES[signature.key] = cls
+    return cls
+
+
+def round_seed(run_seed: int, round_no: int) -> int:
+    digest = hashlib.sha256(f"sigharness-fuzz:{run_seed}:{round_no}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def data_key(data: dict[str, Any]) -> str:
+    return json.dumps(data, sort_keys=True, ensure_ascii=False)
+
+
+class Fuzzer:
+    def __init__(self, evaluate: Evaluate, options: FuzzOptions, known: Known | None = None,
+                 on_finding: Callable[[Finding], None] = lambda f: None,
+                 progress: Callable[[Stats], None] = lambda s: None,
+                 log: Callable[[str], None] = lambda line: None):
+        self.evaluate = evaluate
+        self.options = options
+        self.known = known if known is not None else Known()
+        self.on_finding = on_finding
+        self.progress = progress
+        self.log = log
+        self.stats = Stats()
+        self._cache: dict[str, tuple[Signature, dict[str, Outcome], Check] | None] = {}
+        self._lock = threading.Lock()
+
+    # One drawn mapping -> (signature, outcomes, check), cached; None when the reference refuses.
+    def _outcome(self, data: dict[str, Any]) -> tuple[Signature, dict[str, Outcome], Check] | None:
+        key = data_key(data)
+        if key in self._cache:
+            return self._cache[key]
+        check = Check(to_case(data), data["context"]["modes"][0])
+        try:
+            outcomes = dict(self.evaluate(check))
+        except Exception as exc:  # the reference signer cannot sign it: not a divergence to judge
+            self.stats.skipped += 1
+            self.log(f"skipped a request the reference cannot sign: {type(exc).__name__}: {exc}")
+            self._cache[key] = None
+            return None
+        self.stats.evaluated += 1
+        result = (classify(outcomes), outcomes, check)
+        self._cache[key] = result
+        return result
+
+    def run(self) -> Stats:
+        opts = self.options
+        deadline = self.stats.started + opts.seconds
+        round_no = 0
+        while True:
+            if self.stats.generated >= opts.max_examples:
+                self.stats.stopped = f"{opts.max_examples} examples"
+                break
+            if time.monotonic() >= deadline:
+                self.stats.stopped = f"{opts.seconds:g} seconds"
+                break
+            if opts.max_findings is not None and len(self.stats.findings) >= opts.max_findings:
+                self.stats.stopped = f"{opts.max_findings} findings"
+                break
+            before = self.stats.generated
+            finding = self._round(round_no, deadline)
+            self.stats.rounds += 1
+            if finding is not None:
+                self.known.add(finding.signature)
+                self.stats.findings.append(finding)
+                self.on_finding(finding)
+            elif self.stats.generated == before:
+                self.stats.stopped = "the grammar is exhausted"
+                break
+            if self.stats.stopped:
+                break
+            round_no += 1
+        self.stats.phase = "done"
+        self.progress(self.stats)
+        return self.stats
+
+    def _round(self, round_no: int, deadline: float) -> Finding | None:
+        opts = self.options
+        stats = self.stats
+        state: dict[str, Any] = {"target": None, "shrink_deadline": 0.0}
+
+        def test(data: dict[str, Any]) -> None:
+            target = state["target"]
+            if target is None:
+                if stats.generated >= opts.max_examples:
+                    stats.stopped = f"{opts.max_examples} examples"
+                    raise _Stop()
+                if time.monotonic() >= deadline:
+                    stats.stopped = f"{opts.seconds:g} seconds"
+                    raise _Stop()
+                stats.generated += 1
+            else:
+                stats.shrink_calls += 1
+                if time.monotonic() >= state["shrink_deadline"] and data_key(data) not in self._cache:
+                    return  # shrinking time is up: only what is known already can still count
+            result = self._outcome(data)
+            self.progress(stats)
+            if result is None:
+                return
+            signature = result[0]
+            if target is None:
+                stats.signatures.add(signature.key)
+                verdict = self.known.verdict(signature, opts.keep_compound)
+                stats.verdicts[verdict] += 1
+                if verdict != "new":
+                    return
+                target = state["target"] = signature.key
+                state["shrink_deadline"] = time.monotonic() + opts.shrink_seconds
+                stats.phase = "shrink"
+                self.log(f"new divergence ({signature.describe()}); shrinking")
+            if signature.key == target:
+                # One raise statement: Hypothesis tells failures apart by exception type *and* line.
+                raise self._divergence(signature, data)
+
+        hypothesis_settings = settings(
+            database=None,
+            max_examples=max(opts.max_examples - stats.generated, 1),
+            deadline=None,
+            derandomize=False,
+            report_multiple_bugs=False,
+            suppress_health_check=list(HealthCheck),
+            phases=(Phase.generate, Phase.shrink),
+            verbosity=Verbosity.debug if __import__("os").environ.get("FUZZ_DEBUG") else Verbosity.quiet,
+            print_blob=False,
+        )
+        runner = hypothesis_settings(seed(round_seed(opts.seed, round_no))(given(case_data(opts.grammar))(test)))
+        stats.phase = "search"
+        try:
+            runner()
+        except _Stop:
+            return None
+        except Divergence as exc:
+            return self._finding(exc, round_no)
+        finally:
+            stats.phase = "search"
+        return None
+
+    def _divergence(self, signature: Signature, data: dict[str, Any]) -> Divergence:
+        exc = _divergence_class(signature)(signature.describe())
+        exc.data = data
+        exc.signature = signature
+        return exc
+
+    def _finding(self, exc: Divergence, round_no: int) -> Finding:
+        result = self._outcome(exc.data)
+        assert result is not None
+        signature, outcomes, check = result
+        return Finding(exc.data, signature, outcomes, self.options.seed, round_no, check)
+
+
+def known_from_cases(cases: list, evaluate: Evaluate, log: Callable[[str], None] = lambda line: None) -> list[Signature]:
+    """The signatures of existing cases: stored ones from their `flags.found_by`; the others by
+    signing them with the adapters (so a divergence a curated case already shows is not new)."""
+    out: list[Signature] = []
+    for case in cases:
+        found_by = case.flags.get("found_by")
+        if isinstance(found_by, dict) and found_by.get("signature"):
+            out.append(Signature.from_found_by(found_by))
+            continue
+        for mode in case.modes:
+            try:
+                out.append(classify(evaluate(Check(case, mode))))
+            except Exception as exc:
+                log(f"{case.id} ({mode}): the reference cannot sign it ({type(exc).__name__}); not used as known")
+    return out

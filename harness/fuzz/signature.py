@@ -1,0 +1,149 @@
+"""Divergence signatures: classify each adapter's outcome, and tell new divergences from known ones.
+
+Every adapter's answer to one generated check is judged as in a run (harness/compare.py: against
+the reference signer's stages and by the verifier) and gets a class: pass, variant, fail,
+unsupported, error -- or `n/a` when the adapter declares (in its hello) that it does not do this
+algorithm or mode at all, so a library without SigV4A does not turn every SigV4A example into noise.
+The tuple of classes, one per adapter in name order, is the *divergence signature*. With the first
+stage at which any adapter differs, it is the deduplication key: one case per key.
+
+A signature whose deviations are exactly the union of already known (smaller) ones is *compound*:
+the request combines two known triggers (a '+' in the query that botocore signs differently, and a
+tab in a header that Go keeps). It is counted, not stored, unless asked (`--keep-compound`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+CLASSES = ("pass", "variant", "fail", "unsupported", "error", "n/a")
+NOT_DEVIATING = ("pass", "n/a")
+# "sign" is a refusal (no signed request at all); then the stages in the order a signer computes them.
+STAGE_ORDER = ("sign", "canonical_request", "string_to_sign", "signature", "signed_request")
+NO_STAGE = "-"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One adapter's answer to one check, judged."""
+
+    status: str
+    stage: str | None = None
+    reason: str = ""
+    detail: Mapping[str, Any] | None = field(default=None, compare=False, hash=False)
+
+
+Deviation = tuple[str, str, str]  # (adapter, class, stage)
+
+
+def _stage_rank(stage: str | None) -> int:
+    return STAGE_ORDER.index(stage) if stage in STAGE_ORDER else len(STAGE_ORDER)
+
+
+@dataclass(frozen=True)
+class Signature:
+    classes: tuple[tuple[str, str], ...]  # (adapter, class), sorted by adapter
+    stages: tuple[tuple[str, str], ...] = ()  # (adapter, stage) for deviating adapters with a stage
+
+    @property
+    def stage(self) -> str:
+        """The first differing stage over all deviating adapters ('-' when none has one)."""
+        stages = [s for _, s in self.stages]
+        return min(stages, key=_stage_rank) if stages else NO_STAGE
+
+    @property
+    def key(self) -> tuple[tuple[tuple[str, str], ...], str]:
+        return (self.classes, self.stage)
+
+    @property
+    def deviations(self) -> frozenset[Deviation]:
+        stages = dict(self.stages)
+        return frozenset((a, c, stages.get(a, NO_STAGE)) for a, c in self.classes if c not in NOT_DEVIATING)
+
+    @property
+    def adapters(self) -> list[str]:
+        """The adapters that deviate (not pass, not n/a)."""
+        return [a for a, c in self.classes if c not in NOT_DEVIATING]
+
+    @property
+    def agrees(self) -> bool:
+        return not self.deviations
+
+    @property
+    def short(self) -> str:
+        return hashlib.sha256(repr(self.key).encode()).hexdigest()[:10]
+
+    def describe(self) -> str:
+        """'fail@canonical_request: a, b; unsupported: c' (pass and n/a left out)."""
+        stages = dict(self.stages)
+        groups: dict[str, list[str]] = {}
+        for adapter, cls in self.classes:
+            if cls in NOT_DEVIATING:
+                continue
+            label = cls + (f"@{stages[adapter]}" if adapter in stages else "")
+            groups.setdefault(label, []).append(adapter)
+        return "; ".join(f"{label}: {', '.join(names)}" for label, names in sorted(groups.items())) or "all agree"
+
+    def to_found_by(self) -> dict[str, Any]:
+        return {
+            "signature": {a: c for a, c in self.classes},
+            "stage": self.stage,
+            "stages": {a: s for a, s in self.stages},
+            "adapters": self.adapters,
+        }
+
+    @classmethod
+    def from_found_by(cls, found_by: Mapping[str, Any]) -> "Signature":
+        classes = tuple(sorted((str(a), str(c)) for a, c in (found_by.get("signature") or {}).items()))
+        stages = tuple(sorted((str(a), str(s)) for a, s in (found_by.get("stages") or {}).items()))
+        return cls(classes, stages)
+
+
+def classify(outcomes: Mapping[str, Outcome]) -> Signature:
+    classes = tuple(sorted((name, o.status) for name, o in outcomes.items()))
+    stages = tuple(sorted(
+        (name, o.stage) for name, o in outcomes.items() if o.status not in NOT_DEVIATING and o.stage
+    ))
+    return Signature(classes, stages)
+
+
+class Known:
+    """The divergences already stored (or already expressed by a curated case)."""
+
+    def __init__(self, signatures: Iterable[Signature] = ()):
+        self.keys: set[tuple[Any, str]] = set()
+        self.parts: list[frozenset[Deviation]] = []
+        for signature in signatures:
+            self.add(signature)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def add(self, signature: Signature) -> None:
+        if signature.key in self.keys:
+            return
+        self.keys.add(signature.key)
+        if signature.deviations:
+            self.parts.append(signature.deviations)
+
+    def explained(self, signature: Signature) -> bool:
+        """Is every deviation covered by known divergences that are each part of this one?"""
+        wanted = signature.deviations
+        covered: set[Deviation] = set()
+        for part in self.parts:
+            if part <= wanted:
+                covered |= part
+        return covered == wanted
+
+    def verdict(self, signature: Signature, keep_compound: bool = False) -> str:
+        """'agree' (nothing differs), 'known' (same key stored), 'compound' (a union of known
+        divergences) or 'new'."""
+        if signature.agrees:
+            return "agree"
+        if signature.key in self.keys:
+            return "known"
+        if not keep_compound and self.explained(signature):
+            return "compound"
+        return "new"
