@@ -16,7 +16,7 @@ from pathlib import Path
 from harness.adapters.manifest import AdapterSpec, discover, ensure_built
 
 # Needed by the project's own tests (the report is checked in headless Chromium).
-SYSTEM_PACKAGES = {"chromium": ("chromium",)}
+SYSTEM_PACKAGES = {"chromium": ("chromium",), "chromedriver": ("chromium-driver",)}
 
 
 def _present(command: str, check: tuple[str, ...]) -> bool:
