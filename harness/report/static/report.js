@@ -167,7 +167,8 @@
       if (!groups.length || groups[groups.length - 1].lang !== lang) groups.push({ lang: lang, n: 0 });
       groups[groups.length - 1].n++;
     });
-    html.push('<div class="hr" role="row"><div class="hl" role="columnheader">language</div>');
+    html.push('<div class="hr" role="row"><div class="hl cols"><span class="lc lc-case" role="columnheader">case</span><span class="lc lc-mode" role="columnheader">mode</span>' +
+      '<span class="lc lc-agree" role="columnheader" title="how many of the shown adapters that ran the check pass it">passed by</span></div>');
     groups.forEach(function (g) {
       html.push('<div class="hc lang" role="columnheader" aria-colspan="' + g.n + '" style="width:calc(var(--cw) * ' + g.n + ')" title="' + esc(g.lang) + '">' + esc(g.lang) + "</div>");
     });
@@ -184,13 +185,14 @@
       html.push("</div>");
     }
     row("adapter", "", function (a) {
-      return '<div class="hc vert name' + (a.avail ? "" : " unavail") + '" role="columnheader" title="' + esc(a.k + (a.avail ? "" : " — unavailable: " + a.why)) + '"><span>' + esc(a.k) + "</span></div>";
+      var at = a.k.lastIndexOf("@"), label = at > 0 && a.k.slice(0, at) === a.name ? '<span>' + esc(a.name) + '</span><span class="at">@' + esc(a.k.slice(at + 1)) + "</span>" : "<span>" + esc(a.k) + "</span>";
+      return '<div class="hc vert name' + (a.avail ? "" : " unavail") + '" role="columnheader" title="' + esc(a.k + (a.avail ? "" : " — unavailable: " + a.why)) + '">' + label + "</div>";
     });
     row("library · version · runtime", "", function (a) {
       return '<div class="hc vert det" role="columnheader" title="' + esc(a.lib + " " + a.ver + " — " + (a.rt || "runtime unknown")) + '"><span class="lib">' + esc(a.lib) +
         '</span><span class="ver">' + esc(a.ver) + '</span><span class="rt">' + esc(a.rts) + "</span></div>";
     }, true);
-    row("score · pass n/m", "", function (a) {
+    row("score", "", function (a) {
       var t = a.tally;
       return '<div class="hc sc" role="columnheader" title="' + esc(a.k + ": score " + pct(t.score) + " — pass " + t.pass + ", variant " + t.variant + ", fail " + t.fail + ", error " + t.error + ", unsupported " + t.unsupported) + '">' + esc(a.avail ? pct(t.score) : "n/a") + "</div>";
     });
