@@ -176,11 +176,25 @@ def test_bench_section_only_when_present(tmp_path):
     data = make_results()
     page = report.render_html(data)
     assert 'id="sec-bench"' not in page
-    data["bench"] = {"py-good": {"floor_ns": 1200, "checks": {"sigv4-header": {"signs_per_sec": 41000.4}, "sigv4-query": {"signs_per_sec": 20500}}}}
+    data["bench"] = {  # the shape `sigharness bench --results` writes
+        "py-good": {"library": "goodlib", "library_version": "1.0.0", "language": "python", "floor_ns": 1250.0, "floor_per_sec": 800000,
+                    "checks": {"sigv4-header": {"status": "measured", "ns_per_sign": 24390, "signs_per_sec": 41000, "times_floor": 19.5},
+                               "sigv4a-header": {"status": "unsupported", "reason": "no <SigV4A> here"}}, "error": None},
+        "go-off": {"library": "offlib", "library_version": "", "floor_ns": None, "checks": {}, "error": "unavailable: no go"},
+    }
     page = report.render_html(data)
     assert 'id="sec-bench"' in page
     section = page[page.index('id="sec-bench"'):page.index('id="sec-manifest"')]
-    assert "sigv4-header" in section and "41 000/s" in section and "1 200 ns" in section
+    assert "sigv4-header" in section and "41 000/s" in section and "×19.5" in section and "800 000/s" in section
+    assert 'title="no &lt;SigV4A&gt; here">unsupported<' in section
+    assert 'title="unavailable: no go">error<' in section
+
+
+def test_adapter_env_values_are_not_shown():
+    data = make_results()
+    data["manifest"]["settings"]["adapter_env"] = {"SOME_API_KEY": "hunter2-not-for-the-page"}
+    page = report.render_html(data)
+    assert "SOME_API_KEY" in page and "hunter2-not-for-the-page" not in page
 
 
 def test_manifest_section_lists_every_version(rendered):

@@ -38,7 +38,17 @@ def _environment():
     )
     env.filters["pct"] = model.percent
     env.filters["num"] = lambda n: "—" if n is None else f"{n:,}".replace(",", " ")
+    env.filters["show"] = _show
     return env
+
+
+def _show(value: Any) -> str:
+    """A setting as a person reads it: lists comma-separated, mappings as k=v."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_show(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_show(v) for v in value)
+    return str(value)
 
 
 def load_history(path: Path | str | None, last: int = 30) -> dict[str, Any] | None:
@@ -88,8 +98,20 @@ def render_html(data: dict[str, Any], history: dict[str, Any] | None = None, tit
     return _html(clean, model.build(clean, history, title), history, title)
 
 
+def _public(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest as the page shows it: adapter_env values (which may hold anything) are not shown, only names."""
+    out = dict(manifest)
+    settings = dict(out.get("settings") or {})
+    if settings.get("adapter_env"):
+        settings["adapter_env"] = {k: "(set)" for k in settings["adapter_env"]}
+    out["settings"] = settings
+    if out.get("merged"):
+        out["merged"] = [{**run, "manifest": _public(run.get("manifest") or {})} for run in out["merged"]]
+    return out
+
+
 def _html(clean: dict[str, Any], view: dict[str, Any], history: dict[str, Any] | None, title: str | None) -> str:
-    manifest = clean.get("manifest") or {}
+    manifest = _public(clean.get("manifest") or {})
     css = (STATIC / "report.css").read_text(encoding="utf-8")
     js = (STATIC / "report.js").read_text(encoding="utf-8")
     for name, text, closer in (("report.css", css, "</style"), ("report.js", js, "</script")):
