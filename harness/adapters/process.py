@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any, Iterable
 
 from harness.adapters.manifest import AdapterSpec, substitute
+from harness.results import Redactor
 
 PROTOCOL_VERSION = 1
 DEFAULT_MAX_LINE = 1 << 20  # 1 MiB
@@ -72,17 +73,6 @@ def scrubbed_env(home: str, extra: dict[str, str] | None = None, spec_env: Itera
     return {k: v for k, v in env.items() if not k.startswith("AWS_")}
 
 
-class _Redactor:
-    def __init__(self, secrets: Iterable[str]):
-        self.secrets = sorted({s for s in secrets if s and len(s) >= 8}, key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, "<secret redacted>")
-        return text
-
-
 class AdapterProcess:
     """A started adapter. `request()` sends one message and waits for its answer."""
 
@@ -101,7 +91,7 @@ class AdapterProcess:
         self.build_dir = build_dir
         self.log_path = log_path
         self.extra_env = extra_env or {}
-        self.redact = _Redactor(secrets)
+        self.redact = Redactor(secrets).text
         self.max_line = max_line
         self.start_timeout = start_timeout
         self.isolate_network = isolate_network
