@@ -89,7 +89,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     )
     options = FuzzOptions(
         seed=args.seed, max_examples=args.max_examples, seconds=args.seconds, shrink_seconds=args.shrink_seconds,
-        grammar=grammar, keep_compound=args.keep_compound, max_findings=args.max_findings,
+        grammar=grammar, keep_compound=args.keep_compound, exact_shrink=args.exact_shrink, max_findings=args.max_findings,
     )
     out = Path(args.out) if args.out else DEFAULT_OUT
     progress = _Progress(options, quiet=args.quiet)
@@ -118,18 +118,23 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         if cases:
             log(f"{len(known)} divergence signatures known from {len(cases)} existing cases")
 
-        written: list[tuple[Path, str]] = []
+        written: dict[int, tuple[Path, str]] = {}
 
         def on_finding(finding) -> None:
             if args.dry_run:
-                written.append((Path("(not written)"), finding.signature.describe()))
+                written[id(finding)] = (Path("(not written)"), finding.signature.describe())
                 log(f"found ({finding.signature.describe()}): {finding.data['request']}")
                 return
             path = write_finding(finding, out)
-            written.append((path, finding.signature.describe()))
+            written[id(finding)] = (path, finding.signature.describe())
             log(f"wrote {_rel(path)}: {finding.signature.describe()}")
 
-        fuzzer = Fuzzer(fleet.evaluate, options, known, on_finding=on_finding, progress=progress, log=log)
+        def on_prune(finding) -> None:
+            path, _ = written.pop(id(finding), (None, ""))
+            if path is not None and path.exists():
+                path.unlink()
+
+        fuzzer = Fuzzer(fleet.evaluate, options, known, on_finding=on_finding, on_prune=on_prune, progress=progress, log=log)
         stats = fuzzer.run()
     finally:
         fleet.close()
@@ -137,8 +142,9 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     print(f"{stats.generated} examples ({stats.shrink_calls} more while shrinking, {stats.evaluated} distinct requests signed by "
           f"{len(fleet.members)} adapters) in {stats.elapsed:.0f}s, {stats.rounds} rounds; stopped after {stats.stopped}")
     print(f"{len(stats.signatures)} divergence signatures seen: {stats.verdicts['agree']} examples where all agree, "
-          f"{stats.verdicts['known']} known, {stats.verdicts['compound']} compound; {len(written)} new")
-    for path, description in written:
+          f"{stats.verdicts['known']} known, {stats.verdicts['compound']} compound; {len(written)} new"
+          + (f" ({len(stats.pruned)} more dropped: explained by smaller findings)" if stats.pruned else ""))
+    for path, description in written.values():
         print(f"  {_rel(path)}: {description}")
     if fleet.unavailable:
         for name, reason in sorted(fleet.unavailable.items()):
@@ -177,6 +183,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-tokens", action="store_true", help="never add a session token")
     p.add_argument("--no-bodies", action="store_true", help="never add a body")
     p.add_argument("--keep-compound", action="store_true", help="also store signatures that are a union of known ones")
+    p.add_argument("--exact-shrink", action="store_true", help="shrink keeping the exact signature (default: shrinking may isolate a new part of it)")
     p.add_argument("--max-findings", type=int, metavar="N", help="stop after N new divergences")
     p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds an adapter may take per request (default 10)")
     p.add_argument("--log-dir", metavar="DIR", help="keep each adapter's stderr in DIR/<adapter>.log")

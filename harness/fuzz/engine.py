@@ -211,6 +211,7 @@ class FuzzOptions:
     shrink_seconds: float = 60.0  # per finding
     grammar: Grammar = field(default_factory=Grammar)
     keep_compound: bool = False
+    exact_shrink: bool = False  # shrink keeping the exact signature (default: any new part of it)
     max_findings: int | None = None
 
 
@@ -237,6 +238,7 @@ class Stats:
     verdicts: dict[str, int] = field(default_factory=lambda: {"agree": 0, "known": 0, "compound": 0, "new": 0})
     signatures: set[tuple[Any, str]] = field(default_factory=set)
     findings: list[Finding] = field(default_factory=list)
+    pruned: list[Finding] = field(default_factory=list)
     stopped: str = ""
     phase: str = "search"
 
@@ -250,22 +252,10 @@ class _Stop(BaseException):
 
 
 class Divergence(Exception):
-    """Raised inside the Hypothesis test for a new signature; one subclass per signature, so the
-    shrinker keeps exactly that signature."""
+    """Raised inside the Hypothesis test for a new divergence (one subclass per round)."""
 
     data: dict[str, Any]
     signature: Signature
-
-
-_DIVERGENCE_CLASSES: dict[tuple[Any, str], type[Divergence]] = {}
-
-
-def _divergence_class(signature: Signature) -> type[Divergence]:
-    cls = _DIVERGENCE_CLASSES.get(signature.key)
-    if cls is None:
-        cls = type(f"Divergence_{signature.short}", (Divergence,), {})
-        _DIVERGENCE_CLASSES[signature.key] = cls
-    return cls
 
 
 def round_seed(run_seed: int, round_no: int) -> int:
@@ -280,12 +270,14 @@ def data_key(data: dict[str, Any]) -> str:
 class Fuzzer:
     def __init__(self, evaluate: Evaluate, options: FuzzOptions, known: Known | None = None,
                  on_finding: Callable[[Finding], None] = lambda f: None,
+                 on_prune: Callable[[Finding], None] = lambda f: None,
                  progress: Callable[[Stats], None] = lambda s: None,
                  log: Callable[[str], None] = lambda line: None):
         self.evaluate = evaluate
         self.options = options
         self.known = known if known is not None else Known()
         self.on_finding = on_finding
+        self.on_prune = on_prune
         self.progress = progress
         self.log = log
         self.stats = Stats()
@@ -337,13 +329,27 @@ class Fuzzer:
             if self.stats.stopped:
                 break
             round_no += 1
+        if not opts.keep_compound:
+            self._prune()
         self.stats.phase = "done"
         self.progress(self.stats)
         return self.stats
 
+    def _prune(self) -> None:
+        """Drop this run's findings that later, smaller findings explain (a request that combined
+        two triggers, found before either trigger alone was)."""
+        for finding in sorted(self.stats.findings, key=lambda f: -len(f.signature.deviations)):
+            if self.known.explained(finding.signature, without=finding.signature.key):
+                self.known.discard(finding.signature)
+                self.stats.findings.remove(finding)
+                self.stats.pruned.append(finding)
+                self.log(f"dropped a finding now explained by smaller ones ({finding.signature.describe()})")
+                self.on_prune(finding)
+
     def _round(self, round_no: int, deadline: float) -> Finding | None:
         opts = self.options
         stats = self.stats
+        divergence = type(f"Divergence_round_{round_no}", (Divergence,), {})
         state: dict[str, Any] = {"target": None, "shrink_deadline": 0.0}
 
         def test(data: dict[str, Any]) -> None:
@@ -371,13 +377,14 @@ class Fuzzer:
                 stats.verdicts[verdict] += 1
                 if verdict != "new":
                     return
-                target = state["target"] = signature.key
+                target = state["target"] = signature
                 state["shrink_deadline"] = time.monotonic() + opts.shrink_seconds
                 stats.phase = "shrink"
                 self.log(f"new divergence ({signature.describe()}); shrinking")
-            if signature.key == target:
-                # One raise statement: Hypothesis tells failures apart by exception type *and* line.
-                raise self._divergence(signature, data)
+            if self._keeps(signature, target):
+                # One raise statement and one class per round: Hypothesis tells failures apart by
+                # exception type and line, and shrinks while both stay the same.
+                raise self._divergence(divergence, signature, data)
 
         hypothesis_settings = settings(
             database=None,
@@ -402,8 +409,19 @@ class Fuzzer:
             stats.phase = "search"
         return None
 
-    def _divergence(self, signature: Signature, data: dict[str, Any]) -> Divergence:
-        exc = _divergence_class(signature)(signature.describe())
+    def _keeps(self, signature: Signature, target: Signature) -> bool:
+        """While shrinking: does this request still show what was found? By default, any new
+        divergence made of the target's deviations (a part of it is enough: shrinking a request
+        that combines two triggers then isolates one, and the other is found in a later round);
+        with --exact-shrink, only the target's own key."""
+        if self.options.exact_shrink:
+            return signature.key == target.key
+        if signature.agrees or not signature.deviations <= target.deviations:
+            return False
+        return signature.key == target.key or self.known.verdict(signature, self.options.keep_compound) == "new"
+
+    def _divergence(self, cls: type[Divergence], signature: Signature, data: dict[str, Any]) -> Divergence:
+        exc = cls(signature.describe())
         exc.data = data
         exc.signature = signature
         return exc

@@ -5,7 +5,10 @@ the reference signer's stages and by the verifier) and gets a class: pass, varia
 unsupported, error -- or `n/a` when the adapter declares (in its hello) that it does not do this
 algorithm or mode at all, so a library without SigV4A does not turn every SigV4A example into noise.
 The tuple of classes, one per adapter in name order, is the *divergence signature*. With the first
-stage at which any adapter differs, it is the deduplication key: one case per key.
+stage at which any adapter differs, it is the deduplication key: one case per key. In the key only
+the deviating adapters count (variant, fail, error): pass, n/a and unsupported are alike, so the
+same divergence found in a SigV4 and a SigV4A request, where different adapters sit out or cannot
+express the input, is one divergence.
 
 A signature whose deviations are exactly the union of already known (smaller) ones is *compound*:
 the request combines two known triggers (a '+' in the query that botocore signs differently, and a
@@ -19,7 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 CLASSES = ("pass", "variant", "fail", "unsupported", "error", "n/a")
-NOT_DEVIATING = ("pass", "n/a")
+# Neither a pass nor sitting out is a deviation. Nor, for the key, is `unsupported`: a library that
+# cannot express an input (aws-crt on a binary body, @smithy without SigV4A presigning) says so
+# for every such input, which says nothing about how signers disagree. It stays in the signature.
+NOT_DEVIATING = ("pass", "n/a", "unsupported")
 # "sign" is a refusal (no signed request at all); then the stages in the order a signer computes them.
 STAGE_ORDER = ("sign", "canonical_request", "string_to_sign", "signature", "signed_request")
 NO_STAGE = "-"
@@ -35,7 +41,7 @@ class Outcome:
     detail: Mapping[str, Any] | None = field(default=None, compare=False, hash=False)
 
 
-Deviation = tuple[str, str, str]  # (adapter, class, stage)
+Deviation = tuple[str, str]  # (adapter, class)
 
 
 def _stage_rank(stage: str | None) -> int:
@@ -55,16 +61,20 @@ class Signature:
 
     @property
     def key(self) -> tuple[tuple[tuple[str, str], ...], str]:
-        return (self.classes, self.stage)
+        """The deduplication key: the classes of the deviating adapters (pass and n/a are alike:
+        neither deviates) and the first differing stage."""
+        return (tuple((a, c) for a, c in self.classes if c not in NOT_DEVIATING), self.stage)
 
     @property
     def deviations(self) -> frozenset[Deviation]:
-        stages = dict(self.stages)
-        return frozenset((a, c, stages.get(a, NO_STAGE)) for a, c in self.classes if c not in NOT_DEVIATING)
+        """The (adapter, class) pairs that deviate: what compound detection and shrinking compare.
+        (The stage is left out here: one trigger can move an adapter's first difference from the
+        canonical request to a refusal when another is present; it stays in the key.)"""
+        return frozenset((a, c) for a, c in self.classes if c not in NOT_DEVIATING)
 
     @property
     def adapters(self) -> list[str]:
-        """The adapters that deviate (not pass, not n/a)."""
+        """The adapters that deviate (not pass, n/a or unsupported)."""
         return [a for a, c in self.classes if c not in NOT_DEVIATING]
 
     @property
@@ -76,7 +86,7 @@ class Signature:
         return hashlib.sha256(repr(self.key).encode()).hexdigest()[:10]
 
     def describe(self) -> str:
-        """'fail@canonical_request: a, b; unsupported: c' (pass and n/a left out)."""
+        """'fail@canonical_request: a, b; variant@sign: c' (what does not deviate left out)."""
         stages = dict(self.stages)
         groups: dict[str, list[str]] = {}
         for adapter, cls in self.classes:
@@ -113,27 +123,30 @@ class Known:
     """The divergences already stored (or already expressed by a curated case)."""
 
     def __init__(self, signatures: Iterable[Signature] = ()):
-        self.keys: set[tuple[Any, str]] = set()
-        self.parts: list[frozenset[Deviation]] = []
+        self.parts: dict[tuple[Any, str], frozenset[Deviation]] = {}  # key -> deviations
         for signature in signatures:
             self.add(signature)
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return len(self.parts)
+
+    @property
+    def keys(self) -> set[tuple[Any, str]]:
+        return set(self.parts)
 
     def add(self, signature: Signature) -> None:
-        if signature.key in self.keys:
-            return
-        self.keys.add(signature.key)
-        if signature.deviations:
-            self.parts.append(signature.deviations)
+        self.parts.setdefault(signature.key, signature.deviations)
 
-    def explained(self, signature: Signature) -> bool:
-        """Is every deviation covered by known divergences that are each part of this one?"""
+    def discard(self, signature: Signature) -> None:
+        self.parts.pop(signature.key, None)
+
+    def explained(self, signature: Signature, without: tuple[Any, str] | None = None) -> bool:
+        """Is every deviation covered by known divergences that are each part of this one?
+        (`without`: leave that known key out, to ask whether a stored one is redundant.)"""
         wanted = signature.deviations
         covered: set[Deviation] = set()
-        for part in self.parts:
-            if part <= wanted:
+        for key, part in self.parts.items():
+            if key != without and part and part <= wanted:
                 covered |= part
         return covered == wanted
 
@@ -142,7 +155,7 @@ class Known:
         divergences) or 'new'."""
         if signature.agrees:
             return "agree"
-        if signature.key in self.keys:
+        if signature.key in self.parts:
             return "known"
         if not keep_compound and self.explained(signature):
             return "compound"
