@@ -46,3 +46,29 @@ def run_results(tmp_path: Path, *args: str, timeout: float = 900, env: dict[str,
 
 def verdicts(data: dict, adapter: str | None = None) -> dict[tuple[str, str], str]:
     return {(r["case"], r["mode"]): r["status"] for r in data["results"] if adapter is None or r["adapter"] == adapter}
+
+
+def unavailable(reason: str, what: str) -> None:
+    """A missing toolchain or library: a failure in CI (never a silent skip there), a skip elsewhere."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set: {what} must be testable here)")
+    pytest.skip(reason)
+
+
+def harness_run(out: Path, adapters: str, *adapter_env: str, cases: Path | None = None, case_ids: tuple[str, ...] = (),
+                timeout: float = 900, report: bool = False) -> tuple[dict, subprocess.CompletedProcess[str]]:
+    """`sigharness run` over `cases` (default: the suite) for `adapters`, with extra adapter
+    environment; returns results.json and the process (for its stderr)."""
+    cmd = [sys.executable, "-m", "harness", "run", "--cases", str(cases or SUITE), "--adapters", adapters, "--out", str(out)]
+    cmd += [] if report else ["--no-report", "--quiet"]
+    for case in case_ids:
+        cmd += ["--case", case]
+    for setting in adapter_env:
+        cmd += ["--adapter-env", setting]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    results_file = out / "results.json"
+    assert results_file.exists(), (
+        f"harness run wrote no results.json (exit {proc.returncode})\n"
+        f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
+    )
+    return json.loads(results_file.read_text()), proc

@@ -37,6 +37,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import harness_run, unavailable
+
 REPO = Path(__file__).resolve().parents[1]
 ADAPTER_DIR = REPO / "adapters" / "go"
 SUITE = Path(os.environ.get("SIGHARNESS_SUITE") or REPO.parent / "shared" / "vectors" / "aws-c-auth")
@@ -68,9 +70,7 @@ SABOTAGE = [
 
 
 def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set: the Go adapters must be testable here)")
-    pytest.skip(reason)
+    unavailable(reason, "the Go adapters")
 
 
 def _go(*args: str, timeout: int = RUN_TIMEOUT) -> str:
@@ -93,17 +93,7 @@ def _pinned_versions() -> dict[str, str]:
 
 
 def _run_harness(out: Path, *adapter_env: str) -> tuple[dict[tuple[str, str, str], dict], dict]:
-    cmd = [sys.executable, "-m", "harness", "run", "--cases", str(SUITE), "--adapters", ",".join(ADAPTERS),
-           "--out", str(out), "--no-report", "--quiet"]
-    for setting in adapter_env:
-        cmd += ["--adapter-env", setting]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT)
-    results_file = out / "results.json"
-    assert results_file.exists(), (
-        f"harness run wrote no results.json (exit {proc.returncode})\n"
-        f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
-    )
-    data = json.loads(results_file.read_text())
+    data, proc = harness_run(out, ",".join(ADAPTERS), *adapter_env, timeout=RUN_TIMEOUT)
     mine = {(r["adapter"], r["case"], r["mode"]): r for r in data["results"]}
     for name in ADAPTERS:
         assert data["adapters"].get(name, {}).get("available"), (name, data["adapters"].get(name), proc.stderr[-4000:])

@@ -33,6 +33,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import harness_run, unavailable
+
 REPO = Path(__file__).resolve().parents[1]
 ADAPTER_DIR = REPO / "adapters" / "java"
 SUITE = Path(os.environ.get("SIGHARNESS_SUITE") or REPO.parent / "shared" / "vectors" / "aws-c-auth")
@@ -44,9 +46,7 @@ RUN_TIMEOUT = 900  # seconds; a cold Maven build downloads the SDK and aws-crt (
 
 
 def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set: the Java adapters must be testable here)")
-    pytest.skip(reason)
+    unavailable(reason, "the Java adapters")
 
 
 def _java_major() -> int | None:
@@ -71,17 +71,7 @@ def toolchain() -> None:
 
 
 def _run_harness(out: Path, adapters: str, *adapter_env: str) -> dict[tuple[str, str, str], dict]:
-    cmd = [sys.executable, "-m", "harness", "run", "--cases", str(SUITE), "--adapters", adapters,
-           "--out", str(out), "--no-report", "--quiet"]
-    for setting in adapter_env:
-        cmd += ["--adapter-env", setting]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT)
-    results_file = out / "results.json"
-    assert results_file.exists(), (
-        f"harness run wrote no results.json (exit {proc.returncode})\n"
-        f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
-    )
-    data = json.loads(results_file.read_text())
+    data, proc = harness_run(out, adapters, *adapter_env, timeout=RUN_TIMEOUT)
     mine = {(r["adapter"], r["case"], r["mode"]): r for r in data["results"]}
     for name in adapters.split(","):
         assert any(k[0] == name for k in mine), f"no results for {name}; stderr:\n{proc.stderr[-4000:]}"

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import harness_run, unavailable
+
 REPO = Path(__file__).resolve().parents[1]
 JS = REPO / "adapters" / "js"
 BREAK_FILE = JS / "testing" / "break-libraries.js"
@@ -64,9 +66,7 @@ PACKAGES = {
 
 
 def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set: the JavaScript adapters must be testable here)")
-    pytest.skip(reason)
+    unavailable(reason, "the JavaScript adapters")
 
 
 @pytest.fixture(scope="module")
@@ -79,19 +79,8 @@ def toolchain() -> None:
 
 
 def _run_harness(out: Path, *adapter_env: str) -> dict:
-    cmd = [sys.executable, "-m", "harness", "run", "--cases", str(SUITE),
-           "--adapters", ",".join(ADAPTERS), "--out", str(out), "--no-report", "--quiet"]
-    for case in CASE_IDS:
-        cmd += ["--case", case]
-    for setting in adapter_env:
-        cmd += ["--adapter-env", setting]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT)
-    results_file = out / "results.json"
-    assert results_file.exists(), (
-        f"harness run wrote no results.json (exit {proc.returncode})\n"
-        f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
-    )
-    return json.loads(results_file.read_text())
+    data, proc = harness_run(out, ",".join(ADAPTERS), *adapter_env, timeout=RUN_TIMEOUT, case_ids=tuple(CASE_IDS))
+    return data
 
 
 def _by_check(run: dict) -> dict[tuple[str, str, str], dict]:

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import harness_run, unavailable
+
 REPO = Path(__file__).resolve().parents[1]
 ADAPTER_DIR = REPO / "adapters" / "ruby"
 BREAK = ADAPTER_DIR / "testing" / "break.rb"
@@ -38,9 +40,7 @@ RUN_TIMEOUT = 600
 
 
 def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set: the Ruby adapter must be testable here)")
-    pytest.skip(reason)
+    unavailable(reason, "the Ruby adapter")
 
 
 def _gem_version() -> str | None:
@@ -65,17 +65,7 @@ def gem_version() -> str:
 
 
 def _run_harness(out: Path, *adapter_env: str) -> tuple[dict[tuple[str, str], dict], dict]:
-    cmd = [sys.executable, "-m", "harness", "run", "--cases", str(SUITE), "--adapters", NAME,
-           "--out", str(out), "--no-report", "--quiet"]
-    for setting in adapter_env:
-        cmd += ["--adapter-env", setting]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT)
-    results_file = out / "results.json"
-    assert results_file.exists(), (
-        f"harness run wrote no results.json (exit {proc.returncode})\n"
-        f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
-    )
-    data = json.loads(results_file.read_text())
+    data, proc = harness_run(out, NAME, *adapter_env, timeout=RUN_TIMEOUT)
     assert data["adapters"].get(NAME, {}).get("available"), (data["adapters"].get(NAME), proc.stderr[-4000:])
     mine = {(r["case"], r["mode"]): r for r in data["results"] if r["adapter"] == NAME}
     assert mine, f"no results for {NAME}; stderr:\n{proc.stderr[-4000:]}"

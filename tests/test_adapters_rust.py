@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import harness_run, unavailable
+
 REPO = Path(__file__).resolve().parents[1]
 ADAPTER_DIR = REPO / "adapters" / "rust"
 SUITE = REPO.parent / "shared" / "vectors" / "aws-c-auth"
@@ -41,9 +43,7 @@ RUN_TIMEOUT = 1800  # seconds; covers a cold release build on a 2-core machine
 
 
 def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set: the Rust adapter must be testable here)")
-    pytest.skip(reason)
+    unavailable(reason, "the Rust adapter")
 
 
 def _rustc_version() -> tuple[int, ...] | None:
@@ -68,17 +68,8 @@ def toolchain() -> None:
 
 def _run_harness(out: Path, *adapter_env: str) -> tuple[dict, dict[tuple[str, str], dict]]:
     """(the adapter's entry in results.json `adapters`, its results by (case, mode))."""
-    cmd = [sys.executable, "-m", "harness", "run", "--cases", str(SUITE), "--adapters", ADAPTER,
-           "--out", str(out)]
-    for setting in adapter_env:
-        cmd += ["--adapter-env", setting]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT)
-    results_file = out / "results.json"
-    assert results_file.exists(), (
-        f"harness run wrote no results.json (exit {proc.returncode})\n"
-        f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
-    )
-    doc = json.loads(results_file.read_text())
+    data, proc = harness_run(out, ADAPTER, *adapter_env, timeout=RUN_TIMEOUT, report=True)
+    doc = data
     mine = {(r["case"], r["mode"]): r for r in doc["results"] if r["adapter"] == ADAPTER}
     assert mine, f"no results for {ADAPTER}; stderr:\n{proc.stderr[-4000:]}"
     return doc.get("adapters", {}).get(ADAPTER, {}), mine
