@@ -224,10 +224,13 @@ def split_check_key(key: str) -> tuple[str, str]:
 
 
 def fingerprint(data: dict[str, Any]) -> str:
-    """Identifies a run's verdicts (so rendering the same results twice appends one history line)."""
+    """Identifies one run (so rendering the same results twice appends one history line): its date, and each
+    check's verdict and measured times (two runs in the same second still differ in their timings)."""
     digest = hashlib.sha256()
     digest.update(json.dumps(data.get("manifest", {}).get("date")).encode())
-    for row in sorted((r["case"], r["mode"], r["adapter"], r["status"]) for r in data.get("results", [])):
+    rows = sorted((r["case"], r["mode"], r["adapter"], r["status"], str(r.get("duration_ms")), str(r.get("elapsed_ns")))
+                  for r in data.get("results", []))
+    for row in rows:
         digest.update("\t".join(row).encode() + b"\n")
     return digest.hexdigest()[:20]
 

@@ -89,3 +89,13 @@ def test_run_and_report_append_history(tmp_path, suite):
     again = sigharness("report", str(tmp_path / "run2" / "results.json"), "--out", str(tmp_path / "again"), "--history", str(hist))
     assert again.returncode == 0, again.stderr
     assert len(history.read(hist)) == 2
+
+
+def test_two_runs_in_the_same_second_are_two_entries(tmp_path):
+    path = tmp_path / "history.jsonl"
+    first = make_results(date="2026-11-01T00:00:00Z")
+    second = make_results(date="2026-11-01T00:00:00Z")
+    second["results"][0]["duration_ms"] = 2.25  # same second, same verdicts, its own timings
+    assert history.append(path, first) and history.append(path, second)
+    assert not history.append(path, second)
+    assert len(history.read(path)) == 2
