@@ -649,8 +649,11 @@
     drBody.append(h("h3", null, "Reproduce"));
     var cmds = [];
     if (a) {
+      if (a.k !== a.name) {
+        drBody.append(h("p", { class: "sub" }, "This column is " + a.name + " with " + a.lib + " " + a.ver + " (a merged report): run it with that version installed."));
+        if (a.lang === "python") cmds.push(["That version", "python3 -m pip install " + shq(a.lib + "==" + a.ver)]);
+      }
       cmds.push(["This check", "sigharness run " + c.repro + " --adapters " + shq(a.name) + " --out /tmp/sigharness-repro"]);
-      if (a.k !== a.name) drBody.append(h("p", { class: "sub" }, "This column is " + a.name + " with " + a.lib + " " + a.ver + ": install that version first (for the Python libraries: tox -e " + (a.lib === "botocore" ? "botocore-" : "aws4auth-") + a.ver + " runs it)."));
     } else {
       cmds.push(["Every adapter on this case", "sigharness run " + c.repro + " --out /tmp/sigharness-repro"]);
     }
@@ -659,7 +662,7 @@
       var code = h("code", null, pair[1]);
       var b = h("button", { type: "button" }, "Copy");
       b.addEventListener("click", function () { copyText(pair[1], b, "Copied"); });
-      drBody.append(h("div", { class: "sub" }, pair[0] + " (runs the case in every mode it has):"), h("div", { class: "cmd" }, code, b));
+      drBody.append(h("div", { class: "sub" }, pair[0] + (pair[1].indexOf("sigharness run") === 0 ? " (runs the case in every mode it has):" : ":")), h("div", { class: "cmd" }, code, b));
     });
   }
 
