@@ -30,6 +30,7 @@ from botocore.config import Config  # noqa: E402
 from botocore.credentials import Credentials  # noqa: E402
 
 from ad_common import (  # noqa: E402
+    pin_module_clock,
     Check,
     Stopwatch,
     Unsupported,
@@ -72,8 +73,12 @@ class BotocoreAdapter:
         logger.propagate = False
         logger.addHandler(self.log)
         self._fixed_now = None
-        # botocore's own clock hook; see module docstring.
-        botocore.auth.get_current_datetime = self._current_datetime
+        # botocore's own clock hook (1.36+); older botocore reads datetime.datetime.utcnow() in
+        # botocore.auth, so there the module's clock is pinned instead. See module docstring.
+        if hasattr(botocore.auth, "get_current_datetime"):
+            botocore.auth.get_current_datetime = self._current_datetime
+        else:
+            pin_module_clock(botocore.auth, lambda: self._current_datetime(remove_tzinfo=False))
 
     def set_capture(self, on: bool) -> None:
         """Bench runs without the DEBUG signing log (a user's botocore does not log at DEBUG)."""

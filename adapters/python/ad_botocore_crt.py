@@ -27,7 +27,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 
-from ad_common import (
+from ad_common import (  # noqa: E402
+    pin_module_clock,
     Check,
     Stopwatch,
     Unsupported,
@@ -56,7 +57,10 @@ class BotocoreCrtAdapter:
 
     def __init__(self) -> None:
         self._fixed_now = None
-        crt_auth.get_current_datetime = self._current_datetime
+        if hasattr(crt_auth, "get_current_datetime"):
+            crt_auth.get_current_datetime = self._current_datetime
+        else:  # botocore before 1.36 reads datetime.datetime.utcnow() in botocore.crt.auth
+            pin_module_clock(crt_auth, lambda: self._current_datetime(remove_tzinfo=False))
 
     def _current_datetime(self, remove_tzinfo: bool = True):
         if self._fixed_now is None:

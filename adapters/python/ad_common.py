@@ -229,3 +229,27 @@ def hmac_sha256_chain(iterations: int) -> int:
         k = new(k, b"aws4_request", sha256).digest()
         new(k, _FLOOR_STS, sha256).hexdigest()
     return time.perf_counter_ns() - start
+
+
+def pin_module_clock(module, now) -> None:
+    """Fix the clock a library module reads, for libraries that call ``datetime.datetime.utcnow()``
+    (or ``now()``) directly: the module's ``datetime`` name is replaced by a copy of the datetime
+    module whose ``datetime`` class answers ``now()``/``utcnow()`` with ``now()`` of the adapter (an
+    aware UTC datetime). Only the clock changes; every other attribute is the real one. Used for
+    botocore before 1.36, which had no ``get_current_datetime`` hook."""
+    import types
+
+    class _PinnedDatetime(_dt.datetime):
+        @classmethod
+        def utcnow(cls):  # naive UTC, as the real utcnow()
+            return now().replace(tzinfo=None)
+
+        @classmethod
+        def now(cls, tz=None):
+            value = now()
+            return value.astimezone(tz) if tz is not None else value.replace(tzinfo=None)
+
+    shim = types.ModuleType("datetime")
+    shim.__dict__.update({k: v for k, v in vars(_dt).items() if not k.startswith("__")})
+    shim.datetime = _PinnedDatetime
+    module.datetime = shim
