@@ -100,6 +100,17 @@ def test_known_tells_agreement_known_compound_and_new():
     assert known.explained(plus, without=plus.key) is False
 
 
+def test_a_combination_shows_the_more_severe_class_and_is_still_compound():
+    quirk = classify({"a": Outcome("variant", "canonical_request"), "b": Outcome("variant", "signature")})
+    refusal = classify({"a": PASS, "b": Outcome("fail", "sign")})
+    both = classify({"a": Outcome("variant", "canonical_request"), "b": Outcome("fail", "sign")})
+    assert Known([quirk, refusal]).verdict(both) == "compound"
+    worse = classify({"a": Outcome("fail", "canonical_request"), "b": Outcome("fail", "sign")})
+    assert Known([quirk, refusal]).verdict(worse) == "new"  # nothing known makes a fail
+    milder = classify({"a": Outcome("variant", "canonical_request"), "b": PASS})
+    assert Known([refusal, both]).verdict(milder) == "new"  # a part is never explained by a whole
+
+
 # -- the search loop (fake signers, no processes) ------------------------------------------------
 def test_finds_an_unsorted_query_and_shrinks_it_to_two_parameters():
     stats = Fuzzer(unsorted_query, FuzzOptions(seed=3, max_examples=300, seconds=60, grammar=Grammar(modes=("header",)))).run()

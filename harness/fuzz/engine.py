@@ -31,7 +31,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from harness.adapters.manifest import AdapterSpec, discover, ensure_built
 from harness.adapters.process import AdapterFault, AdapterProcess
 from harness.compare import Expected, expected_for, judge
-from harness.fuzz.signature import Known, Outcome, Signature, classify
+from harness.fuzz.signature import Known, Outcome, Signature, classify, contained
 from harness.fuzz.strategies import Grammar, case_data, to_case
 from harness.model import Check
 
@@ -416,7 +416,7 @@ class Fuzzer:
         with --exact-shrink, only the target's own key."""
         if self.options.exact_shrink:
             return signature.key == target.key
-        if signature.agrees or not signature.deviations <= target.deviations:
+        if signature.agrees or not contained(signature.deviations, target.deviations):
             return False
         return signature.key == target.key or self.known.verdict(signature, self.options.keep_compound) == "new"
 

@@ -10,9 +10,10 @@ the deviating adapters count (variant, fail, error): pass, n/a and unsupported a
 same divergence found in a SigV4 and a SigV4A request, where different adapters sit out or cannot
 express the input, is one divergence.
 
-A signature whose deviations are exactly the union of already known (smaller) ones is *compound*:
+A signature whose deviations are exactly covered by already known (smaller) ones is *compound*:
 the request combines two known triggers (a '+' in the query that botocore signs differently, and a
-tab in a header that Go keeps). It is counted, not stored, unless asked (`--keep-compound`).
+tab in a header that Go keeps); where both hit one adapter, it shows the more severe class. It is
+counted, not stored, unless asked (`--keep-compound`).
 """
 
 from __future__ import annotations
@@ -111,6 +112,17 @@ class Signature:
         return cls(classes, stages)
 
 
+# When two triggers meet in one request, an adapter's class is the more severe of the two.
+SEVERITY = {"variant": 1, "fail": 2, "error": 3}
+
+
+def contained(part: frozenset[Deviation], whole: frozenset[Deviation]) -> bool:
+    """Could `part` be one of the triggers of `whole`? Every adapter deviating in `part` deviates
+    in `whole` at least as severely (a variant there may have become a fail here, not the reverse)."""
+    classes = dict(whole)
+    return all(a in classes and SEVERITY.get(classes[a], 0) >= SEVERITY.get(c, 0) for a, c in part)
+
+
 def classify(outcomes: Mapping[str, Outcome]) -> Signature:
     classes = tuple(sorted((name, o.status) for name, o in outcomes.items()))
     stages = tuple(sorted(
@@ -141,13 +153,13 @@ class Known:
         self.parts.pop(signature.key, None)
 
     def explained(self, signature: Signature, without: tuple[Any, str] | None = None) -> bool:
-        """Is every deviation covered by known divergences that are each part of this one?
+        """Is every deviation covered by known divergences that are each contained in this one?
         (`without`: leave that known key out, to ask whether a stored one is redundant.)"""
         wanted = signature.deviations
         covered: set[Deviation] = set()
         for key, part in self.parts.items():
-            if key != without and part and part <= wanted:
-                covered |= part
+            if key != without and part and contained(part, wanted):
+                covered |= part & wanted
         return covered == wanted
 
     def verdict(self, signature: Signature, keep_compound: bool = False) -> str:
