@@ -55,7 +55,7 @@ class _Progress:
         return (
             f"fuzz [{stats.elapsed:4.0f}s/{o.seconds:g}s] examples {stats.generated}/{o.max_examples} "
             f"(+{stats.shrink_calls} shrinking, {stats.evaluated} signed) | signatures {len(stats.signatures)}: "
-            f"agree {v['agree']} known {v['known']} compound {v['compound']} | new {len(stats.findings)} | {stats.phase}"
+            f"agree {v['agree']} known {v['known']} compound {v['compound']} shadow {v['shadow']} | new {len(stats.findings)} | {stats.phase}"
         )
 
     def log(self, text: str) -> None:
@@ -114,9 +114,12 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         extra = load_cases(args.known).cases if args.known else []
         seen_ids = {c.id for c in existing}
         cases = existing + [c for c in extra if c.id not in seen_ids]
+        if cases:
+            started = time.monotonic()
+            log(f"signing {len(cases)} existing cases to learn their divergence signatures ...")
         known = Known(known_from_cases(cases, fleet.evaluate, log))
         if cases:
-            log(f"{len(known)} divergence signatures known from {len(cases)} existing cases")
+            log(f"{len(known)} divergence signatures known from {len(cases)} existing cases ({time.monotonic() - started:.0f}s)")
 
         written: dict[int, tuple[Path, str]] = {}
 
@@ -142,7 +145,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     print(f"{stats.generated} examples ({stats.shrink_calls} more while shrinking, {stats.evaluated} distinct requests signed by "
           f"{len(fleet.members)} adapters) in {stats.elapsed:.0f}s, {stats.rounds} rounds; stopped after {stats.stopped}")
     print(f"{len(stats.signatures)} divergence signatures seen: {stats.verdicts['agree']} examples where all agree, "
-          f"{stats.verdicts['known']} known, {stats.verdicts['compound']} compound; {len(written)} new"
+          f"{stats.verdicts['known']} known, {stats.verdicts['compound']} compound, {stats.verdicts['shadow']} shadows; {len(written)} new"
           + (f" ({len(stats.pruned)} more dropped: explained by smaller findings)" if stats.pruned else ""))
     for path, description in written.values():
         print(f"  {_rel(path)}: {description}")
@@ -171,7 +174,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--adapter-dir", action="append", metavar="DIR", help="look for adapter manifests in DIR instead of adapters/ (repeatable)")
     p.add_argument("--adapter-env", action="append", metavar="KEY=VALUE", help="extra environment for adapter builds and processes")
     p.add_argument("--max-examples", type=int, default=1000, metavar="N", help="generated examples in all (default 1000; shrinking not counted)")
-    p.add_argument("--seconds", type=float, default=300.0, metavar="S", help="stop generating after S seconds (default 300)")
+    p.add_argument("--seconds", type=float, default=300.0, metavar="S", help="stop searching after S seconds, counted from the first example (default 300)")
     p.add_argument("--shrink-seconds", type=float, default=60.0, metavar="S", help="time to shrink each new divergence (default 60)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed; the same seed, adapters and known cases give the same run (default 0)")
     p.add_argument("--out", metavar="DIR", help="where found cases are written (default cases/found/); cases already there are known")

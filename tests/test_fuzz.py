@@ -82,7 +82,7 @@ def test_signature_key_ignores_sitting_out_and_takes_the_first_stage():
     c = classify({"x": PASS, "y": Outcome("fail", "sign"), "z": Outcome("variant", "canonical_request")})
     assert c.key != a.key and c.stage == "sign"  # same classes, another first differing stage
     d = classify({"x": PASS, "y": Outcome("unsupported"), "z": Outcome("variant", "canonical_request")})
-    assert d.deviations == {("z", "variant")} and d.adapters == ["z"]  # cannot express it: not a deviation
+    assert d.deviations == {("z", "variant", "canonical_request")} and d.adapters == ["z"]  # cannot express it: not a deviation
     assert Signature.from_found_by(a.to_found_by()) == a
 
 
@@ -143,6 +143,24 @@ def test_two_triggers_are_stored_apart_not_as_their_combination():
         else:
             assert "query" not in req and len(req["headers"]) == 1
     assert stats.verdicts["compound"] + stats.verdicts["known"] > 0
+
+
+def test_a_sigv4a_request_showing_a_known_sigv4_divergence_is_a_shadow_not_new():
+    def signers(check: Check) -> dict[str, Outcome]:
+        """'v4only' has no SigV4A; 'both' has it. Both mishandle '+' in the query, whatever the
+        algorithm; 'both' also refuses '~' in the query, in SigV4A only."""
+        sigv4a = check.context.algorithm == "sigv4a"
+        query = check.case.request.query
+        plus = Outcome("fail", "canonical_request") if "+" in query else PASS
+        tilde = Outcome("fail", "sign") if sigv4a and "~" in query else None
+        return {"v4only": Outcome("n/a") if sigv4a else plus, "both": tilde or plus}
+
+    grammar = Grammar(modes=("header",), algorithms=("sigv4a",), tokens=False)
+    plus_in_sigv4 = classify({"v4only": Outcome("fail", "canonical_request"), "both": Outcome("fail", "canonical_request")})
+    stats = Fuzzer(signers, FuzzOptions(seed=4, max_examples=400, seconds=60, grammar=grammar), Known([plus_in_sigv4])).run()
+    assert stats.verdicts["shadow"] > 0
+    assert [f.signature.adapters for f in stats.findings] == [["both"]]
+    assert "~" in stats.findings[0].data["request"]["query"] and "+" not in stats.findings[0].data["request"]["query"]
 
 
 def test_budgets_bound_the_run():

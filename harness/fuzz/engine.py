@@ -235,7 +235,7 @@ class Stats:
     evaluated: int = 0  # distinct checks sent to the adapters
     skipped: int = 0  # requests the reference signer could not sign
     rounds: int = 0
-    verdicts: dict[str, int] = field(default_factory=lambda: {"agree": 0, "known": 0, "compound": 0, "new": 0})
+    verdicts: dict[str, int] = field(default_factory=lambda: {"agree": 0, "known": 0, "compound": 0, "shadow": 0, "new": 0})
     signatures: set[tuple[Any, str]] = field(default_factory=set)
     findings: list[Finding] = field(default_factory=list)
     pruned: list[Finding] = field(default_factory=list)
@@ -256,6 +256,21 @@ class Divergence(Exception):
 
     data: dict[str, Any]
     signature: Signature
+
+
+def sibling(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The same request in the context more adapters can express: SigV4 instead of SigV4A, the
+    session token signed instead of added after signing. None when there is no such context."""
+    context = dict(data["context"])
+    changed = False
+    if context.get("algorithm") == "sigv4a":
+        context.pop("algorithm")
+        context.pop("region_set", None)
+        changed = True
+    if context.get("session_token_placement") == "after":
+        context.pop("session_token_placement")
+        changed = True
+    return dict(data, context=context) if changed else None
 
 
 def round_seed(run_seed: int, round_no: int) -> int:
@@ -373,7 +388,7 @@ class Fuzzer:
             signature = result[0]
             if target is None:
                 stats.signatures.add(signature.key)
-                verdict = self.known.verdict(signature, opts.keep_compound)
+                verdict = self._verdict(signature, data)
                 stats.verdicts[verdict] += 1
                 if verdict != "new":
                     return
@@ -381,7 +396,7 @@ class Fuzzer:
                 state["shrink_deadline"] = time.monotonic() + opts.shrink_seconds
                 stats.phase = "shrink"
                 self.log(f"new divergence ({signature.describe()}); shrinking")
-            if self._keeps(signature, target):
+            if self._keeps(signature, target, data):
                 # One raise statement and one class per round: Hypothesis tells failures apart by
                 # exception type and line, and shrinks while both stay the same.
                 raise self._divergence(divergence, signature, data)
@@ -409,7 +424,26 @@ class Fuzzer:
             stats.phase = "search"
         return None
 
-    def _keeps(self, signature: Signature, target: Signature) -> bool:
+    def _verdict(self, signature: Signature, data: dict[str, Any]) -> str:
+        """Known.verdict, plus 'shadow': a SigV4A (or token-added-after-signing) request whose
+        divergence is the one the same request shows as SigV4 (token signed), already known, seen
+        through the fewer adapters that can take part (the others are n/a or unsupported here)."""
+        verdict = self.known.verdict(signature, self.options.keep_compound)
+        if verdict != "new" or self.options.keep_compound:
+            return verdict
+        twin = sibling(data)
+        result = self._outcome(twin) if twin is not None else None
+        if result is None:
+            return verdict
+        twin_signature = result[0]
+        if self.known.verdict(twin_signature) not in ("known", "compound"):
+            return verdict
+        taking_part = {a for a, c in signature.classes if c not in ("n/a", "unsupported")}
+        if {d for d in twin_signature.deviations if d[0] in taking_part} == signature.deviations:
+            return "shadow"
+        return verdict
+
+    def _keeps(self, signature: Signature, target: Signature, data: dict[str, Any]) -> bool:
         """While shrinking: does this request still show what was found? By default, any new
         divergence made of the target's deviations (a part of it is enough: shrinking a request
         that combines two triggers then isolates one, and the other is found in a later round);
@@ -418,7 +452,7 @@ class Fuzzer:
             return signature.key == target.key
         if signature.agrees or not contained(signature.deviations, target.deviations):
             return False
-        return signature.key == target.key or self.known.verdict(signature, self.options.keep_compound) == "new"
+        return signature.key == target.key or self._verdict(signature, data) == "new"
 
     def _divergence(self, cls: type[Divergence], signature: Signature, data: dict[str, Any]) -> Divergence:
         exc = cls(signature.describe())

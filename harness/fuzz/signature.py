@@ -12,8 +12,8 @@ express the input, is one divergence.
 
 A signature whose deviations are exactly covered by already known (smaller) ones is *compound*:
 the request combines two known triggers (a '+' in the query that botocore signs differently, and a
-tab in a header that Go keeps); where both hit one adapter, it shows the more severe class. It is
-counted, not stored, unless asked (`--keep-compound`).
+tab in a header that Go keeps); where both hit one adapter, it shows the more severe class (or the
+earlier stage). It is counted, not stored, unless asked (`--keep-compound`).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class Outcome:
     detail: Mapping[str, Any] | None = field(default=None, compare=False, hash=False)
 
 
-Deviation = tuple[str, str]  # (adapter, class)
+Deviation = tuple[str, str, str]  # (adapter, class, first differing stage)
 
 
 def _stage_rank(stage: str | None) -> int:
@@ -68,10 +68,10 @@ class Signature:
 
     @property
     def deviations(self) -> frozenset[Deviation]:
-        """The (adapter, class) pairs that deviate: what compound detection and shrinking compare.
-        (The stage is left out here: one trigger can move an adapter's first difference from the
-        canonical request to a refusal when another is present; it stays in the key.)"""
-        return frozenset((a, c) for a, c in self.classes if c not in NOT_DEVIATING)
+        """(adapter, class, first differing stage) of every deviating adapter: what compound
+        detection and shrinking compare."""
+        stages = dict(self.stages)
+        return frozenset((a, c, stages.get(a, NO_STAGE)) for a, c in self.classes if c not in NOT_DEVIATING)
 
     @property
     def adapters(self) -> list[str]:
@@ -112,15 +112,24 @@ class Signature:
         return cls(classes, stages)
 
 
-# When two triggers meet in one request, an adapter's class is the more severe of the two.
+# When two triggers meet in one request, an adapter shows the more severe class of the two, and
+# with the same class the earlier first differing stage.
 SEVERITY = {"variant": 1, "fail": 2, "error": 3}
+
+
+def _at_least(whole: tuple[str, str], part: tuple[str, str]) -> bool:
+    (wc, ws), (pc, ps) = whole, part
+    if SEVERITY.get(wc, 0) != SEVERITY.get(pc, 0):
+        return SEVERITY.get(wc, 0) > SEVERITY.get(pc, 0)
+    return _stage_rank(ws) <= _stage_rank(ps)
 
 
 def contained(part: frozenset[Deviation], whole: frozenset[Deviation]) -> bool:
     """Could `part` be one of the triggers of `whole`? Every adapter deviating in `part` deviates
-    in `whole` at least as severely (a variant there may have become a fail here, not the reverse)."""
-    classes = dict(whole)
-    return all(a in classes and SEVERITY.get(classes[a], 0) >= SEVERITY.get(c, 0) for a, c in part)
+    in `whole` at least as much: more severely (a variant there became a fail here, not the
+    reverse), or as severely from the same or an earlier stage."""
+    by_adapter = {a: (c, s) for a, c, s in whole}
+    return all(a in by_adapter and _at_least(by_adapter[a], (c, s)) for a, c, s in part)
 
 
 def classify(outcomes: Mapping[str, Outcome]) -> Signature:
