@@ -139,6 +139,9 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
 
         fuzzer = Fuzzer(fleet.evaluate, options, known, on_finding=on_finding, on_prune=on_prune, progress=progress, log=log)
         stats = fuzzer.run()
+    except KeyboardInterrupt:
+        log(f"sigharness fuzz: interrupted; the cases written so far are in {_rel(out)}")
+        return 130
     finally:
         fleet.close()
 
