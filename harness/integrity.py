@@ -20,7 +20,10 @@ SIGNER_OWNED_HEADERS = {"authorization", "x-amz-date", "x-amz-security-token", "
 
 
 def _form(value: str, plus_as_space: bool = True) -> str:
-    return uri_decode(value.replace("+", "%20") if plus_as_space else value).decode("utf-8", "replace")
+    """The decoded bytes of a name or value, shown as text: bytes that are not UTF-8 stay as
+    distinct escapes (a '%80' rewritten as U+FFFD is a different request)."""
+    raw = uri_decode(value.replace("+", "%20") if plus_as_space else value)
+    return raw.decode("utf-8", "backslashreplace")
 
 
 def _query(query: str, plus_as_space: bool = True) -> Counter[tuple[str, str]]:
@@ -44,7 +47,7 @@ def _authority(host: str, scheme: str) -> str:
 
 
 def _path(path: str, context: Context) -> str:
-    decoded = uri_decode(path or "/").decode("utf-8", "replace")
+    decoded = uri_decode(path or "/").decode("utf-8", "backslashreplace")
     return normalize_uri_path(decoded) if context.normalize_path else decoded
 
 

@@ -48,3 +48,9 @@ def test_dot_segments_count_only_where_the_service_normalizes():
     signed = _signed("https://example.com/a/./b?P=1&P=2&q=a%20b")
     assert request_changes(REQ, signed, CTX) == []
     assert request_changes(REQ, signed, replace(CTX, normalize_path=False)) != []
+
+
+def test_a_byte_that_is_not_utf8_rewritten_as_replacement_character_is_a_change():
+    request = Request("GET", "https", "example.com", "/", "a=%80", (("Host", "example.com"),), b"")
+    assert request_changes(request, SignedRequest("GET", "https://example.com/?a=%80", (("Host", "example.com"),)), CTX) == []
+    assert request_changes(request, SignedRequest("GET", "https://example.com/?a=%EF%BF%BD", (("Host", "example.com"),)), CTX) != []
