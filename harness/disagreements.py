@@ -19,13 +19,23 @@ def _number(divergence: str) -> int:
     return int(re.sub(r"\D", "", divergence) or 0)
 
 
+def _order(row: str) -> tuple[int, int, str]:
+    """Official suite rows first, then D1, D2, ... in number order."""
+    if row.startswith("D") and row[1:].isdigit():
+        return (1, _number(row), row)
+    return (0, 0, row)
+
+
 def table(data: dict[str, Any]) -> str:
     cases = data["cases"]
     adapters = sorted(data["adapters"], key=lambda a: (data["adapters"][a].get("language", ""), a))
     cells: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     titles: dict[str, set[str]] = defaultdict(set)
     for row in data["results"]:
-        divergence = cases.get(row["case"], {}).get("divergence")
+        case = cases.get(row["case"], {})
+        divergence = case.get("divergence")
+        if case.get("origin", "cases") != "cases":  # an official suite: one row per folder (v4, v4a)
+            divergence = "/".join(row["case"].split("/")[:2])
         if divergence:
             cells[divergence][row["adapter"]].add(row["status"])
             titles[divergence].add(row["case"])
@@ -33,7 +43,7 @@ def table(data: dict[str, Any]) -> str:
         "| divergence | cases | " + " | ".join(f"`{a}`" for a in adapters) + " |",
         "| --- | ---: | " + " | ".join(":-:" for _ in adapters) + " |",
     ]
-    for divergence in sorted(cells, key=_number):
+    for divergence in sorted(cells, key=_order):
         row = []
         for adapter in adapters:
             statuses = cells[divergence].get(adapter)
@@ -45,7 +55,8 @@ def table(data: dict[str, Any]) -> str:
         f"{a} {data['adapters'][a].get('library_version', '?')}" for a in adapters if data["adapters"][a].get("available", True)
     )
     header = (
-        f"Where the libraries disagree, per divergence of the survey (worst verdict over that divergence's checks: "
+        f"Where the libraries disagree: the official aws-c-auth suite (one row per folder), then each divergence of the "
+        f"survey the corpus expresses (the cell is the worst verdict over that row's checks: "
         f"✓ pass, ≈ variant, ✗ fail, – unsupported, ! error). Produced by `sigharness disagreements` from the run of "
         f"{manifest.get('date', '?')} (sigharness {manifest.get('harness_version', '?')}; {versions}). "
         f"The cases behind each row are listed in docs/corpus.md; every check is in the report."
