@@ -14,7 +14,8 @@ from typing import Any, Callable
 
 from harness import results as res
 from harness.adapters.manifest import AdapterSpec, Availability, discover, ensure_built
-from harness.adapters.process import AdapterFault, AdapterProcess, network_isolation_available
+from harness.adapters.process import network_isolation_available
+from harness.adapters.session import AdapterSession
 from harness.cases import Loaded, load_cases
 from harness.compare import Expected, expected_for, judge
 from harness.model import Check
@@ -123,7 +124,7 @@ def run(options: RunOptions, log: Callable[[str], None] = print, progress_emit: 
         log(line)
 
     checks = [Check(case, mode) for case in loaded.cases for mode in case.modes]
-    expected: dict[tuple[str, str], Expected | str] = {}
+    expected: dict[tuple[str, str], Expected] = {}
     for check in checks:
         try:
             expected[check.key] = expected_for(check)
@@ -210,73 +211,23 @@ def run(options: RunOptions, log: Callable[[str], None] = print, progress_emit: 
 
 
 class _AdapterRun:
-    """One adapter's process through a run: start, sign, restart after faults (bounded)."""
+    """One adapter through a run: its session, and the judging of each answer."""
 
     def __init__(self, spec: AdapterSpec, availability: Availability, options: RunOptions, out: Path, secrets: set[str],
                  log: Callable[[str], None], isolate_network: bool = False):
         self.spec = spec
         self.isolate_network = isolate_network
-        self.availability = availability
-        self.options = options
-        self.secrets = secrets
-        self.log = log
-        self.log_path = out / "logs" / f"{spec.name}.log"
-        self.proc: AdapterProcess | None = None
-        self.restarts = 0
-        self.consecutive_faults = 0
-        self.faults: list[str] = []
-        self.gave_up: str | None = None
-        self.hello: dict[str, Any] | None = None
-        self.elapsed_ns = 0
-        self.checks = 0
-
-    def _ensure_started(self) -> None:
-        if self.proc is not None:
-            return
-        proc = AdapterProcess(
-            self.spec, self.availability.build_dir, self.log_path, self.options.adapter_env, self.secrets,
-            self.options.max_line, self.options.start_timeout, self.isolate_network,
+        self.session = AdapterSession(
+            spec, availability.build_dir, log_path=out / "logs" / f"{spec.name}.log", extra_env=options.adapter_env,
+            secrets=secrets, timeout=options.timeout, start_timeout=options.start_timeout,
+            max_restarts=options.max_restarts, max_line=options.max_line, isolate_network=isolate_network, log=log,
         )
-        try:
-            hello = proc.start()
-        except AdapterFault:
-            proc.kill()
-            raise
-        self.proc = proc
-        self.hello = hello.raw
 
-    def _fault(self, reason: str) -> None:
-        self.faults.append(reason)
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc = None
-        self.restarts += 1
-        self.consecutive_faults += 1
-        if self.consecutive_faults > self.options.max_restarts:
-            self.gave_up = f"gave up after {self.consecutive_faults} faults in a row; last fault: {reason}"
-            self.log(f"adapter {self.spec.name}: {self.gave_up}")
-
-    def check(self, check: Check, expected: Expected | str) -> dict[str, Any]:
+    def check(self, check: Check, expected: Expected) -> dict[str, Any]:
         started = time.perf_counter_ns()
-        if self.gave_up:
-            return {"status": "error", "reason": self.gave_up}
-        try:
-            self._ensure_started()
-            assert self.proc is not None
-            answer = self.proc.request({"type": "sign", "check": check.to_json()}, self.options.timeout)
-        except AdapterFault as exc:
-            reason = str(exc)
-            self._fault(reason)
-            return {"status": "error", "reason": f"adapter fault: {reason}", "duration_ms": _ms(started)}
-        if answer.get("type") != "result":
-            self._fault(f"unexpected answer type {answer.get('type')!r}")
-            return {"status": "error", "reason": f"adapter fault: answer of type {answer.get('type')!r}", "duration_ms": _ms(started)}
-        self.checks += 1
-        self.consecutive_faults = 0
-        if isinstance(answer.get("elapsed_ns"), int):
-            self.elapsed_ns += answer["elapsed_ns"]
-        if isinstance(expected, str):
-            return {"status": "error", "reason": expected, "duration_ms": _ms(started)}
+        answer, fault = self.session.sign(check)
+        if answer is None:
+            return {"status": "error", "reason": fault, "duration_ms": _ms(started)}
         judging = time.perf_counter_ns()
         try:
             judged = judge(check, expected, answer).to_json()
@@ -289,12 +240,11 @@ class _AdapterRun:
         return judged
 
     def close(self) -> None:
-        if self.proc is not None:
-            self.proc.stop()
-            self.proc = None
+        self.session.close()
 
     def record(self) -> dict[str, Any]:
-        hello = self.hello or {}
+        session = self.session
+        hello = session.hello.raw if session.hello else {}
         return {
             "name": self.spec.name,
             "language": hello.get("language", self.spec.language),
@@ -305,10 +255,10 @@ class _AdapterRun:
             "available": True,
             "folder": self.spec.folder.name,
             "network_isolated": self.isolate_network,
-            "restarts": self.restarts,
-            "faults": self.faults[-10:],
-            "checks": self.checks,
-            "library_elapsed_ns": self.elapsed_ns,
+            "restarts": session.restarts,
+            "faults": session.faults[-10:],
+            "checks": session.checks,
+            "library_elapsed_ns": session.elapsed_ns,
         }
 
 

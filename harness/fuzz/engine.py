@@ -29,7 +29,8 @@ from typing import Any, Callable, Mapping
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 
 from harness.adapters.manifest import AdapterSpec, discover, ensure_built
-from harness.adapters.process import AdapterFault, AdapterProcess
+from harness.adapters.process import AdapterFault, network_isolation_available
+from harness.adapters.session import AdapterSession
 from harness.compare import Expected, expected_for, judge
 from harness.fuzz.signature import Known, Outcome, Signature, classify, contained
 from harness.fuzz.strategies import Grammar, case_data, to_case
@@ -40,33 +41,16 @@ Evaluate = Callable[[Check], Mapping[str, Outcome]]
 
 # -- adapters ------------------------------------------------------------------------------------
 class _Member:
-    """One adapter process for the whole fuzz run."""
+    """One adapter for the whole fuzz run: its session (shared with the runner) and what it declares."""
 
-    def __init__(self, spec: AdapterSpec, build_dir: Path | None, env: dict[str, str], timeout: float,
-                 start_timeout: float, max_restarts: int, log_path: Path | None, secrets: set[str]):
-        self.spec = spec
-        self.build_dir = build_dir
-        self.env = env
-        self.timeout = timeout
-        self.start_timeout = start_timeout
-        self.max_restarts = max_restarts
-        self.log_path = log_path
-        self.secrets = secrets
-        self.proc: AdapterProcess | None = None
+    def __init__(self, session: AdapterSession):
+        self.session = session
+        self.spec = session.spec
         self.capabilities: dict[str, Any] = {}
         self.version = "unknown"
-        self.restarts = 0
-        self.faults_in_row = 0
-        self.dead: str | None = None
 
     def start(self) -> None:
-        proc = AdapterProcess(self.spec, self.build_dir, self.log_path, self.env, self.secrets, start_timeout=self.start_timeout)
-        try:
-            hello = proc.start()
-        except AdapterFault:
-            proc.kill()
-            raise
-        self.proc = proc
+        hello = self.session.start()
         self.capabilities = hello.capabilities
         self.version = hello.library_version
 
@@ -83,39 +67,17 @@ class _Member:
     def sign(self, check: Check, expected: Expected) -> Outcome:
         if not self.applies(check):
             return Outcome("n/a", reason=f"{self.spec.name} declares no {check.context.algorithm} {check.mode} mode")
-        if self.dead:
-            return Outcome("error", reason=self.dead)
-        try:
-            if self.proc is None:
-                self.start()
-            assert self.proc is not None
-            answer = self.proc.request({"type": "sign", "check": check.to_json()}, self.timeout)
-        except AdapterFault as exc:
-            self._fault(str(exc))
-            return Outcome("error", reason=f"adapter fault: {exc}")
-        if answer.get("type") != "result":
-            self._fault(f"answer of type {answer.get('type')!r}")
-            return Outcome("error", reason=f"adapter fault: answer of type {answer.get('type')!r}")
-        self.faults_in_row = 0
+        answer, fault = self.session.sign(check)
+        if answer is None:
+            return Outcome("error", reason=fault or "no answer")
         try:
             judged = judge(check, expected, answer)
         except Exception as exc:  # a harness bug is reported as one, not a crash of the fuzzer
             return Outcome("error", reason=f"harness could not judge this answer: {type(exc).__name__}: {exc}")
         return Outcome(judged.status, judged.stage, judged.reason, judged.to_json())
 
-    def _fault(self, reason: str) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc = None
-        self.restarts += 1
-        self.faults_in_row += 1
-        if self.faults_in_row > self.max_restarts:
-            self.dead = f"gave up after {self.faults_in_row} faults in a row; last: {reason}"
-
     def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.stop()
-            self.proc = None
+        self.session.close()
 
 
 class Fleet:
@@ -147,8 +109,11 @@ class Fleet:
                 self.log(f"adapter {spec.name} is unavailable: {availability.reason}")
                 continue
             log_path = self.log_dir / f"{spec.name}.log" if self.log_dir else None
-            candidates.append(_Member(spec, availability.build_dir, self.adapter_env, self.timeout, self.start_timeout,
-                                      self.max_restarts, log_path, secrets))
+            candidates.append(_Member(AdapterSession(
+                spec, availability.build_dir, log_path=log_path, extra_env=self.adapter_env, secrets=secrets,
+                timeout=self.timeout, start_timeout=self.start_timeout, max_restarts=self.max_restarts,
+                isolate_network=network_isolation_available(), log=self.log,
+            )))
 
         def start_one(member: _Member) -> tuple[_Member, str | None]:
             try:
@@ -190,16 +155,11 @@ class Fleet:
 
 def select(adapter_dirs: list[Path] | None, wanted: list[str] | None) -> tuple[list[AdapterSpec], list[str]]:
     """The adapters to fuzz (all found when `wanted` is empty) and problems (unknown names...)."""
+    from harness.runner import select_adapters
+
     known, problems = discover(adapter_dirs) if adapter_dirs else discover()
-    if not wanted:
-        return list(known.values()), problems
-    chosen = []
-    for name in wanted:
-        if name in known:
-            chosen.append(known[name])
-        else:
-            problems.append(f"unknown adapter {name!r}; known adapters: {', '.join(sorted(known)) or 'none'} (see `sigharness adapters`)")
-    return chosen, problems
+    chosen, unknown = select_adapters(known, wanted)
+    return chosen, problems + unknown
 
 
 # -- the search ----------------------------------------------------------------------------------
