@@ -20,50 +20,27 @@ dict holds one value per name).
 
 from __future__ import annotations
 
-import datetime as _real_datetime
-import types
-
 import requests
 from aws_requests_auth import aws_auth
 
 from ad_common import (
     Check,
+    FixedClock,
     Stopwatch,
     Unsupported,
-    b64_or_none,
     dist_version,
     library_call,
     require_path_rules,
+    signed_from_prepared,
 )
-
-
-class _FixedClock:
-    """A stand-in for the `datetime` module as aws_auth uses it (only the clock differs)."""
-
-    def __init__(self) -> None:
-        clock = self
-
-        class FixedDatetime(_real_datetime.datetime):
-            @classmethod
-            def utcnow(cls):  # noqa: D401 - same contract as datetime.utcnow (naive UTC)
-                if clock.now is None:
-                    raise RuntimeError("signing time not set by the adapter")
-                return cls.fromtimestamp(clock.now.timestamp(), _real_datetime.timezone.utc
-                                         ).replace(tzinfo=None)
-
-        self.now: _real_datetime.datetime | None = None
-        module = types.ModuleType("datetime")
-        module.__dict__.update(_real_datetime.__dict__)
-        module.datetime = FixedDatetime
-        self.module = module
 
 
 class AwsRequestsAuthAdapter:
     library = "aws-requests-auth"
 
     def __init__(self) -> None:
-        self.clock = _FixedClock()
-        aws_auth.datetime = self.clock.module
+        self.clock = FixedClock()
+        self.clock.install(aws_auth)  # no clock hook: its module's datetime is pinned
 
     def hello(self) -> dict:
         return {
@@ -109,12 +86,7 @@ class AwsRequestsAuthAdapter:
                 data=check.body or None, auth=auth,
             ).prepare()
         return {
-            "signed": {
-                "method": prepared.method,
-                "url": prepared.url,
-                "headers": [[k, v] for k, v in prepared.headers.items()],
-                "body_b64": b64_or_none(check.body, prepared.body),
-            },
+            "signed": signed_from_prepared(check, prepared),
             "canonical_request": None,
             "string_to_sign": None,
         }

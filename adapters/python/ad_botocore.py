@@ -30,15 +30,15 @@ from botocore.config import Config  # noqa: E402
 from botocore.credentials import Credentials  # noqa: E402
 
 from ad_common import (  # noqa: E402
-    pin_module_clock,
     Check,
+    FixedClock,
     Stopwatch,
     Unsupported,
-    b64_or_none,
     dist_version,
     library_call,
     require_path_rules,
     require_token_signed_in_presign,
+    signed_from_prepared,
 )
 
 
@@ -72,22 +72,14 @@ class BotocoreAdapter:
         logger.setLevel(logging.DEBUG)
         logger.propagate = False
         logger.addHandler(self.log)
-        self._fixed_now = None
         # botocore's own clock hook (1.36+); older botocore reads datetime.datetime.utcnow() in
         # botocore.auth, so there the module's clock is pinned instead. See module docstring.
-        if hasattr(botocore.auth, "get_current_datetime"):
-            botocore.auth.get_current_datetime = self._current_datetime
-        else:
-            pin_module_clock(botocore.auth, lambda: self._current_datetime(remove_tzinfo=False))
+        self.clock = FixedClock()
+        self.clock.install(botocore.auth, hook="get_current_datetime")
 
     def set_capture(self, on: bool) -> None:
         """Bench runs without the DEBUG signing log (a user's botocore does not log at DEBUG)."""
         logging.getLogger("botocore.auth").setLevel(logging.DEBUG if on else logging.WARNING)
-
-    def _current_datetime(self, remove_tzinfo: bool = True):
-        if self._fixed_now is None:
-            raise RuntimeError("signing time not set by the adapter")
-        return self._fixed_now.replace(tzinfo=None) if remove_tzinfo else self._fixed_now
 
     def hello(self) -> dict:
         if botocore.compat.HAS_CRT:
@@ -136,19 +128,14 @@ class BotocoreAdapter:
             else:
                 # What botocore sets for operations with unsigned payloads.
                 request.context["payload_signing_enabled"] = False
-        self._fixed_now = check.timestamp
+        self.clock.now = check.timestamp
         self.log.reset()
         with library_call(), watch.running():
             signer.add_auth(request)
         with library_call():
             prepared = request.prepare()
         return {
-            "signed": {
-                "method": prepared.method,
-                "url": prepared.url,
-                "headers": [[k, v] for k, v in prepared.headers.items()],
-                "body_b64": b64_or_none(check.body, prepared.body),
-            },
+            "signed": signed_from_prepared(check, prepared),
             "canonical_request": self.log.canonical_request,
             "string_to_sign": self.log.string_to_sign,
         }

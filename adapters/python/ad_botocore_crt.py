@@ -28,15 +28,15 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 
 from ad_common import (  # noqa: E402
-    pin_module_clock,
     Check,
+    FixedClock,
     Stopwatch,
     Unsupported,
-    b64_or_none,
     dist_version,
     library_call,
     require_path_rules,
     require_token_signed_in_presign,
+    signed_from_prepared,
 )
 
 _CLASSES = {
@@ -56,16 +56,9 @@ class BotocoreCrtAdapter:
     library = "botocore"
 
     def __init__(self) -> None:
-        self._fixed_now = None
-        if hasattr(crt_auth, "get_current_datetime"):
-            crt_auth.get_current_datetime = self._current_datetime
-        else:  # botocore before 1.36 reads datetime.datetime.utcnow() in botocore.crt.auth
-            pin_module_clock(crt_auth, lambda: self._current_datetime(remove_tzinfo=False))
-
-    def _current_datetime(self, remove_tzinfo: bool = True):
-        if self._fixed_now is None:
-            raise RuntimeError("signing time not set by the adapter")
-        return self._fixed_now.replace(tzinfo=None) if remove_tzinfo else self._fixed_now
+        # botocore before 1.36 has no clock hook and reads datetime.datetime.utcnow() in botocore.crt.auth
+        self.clock = FixedClock()
+        self.clock.install(crt_auth, hook="get_current_datetime")
 
     def hello(self) -> dict:
         if not botocore.compat.HAS_CRT:
@@ -106,18 +99,13 @@ class BotocoreCrtAdapter:
                 request.context["client_config"] = Config(s3={"payload_signing_enabled": False})
             else:
                 request.context["payload_signing_enabled"] = False
-        self._fixed_now = check.timestamp
+        self.clock.now = check.timestamp
         with library_call(), watch.running():
             signer.add_auth(request)
         with library_call():
             prepared = request.prepare()
         return {
-            "signed": {
-                "method": prepared.method,
-                "url": prepared.url,
-                "headers": [[k, v] for k, v in prepared.headers.items()],
-                "body_b64": b64_or_none(check.body, prepared.body),
-            },
+            "signed": signed_from_prepared(check, prepared),
             "canonical_request": None,
             "string_to_sign": None,
         }

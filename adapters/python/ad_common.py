@@ -236,20 +236,54 @@ def pin_module_clock(module, now) -> None:
     (or ``now()``) directly: the module's ``datetime`` name is replaced by a copy of the datetime
     module whose ``datetime`` class answers ``now()``/``utcnow()`` with ``now()`` of the adapter (an
     aware UTC datetime). Only the clock changes; every other attribute is the real one. Used for
-    botocore before 1.36, which had no ``get_current_datetime`` hook."""
+    aws-requests-auth and for botocore before 1.36, which had no ``get_current_datetime`` hook."""
     import types
 
     class _PinnedDatetime(_dt.datetime):
         @classmethod
         def utcnow(cls):  # naive UTC, as the real utcnow()
-            return now().replace(tzinfo=None)
+            return now().astimezone(_dt.timezone.utc).replace(tzinfo=None)
 
         @classmethod
         def now(cls, tz=None):
             value = now()
-            return value.astimezone(tz) if tz is not None else value.replace(tzinfo=None)
+            return value.astimezone(tz) if tz is not None else value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
 
     shim = types.ModuleType("datetime")
     shim.__dict__.update({k: v for k, v in vars(_dt).items() if not k.startswith("__")})
     shim.datetime = _PinnedDatetime
     module.datetime = shim
+
+
+class FixedClock:
+    """The check's signing time, for a library that reads the clock itself. Set ``now`` before each
+    signing; `install` points a library module at it."""
+
+    def __init__(self) -> None:
+        self.now: _dt.datetime | None = None  # aware UTC
+
+    def aware(self) -> _dt.datetime:
+        if self.now is None:
+            raise RuntimeError("signing time not set by the adapter")
+        return self.now
+
+    def current_datetime(self, remove_tzinfo: bool = True) -> _dt.datetime:
+        """botocore's ``get_current_datetime(remove_tzinfo=True)`` contract."""
+        return self.aware().replace(tzinfo=None) if remove_tzinfo else self.aware()
+
+    def install(self, module, hook: str | None = None) -> None:
+        """Use the module's own clock hook when it has one, else pin the module's ``datetime``."""
+        if hook and hasattr(module, hook):
+            setattr(module, hook, self.current_datetime)
+        else:
+            pin_module_clock(module, self.aware)
+
+
+def signed_from_prepared(check: "Check", prepared: Any) -> dict:
+    """The `signed` part of an answer from a prepared request (requests or botocore), as it would be sent."""
+    return {
+        "method": prepared.method,
+        "url": prepared.url,
+        "headers": [[k, v] for k, v in prepared.headers.items()],
+        "body_b64": b64_or_none(check.body, prepared.body),
+    }

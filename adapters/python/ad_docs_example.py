@@ -43,10 +43,10 @@ from ad_common import (
     Check,
     Stopwatch,
     Unsupported,
-    b64_or_none,
     dist_version,
     library_call,
     require_token_signed_in_presign,
+    signed_from_prepared,
 )
 
 # Which documentation example this reproduces (reported as the "library version").
@@ -244,12 +244,7 @@ class DocsExampleAdapter:
             prepared = requests.Request(method=check.method, url=url, headers=headers,
                                         data=check.body or None).prepare()
         return {
-            "signed": {
-                "method": prepared.method,
-                "url": prepared.url,
-                "headers": [[k, v] for k, v in prepared.headers.items()],
-                "body_b64": b64_or_none(check.body, prepared.body),
-            },
+            "signed": signed_from_prepared(check, prepared),
             "canonical_request": cr,
             "string_to_sign": sts,
         }

@@ -38,10 +38,10 @@ from ad_common import (
     Check,
     Stopwatch,
     Unsupported,
-    b64_or_none,
     dist_version,
     library_call,
     require_path_rules,
+    signed_from_prepared,
 )
 
 _PRISTINE_INCLUDE = frozenset(AWS4Auth.default_include_headers)
@@ -125,12 +125,7 @@ class RequestsAws4AuthAdapter:
             del auth.get_canonical_request
             del auth.get_sig_string
         return {
-            "signed": {
-                "method": prepared.method,
-                "url": prepared.url,
-                "headers": [[k, v] for k, v in prepared.headers.items()],
-                "body_b64": b64_or_none(check.body, prepared.body),
-            },
+            "signed": signed_from_prepared(check, prepared),
             "canonical_request": canonical.value,
             "string_to_sign": sig_string.value,
         }
