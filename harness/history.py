@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, TextIO
+from typing import Any, Iterable, Iterator, TextIO
 
 # Best first. The order sorts and colours; what counts as a regression is decided by CLASS below.
 VERDICTS = ("pass", "variant", "unsupported", "fail", "error")
@@ -263,21 +263,26 @@ class CheckState:
     first_seen: str = ""
 
 
-def replay(entries: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str], CheckState]:
-    """The verdict of every check after the given entries, and since when it has been so."""
-    state: dict[tuple[str, str, str], CheckState] = {}
+def recorded_verdicts(entries: Iterable[dict[str, Any]]) -> Iterator[tuple[str, tuple[str, str, str], str]]:
+    """(date, (case, mode, adapter), verdict) for every verdict the history lines record, in order."""
     for entry in entries:
         date = entry.get("date", "")
         for adapter, by_status in (entry.get("changed") or {}).items():
             for status, keys in by_status.items():
                 for key in keys:
                     case, mode = split_check_key(key)
-                    k = (case, mode, adapter)
-                    old = state.get(k)
-                    if old is None:
-                        state[k] = CheckState(status, date, None, date)
-                    elif old.status != status:
-                        state[k] = CheckState(status, date, old.status, old.first_seen)
+                    yield date, (case, mode, adapter), status
+
+
+def replay(entries: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str], CheckState]:
+    """The verdict of every check after the given entries, and since when it has been so."""
+    state: dict[tuple[str, str, str], CheckState] = {}
+    for date, k, status in recorded_verdicts(entries):
+        old = state.get(k)
+        if old is None:
+            state[k] = CheckState(status, date, None, date)
+        elif old.status != status:
+            state[k] = CheckState(status, date, old.status, old.first_seen)
     return state
 
 
@@ -345,16 +350,11 @@ def recent_changes(entries: list[dict[str, Any]], limit: int = 200) -> list[dict
     """The latest verdict changes (not first sightings), newest first: date, case, mode, adapter, old, new."""
     state: dict[tuple[str, str, str], str] = {}
     found: list[dict[str, Any]] = []
-    for entry in entries:
-        date = entry.get("date", "")
-        for adapter, by_status in (entry.get("changed") or {}).items():
-            for status, keys in by_status.items():
-                for key in keys:
-                    case, mode = split_check_key(key)
-                    old = state.get((case, mode, adapter))
-                    state[(case, mode, adapter)] = status
-                    if old is not None and old != status:
-                        found.append({"date": date, "case": case, "mode": mode, "adapter": adapter, "old": old, "new": status,
-                                      "kind": classify(old, status)})
+    for date, (case, mode, adapter), status in recorded_verdicts(entries):
+        old = state.get((case, mode, adapter))
+        state[(case, mode, adapter)] = status
+        if old is not None and old != status:
+            found.append({"date": date, "case": case, "mode": mode, "adapter": adapter, "old": old, "new": status,
+                          "kind": classify(old, status)})
     found.sort(key=lambda c: c["date"], reverse=True)
     return found[:limit]
