@@ -72,3 +72,21 @@ def harness_run(out: Path, adapters: str, *adapter_env: str, cases: Path | None 
         f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
     )
     return json.loads(results_file.read_text()), proc
+
+
+def talk(command: list[str], messages: list, cwd: Path, home: Path,
+         env: dict[str, str] | None = None) -> tuple[list[dict], subprocess.CompletedProcess[str]]:
+    """Speak the adapter protocol to one adapter started by hand: JSON lines in, the answers out."""
+    text = "".join((m if isinstance(m, str) else json.dumps(m)) + "\n" for m in messages)
+    full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "TZ": "UTC", **(env or {})}
+    proc = subprocess.run(command, input=text, capture_output=True, text=True, timeout=120, env=full_env, cwd=cwd)
+    return [json.loads(line) for line in proc.stdout.splitlines()], proc
+
+
+def suite_check(case_id: str, mode: str) -> dict:
+    """The protocol's CHECK for one aws-c-auth case, exactly as the runner sends it."""
+    from harness.cases.suite import load_suite
+    from harness.model import Check
+
+    cases = {c.id: c for c in load_suite(suite_or_skip(), [])}
+    return Check(cases[case_id], mode).to_json()

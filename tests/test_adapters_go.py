@@ -27,7 +27,6 @@ Without `go` the tests are skipped, except under CI (the CI variable set), where
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -37,7 +36,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import harness_run, unavailable
+from conftest import harness_run, suite_check, talk, unavailable
 
 REPO = Path(__file__).resolve().parents[1]
 ADAPTER_DIR = REPO / "adapters" / "go"
@@ -255,25 +254,13 @@ def binary(normal) -> Path:
 
 
 def _talk(binary: Path, name: str, messages: list, home: Path) -> tuple[list[dict], int]:
-    text = "".join((m if isinstance(m, str) else json.dumps(m)) + "\n" for m in messages)
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home)}
-    proc = subprocess.run([str(binary), name], input=text, capture_output=True, text=True, timeout=120,
-                          env=env, cwd=ADAPTER_DIR)
-    return [json.loads(line) for line in proc.stdout.splitlines()], proc.returncode
-
-
-def _check_json(case: str, mode: str) -> dict:
-    sys.path.insert(0, str(REPO))
-    from harness.cases.suite import load_suite
-    from harness.model import Check
-
-    cases = {c.id: c for c in load_suite(SUITE, [])}
-    return Check(cases[case], mode).to_json()
+    answers, proc = talk([str(binary), name], messages, ADAPTER_DIR, home)
+    return answers, proc.returncode
 
 
 def test_protocol_host(binary, tmp_path):
     pinned = _pinned_versions()
-    check = _check_json("aws-c-auth/v4/get-vanilla", "header")
+    check = suite_check("aws-c-auth/v4/get-vanilla", "header")
     for name in ADAPTERS:
         answers, code = _talk(binary, name, [
             {"type": "hello", "protocol": 1},

@@ -19,13 +19,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import harness_run, unavailable
+from conftest import harness_run, suite_check, talk, unavailable
 
 REPO = Path(__file__).resolve().parents[1]
 JS = REPO / "adapters" / "js"
@@ -124,14 +122,9 @@ def test_adapter_fails_when_its_library_is_altered(normal_run, sabotaged_run, ad
 
 
 def _talk(adapter: str, lines: list[dict], home: Path) -> list[dict]:
-    proc = subprocess.run(
-        ["node", "host.js", adapter], cwd=JS,
-        input="".join(json.dumps(line) + "\n" for line in lines),
-        capture_output=True, text=True, timeout=120,
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "TZ": "UTC"},
-    )
+    answers, proc = talk(["node", "host.js", adapter], lines, JS, home)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    return [json.loads(line) for line in proc.stdout.splitlines()]
+    return answers
 
 
 @pytest.mark.parametrize("adapter", ADAPTERS)
@@ -146,19 +139,7 @@ def test_hello_reports_the_locked_library_version(normal_run, adapter, tmp_path)
 
 
 def test_bench_and_floor(normal_run, tmp_path):
-    check = {
-        "case": "bench", "mode": "header", "algorithm": "sigv4",
-        "request": {"method": "GET", "scheme": "https", "host": "example.amazonaws.com", "path": "/",
-                    "query": "", "url": "https://example.amazonaws.com/",
-                    "headers": [["Host", "example.amazonaws.com"]], "body_b64": ""},
-        "context": {"access_key_id": "AKIDEXAMPLE",
-                    "secret_access_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-                    "session_token": None, "region": "us-east-1", "region_set": ["us-east-1"],
-                    "service": "service", "timestamp": "2015-08-30T12:36:00Z", "expires": 3600,
-                    "payload": "body", "content_sha256_header": False,
-                    "session_token_placement": "signed", "normalize_path": True,
-                    "double_encode": True},
-    }
+    check = suite_check("aws-c-auth/v4/get-vanilla", "header")
     lines = [{"type": "hello", "protocol": 1},
              {"type": "bench", "id": "f", "floor": "hmac-sha256-chain", "iterations": 200},
              {"type": "bench", "id": "b", "check": check, "iterations": 20},

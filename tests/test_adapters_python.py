@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import harness_run, unavailable
+from conftest import harness_run, suite_check, talk, unavailable
 
 REPO = Path(__file__).resolve().parents[1]
 SUITE = Path(os.environ.get("SIGHARNESS_SUITE", REPO.parent / "shared" / "vectors" / "aws-c-auth"))
@@ -233,31 +233,14 @@ def test_pure_botocore_runs_without_crt(libraries):
     assert "HAS_CRT=False" in _hello("py-botocore")["runtime"]
 
 
-def test_bench_and_floor(libraries):
-    check = {
-        "case": "bench", "mode": "header", "algorithm": "sigv4",
-        "request": {"method": "GET", "scheme": "https", "host": "example.amazonaws.com", "path": "/",
-                    "query": "", "url": "https://example.amazonaws.com/",
-                    "headers": [["Host", "example.amazonaws.com"]], "body_b64": ""},
-        "context": {"access_key_id": "AKIDEXAMPLE",
-                    "secret_access_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-                    "session_token": None, "region": "us-east-1", "region_set": ["us-east-1"],
-                    "service": "service", "timestamp": "2015-08-30T12:36:00Z", "expires": 3600,
-                    "payload": "body", "content_sha256_header": False,
-                    "session_token_placement": "signed", "normalize_path": True,
-                    "double_encode": True},
-    }
+def test_bench_and_floor(libraries, tmp_path):
+    check = suite_check("aws-c-auth/v4/get-vanilla", "header")
     lines = [{"type": "hello", "protocol": 1},
              {"type": "bench", "id": "f", "floor": "hmac-sha256-chain", "iterations": 200},
              {"type": "bench", "id": "b", "check": check, "iterations": 20},
              {"type": "bye"}]
     for adapter in ADAPTERS:
-        proc = subprocess.run(
-            [sys.executable, "host.py", adapter], cwd=REPO / "adapters" / "python",
-            input="".join(json.dumps(line) + "\n" for line in lines),
-            capture_output=True, text=True, timeout=120,
-        )
-        answers = [json.loads(line) for line in proc.stdout.splitlines()]
+        answers, proc = talk([sys.executable, "host.py", adapter], lines, REPO / "adapters" / "python", tmp_path)
         assert [a["type"] for a in answers] == ["hello", "bench", "bench"], (adapter, answers)
         for answer, want in zip(answers[1:], (200, 20)):
             assert answer["iterations"] == want and answer["elapsed_ns"] > 0, (adapter, answer)

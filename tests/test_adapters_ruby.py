@@ -17,17 +17,15 @@ where they fail.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import harness_run, unavailable
+from conftest import harness_run, suite_check, talk, unavailable
 
 REPO = Path(__file__).resolve().parents[1]
 ADAPTER_DIR = REPO / "adapters" / "ruby"
@@ -143,24 +141,12 @@ def test_broken_library_makes_the_same_checks_fail(normal, sabotaged):
 
 
 def _talk(messages: list, home: Path, *extra_env: tuple[str, str]) -> tuple[list[dict], int]:
-    text = "".join((m if isinstance(m, str) else json.dumps(m)) + "\n" for m in messages)
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), **dict(extra_env)}
-    proc = subprocess.run(["ruby", "host.rb"], input=text, capture_output=True, text=True, timeout=120,
-                          env=env, cwd=ADAPTER_DIR)
-    return [json.loads(line) for line in proc.stdout.splitlines()], proc.returncode
-
-
-def _check_json(case: str, mode: str) -> dict:
-    sys.path.insert(0, str(REPO))
-    from harness.cases.suite import load_suite
-    from harness.model import Check
-
-    cases = {c.id: c for c in load_suite(SUITE, [])}
-    return Check(cases[case], mode).to_json()
+    answers, proc = talk(["ruby", "host.rb"], messages, ADAPTER_DIR, home, dict(extra_env))
+    return answers, proc.returncode
 
 
 def test_protocol_host(gem_version, tmp_path):
-    check = _check_json("aws-c-auth/v4/get-vanilla", "header")
+    check = suite_check("aws-c-auth/v4/get-vanilla", "header")
     answers, code = _talk([
         {"type": "hello", "protocol": 1},
         {"type": "sign", "id": "s1", "check": check},
