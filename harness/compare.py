@@ -12,7 +12,7 @@ from harness.integrity import request_changes
 from harness.model import STAGES, Check, SignedRequest
 from harness.reference import sign as reference_sign
 from harness.reference.encoding import uri_decode
-from harness.verifier import ServerRules, verify_with_choices
+from harness.verify.single import ServerRules, verify_with_choices
 
 MAX_STAGE_TEXT = 64 * 1024
 ECDSA_MASK = "<ECDSA signature: random per signing, verified instead of compared>"

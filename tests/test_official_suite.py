@@ -10,7 +10,7 @@ from harness.cases.suite import load_suite, parse_signed_request
 from harness.model import Check
 from harness.reference import sign
 from harness.reference.signing import public_key_from_xy, sigv4a_private_key, sigv4a_verify
-from harness.verifier import ServerRules, verify
+from harness.verify.single import ServerRules, verify
 
 from conftest import SUITE, suite_or_skip
 
