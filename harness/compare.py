@@ -9,7 +9,8 @@ from typing import Any
 
 from harness.cases.suite import parse_signed_request
 from harness.integrity import request_changes
-from harness.model import STAGES, Check, SignedRequest
+from harness.model import Check, SignedRequest
+from harness.reference.signer import STAGES
 from harness.reference import sign as reference_sign
 from harness.reference.encoding import uri_decode
 from harness.verify.single import ServerRules, verify_with_choices

@@ -9,10 +9,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from harness import verdicts
+
 START, END = "<!-- disagreements:start -->", "<!-- disagreements:end -->"
-# Worst first: the cell shows the worst verdict among the divergence's checks.
-SYMBOLS = {"error": "!", "fail": "✗", "variant": "≈", "pass": "✓", "unsupported": "–"}
-ORDER = ["error", "fail", "variant", "pass", "unsupported"]
 
 
 def _number(divergence: str) -> int:
@@ -47,8 +46,8 @@ def table(data: dict[str, Any]) -> str:
         row = []
         for adapter in adapters:
             statuses = cells[divergence].get(adapter)
-            worst = next((s for s in ORDER if statuses and s in statuses), None)
-            row.append(SYMBOLS[worst] if worst else " ")
+            worst = verdicts.worst(statuses or ())
+            row.append(verdicts.symbol(worst) if worst else " ")
         lines.append(f"| {divergence} | {len(titles[divergence])} | " + " | ".join(row) + " |")
     manifest = data["manifest"]
     versions = ", ".join(
@@ -57,7 +56,8 @@ def table(data: dict[str, Any]) -> str:
     header = (
         f"Where the libraries disagree: the official aws-c-auth suite (one row per folder), then each divergence of the "
         f"survey the corpus expresses (the cell is the worst verdict over that row's checks: "
-        f"✓ pass, ≈ variant, ✗ fail, – unsupported, ! error). Produced by `sigharness disagreements` from the run of "
+        + ", ".join(f"{verdicts.symbol(v)} {v}" for v in verdicts.COUNT_ORDER) + "). "
+        f"Produced by `sigharness disagreements` from the run of "
         f"{manifest.get('date', '?')} (sigharness {manifest.get('harness_version', '?')}; {versions}). "
         f"The cases behind each row are listed in docs/corpus.md; every check is in the report."
     )

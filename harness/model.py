@@ -11,8 +11,6 @@ MODES = ("header", "query")
 ALGORITHMS = ("sigv4", "sigv4a")
 PAYLOADS = ("body", "empty", "unsigned")
 TOKEN_PLACEMENTS = ("signed", "after")
-STAGES = ("canonical_request", "string_to_sign", "signature", "signed_request")
-VERDICTS = ("pass", "variant", "fail", "unsupported", "error")
 
 Headers = tuple[tuple[str, str], ...]
 

@@ -19,6 +19,7 @@ from harness.adapters.session import AdapterSession
 from harness.cases import Loaded, load_cases
 from harness.compare import Expected, expected_for, judge
 from harness.model import Check
+from harness.verdicts import COUNT_ORDER
 
 
 @dataclass
@@ -82,7 +83,7 @@ class Progress:
 
     def line(self) -> str:
         pct = 100 * self.done // max(self.total, 1)
-        parts = " ".join(f"{k} {self.counts[k]}" for k in ("pass", "variant", "fail", "unsupported", "error") if self.counts[k])
+        parts = " ".join(f"{k} {self.counts[k]}" for k in COUNT_ORDER if self.counts[k])
         return f"[{self.done}/{self.total} {pct}%] {parts}"
 
 

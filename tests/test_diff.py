@@ -10,7 +10,7 @@ import pytest
 from conftest import sigharness
 from test_report_support import make_results, with_status, write
 
-from harness import history
+from harness import diff as history
 
 
 @pytest.mark.parametrize("old,new,kind", [

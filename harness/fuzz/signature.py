@@ -22,13 +22,16 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-CLASSES = ("pass", "variant", "fail", "unsupported", "error", "n/a")
+from harness import verdicts
+from harness.reference.signer import REFUSAL_STAGE, STAGES
+
+CLASSES = (*verdicts.ORDER, "n/a")
 # Neither a pass nor sitting out is a deviation. Nor, for the key, is `unsupported`: a library that
 # cannot express an input (aws-crt on a binary body, @smithy without SigV4A presigning) says so
 # for every such input, which says nothing about how signers disagree. It stays in the signature.
-NOT_DEVIATING = ("pass", "n/a", "unsupported")
+NOT_DEVIATING = (verdicts.PASS, "n/a", verdicts.UNSUPPORTED)
 # "sign" is a refusal (no signed request at all); then the stages in the order a signer computes them.
-STAGE_ORDER = ("sign", "canonical_request", "string_to_sign", "signature", "signed_request")
+STAGE_ORDER = (REFUSAL_STAGE, *STAGES)
 NO_STAGE = "-"
 
 

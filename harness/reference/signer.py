@@ -10,6 +10,14 @@ from harness.reference import canonical as cr
 from harness.reference import signing
 from harness.reference.encoding import uri_encode
 
+# The stages a single-shot signer exposes, in order: compared with each adapter's answer.
+STAGES = ("canonical_request", "string_to_sign", "signature", "signed_request")
+# The stage a refusal is reported at: no signed request at all.
+REFUSAL_STAGE = "sign"
+# Every stage the reference keeps, in order: `sigharness show` prints them.
+SHOWN_STAGES = ("canonical_uri", "canonical_query_string", "canonical_headers", "signed_headers", "hashed_payload",
+                "canonical_request", "credential_scope", "string_to_sign", "signature", "authorization", "signed_url")
+
 # Headers a signer sets itself; values the caller put there are replaced.
 SIGNER_HEADERS = ("x-amz-date", "authorization", "x-amz-security-token", "x-amz-content-sha256", "x-amz-region-set")
 

@@ -18,6 +18,7 @@ from typing import Any
 from markupsafe import Markup
 
 from harness import history as hist
+from harness import verdicts
 from harness.report import model
 from harness.report.text import json_for_html, md_cell, shorten_tokens, xml_text
 
@@ -112,7 +113,7 @@ def _public(manifest: dict[str, Any]) -> dict[str, Any]:
 
 def _html(clean: dict[str, Any], view: dict[str, Any], history: dict[str, Any] | None, title: str | None) -> str:
     manifest = _public(clean.get("manifest") or {})
-    css = (STATIC / "report.css").read_text(encoding="utf-8")
+    css = verdicts.css() + (STATIC / "report.css").read_text(encoding="utf-8")
     js = (STATIC / "report.js").read_text(encoding="utf-8")
     for name, text, closer in (("report.css", css, "</style"), ("report.js", js, "</script")):
         if closer in text.lower() or "<!--" in text:
@@ -134,6 +135,7 @@ def _html(clean: dict[str, Any], view: dict[str, Any], history: dict[str, Any] |
         adapters=view["adapters"],
         case_errors=clean.get("case_errors") or [],
         statuses=model.STATUSES,
+        count_order=verdicts.COUNT_ORDER,
         symbols=model.SYMBOL,
         meaning=model.MEANING,
         formula=model.SCORE_FORMULA,
@@ -185,18 +187,19 @@ def _junit(clean: dict[str, Any]) -> str:
                                name=xml_text(f"{case} [{row['mode']}]"), time=f"{elapsed:.3f}")
             counts["tests"] += 1
             status, reason = row.get("status"), xml_text(row.get("reason") or "")
-            if status == "fail":
+            junit = (verdicts.VERDICTS.get(status) or verdicts.VERDICTS[verdicts.ERROR]).junit
+            if junit == "failure":
                 counts["failures"] += 1
-                node = ET.SubElement(tc, "failure", message=reason, type=xml_text(row.get("stage") or "fail"))
+                node = ET.SubElement(tc, "failure", message=reason, type=xml_text(row.get("stage") or status))
                 node.text = xml_text(_failure_text(row))
-            elif status == "error":
+            elif junit == "error":
                 counts["errors"] += 1
-                ET.SubElement(tc, "error", message=reason, type="error")
-            elif status == "unsupported":
+                ET.SubElement(tc, "error", message=reason, type=xml_text(status))
+            elif junit == "skipped":
                 counts["skipped"] += 1
-                ET.SubElement(tc, "skipped", message=xml_text("unsupported: " + (row.get("reason") or "")))
-            elif status == "variant":
-                ET.SubElement(tc, "system-out").text = xml_text("variant: " + (row.get("reason") or ""))
+                ET.SubElement(tc, "skipped", message=xml_text(f"{status}: " + (row.get("reason") or "")))
+            elif status != verdicts.PASS:
+                ET.SubElement(tc, "system-out").text = xml_text(f"{status}: " + (row.get("reason") or ""))
         for k, v in counts.items():
             suite.set(k, str(v))
             totals[k] += v
@@ -233,18 +236,18 @@ def _summary(clean: dict[str, Any], view: dict[str, Any], max_failures: int = 15
         f"{md_cell(manifest.get('date', ''))} · sigharness {md_cell(manifest.get('harness_version', ''))} · "
         + " · ".join(f"{model.SYMBOL[s]} {s} {counts[s]}" for s in model.STATUSES),
         "",
-        "| adapter | library | version | score | ✓ pass | ≈ variant | ✗ fail | ! error | – unsupported |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| adapter | library | version | score | " + " | ".join(f"{model.SYMBOL[s]} {s}" for s in verdicts.COUNT_ORDER) + " |",
+        "| --- | --- | --- | ---: | " + " | ".join("---:" for _ in verdicts.COUNT_ORDER) + " |",
     ]
     for a in view["adapters"]:
         t = a["tally"]
         name = md_cell(a["k"]) + ("" if a["avail"] else " (unavailable)")
-        lines.append(f"| {name} | {md_cell(a['lib'])} | {md_cell(a['ver'])} | {model.percent(t['score'])} | {t['pass']} | "
-                     f"{t['variant']} | {t['fail']} | {t['error']} | {t['unsupported']} |")
+        lines.append(f"| {name} | {md_cell(a['lib'])} | {md_cell(a['ver'])} | {model.percent(t['score'])} | "
+                     + " | ".join(str(t[s]) for s in verdicts.COUNT_ORDER) + " |")
     agree = view["agreement"]
     lines += ["", f"{model.SCORE_FORMULA}. Checks passed by all adapters that ran them: {agree.get('all', 0)}; "
               f"by some: {agree.get('some', 0)}; by none: {agree.get('none', 0)}."]
-    bad = [r for r in clean.get("results") or [] if r.get("status") in ("fail", "error")]
+    bad = [r for r in clean.get("results") or [] if verdicts.klass(r.get("status")) == verdicts.BAD]
     if bad:
         lines += ["", f"<details><summary>{len(bad)} failing checks</summary>", "",
                   "| case | mode | adapter | verdict | reason |", "| --- | --- | --- | --- | --- |"]

@@ -13,22 +13,16 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.history import CLASS, VERDICTS, CheckState
+from harness import verdicts
+from harness.history import CheckState
+from harness.verdicts import SCORE_FORMULA
 
-STATUSES = ("pass", "variant", "fail", "unsupported", "error")
-LETTER = {"pass": "p", "variant": "v", "fail": "f", "unsupported": "u", "error": "e"}
-MISSING = "."
+STATUSES = verdicts.ORDER
+LETTER = {v.name: v.letter for v in verdicts.VERDICTS.values()}
+MISSING = verdicts.MISSING.letter
 STAGES = ("canonical_request", "string_to_sign", "signature", "signed_request")
-SYMBOL = {"pass": "✓", "variant": "≈", "fail": "✗", "unsupported": "–", "error": "!", "missing": "·"}
-MEANING = {
-    "pass": "matches the expectation",
-    "variant": "differs from the expectation, but a server accepts the request (a different valid choice)",
-    "fail": "a server would reject the request, or it signed what should have been refused",
-    "unsupported": "the library cannot express this case (counted apart, never as a failure)",
-    "error": "the adapter crashed, timed out or answered nonsense",
-    "missing": "no verdict: the adapter was unavailable, or the case was not in its run",
-}
-SCORE_FORMULA = "score = (pass + variant) ÷ (pass + variant + fail + error); unsupported checks are left out"
+SYMBOL = verdicts.page_data()["symbols"]
+MEANING = verdicts.page_data()["meaning"]
 
 
 def natural_key(text: str | None) -> list[Any]:
@@ -52,15 +46,16 @@ class Tally:
 
     @property
     def judged(self) -> int:
-        return sum(self.counts[s] for s in ("pass", "variant", "fail", "error"))
+        return sum(self.counts[s] for s in verdicts.JUDGED)
 
     @property
     def score(self) -> float | None:
-        return (self.counts["pass"] + self.counts["variant"]) / self.judged if self.judged else None
+        good = sum(self.counts[s] for s in verdicts.JUDGED if verdicts.is_good(s))
+        return good / self.judged if self.judged else None
 
     @property
     def exact(self) -> float | None:
-        return self.counts["pass"] / self.judged if self.judged else None
+        return self.counts[verdicts.PASS] / self.judged if self.judged else None
 
     def as_dict(self) -> dict[str, Any]:
         return {**{s: self.counts[s] for s in STATUSES}, "judged": self.judged, "score": self.score, "exact": self.exact}
@@ -206,7 +201,7 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
                     details.append(0)
                     continue
                 status = row.get("status", "error")
-                letters.append(LETTER.get(status, "e"))
+                letters.append(LETTER.get(status, LETTER[verdicts.ERROR]))
                 rr.append(reasons(row.get("reason") or ""))
                 per_adapter[key].add(status)
                 per_topic[topic][key].add(status)
@@ -217,8 +212,8 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
                     if hs.previous is not None and (changed_at is None or hs.since > changed_at):
                         changed_at = hs.since
                 details.append(_cell_detail(row, texts, hist))
-            ran = [s for s in letters if s not in (MISSING, "u")]
-            passed = sum(1 for s in ran if s == "p")
+            ran = [s for s in letters if s not in (MISSING, LETTER[verdicts.UNSUPPORTED])]
+            passed = sum(1 for s in ran if s == LETTER[verdicts.PASS])
             kind = "n/a" if not ran else "all" if passed == len(ran) else "none" if passed == 0 else "some"
             agreement[kind] += 1
             topic_agreement[topic][kind] += 1
@@ -246,7 +241,7 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
         languages[-1][1] += 1
 
     matrix = {
-        "v": 1, "title": title or "", "statuses": list(STATUSES), "symbols": SYMBOL, "meaning": MEANING,
+        "v": 1, "title": title or "", "statuses": list(STATUSES), **verdicts.page_data(),
         "adapters": adapters_out, "cases": case_list, "topics": topics, "tags": tags, "rows": rows,
         "reasons": reasons.items, "rr": reason_rows, "stages": list(STAGES),
         "lastChange": last_change if state else None, "latestHistory": latest_date,
@@ -298,8 +293,4 @@ def _body_size(body_b64: str) -> int:
     return max(0, len(text) * 3 // 4 - text.count("=", len(text) - 2))
 
 
-def status_class(status: str) -> str:
-    return CLASS.get(status, "bad")
-
-
-__all__ = ["build", "STATUSES", "SYMBOL", "MEANING", "SCORE_FORMULA", "percent", "VERDICTS"]
+__all__ = ["build", "STATUSES", "SYMBOL", "MEANING", "SCORE_FORMULA", "percent"]

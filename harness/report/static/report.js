@@ -11,7 +11,7 @@
     return X;
   }
 
-  var STATUS_OF = { p: "pass", v: "variant", f: "fail", u: "unsupported", e: "error", ".": "missing" };
+  var STATUS_OF = D.letters; // letter -> verdict, from harness/verdicts.py
   var SYM = D.symbols;
   var A = D.adapters, C = D.cases, ROWS = D.rows;
   var STAGE_TITLE = { canonical_request: "canonical request", string_to_sign: "string to sign", signature: "signature", signed_request: "signed request" };
@@ -237,7 +237,7 @@
       var agSym = it.ag === "all" ? "●" : it.ag === "none" ? "○" : it.ag === "some" ? "◐" : "·";
       html.push('<div class="agree ' + (it.ag === "na" ? "na" : it.ag) + '" role="gridcell" title="' + esc(agTitle) + '"><span aria-hidden="true">' + agSym + "</span>" + (it.ran ? it.passed + "/" + it.ran : "—") + '<span class="sr"> ' + it.ag + "</span></div>");
       for (var j = 0; j < cols.length; j++) {
-        var ai = cols[j], st = STATUS_OF[letters[ai]] || "error", a = A[ai];
+        var ai = cols[j], st = STATUS_OF[letters[ai]] || D.order[D.order.length - 1], a = A[ai];
         var dim = state.s.size && !state.s.has(st);
         var sel = openKey && openKey === c.id + "\u0000" + row[1] + "\u0000" + a.k;
         var reason = rr[ai] ? D.reasons[rr[ai]] : "";
@@ -582,7 +582,7 @@
     var reason = D.rr[r][ai] ? D.reasons[D.rr[r][ai]] : "";
     drTitle.textContent = c.title;
     drBody.append(h("p", { class: "sub" }, h("code", null, c.id), " · " + row[1] + " mode · ", h("strong", null, a.k), " (" + a.lib + " " + a.ver + ", " + a.lang + ")"));
-    drBody.append(h("div", { class: "verdict-line" }, chip(st), h("span", null, reason || (st === "pass" ? "matches the expectation" : ""))));
+    drBody.append(h("div", { class: "verdict-line" }, chip(st), h("span", null, reason || (st === D.order[0] ? D.meaning[st] : ""))));
     var facts = [];
     if (d.es) facts.push("expected stages from " + (d.es === "case" ? "the case itself" : "the reference signer"));
     if (d.stage) facts.push("first difference: " + (STAGE_TITLE[d.stage] || d.stage));

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, PROJECT_ROOT, UsageError, _adapter_list, _env_pairs
+from harness.cli.common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, PROJECT_ROOT, UsageError, adapter_list, env_pairs
 
 DEFAULT_OUT = PROJECT_ROOT / "cases" / "found"
 
@@ -95,12 +95,12 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     progress = _Progress(options, quiet=args.quiet)
     log = progress.log
 
-    specs, problems = select([Path(p) for p in args.adapter_dir] if args.adapter_dir else None, _adapter_list(args.adapters))
+    specs, problems = select([Path(p) for p in args.adapter_dir] if args.adapter_dir else None, adapter_list(args.adapters))
     for line in problems:
         log(line)
     if any(line.startswith("unknown adapter") for line in problems) or not specs:
         return EXIT_USAGE
-    fleet = Fleet(specs, adapter_env=_env_pairs(args.adapter_env), timeout=args.timeout,
+    fleet = Fleet(specs, adapter_env=env_pairs(args.adapter_env), timeout=args.timeout,
                   log_dir=Path(args.log_dir) if args.log_dir else None, log=log)
     try:
         fleet.start()

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from harness import history
+from harness import diff
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -17,7 +17,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         if path.is_dir():
             path = path / "results.json"
         try:
-            loaded.append((path, history.load(path)))
+            loaded.append((path, diff.load(path)))
         except FileNotFoundError:
             print(f"sigharness diff: {path}: no such file", file=sys.stderr)
             return 2
@@ -25,9 +25,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
             print(f"sigharness diff: {path}: not a sigharness results file ({exc})", file=sys.stderr)
             return 2
     (old_path, old), (new_path, new) = loaded
-    comparison = history.compare(old, new)
-    old_label = history._describe(old, old_path)
-    new_label = history._describe(new, new_path)
+    comparison = diff.compare(old, new)
+    old_label = diff.describe(old, old_path)
+    new_label = diff.describe(new, new_path)
     if args.format == "json":
         print(json.dumps({
             "old": str(old_path), "new": str(new_path), "counts": comparison.counts(), "unchanged": comparison.unchanged,
@@ -35,9 +35,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
             "changes": [c.to_json() for c in comparison.changes],
         }, indent=1, ensure_ascii=False))
     elif args.format == "md":
-        print(history.format_markdown(comparison, old_label, new_label), end="")
+        print(diff.format_markdown(comparison, old_label, new_label), end="")
     else:
-        print(history.format_text(comparison, old_label, new_label, limit=args.limit))
+        print(diff.format_text(comparison, old_label, new_label, limit=args.limit))
     return 1 if comparison.regressions else 0
 
 

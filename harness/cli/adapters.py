@@ -1,0 +1,56 @@
+"""`sigharness adapters`: every adapter with its availability and library version."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from harness.adapters.manifest import discover, ensure_built, missing_toolchain
+from harness.adapters.process import AdapterFault, AdapterProcess
+from harness.cli.common import EXIT_OK, Subparsers
+
+
+def cmd_adapters(args: argparse.Namespace) -> int:
+    known, problems = discover([Path(p) for p in args.adapter_dir] if args.adapter_dir else None) if args.adapter_dir else discover()
+    for line in problems:
+        print(line, file=sys.stderr)
+    rows = []
+    for name, spec in sorted(known.items()):
+        status, version, runtime = "available", "", ""
+        missing = missing_toolchain(spec)
+        if missing:
+            status = f"unavailable: {missing}"
+        elif args.check:
+            availability = ensure_built(spec, announce=lambda line: print(line, file=sys.stderr))
+            if not availability.available:
+                status = f"unavailable: {availability.reason}"
+            else:
+                proc = AdapterProcess(spec, availability.build_dir)
+                try:
+                    hello = proc.start()
+                    version, runtime = hello.library_version, hello.runtime
+                except AdapterFault as exc:
+                    status = f"error: {exc}"
+                finally:
+                    proc.stop()
+        rows.append((name, spec.language, spec.library, version, runtime, status))
+    if args.json:
+        print(json.dumps([dict(zip(("name", "language", "library", "library_version", "runtime", "status"), r)) for r in rows], indent=1))
+        return EXIT_OK
+    widths = [max(len(str(r[i])) for r in rows + [("adapter", "language", "library", "version", "runtime", "status")]) for i in range(6)]
+    header = ("adapter", "language", "library", "version", "runtime", "status")
+    for row in [header] + rows:
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
+    if not args.check:
+        print("\n(versions come from the libraries themselves: `sigharness adapters --check` builds and starts each one)")
+    return EXIT_OK
+
+
+def register(sub: Subparsers) -> None:
+    p = sub.add_parser("adapters", help="list adapters with availability and versions")
+    p.add_argument("--check", action="store_true", help="build and start each adapter to read its library version")
+    p.add_argument("--adapter-dir", action="append", metavar="DIR")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_adapters)

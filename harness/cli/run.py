@@ -1,0 +1,138 @@
+"""`sigharness run`: run cases through adapters and write results and the report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from harness import diff, history, report
+from harness.cli.common import (DEFAULT_CASES, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, PROJECT_ROOT, Subparsers, UsageError,
+                                adapter_list, default_out, env_pairs)
+from harness.runner import RunOptions, run
+from harness.verdicts import COUNT_ORDER
+
+
+def _progress_printer(stream=sys.stderr):
+    tty = stream.isatty()
+    state = {"tenth": -1}
+
+    def emit(line: str, final: bool) -> None:
+        if tty:
+            stream.write("\r" + line + ("\n" if final else ""))
+            stream.flush()
+            return
+        done, total = line[1:].split(" ", 1)[0].split("/")
+        tenth = int(done) * 10 // max(int(total), 1)
+        if tenth != state["tenth"] or final:
+            state["tenth"] = tenth
+            stream.write(line + "\n")
+            stream.flush()
+
+    return emit
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    resume_dir = Path(args.resume) if args.resume else None
+    if resume_dir is not None:
+        settings_file = resume_dir / "run.json"
+        if not settings_file.exists():
+            raise UsageError(f"--resume {resume_dir}: no run.json there (is it a run folder?)")
+        saved = json.loads(settings_file.read_text())
+        options = RunOptions(
+            case_paths=saved["case_paths"], out_dir=resume_dir, adapters=saved.get("adapters"),
+            adapter_dirs=[Path(p) for p in saved.get("adapter_dirs") or []] or None,
+            adapter_env=saved.get("adapter_env") or {}, timeout=saved.get("timeout", 30.0),
+            start_timeout=saved.get("start_timeout", 120.0), max_restarts=saved.get("max_restarts", 3),
+            max_line=saved.get("max_line", 1 << 20), resume=True, isolate_network=saved.get("isolate_network", "auto"), case_filter=saved.get("case_filter"),
+        )
+    else:
+        options = RunOptions(
+            case_paths=args.cases or DEFAULT_CASES,
+            out_dir=Path(args.out) if args.out else default_out(),
+            adapters=adapter_list(args.adapters),
+            adapter_dirs=[Path(p) for p in args.adapter_dir] if args.adapter_dir else None,
+            adapter_env=env_pairs(args.adapter_env),
+            timeout=args.timeout,
+            start_timeout=args.start_timeout,
+            max_restarts=args.max_restarts,
+            case_filter=args.case,
+            isolate_network=args.isolate_network,
+        )
+    log = lambda line: print(line, file=sys.stderr)  # noqa: E731
+    outcome = run(options, log=log, progress_emit=None if args.quiet else _progress_printer())
+    if not outcome.data["results"] and (outcome.problems or outcome.case_errors) and not outcome.data["adapters"]:
+        return EXIT_USAGE
+    _write_outputs(outcome, args)
+    code = EXIT_OK
+    if outcome.case_errors or outcome.problems:
+        code = EXIT_USAGE
+    strict = args.strict or bool(os.environ.get("CI"))
+    if strict and outcome.unavailable:
+        for name, reason in outcome.unavailable.items():
+            print(f"error: adapter {name} is unavailable ({reason}); in CI every adapter must run", file=sys.stderr)
+        code = max(code, EXIT_FINDINGS)
+    if args.baseline:
+        regressions = diff.print_diff(Path(args.baseline), outcome.results_path)
+        if regressions:
+            code = max(code, EXIT_FINDINGS)
+    return code
+
+
+def _write_outputs(outcome, args: argparse.Namespace) -> None:
+    out = outcome.out_dir
+    written = [outcome.results_path]
+    history_path = Path(args.history) if getattr(args, "history", None) else None
+    if history_path is not None:
+        if history.append(history_path, outcome.data, outcome.results_path):
+            written.append(history_path)
+    if not getattr(args, "no_report", False):
+        try:
+            written += report.write_all(outcome.data, out, history=history_path)
+        except Exception as exc:  # results.json is already on disk: say what failed and carry on
+            print(f"sigharness: the report could not be written ({type(exc).__name__}: {exc}); "
+                  f"the results are in {outcome.results_path}", file=sys.stderr)
+    counts: dict[str, dict[str, int]] = {}
+    for row in outcome.data["results"]:
+        counts.setdefault(row["adapter"], {}).setdefault(row["status"], 0)
+        counts[row["adapter"]][row["status"]] += 1
+    print(f"{len(outcome.data['results'])} checks, {len(outcome.data['cases'])} cases, {len(counts)} adapters")
+    for name in sorted(counts):
+        c = counts[name]
+        print(f"  {name:32} " + "  ".join(f"{k} {c.get(k, 0)}" for k in COUNT_ORDER))
+    for path in written:
+        print(f"wrote {path}")
+    latest = PROJECT_ROOT / "reports" / "latest"
+    if out.resolve().parent == latest.parent.resolve():
+        try:
+            if latest.is_symlink() or latest.exists():
+                latest.unlink()
+            latest.symlink_to(out.name)
+        except OSError:
+            pass
+
+
+def register(sub: Subparsers) -> None:
+    p = sub.add_parser("run", help="run cases through adapters and write results and the report")
+    p.add_argument("--cases", nargs="+", action="extend", metavar="PATH",
+                   help="YAML files, folders of them, or an aws-c-auth suite folder (default: cases/)")
+    p.add_argument("--adapters", metavar="A,B", help="comma-separated adapter names (default: all)")
+    p.add_argument("--case", action="append", metavar="ID", help="only the case with this id (glob patterns allowed: 'aws-c-auth/v4/get-*'); repeatable")
+    p.add_argument("--out", metavar="DIR", help="run folder (default: reports/run-<UTC time>/)")
+    p.add_argument("--adapter-dir", action="append", metavar="DIR", help="look for adapter manifests in DIR instead of adapters/")
+    p.add_argument("--adapter-env", action="append", metavar="KEY=VALUE", help="extra environment for adapter builds and processes (tests, debugging)")
+    p.add_argument("--timeout", type=float, default=30.0, metavar="S", help="seconds an adapter may take per check (default 30)")
+    p.add_argument("--start-timeout", type=float, default=120.0, metavar="S", help="seconds an adapter may take to start (default 120)")
+    p.add_argument("--max-restarts", type=int, default=3, metavar="N", help="faults in a row (each followed by a restart) before an adapter's remaining checks are errors (default 3)")
+    p.add_argument("--isolate-network", choices=("auto", "on", "off"), default="auto",
+                   help="start adapters in a network namespace without interfaces (`unshare --net`): auto (default) when "
+                   "the machine allows it, on (required), off")
+    p.add_argument("--resume", metavar="DIR", help="finish an interrupted run in DIR without redoing finished checks")
+    p.add_argument("--baseline", metavar="OLD.json", help="compare with an earlier results.json; exit 1 on any regression")
+    p.add_argument("--strict", action="store_true", help="exit 1 when an adapter is unavailable (always on when CI is set)")
+    p.add_argument("--history", metavar="FILE", help="append this run's summary to a history file (JSON lines) and show the trend in the report")
+    p.add_argument("--no-report", action="store_true", help="write results.json only")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.set_defaults(func=cmd_run)
