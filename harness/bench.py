@@ -10,8 +10,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from harness.adapters.manifest import AdapterSpec, ensure_built
-from harness.adapters.process import AdapterFault, AdapterProcess
+from harness import protocol
+from harness.adapters.manifest import AdapterSpec
+from harness.adapters.pool import AdapterPool, AdapterSession, PoolSettings
+from harness.adapters.process import AdapterFault
+from harness.limits import Limits
+from harness.results import dumps, load_results
 from harness.model import Case, Check, Context, Request
 
 # The workload: a small API request with a query and a JSON body (the same for every library).
@@ -24,6 +28,7 @@ BENCH_REQUEST = Request(
     headers=(("Host", "example.amazonaws.com"), ("Content-Type", "application/json"), ("X-Custom", "bench")),
     body=b'{"name": "sigharness", "count": 3}',
 )
+BENCH_SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"  # the example key of the AWS documentation
 WORKLOADS = {
     "sigv4-header": ("sigv4", "header"),
     "sigv4-query": ("sigv4", "query"),
@@ -35,7 +40,7 @@ WORKLOADS = {
 def bench_check(algorithm: str, mode: str) -> Check:
     context = Context(
         access_key_id="AKIDEXAMPLE",
-        secret_access_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        secret_access_key=BENCH_SECRET,
         session_token=None,
         region="us-east-1",
         region_set=("us-east-1",),
@@ -68,33 +73,37 @@ class AdapterBench:
         }
 
 
-def _measure(proc: AdapterProcess, message: dict[str, Any], iterations: int, timeout: float) -> float | str:
+def _measure(session: AdapterSession, message: dict[str, Any]) -> float | str:
     """Nanoseconds per iteration, or the reason there is no figure."""
-    answer = proc.request(dict(message, iterations=iterations), timeout)
+    answer, fault = session.request(message, expect="bench")
+    if answer is None:
+        raise AdapterFault(fault or "no answer")
     if answer.get("type") == "bench" and isinstance(answer.get("elapsed_ns"), int) and answer.get("iterations"):
         return answer["elapsed_ns"] / answer["iterations"]
     return str(answer.get("reason") or answer.get("status") or "no figure")
 
 
-def bench_adapter(spec: AdapterSpec, seconds: float = 1.0, timeout: float = 120.0, log: Callable[[str], None] = print) -> AdapterBench:
+def bench_adapter(session: AdapterSession, seconds: float = 1.0) -> AdapterBench:
+    spec = session.spec
     result = AdapterBench(spec.name, spec.library, language=spec.language)
-    availability = ensure_built(spec, announce=log)
-    if not availability.available:
-        result.error = f"unavailable: {availability.reason}"
-        return result
-    proc = AdapterProcess(spec, availability.build_dir, start_timeout=timeout)
     try:
-        hello = proc.start()
+        hello = session.start()
         result.library, result.library_version, result.language = hello.library, hello.library_version, hello.language
-        floor = _calibrated(proc, {"type": "bench", "floor": "hmac-sha256-chain"}, seconds, timeout)
+        floor = _calibrated(session, lambda n: protocol.bench_floor(n), seconds)
         result.floor_ns = floor if isinstance(floor, float) else None
         for name, (algorithm, mode) in WORKLOADS.items():
             check = bench_check(algorithm, mode)
-            probe = proc.request({"type": "sign", "check": check.to_json()}, timeout)
+            missing = session.missing_capability(check)
+            if missing:
+                result.checks[name] = {"status": "unsupported", "reason": missing}
+                continue
+            probe, fault = session.sign(check)
+            if probe is None:
+                raise AdapterFault(fault or "no answer")
             if probe.get("status") != "signed":
                 result.checks[name] = {"status": probe.get("status"), "reason": probe.get("reason")}
                 continue
-            per = _calibrated(proc, {"type": "bench", "check": check.to_json()}, seconds, timeout)
+            per = _calibrated(session, lambda n, c=check: protocol.bench_sign(c, n), seconds)
             if isinstance(per, str):
                 result.checks[name] = {"status": "no figure", "reason": per}
             else:
@@ -105,25 +114,35 @@ def bench_adapter(spec: AdapterSpec, seconds: float = 1.0, timeout: float = 120.
     except AdapterFault as exc:
         result.error = str(exc)
     finally:
-        proc.stop()
+        session.close()
     return result
 
 
-def _calibrated(proc: AdapterProcess, message: dict[str, Any], seconds: float, timeout: float) -> float | str:
+def _calibrated(session: AdapterSession, message: Callable[[int], dict[str, Any]], seconds: float) -> float | str:
     """Warm up, then size the batch so the measured run lasts about `seconds`."""
-    per = _measure(proc, message, 20, timeout)
+    per = _measure(session, message(20))
     if isinstance(per, str):
         return per
     iterations = max(20, min(2_000_000, int(seconds * 1e9 / max(per, 1.0))))
-    return _measure(proc, message, iterations, timeout)
+    return _measure(session, message(iterations))
 
 
 def bench(specs: list[AdapterSpec], seconds: float = 1.0, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Adapters run one after another, so they do not compete for the cores."""
+    """Adapters run one after another (so they do not compete for the cores), through the adapter pool:
+    the same builds, isolation and redaction as a run."""
+    isolate, _ = PoolSettings.isolation("auto")
+    settings = PoolSettings(limits=Limits(check_seconds=120.0), isolate_network=isolate,
+                            secrets=frozenset({BENCH_SECRET}))
     out: dict[str, Any] = {}
-    for spec in specs:
-        log(f"bench {spec.name} ...")
-        out[spec.name] = bench_adapter(spec, seconds, log=log).to_json()
+    with AdapterPool(specs, settings, log) as pool:
+        pool.prepare()
+        for spec in specs:
+            log(f"bench {spec.name} ...")
+            if spec.name in pool.unavailable:
+                out[spec.name] = AdapterBench(spec.name, spec.library, language=spec.language,
+                                              error=f"unavailable: {pool.unavailable[spec.name]}").to_json()
+                continue
+            out[spec.name] = bench_adapter(pool.sessions[spec.name], seconds).to_json()
     return out
 
 
@@ -147,8 +166,8 @@ def format_table(results: dict[str, Any]) -> str:
 
 
 def merge_into_results(results_path: Path, bench_results: dict[str, Any]) -> None:
-    import json
-
-    data = json.loads(results_path.read_text())
+    data = load_results(results_path)
     data["bench"] = bench_results
-    results_path.write_text(json.dumps(data, ensure_ascii=False, indent=1))
+    tmp = results_path.with_suffix(".json.tmp")
+    tmp.write_text(dumps(data), encoding="utf-8")
+    tmp.replace(results_path)

@@ -12,6 +12,7 @@ from harness.integrity import request_changes
 from harness.model import Check, SignedRequest
 from harness.reference.signer import STAGES
 from harness.reference import sign as reference_sign
+from harness.reference.authorization import components
 from harness.reference.encoding import uri_decode
 from harness.verify.single import ServerRules, verify_with_choices
 
@@ -51,8 +52,8 @@ def expected_for(check: Check) -> Expected:
 
 def signature_of(signed: SignedRequest) -> str | None:
     for name, value in signed.headers:
-        if name.lower() == "authorization" and "Signature=" in value:
-            return value.rsplit("Signature=", 1)[1].strip().split(",")[0].strip()
+        if name.lower() == "authorization" and "Signature" in components(value)[1]:
+            return components(value)[1]["Signature"].strip()
     _, _, _, query = signed.parts()
     for part in query.split("&"):
         key, _, value = part.partition("=")
@@ -74,8 +75,8 @@ def render_signed_request(signed: SignedRequest, algorithm: str) -> str:
         lines.append(f"?{key}={value}")
     signed_names: set[str] = set()
     for name, value in signed.headers:
-        if name.lower() == "authorization" and "SignedHeaders=" in value:
-            signed_names = set(value.split("SignedHeaders=", 1)[1].split(",")[0].strip().split(";"))
+        if name.lower() == "authorization" and "SignedHeaders" in components(value)[1]:
+            signed_names = set(components(value)[1]["SignedHeaders"].strip().split(";"))
     for p in params:
         key, _, value = p.partition("=")
         if uri_decode(key) == b"X-Amz-SignedHeaders":

@@ -13,20 +13,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from harness.results import check_key, split_check_key
 from harness.verdicts import ORDER as VERDICTS
 from harness.verdicts import movement
 
 HISTORY_FORMAT = "sigharness-history"
 HISTORY_VERSION = 1
-
-
-def _check_key(case: str, mode: str) -> str:
-    return f"{case}|{mode}"
-
-
-def split_check_key(key: str) -> tuple[str, str]:
-    case, _, mode = key.rpartition("|")
-    return case, mode
 
 
 def fingerprint(data: dict[str, Any]) -> str:
@@ -108,7 +100,7 @@ def summarize(data: dict[str, Any], state: dict[tuple[str, str, str], CheckState
         entry["counts"][row["status"]] = entry["counts"].get(row["status"], 0) + 1
         old = state.get((row["case"], row["mode"], adapter))
         if old is None or old.status != row["status"]:
-            changed.setdefault(adapter, {}).setdefault(row["status"], []).append(_check_key(row["case"], row["mode"]))
+            changed.setdefault(adapter, {}).setdefault(row["status"], []).append(check_key(row["case"], row["mode"]))
     manifest = data.get("manifest", {})
     return {
         "format": HISTORY_FORMAT,

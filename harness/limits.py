@@ -29,9 +29,12 @@ class Limits:
             value = getattr(self, f.name)
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 raise ValueError(f"limit {f.name} must be a number, not {value!r}")
-            low = 0 if f.name == "max_restarts" else 1
-            if value < low:
-                raise ValueError(f"limit {f.name} must be at least {low}, not {value!r}")
+            if f.name.endswith("_seconds"):
+                if not value > 0 or value != value or value == float("inf"):
+                    raise ValueError(f"limit {f.name} must be a positive number of seconds, not {value!r}")
+            elif not isinstance(value, int) or value < (0 if f.name == "max_restarts" else 1):
+                low = 0 if f.name == "max_restarts" else 1
+                raise ValueError(f"limit {f.name} must be a whole number of at least {low}, not {value!r}")
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

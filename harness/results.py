@@ -1,8 +1,13 @@
 """The one result model: results.jsonl written as checks finish, results.json at the end.
 
-results.json = {"format": "sigharness-results", "version": 1, "manifest": {...},
-                "adapters": {name: {...}}, "cases": {id: {...}}, "results": [row, ...]}
-See docs/results.md.
+results.json = {"format": "sigharness-results", "version": 2, "manifest": {...},
+                "adapters": {name: {...}}, "cases": {id: {...}},
+                "checks": {"<case>|<mode>": {"expected": {stage: text}, "source": ...}},
+                "results": [row, ...]}
+Each expectation is stored once per check (in `checks`); a row keeps a stage's actual text only where
+it differs from the expectation. `expanded(data, row)` gives a row with every text back (and the
+diffs), which is what the report's drill-down and JUnit show. Files of version 1 still load: they are
+converted in memory. See docs/results.md.
 """
 
 from __future__ import annotations
@@ -13,13 +18,14 @@ import platform
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Iterable
 
 import harness
 from harness.model import Case
 
 FORMAT = "sigharness-results"
-VERSION = 1
+VERSION = 2
 JOURNAL = "results.jsonl"
 RESULTS = "results.json"
 RUN_SETTINGS = "run.json"
@@ -27,6 +33,97 @@ RUN_SETTINGS = "run.json"
 
 def row_key(row: dict[str, Any]) -> tuple[str, str, str]:
     return (row["case"], row["mode"], row["adapter"])
+
+
+def check_key(case: str, mode: str) -> str:
+    """A check's key in `checks` (and in history files): case id and mode."""
+    return f"{case}|{mode}"
+
+
+def split_check_key(key: str) -> tuple[str, str]:
+    case, _, mode = key.rpartition("|")
+    return case, mode
+
+
+@dataclass
+class ResultRow:
+    """One verdict: a case, in one mode, through one adapter (docs/results.md, "results")."""
+
+    case: str
+    mode: str
+    adapter: str
+    status: str
+    reason: str = ""
+    stage: str | None = None
+    stages: dict[str, dict[str, Any]] | None = None  # compact: `actual` only where it differs
+    verification: dict[str, Any] | None = None
+    signed: dict[str, Any] | None = None
+    declared: bool = False  # unsupported because the adapter declares it cannot (no message sent)
+    elapsed_ns: int | None = None
+    judge_ms: float | None = None
+    duration_ms: float | None = None
+
+    @classmethod
+    def of(cls, case: str, mode: str, adapter: str, judged: dict[str, Any]) -> "ResultRow":
+        known = {f.name for f in fields(cls)} - {"case", "mode", "adapter", "stages"}
+        return cls(case, mode, adapter, stages=compact_stages(judged.get("stages")),
+                   **{k: v for k, v in judged.items() if k in known})
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v not in (None, False, "") or k in ("status", "reason")}
+
+
+def compact_stages(stages: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]] | None:
+    """A row's stages without what `checks` holds: no expected text, no diff, no actual text where it equals
+    the expectation."""
+    if not stages:
+        return None
+    out = {}
+    for name, entry in stages.items():
+        kept = {k: v for k, v in entry.items() if k not in ("expected", "diff") and v is not None}
+        if entry.get("equal") is True:
+            kept.pop("actual", None)
+        out[name] = kept
+    return out
+
+
+def expanded(data: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+    """The row with every stage's expected and actual text and the diff of the ones that differ."""
+    from harness.compare import first_difference
+
+    if not row.get("stages"):
+        return row
+    check = (data.get("checks") or {}).get(check_key(row["case"], row["mode"])) or {}
+    expected = row.get("expected") or check.get("expected") or {}
+    stages = {}
+    for name, entry in row["stages"].items():
+        full = dict(entry)
+        full.setdefault("expected", expected.get(name))  # a row written in full (version 1) keeps its own
+        if entry.get("equal") is True:
+            full.setdefault("actual", full["expected"])
+        elif entry.get("equal") is False and "diff" not in full and full["expected"] is not None and full.get("actual") is not None:
+            full["line"], full["diff"] = first_difference(full["expected"], full["actual"])
+        stages[name] = full
+    return {**row, "stages": stages, "expected_source": row.get("expected_source") or check.get("source")}
+
+
+def upgrade(data: dict[str, Any]) -> dict[str, Any]:
+    """A results document of format version 1 (every expectation repeated in every row) as version 2."""
+    checks: dict[str, dict[str, Any]] = {}
+    rows = []
+    for row in data.get("results") or []:
+        key = check_key(row["case"], row["mode"])
+        stages = row.get("stages") or {}
+        expected = {n: e.get("expected") for n, e in stages.items() if isinstance(e, dict) and e.get("expected") is not None}
+        if key not in checks or (expected and not checks[key]["expected"]):
+            checks[key] = {"expected": expected, "source": row.get("expected_source")}
+        new = {k: v for k, v in row.items() if k not in ("stages", "expected_source")}
+        if stages:
+            new["stages"] = compact_stages(stages)
+            if expected and expected != checks[key]["expected"]:
+                new["expected"] = expected  # this row was judged against another expectation
+        rows.append(new)
+    return {**data, "version": VERSION, "checks": checks, "results": rows}
 
 
 class Journal:
@@ -127,16 +224,31 @@ def manifest(sources: list[dict[str, str]], settings: dict[str, Any]) -> dict[st
     }
 
 
+def dumps(data: dict[str, Any]) -> str:
+    """results.json text: one line per row (readable, diffable) without the indentation of every key."""
+    head = {k: v for k, v in data.items() if k != "results"}
+    lines = [json.dumps(row, ensure_ascii=False, separators=(",", ":")) for row in data.get("results") or []]
+    text = json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1]
+    return text + ',\n"results":[\n' + ",\n".join(lines) + "\n]}\n"
+
+
 def write_results(out_dir: Path, data: dict[str, Any], redact: Redactor) -> Path:
     path = out_dir / RESULTS
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(redact.text(json.dumps(data, ensure_ascii=False, indent=1)), encoding="utf-8")
+    tmp.write_text(redact.text(dumps(data)), encoding="utf-8")
     tmp.replace(path)
     return path
 
 
 def load_results(path: Path) -> dict[str, Any]:
+    """A results.json of any known version, as the current version."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
-    if data.get("format") != FORMAT:
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ValueError(f"{path}: not a sigharness results file")
+    version = data.get("version")
+    if version == 1:
+        return upgrade(data)
+    if version != VERSION:
+        raise ValueError(f"{path}: results format version {version!r}; this sigharness reads versions 1 and {VERSION} "
+                         f"(upgrade sigharness to read it)")
     return data

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness import results as res
-from harness.adapters.manifest import AdapterSpec, Availability, discover, ensure_built
-from harness.adapters.process import network_isolation_available
-from harness.adapters.session import AdapterSession
+from harness.adapters.manifest import AdapterSpec, discover
+from harness.adapters.pool import AdapterPool, AdapterSession, PoolSettings
 from harness.cases import Loaded, load_cases
 from harness.compare import Expected, expected_for, judge
 from harness.model import Check
-from harness.verdicts import COUNT_ORDER
+from harness.limits import Limits
+from harness.verdicts import COUNT_ORDER, ERROR, UNSUPPORTED
 
 
 @dataclass
@@ -29,10 +29,7 @@ class RunOptions:
     adapters: list[str] | None = None  # None: every adapter found
     adapter_dirs: list[Path] | None = None
     adapter_env: dict[str, str] = field(default_factory=dict)
-    timeout: float = 30.0  # per check
-    start_timeout: float = 120.0
-    max_restarts: int = 3  # faults in a row before an adapter's remaining checks become errors
-    max_line: int = 1 << 20
+    limits: Limits = field(default_factory=Limits)  # time, size and restart limits (harness/limits.py)
     resume: bool = False
     isolate_network: str = "auto"  # "auto": when the machine allows it; "on": required; "off"
     case_filter: list[str] | None = None  # case id patterns (fnmatch); None: every case
@@ -43,11 +40,9 @@ class RunOptions:
             "adapters": self.adapters,
             "adapter_dirs": [str(p) for p in self.adapter_dirs or []],
             "adapter_env": self.adapter_env,
-            "timeout": self.timeout,
-            "start_timeout": self.start_timeout,
-            "max_restarts": self.max_restarts,
-            "max_line": self.max_line,
+            "limits": self.limits.to_json(),
             "case_filter": self.case_filter,
+            "isolate_network": self.isolate_network,
         }
 
 
@@ -99,31 +94,55 @@ def select_adapters(known: dict[str, AdapterSpec], wanted: list[str] | None) -> 
     return chosen, problems
 
 
-def run(options: RunOptions, log: Callable[[str], None] = print, progress_emit: Callable[[str, bool], None] | None = None) -> RunOutcome:
-    wall_started, cpu_started = time.perf_counter(), time.process_time()
-    out = options.out_dir
-    out.mkdir(parents=True, exist_ok=True)
-    (out / res.RUN_SETTINGS).write_text(json.dumps(options.settings(), indent=1))
+@dataclass
+class Plan:
+    """What a run will do: its checks with their expectations, and the adapters that still owe verdicts."""
 
+    loaded: Loaded
+    checks: list[Check]
+    expected: dict[tuple[str, str], Expected]
+    specs: list[AdapterSpec]
+    problems: list[str]
+    isolate_network: bool
+    previous_rows: list[dict[str, Any]]
+    previous_adapters: dict[str, dict[str, Any]]
+
+    @property
+    def case_errors(self) -> list[str]:
+        return [str(e) for e in self.loaded.errors]
+
+    @property
+    def secrets(self) -> set[str]:
+        return {c.context.secret_access_key for c in self.loaded.cases}
+
+    def todo(self, adapter: str) -> list[Check]:
+        done = self._done()
+        return [c for c in self.checks if (c.case.id, c.mode, adapter) not in done]
+
+    def _done(self) -> set[tuple[str, str, str]]:
+        cached = getattr(self, "_done_keys", None)
+        if cached is None:
+            cached = {res.row_key(r) for r in self.previous_rows}
+            object.__setattr__(self, "_done_keys", cached)
+        return cached
+
+
+def plan(options: RunOptions, log: Callable[[str], None] = print) -> Plan:
+    """Load and select cases and adapters, expand checks, compute expectations, read what a resumed run has."""
     loaded: Loaded = load_cases(options.case_paths)
-    case_errors = [str(e) for e in loaded.errors]
-    for line in case_errors:
-        log(line)
-    filter_problems = []
+    for error in loaded.errors:
+        log(str(error))
+    problems: list[str] = []
     if options.case_filter:
         loaded.cases = [c for c in loaded.cases if any(fnmatch.fnmatchcase(c.id, p) for p in options.case_filter)]
         if not loaded.cases:
-            filter_problems.append(f"no case id matches --case {' '.join(options.case_filter)} (ids are listed in results.json and the report)")
-    known, problems = discover(options.adapter_dirs or None) if options.adapter_dirs else discover()
-    isolate = options.isolate_network == "on" or (options.isolate_network == "auto" and network_isolation_available())
-    if options.isolate_network == "on" and not network_isolation_available():
-        problems.append("--isolate-network on: `unshare --net` does not work here (needs root or user namespaces)")
-        isolate = False
+            problems.append(f"no case id matches --case {' '.join(options.case_filter)} (ids are listed in results.json and the report)")
+    known, manifest_problems = discover(options.adapter_dirs) if options.adapter_dirs else discover()
+    isolate, isolation_problem = PoolSettings.isolation(options.isolate_network)
     specs, unknown = select_adapters(known, options.adapters)
-    problems += filter_problems + unknown
+    problems = manifest_problems + ([isolation_problem] if isolation_problem else []) + problems + unknown
     for line in problems:
         log(line)
-
     checks = [Check(case, mode) for case in loaded.cases for mode in case.modes]
     expected: dict[tuple[str, str], Expected] = {}
     for check in checks:
@@ -131,64 +150,102 @@ def run(options: RunOptions, log: Callable[[str], None] = print, progress_emit: 
             expected[check.key] = expected_for(check)
         except Exception as exc:  # e.g. an expect_error case: judged on refusal and verification alone
             expected[check.key] = Expected({}, f"none (the reference signer refuses it: {type(exc).__name__}: {exc})")
-
-    secrets = {c.context.secret_access_key for c in loaded.cases}
-    redactor = res.Redactor(secrets)
-    journal_path = out / res.JOURNAL
+    journal_path = options.out_dir / res.JOURNAL
     previous_rows, previous_adapters = res.read_journal(journal_path) if options.resume else ([], {})
+    return Plan(loaded, checks, expected, specs, problems, isolate, previous_rows, previous_adapters)
+
+
+def run(options: RunOptions, log: Callable[[str], None] = print, progress_emit: Callable[[str, bool], None] | None = None) -> RunOutcome:
+    wall_started, cpu_started = time.perf_counter(), time.process_time()
+    out = options.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    (out / res.RUN_SETTINGS).write_text(json.dumps(options.settings(), indent=1))
+    the_plan = plan(options, log)
+    redactor = res.Redactor(the_plan.secrets)
+    rows, adapters_info, unavailable = execute(the_plan, options, redactor, log, progress_emit)
+    data = assemble(the_plan, options, rows, adapters_info, wall_started, cpu_started)
+    path = res.write_results(out, data, redactor)
+    return RunOutcome(out, path, data, the_plan.case_errors, the_plan.problems, unavailable)
+
+
+def execute(the_plan: Plan, options: RunOptions, redactor: "res.Redactor", log: Callable[[str], None],
+            progress_emit: Callable[[str, bool], None] | None = None
+            ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]], dict[str, str]]:
+    """Every check through every adapter that still owes it, in parallel through the adapter pool; each row
+    is in the journal before the next check starts. Returns (rows, adapter records, unavailable adapters)."""
+    journal_path = options.out_dir / res.JOURNAL
     if not options.resume and journal_path.exists():
         journal_path.unlink()
-    done = {res.row_key(r) for r in previous_rows}
     journal = res.Journal(journal_path, redactor)
-
-    adapters_info: dict[str, dict[str, Any]] = dict(previous_adapters)
-    unavailable: dict[str, str] = {}
-    runnable: list[tuple[AdapterSpec, Availability]] = []
-    for spec in specs:
-        todo = [c for c in checks if (c.case.id, c.mode, spec.name) not in done]
-        if not todo:
-            continue
-        availability = ensure_built(spec, options.adapter_env, announce=log)
-        if availability.built_now:
-            log(f"built {spec.folder.name} in {availability.build_seconds:.0f}s")
-        if not availability.available:
-            unavailable[spec.name] = availability.reason
-            log(f"adapter {spec.name} is unavailable: {availability.reason}")
-            record = {"type": "adapter", "name": spec.name, "language": spec.language, "library": spec.library,
-                      "available": False, "reason": availability.reason}
-            adapters_info[spec.name] = record
-            journal.write(record)
-            continue
-        runnable.append((spec, availability))
-
-    total = sum(1 for spec, _ in runnable for c in checks if (c.case.id, c.mode, spec.name) not in done)
-    progress = Progress(total, progress_emit or (lambda line, final: None))
-    rows: list[dict[str, Any]] = list(previous_rows)
+    adapters_info: dict[str, dict[str, Any]] = dict(the_plan.previous_adapters)
+    owing = [spec for spec in the_plan.specs if the_plan.todo(spec.name)]
+    settings = PoolSettings(limits=options.limits, adapter_env=options.adapter_env,
+                            secrets=frozenset(the_plan.secrets), isolate_network=the_plan.isolate_network,
+                            log_dir=options.out_dir / "logs")
+    rows: list[dict[str, Any]] = list(the_plan.previous_rows)
     rows_lock = threading.Lock()
+    with AdapterPool(owing, settings, log) as pool:
+        pool.prepare()
+        for name, reason in pool.unavailable.items():
+            spec = next(s for s in owing if s.name == name)
+            record = {"type": "adapter", "name": name, "language": spec.language, "library": spec.library,
+                      "available": False, "reason": reason}
+            adapters_info[name] = record
+            journal.write(record)
+        total = sum(len(the_plan.todo(name)) for name in pool.sessions)
+        progress = Progress(total, progress_emit or (lambda line, final: None))
 
-    def worker(spec: AdapterSpec, availability: Availability) -> None:
-        todo = [c for c in checks if (c.case.id, c.mode, spec.name) not in done]
-        info = _AdapterRun(spec, availability, options, out, secrets, log, isolate)
-        for check in todo:
-            row = info.check(check, expected[check.key])
-            row = {"type": "result", "case": check.case.id, "mode": check.mode, "adapter": spec.name, **row}
-            journal.write(row)
-            with rows_lock:
-                rows.append(row)
-            progress.add(row["status"])
-        info.close()
-        record = {"type": "adapter", **info.record()}
-        adapters_info[spec.name] = record
-        journal.write(record)
+        def work(session: AdapterSession) -> None:
+            name = session.spec.name
+            try:
+                for check in the_plan.todo(name):
+                    try:
+                        judged = check_one(session, check, the_plan.expected[check.key])
+                    except Exception as exc:  # noqa: BLE001 - a harness bug costs one check, not the adapter's run
+                        judged = {"status": ERROR, "reason": f"harness error: {type(exc).__name__}: {exc}"}
+                    row = {"type": "result", **res.ResultRow.of(check.case.id, check.mode, name, judged).to_json()}
+                    journal.write(row)
+                    with rows_lock:
+                        rows.append(row)
+                    progress.add(row["status"])
+            finally:
+                session.close()
+                record = {"type": "adapter", **session.record()}
+                adapters_info[name] = record
+                journal.write(record)
 
-    threads = [threading.Thread(target=worker, args=pair, name=pair[0].name, daemon=True) for pair in runnable]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+        pool.each(work)
     journal.close()
+    return rows, adapters_info, dict(pool.unavailable)
 
-    checks_run = len(rows) - len(previous_rows)
+
+def check_one(session: AdapterSession, check: Check, expected: Expected) -> dict[str, Any]:
+    """One check through one adapter, judged (the row's fields besides case, mode and adapter)."""
+    started = time.perf_counter_ns()
+    fault = session.ready()
+    if fault:
+        return {"status": ERROR, "reason": fault, "duration_ms": _ms(started)}
+    missing = session.missing_capability(check)
+    if missing:
+        return {"status": UNSUPPORTED, "reason": missing, "declared": True, "duration_ms": _ms(started)}
+    answer, fault = session.sign(check)
+    if answer is None:
+        return {"status": ERROR, "reason": fault, "duration_ms": _ms(started)}
+    judging = time.perf_counter_ns()
+    try:
+        judged = judge(check, expected, answer).to_json()
+    except Exception as exc:  # a harness bug must not stop the run
+        judged = {"status": ERROR, "reason": f"harness could not judge this answer: {type(exc).__name__}: {exc}"}
+    judged["elapsed_ns"] = answer.get("elapsed_ns")
+    judged["judge_ms"] = _ms(judging)
+    judged["duration_ms"] = _ms(started)
+    return judged
+
+
+def assemble(the_plan: Plan, options: RunOptions, rows: list[dict[str, Any]], adapters_info: dict[str, dict[str, Any]],
+             wall_started: float, cpu_started: float) -> dict[str, Any]:
+    """The results.json document (docs/results.md) from the rows and adapter records."""
+    checks_run = len(rows) - len(the_plan.previous_rows)
     timing = {
         "wall_s": round(time.perf_counter() - wall_started, 3),
         "harness_cpu_s": round(time.process_time() - cpu_started, 3),  # this process only, not the adapters
@@ -196,71 +253,19 @@ def run(options: RunOptions, log: Callable[[str], None] = print, progress_emit: 
     }
     if checks_run:
         timing["harness_cpu_ms_per_check"] = round(1000 * timing["harness_cpu_s"] / checks_run, 3)
-    data = {
+    return {
         "format": res.FORMAT,
         "version": res.VERSION,
-        "manifest": dict(res.manifest(loaded.sources, options.settings()), timing=timing),
+        "manifest": dict(res.manifest(the_plan.loaded.sources, options.settings()), timing=timing),
         "adapters": {k: {kk: vv for kk, vv in v.items() if kk != "type"} for k, v in sorted(adapters_info.items())},
-        "cases": {c.id: res.case_summary(c) for c in loaded.cases},
-        "case_errors": case_errors,
+        "cases": {c.id: res.case_summary(c) for c in the_plan.loaded.cases},
+        "checks": {res.check_key(*check.key): {"expected": the_plan.expected[check.key].stages,
+                                                "source": the_plan.expected[check.key].source} for check in the_plan.checks},
+        "case_errors": the_plan.case_errors,
         "results": sorted((
             {k: v for k, v in r.items() if k != "type"} for r in rows
         ), key=lambda r: (r["case"], r["mode"], r["adapter"])),
     }
-    path = res.write_results(out, data, redactor)
-    return RunOutcome(out, path, data, case_errors, problems, unavailable)
-
-
-class _AdapterRun:
-    """One adapter through a run: its session, and the judging of each answer."""
-
-    def __init__(self, spec: AdapterSpec, availability: Availability, options: RunOptions, out: Path, secrets: set[str],
-                 log: Callable[[str], None], isolate_network: bool = False):
-        self.spec = spec
-        self.isolate_network = isolate_network
-        self.session = AdapterSession(
-            spec, availability.build_dir, log_path=out / "logs" / f"{spec.name}.log", extra_env=options.adapter_env,
-            secrets=secrets, timeout=options.timeout, start_timeout=options.start_timeout,
-            max_restarts=options.max_restarts, max_line=options.max_line, isolate_network=isolate_network, log=log,
-        )
-
-    def check(self, check: Check, expected: Expected) -> dict[str, Any]:
-        started = time.perf_counter_ns()
-        answer, fault = self.session.sign(check)
-        if answer is None:
-            return {"status": "error", "reason": fault, "duration_ms": _ms(started)}
-        judging = time.perf_counter_ns()
-        try:
-            judged = judge(check, expected, answer).to_json()
-        except Exception as exc:  # a harness bug must not stop the run
-            judged = {"status": "error", "reason": f"harness could not judge this answer: {type(exc).__name__}: {exc}"}
-        judged["expected_source"] = expected.source
-        judged["elapsed_ns"] = answer.get("elapsed_ns")
-        judged["judge_ms"] = _ms(judging)
-        judged["duration_ms"] = _ms(started)
-        return judged
-
-    def close(self) -> None:
-        self.session.close()
-
-    def record(self) -> dict[str, Any]:
-        session = self.session
-        hello = session.hello.raw if session.hello else {}
-        return {
-            "name": self.spec.name,
-            "language": hello.get("language", self.spec.language),
-            "library": hello.get("library", self.spec.library),
-            "library_version": hello.get("library_version", "unknown"),
-            "runtime": hello.get("runtime", "unknown"),
-            "capabilities": hello.get("capabilities", {}),
-            "available": True,
-            "folder": self.spec.folder.name,
-            "network_isolated": self.isolate_network,
-            "restarts": session.restarts,
-            "faults": session.faults[-10:],
-            "checks": session.checks,
-            "library_elapsed_ns": session.elapsed_ns,
-        }
 
 
 def _ms(started_ns: int) -> float:

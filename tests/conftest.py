@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.results import expanded, load_results
+
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = Path(os.environ.get("SIGHARNESS_SUITE", ROOT.parent / "shared" / "vectors" / "aws-c-auth"))
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -41,7 +43,13 @@ def run_results(tmp_path: Path, *args: str, timeout: float = 900, env: dict[str,
     proc = sigharness("run", "--out", str(out), "--quiet", "--no-report", *args, timeout=timeout, env=env)
     path = out / "results.json"
     assert path.exists(), f"no results.json; stderr:\n{proc.stderr[-3000:]}"
-    return proc, json.loads(path.read_text())
+    return proc, read_results(path)
+
+
+def read_results(path: Path) -> dict:
+    """A run's results.json with every row in full (expected and actual texts, diffs), as the report reads it."""
+    data = load_results(path)
+    return {**data, "results": [expanded(data, row) for row in data["results"]]}
 
 
 def verdicts(data: dict, adapter: str | None = None) -> dict[tuple[str, str], str]:
@@ -71,12 +79,27 @@ def harness_run(out: Path, adapters: str, *adapter_env: str, cases: Path | None 
         f"harness run wrote no results.json (exit {proc.returncode})\n"
         f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
     )
-    return json.loads(results_file.read_text()), proc
+    return read_results(results_file), proc
+
+
+def adapter_command(name: str) -> tuple[list[str], Path]:
+    """How the manifest starts adapter `name` (built first when it has a build step), and its folder."""
+    from harness.adapters.manifest import discover, ensure_built, substitute
+
+    known, _ = discover()
+    spec = known[name]
+    availability = ensure_built(spec)
+    if not availability.available:
+        unavailable(availability.reason, name)
+    return substitute(spec.start, availability.build_dir), spec.folder
 
 
 def talk(command: list[str], messages: list, cwd: Path, home: Path,
-         env: dict[str, str] | None = None) -> tuple[list[dict], subprocess.CompletedProcess[str]]:
-    """Speak the adapter protocol to one adapter started by hand: JSON lines in, the answers out."""
+         env: dict[str, str] | None = None, adapter: str | None = None) -> tuple[list[dict], subprocess.CompletedProcess[str]]:
+    """Speak the adapter protocol to one adapter started by hand: JSON lines in, the answers out. With
+    `adapter`, each hello says that name, as the harness does."""
+    if adapter:
+        messages = [dict(m, adapter=adapter) if isinstance(m, dict) and m.get("type") == "hello" else m for m in messages]
     text = "".join((m if isinstance(m, str) else json.dumps(m)) + "\n" for m in messages)
     full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "TZ": "UTC", **(env or {})}
     proc = subprocess.run(command, input=text, capture_output=True, text=True, timeout=120, env=full_env, cwd=cwd)

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import harness_run, suite_check, talk, unavailable
+from conftest import adapter_command, harness_run, suite_check, talk, unavailable
 
 REPO = Path(__file__).resolve().parents[1]
 ADAPTER_DIR = REPO / "adapters" / "go"
@@ -254,7 +254,7 @@ def binary(normal) -> Path:
 
 
 def _talk(binary: Path, name: str, messages: list, home: Path) -> tuple[list[dict], int]:
-    answers, proc = talk([str(binary), name], messages, ADAPTER_DIR, home)
+    answers, proc = talk(adapter_command(name)[0], messages, ADAPTER_DIR, home, adapter=name)
     return answers, proc.returncode
 
 

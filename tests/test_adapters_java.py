@@ -202,7 +202,7 @@ def _check(mode: str = "header") -> dict:
 @pytest.mark.parametrize("name,version_property", [(SDK, "awssdk.version"), (CRT, "awscrt.version")])
 def test_protocol_host(normal, tmp_path, name, version_property):
     messages = [
-        {"type": "hello", "protocol": 1},
+        {"type": "hello", "protocol": 1, "adapter": name},
         {"type": "sign", "id": "s1", "check": _check("query")},
         {"type": "bench", "id": "b1", "check": _check(), "iterations": 20},
         {"type": "bench", "id": "b2", "floor": "hmac-sha256-chain", "iterations": 200},

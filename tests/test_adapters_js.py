@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import harness_run, suite_check, talk, unavailable
+from conftest import adapter_command, harness_run, suite_check, talk, unavailable
 
 REPO = Path(__file__).resolve().parents[1]
 JS = REPO / "adapters" / "js"
@@ -122,7 +122,7 @@ def test_adapter_fails_when_its_library_is_altered(normal_run, sabotaged_run, ad
 
 
 def _talk(adapter: str, lines: list[dict], home: Path) -> list[dict]:
-    answers, proc = talk(["node", "host.js", adapter], lines, JS, home)
+    answers, proc = talk(adapter_command(adapter)[0], lines, JS, home, adapter=adapter)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return answers
 

@@ -28,7 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import harness_run, suite_check, talk, unavailable
+from harness import protocol
+from conftest import adapter_command, harness_run, suite_check, talk, unavailable
 
 REPO = Path(__file__).resolve().parents[1]
 SUITE = Path(os.environ.get("SIGHARNESS_SUITE", REPO.parent / "shared" / "vectors" / "aws-c-auth"))
@@ -213,9 +214,9 @@ def test_adapter_fails_when_its_library_is_altered(normal_run, sabotaged_run, ad
 
 
 def _hello(adapter: str) -> dict:
+    command, folder = adapter_command(adapter)
     proc = subprocess.run(
-        [sys.executable, "host.py", adapter], cwd=REPO / "adapters" / "python",
-        input='{"type": "hello", "protocol": 1}\n{"type": "bye"}\n',
+        command, cwd=folder, input=json.dumps(protocol.hello(adapter)) + '\n{"type": "bye"}\n',
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
@@ -240,7 +241,7 @@ def test_bench_and_floor(libraries, tmp_path):
              {"type": "bench", "id": "b", "check": check, "iterations": 20},
              {"type": "bye"}]
     for adapter in ADAPTERS:
-        answers, proc = talk([sys.executable, "host.py", adapter], lines, REPO / "adapters" / "python", tmp_path)
+        answers, proc = talk(*adapter_command(adapter)[:1], lines, REPO / "adapters" / "python", tmp_path, adapter=adapter)
         assert [a["type"] for a in answers] == ["hello", "bench", "bench"], (adapter, answers)
         for answer, want in zip(answers[1:], (200, 20)):
             assert answer["iterations"] == want and answer["elapsed_ns"] > 0, (adapter, answer)

@@ -14,7 +14,6 @@ import (
 // sigv4a packages).
 type httpAuthAdapter struct{}
 
-func (httpAuthAdapter) Name() string    { return "go-http-auth" }
 func (httpAuthAdapter) Library() string { return "github.com/aws/smithy-go/aws-http-auth" }
 func (httpAuthAdapter) Module() string  { return "github.com/aws/smithy-go/aws-http-auth" }
 func (httpAuthAdapter) Capabilities() map[string]interface{} {

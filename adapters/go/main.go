@@ -102,7 +102,6 @@ func adapterError(format string, a ...interface{}) Result {
 
 // Adapter wraps one library.
 type Adapter interface {
-	Name() string
 	Library() string
 	Module() string
 	Capabilities() map[string]interface{}
@@ -112,9 +111,9 @@ type Adapter interface {
 }
 
 var adapters = map[string]Adapter{
-	"go-sdk-v2":    sdkV2Adapter{},
-	"go-http-auth": httpAuthAdapter{},
-	"go-sdk-v1":    sdkV1Adapter{},
+	"sdk-v2":    sdkV2Adapter{},
+	"http-auth": httpAuthAdapter{},
+	"sdk-v1":    sdkV1Adapter{},
 }
 
 // moduleVersion reads the version of a module linked into this binary.
@@ -141,7 +140,7 @@ func moduleVersion(path string) string {
 
 func main() {
 	if len(os.Args) != 2 {
-		fmt.Fprintf(os.Stderr, "usage: %s go-sdk-v2|go-http-auth|go-sdk-v1\n", os.Args[0])
+		fmt.Fprintf(os.Stderr, "usage: %s sdk-v2|http-auth|sdk-v1 (the entry adapter.yaml names)\n", os.Args[0])
 		os.Exit(2)
 	}
 	ad, ok := adapters[os.Args[1]]
@@ -182,6 +181,7 @@ type message struct {
 	Type       string          `json:"type"`
 	ID         string          `json:"id"`
 	Protocol   int             `json:"protocol"`
+	Adapter    string          `json:"adapter"` // the adapter's name, from its manifest
 	Check      json.RawMessage `json:"check"`
 	Floor      string          `json:"floor"`
 	Iterations int             `json:"iterations"`
@@ -196,16 +196,19 @@ func handle(ad Adapter, line []byte, write func(interface{})) (stop bool) {
 	}
 	switch msg.Type {
 	case "hello":
-		write(map[string]interface{}{
+		hello := map[string]interface{}{
 			"type":            "hello",
 			"protocol":        protocolVersion,
-			"name":            ad.Name(),
 			"language":        "go",
 			"runtime":         "go " + strings.TrimPrefix(runtime.Version(), "go"),
 			"library":         ad.Library(),
 			"library_version": moduleVersion(ad.Module()),
 			"capabilities":    ad.Capabilities(),
-		})
+		}
+		if msg.Adapter != "" {
+			hello["name"] = msg.Adapter // the name is the manifest's; echoed, never kept here
+		}
+		write(hello)
 	case "bye":
 		return true
 	case "sign":

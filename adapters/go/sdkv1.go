@@ -16,7 +16,6 @@ import (
 // still widely deployed).
 type sdkV1Adapter struct{}
 
-func (sdkV1Adapter) Name() string    { return "go-sdk-v1" }
 func (sdkV1Adapter) Library() string { return "github.com/aws/aws-sdk-go/aws/signer/v4" }
 func (sdkV1Adapter) Module() string  { return "github.com/aws/aws-sdk-go" }
 func (sdkV1Adapter) Capabilities() map[string]interface{} {

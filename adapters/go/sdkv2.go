@@ -15,7 +15,6 @@ import (
 // sdkV2Adapter drives github.com/aws/aws-sdk-go-v2/aws/signer/v4.
 type sdkV2Adapter struct{}
 
-func (sdkV2Adapter) Name() string    { return "go-sdk-v2" }
 func (sdkV2Adapter) Library() string { return "github.com/aws/aws-sdk-go-v2/aws/signer/v4" }
 func (sdkV2Adapter) Module() string  { return "github.com/aws/aws-sdk-go-v2" }
 func (sdkV2Adapter) Capabilities() map[string]interface{} {

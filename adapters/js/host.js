@@ -2,7 +2,8 @@
 'use strict';
 // JSON-lines host for the JavaScript signing-library adapters of sigharness.
 //
-// Usage: node host.js <adapter-name>
+// Usage: node host.js <./lib/module>   (the manifest names the module; the harness says the
+// adapter's name in hello, so no name is repeated here)
 //
 // One process hosts exactly one adapter; only that adapter's library is loaded. The protocol is
 // described in docs/adapter-protocol.md: one JSON object per line on stdin, one answer per line
@@ -11,13 +12,6 @@
 const crypto = require('node:crypto');
 const readline = require('node:readline');
 
-const ADAPTERS = {
-  'js-smithy': './lib/smithy',
-  'js-aws4': './lib/aws4',
-  'js-aws4fetch': './lib/aws4fetch',
-  'js-aws-crt': './lib/awscrt',
-  'js-sdk-crt': './lib/sdkcrt',
-};
 const PROTOCOL = 1;
 
 // stdout carries protocol lines only: anything a library prints goes to stderr.
@@ -30,21 +24,21 @@ function send(obj) {
   protocolOut(`${JSON.stringify(obj)}\n`);
 }
 
-const name = process.argv[2];
-if (!ADAPTERS[name]) {
-  process.stderr.write(`usage: node host.js <${Object.keys(ADAPTERS).join('|')}>\n`);
+const entry = process.argv[2];
+if (!entry || !entry.startsWith('./lib/')) {
+  process.stderr.write('usage: node host.js ./lib/<module> (see adapter.yaml)\n');
   process.exit(2);
 }
 
 const common = require('./lib/common');
 const { Rejected, Unsupported, describe, parseCheck } = common;
-const adapter = require(ADAPTERS[name]);
+const adapter = require(entry);
 
-function hello() {
+function hello(msg) {
   return {
     type: 'hello',
     protocol: PROTOCOL,
-    name,
+    ...(msg.adapter ? { name: msg.adapter } : {}),
     language: 'javascript',
     runtime: `node ${process.versions.node}`,
     library: adapter.library,
@@ -134,7 +128,7 @@ async function handle(line) {
   }
   switch (msg.type) {
     case 'hello':
-      send(hello());
+      send(hello(msg));
       return;
     case 'sign':
       send(await sign(msg));

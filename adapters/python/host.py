@@ -1,6 +1,6 @@
 """JSON-lines host for the Python signing-library adapters.
 
-Usage: python host.py <adapter-name>
+Usage: python host.py <module:Class>   (the manifest names the entry; the harness says the name in hello)
 
 One process hosts exactly one adapter; its module is imported lazily so that, for example,
 `py-botocore` can make awscrt unimportable before botocore is first imported.
@@ -19,20 +19,9 @@ from ad_common import Check, Rejected, Stopwatch, Unsupported, describe, hmac_sh
 
 PROTOCOL = 1
 
-# adapter name -> (module, class name)
-ADAPTERS = {
-    "py-botocore": ("ad_botocore", "BotocoreAdapter"),
-    "py-botocore-crt": ("ad_botocore_crt", "BotocoreCrtAdapter"),
-    "py-awscrt": ("ad_awscrt", "AwsCrtAdapter"),
-    "py-requests-aws4auth": ("ad_requests_aws4auth", "RequestsAws4AuthAdapter"),
-    "py-requests-aws4auth-refreshable": ("ad_requests_aws4auth", "RefreshableAdapter"),
-    "py-aws-requests-auth": ("ad_aws_requests_auth", "AwsRequestsAuthAdapter"),
-    "py-docs-example": ("ad_docs_example", "DocsExampleAdapter"),
-}
-
-
-def load(name: str):
-    module_name, class_name = ADAPTERS[name]
+def load(entry: str):
+    """The adapter class named by the manifest's entry, `module:Class` (imported only now)."""
+    module_name, _, class_name = entry.partition(":")
     module = importlib.import_module(module_name)
     return getattr(module, class_name)()
 
@@ -42,8 +31,8 @@ def log(text: str) -> None:
 
 
 class Host:
-    def __init__(self, name: str, adapter, out) -> None:
-        self.name = name
+    def __init__(self, adapter, out) -> None:
+        self.name: str | None = None  # the harness says it in hello (from the manifest)
         self.adapter = adapter
         self.out = out
 
@@ -52,7 +41,8 @@ class Host:
         self.out.flush()
 
     # --- messages ------------------------------------------------------------------------------
-    def hello(self) -> dict:
+    def hello(self, msg: dict) -> dict:
+        self.name = msg.get("adapter")
         info = self.adapter.hello()
         runtime = f"python {platform.python_version()}"
         if info.get("runtime_extra"):
@@ -60,7 +50,7 @@ class Host:
         return {
             "type": "hello",
             "protocol": PROTOCOL,
-            "name": self.name,
+            **({"name": self.name} if self.name else {}),
             "language": "python",
             "runtime": runtime,
             "library": info["library"],
@@ -142,7 +132,7 @@ class Host:
                 continue
             kind = msg.get("type")
             if kind == "hello":
-                self.send(self.hello())
+                self.send(self.hello(msg))
             elif kind == "sign":
                 self.send(self.sign(msg.get("id"), msg.get("check") or {}))
             elif kind == "bench":
@@ -155,14 +145,14 @@ class Host:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[1] not in ADAPTERS:
-        log(f"usage: host.py <adapter>; adapters: {', '.join(sorted(ADAPTERS))}")
+    if len(argv) != 2 or ":" not in argv[1]:
+        log("usage: host.py <module:Class> (see adapter.yaml)")
         return 2
     # stdout carries protocol lines only: anything a library prints goes to stderr.
     out = sys.stdout
     sys.stdout = sys.stderr
     adapter = load(argv[1])
-    Host(argv[1], adapter, out).serve(sys.stdin)
+    Host(adapter, out).serve(sys.stdin)
     return 0
 
 

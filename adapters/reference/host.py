@@ -69,7 +69,7 @@ def handle(message: dict) -> dict | None:
     kind = message.get("type")
     if kind == "hello":
         return {
-            "type": "hello", "protocol": 1, "name": "py-reference", "language": "python",
+            "type": "hello", "protocol": 1, "language": "python",  # its name is the manifest's (the harness says it)
             "runtime": f"{platform.python_implementation()} {platform.python_version()}",
             "library": "sigharness reference signer", "library_version": harness.__version__,
             "capabilities": {"algorithms": ["sigv4", "sigv4a"], "modes": ["header", "query"],

@@ -21,27 +21,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Iterable
 
+from harness import protocol
 from harness.adapters.manifest import AdapterSpec, substitute
+from harness.protocol import Hello, ProtocolError
 from harness.results import Redactor
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = protocol.VERSION
 DEFAULT_MAX_LINE = 1 << 20  # 1 MiB
 KEPT_ENV = ("PATH", "LANG", "LC_ALL", "TERM", "JAVA_HOME", "GOROOT", "SYSTEMROOT")
 
 
 class AdapterFault(Exception):
     """The adapter process misbehaved; the check it was on becomes `error`."""
-
-
-@dataclass
-class Hello:
-    name: str
-    language: str
-    runtime: str
-    library: str
-    library_version: str
-    capabilities: dict[str, Any]
-    raw: dict[str, Any]
 
 
 _NETWORK_ISOLATION: bool | None = None
@@ -122,20 +113,13 @@ class AdapterProcess:
         self._lines = queue.Queue()
         threading.Thread(target=self._read_stdout, args=(self.proc, self._lines), daemon=True).start()
         threading.Thread(target=self._read_stderr, args=(self.proc,), daemon=True).start()
-        answer = self._exchange({"type": "hello", "protocol": PROTOCOL_VERSION}, None, self.start_timeout)
+        answer = self._exchange(protocol.hello(self.spec.name), None, self.start_timeout)
         if answer.get("type") != "hello":
             raise AdapterFault(f"expected a hello answer, got {str(answer)[:200]}")
-        if answer.get("protocol") != PROTOCOL_VERSION:
-            raise AdapterFault(f"adapter speaks protocol {answer.get('protocol')!r}, the harness {PROTOCOL_VERSION}")
-        self.hello = Hello(
-            name=str(answer.get("name", self.spec.name)),
-            language=str(answer.get("language", self.spec.language)),
-            runtime=str(answer.get("runtime", "unknown")),
-            library=str(answer.get("library", self.spec.library)),
-            library_version=str(answer.get("library_version", "unknown")),
-            capabilities=dict(answer.get("capabilities") or {}),
-            raw=answer,
-        )
+        try:
+            self.hello = Hello.parse(answer, self.spec.name)
+        except ProtocolError as exc:
+            raise AdapterFault(f"malformed hello: {exc}") from None
         return self.hello
 
     def stop(self) -> None:

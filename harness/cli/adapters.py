@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from harness.adapters.manifest import discover, ensure_built, missing_toolchain
-from harness.adapters.process import AdapterFault, AdapterProcess
+from harness.adapters.manifest import discover, missing_toolchain
+from harness.adapters.pool import AdapterPool, PoolSettings
 from harness.cli.common import EXIT_OK, Subparsers
 
 
@@ -16,25 +16,19 @@ def cmd_adapters(args: argparse.Namespace) -> int:
     known, problems = discover([Path(p) for p in args.adapter_dir] if args.adapter_dir else None) if args.adapter_dir else discover()
     for line in problems:
         print(line, file=sys.stderr)
+    started: dict[str, tuple[str, str]] = {}
+    unavailable: dict[str, str] = {}
+    if args.check:  # build and start each adapter through the pool (same isolation as a run)
+        isolate, _ = PoolSettings.isolation("auto")
+        with AdapterPool(known.values(), PoolSettings(isolate_network=isolate), lambda line: print(line, file=sys.stderr)) as pool:
+            pool.prepare().start_all()
+            unavailable = dict(pool.unavailable)
+            started = {n: (s.hello.library_version, s.hello.runtime) for n, s in pool.sessions.items() if s.hello}
     rows = []
     for name, spec in sorted(known.items()):
-        status, version, runtime = "available", "", ""
         missing = missing_toolchain(spec)
-        if missing:
-            status = f"unavailable: {missing}"
-        elif args.check:
-            availability = ensure_built(spec, announce=lambda line: print(line, file=sys.stderr))
-            if not availability.available:
-                status = f"unavailable: {availability.reason}"
-            else:
-                proc = AdapterProcess(spec, availability.build_dir)
-                try:
-                    hello = proc.start()
-                    version, runtime = hello.library_version, hello.runtime
-                except AdapterFault as exc:
-                    status = f"error: {exc}"
-                finally:
-                    proc.stop()
+        version, runtime = started.get(name, ("", ""))
+        status = f"unavailable: {missing}" if missing else f"unavailable: {unavailable[name]}" if name in unavailable else "available"
         rows.append((name, spec.language, spec.library, version, runtime, status))
     if args.json:
         print(json.dumps([dict(zip(("name", "language", "library", "library_version", "runtime", "status"), r)) for r in rows], indent=1))

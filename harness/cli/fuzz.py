@@ -104,7 +104,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
                   log_dir=Path(args.log_dir) if args.log_dir else None, log=log)
     try:
         fleet.start()
-        if not fleet.members:
+        if not fleet.names:
             log("no adapter could be started")
             return EXIT_USAGE
         log("fuzzing " + ", ".join(f"{n} {v}" for n, v in fleet.versions().items())
@@ -146,7 +146,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         fleet.close()
 
     print(f"{stats.generated} examples ({stats.shrink_calls} more while shrinking, {stats.evaluated} distinct requests signed by "
-          f"{len(fleet.members)} adapters) in {stats.elapsed:.0f}s, {stats.rounds} rounds; stopped after {stats.stopped}")
+          f"{len(fleet.names)} adapters) in {stats.elapsed:.0f}s, {stats.rounds} rounds; stopped after {stats.stopped}")
     print(f"{len(stats.signatures)} divergence signatures seen: {stats.verdicts['agree']} examples where all agree, "
           f"{stats.verdicts['known']} known, {stats.verdicts['compound']} compound, {stats.verdicts['shadow']} shadows; {len(written)} new"
           + (f" ({len(stats.pruned)} more dropped: explained by smaller findings)" if stats.pruned else ""))

@@ -11,6 +11,7 @@ from pathlib import Path
 from harness import diff, history, report
 from harness.cli.common import (DEFAULT_CASES, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, PROJECT_ROOT, Subparsers, UsageError,
                                 adapter_list, default_out, env_pairs)
+from harness.limits import DEFAULT, Limits
 from harness.runner import RunOptions, run
 from harness.verdicts import COUNT_ORDER
 
@@ -34,20 +35,53 @@ def _progress_printer(stream=sys.stderr):
     return emit
 
 
+LIMIT_FLAGS = {  # command-line flag -> the field of harness/limits.py it sets
+    "timeout": "check_seconds", "start_timeout": "start_seconds", "max_restarts": "max_restarts",
+    "max_answer_bytes": "answer_bytes", "max_log_bytes": "adapter_log_bytes", "max_body_bytes": "body_bytes",
+    "max_case_file_bytes": "case_file_bytes", "max_yaml_aliases": "yaml_aliases", "max_nesting": "nesting_depth",
+}
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    given = {field: getattr(args, flag) for flag, field in LIMIT_FLAGS.items() if getattr(args, flag, None) is not None}
+    try:
+        return Limits(**given)
+    except ValueError as exc:
+        flag = next((f for f, field in LIMIT_FLAGS.items() if field in str(exc)), None)
+        raise UsageError(f"--{flag.replace('_', '-')}: {exc}" if flag else str(exc)) from None
+
+
+def _resumed(resume_dir: Path, settings_file: Path) -> RunOptions:
+    """The options of the run being resumed, as its run.json saved them."""
+    try:
+        saved = json.loads(settings_file.read_text(encoding="utf-8"))
+        if not isinstance(saved, dict):
+            raise ValueError("not a JSON object")
+        paths = saved["case_paths"]
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            raise ValueError("case_paths is not a list of paths")
+        legacy = {"timeout": "check_seconds", "start_timeout": "start_seconds", "max_restarts": "max_restarts",
+                  "max_line": "answer_bytes"}  # run.json written before limits were one object
+        limits = Limits.from_json({**{new: saved[old] for old, new in legacy.items() if old in saved},
+                                   **(saved.get("limits") or {})})
+        return RunOptions(
+            case_paths=paths, out_dir=resume_dir, adapters=saved.get("adapters"),
+            adapter_dirs=[Path(p) for p in saved.get("adapter_dirs") or []] or None,
+            adapter_env=dict(saved.get("adapter_env") or {}), limits=limits, resume=True,
+            isolate_network=saved.get("isolate_network", "auto"), case_filter=saved.get("case_filter"),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"--resume {resume_dir}: run.json is unreadable ({type(exc).__name__}: {exc}); "
+                         f"start a new run instead") from None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     resume_dir = Path(args.resume) if args.resume else None
     if resume_dir is not None:
         settings_file = resume_dir / "run.json"
         if not settings_file.exists():
             raise UsageError(f"--resume {resume_dir}: no run.json there (is it a run folder?)")
-        saved = json.loads(settings_file.read_text())
-        options = RunOptions(
-            case_paths=saved["case_paths"], out_dir=resume_dir, adapters=saved.get("adapters"),
-            adapter_dirs=[Path(p) for p in saved.get("adapter_dirs") or []] or None,
-            adapter_env=saved.get("adapter_env") or {}, timeout=saved.get("timeout", 30.0),
-            start_timeout=saved.get("start_timeout", 120.0), max_restarts=saved.get("max_restarts", 3),
-            max_line=saved.get("max_line", 1 << 20), resume=True, isolate_network=saved.get("isolate_network", "auto"), case_filter=saved.get("case_filter"),
-        )
+        options = _resumed(resume_dir, settings_file)
     else:
         options = RunOptions(
             case_paths=args.cases or DEFAULT_CASES,
@@ -55,9 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             adapters=adapter_list(args.adapters),
             adapter_dirs=[Path(p) for p in args.adapter_dir] if args.adapter_dir else None,
             adapter_env=env_pairs(args.adapter_env),
-            timeout=args.timeout,
-            start_timeout=args.start_timeout,
-            max_restarts=args.max_restarts,
+            limits=_limits(args),
             case_filter=args.case,
             isolate_network=args.isolate_network,
         )
@@ -123,9 +155,16 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--out", metavar="DIR", help="run folder (default: reports/run-<UTC time>/)")
     p.add_argument("--adapter-dir", action="append", metavar="DIR", help="look for adapter manifests in DIR instead of adapters/")
     p.add_argument("--adapter-env", action="append", metavar="KEY=VALUE", help="extra environment for adapter builds and processes (tests, debugging)")
-    p.add_argument("--timeout", type=float, default=30.0, metavar="S", help="seconds an adapter may take per check (default 30)")
-    p.add_argument("--start-timeout", type=float, default=120.0, metavar="S", help="seconds an adapter may take to start (default 120)")
-    p.add_argument("--max-restarts", type=int, default=3, metavar="N", help="faults in a row (each followed by a restart) before an adapter's remaining checks are errors (default 3)")
+    limits = p.add_argument_group("limits (docs/limits.md)")
+    limits.add_argument("--timeout", type=float, metavar="S", help=f"seconds an adapter may take per check (default {DEFAULT.check_seconds:g})")
+    limits.add_argument("--start-timeout", type=float, metavar="S", help=f"seconds an adapter may take to start (default {DEFAULT.start_seconds:g})")
+    limits.add_argument("--max-restarts", type=int, metavar="N", help=f"faults in a row (each followed by a restart) before an adapter's remaining checks are errors (default {DEFAULT.max_restarts})")
+    limits.add_argument("--max-answer-bytes", type=int, metavar="N", help=f"longest answer line an adapter may send (default {DEFAULT.answer_bytes})")
+    limits.add_argument("--max-log-bytes", type=int, metavar="N", help=f"what is kept of each adapter's stderr (default {DEFAULT.adapter_log_bytes})")
+    limits.add_argument("--max-body-bytes", type=int, metavar="N", help=f"largest request body a case may build (default {DEFAULT.body_bytes})")
+    limits.add_argument("--max-case-file-bytes", type=int, metavar="N", help=f"largest case file read (default {DEFAULT.case_file_bytes})")
+    limits.add_argument("--max-yaml-aliases", type=int, metavar="N", help=f"alias references allowed in one YAML file (default {DEFAULT.yaml_aliases})")
+    limits.add_argument("--max-nesting", type=int, metavar="N", help=f"deepest nesting of lists and mappings in a case file or an answer (default {DEFAULT.nesting_depth})")
     p.add_argument("--isolate-network", choices=("auto", "on", "off"), default="auto",
                    help="start adapters in a network namespace without interfaces (`unshare --net`): auto (default) when "
                    "the machine allows it, on (required), off")

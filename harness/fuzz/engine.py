@@ -28,9 +28,9 @@ from typing import Any, Callable, Mapping
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 
-from harness.adapters.manifest import AdapterSpec, discover, ensure_built
-from harness.adapters.process import AdapterFault, network_isolation_available
-from harness.adapters.session import AdapterSession
+from harness.adapters.manifest import AdapterSpec, discover
+from harness.adapters.pool import AdapterPool, AdapterSession, PoolSettings
+from harness.limits import Limits
 from harness.compare import Expected, expected_for, judge
 from harness.fuzz.signature import Known, Outcome, Signature, classify, contained
 from harness.fuzz.strategies import Grammar, case_data, to_case
@@ -40,117 +40,63 @@ Evaluate = Callable[[Check], Mapping[str, Outcome]]
 
 
 # -- adapters ------------------------------------------------------------------------------------
-class _Member:
-    """One adapter for the whole fuzz run: its session (shared with the runner) and what it declares."""
-
-    def __init__(self, session: AdapterSession):
-        self.session = session
-        self.spec = session.spec
-        self.capabilities: dict[str, Any] = {}
-        self.version = "unknown"
-
-    def start(self) -> None:
-        hello = self.session.start()
-        self.capabilities = hello.capabilities
-        self.version = hello.library_version
-
-    def applies(self, check: Check) -> bool:
-        """False when the adapter's hello says it has no such algorithm or mode at all."""
-        algorithms = self.capabilities.get("algorithms")
-        modes = self.capabilities.get("modes")
-        if isinstance(algorithms, list) and check.context.algorithm not in algorithms:
-            return False
-        if isinstance(modes, list) and check.mode not in modes:
-            return False
-        return True
-
-    def sign(self, check: Check, expected: Expected) -> Outcome:
-        if not self.applies(check):
-            return Outcome("n/a", reason=f"{self.spec.name} declares no {check.context.algorithm} {check.mode} mode")
-        answer, fault = self.session.sign(check)
-        if answer is None:
-            return Outcome("error", reason=fault or "no answer")
-        try:
-            judged = judge(check, expected, answer)
-        except Exception as exc:  # a harness bug is reported as one, not a crash of the fuzzer
-            return Outcome("error", reason=f"harness could not judge this answer: {type(exc).__name__}: {exc}")
-        return Outcome(judged.status, judged.stage, judged.reason, judged.to_json())
-
-    def stop(self) -> None:
-        self.session.close()
+def _outcome(session: AdapterSession, check: Check, expected: Expected) -> Outcome:
+    """One adapter's judged answer; `n/a` where the adapter declares it has no such algorithm or mode."""
+    missing = session.missing_capability(check)
+    if missing:
+        return Outcome("n/a", reason=f"{session.spec.name}: {missing}")
+    answer, fault = session.sign(check)
+    if answer is None:
+        return Outcome("error", reason=fault or "no answer")
+    try:
+        judged = judge(check, expected, answer)
+    except Exception as exc:  # a harness bug is reported as one, not a crash of the fuzzer
+        return Outcome("error", reason=f"harness could not judge this answer: {type(exc).__name__}: {exc}")
+    return Outcome(judged.status, judged.stage, judged.reason, judged.to_json())
 
 
 class Fleet:
-    """The selected adapters, started once and reused for every example."""
+    """The selected adapters, started once (through the adapter pool) and reused for every example."""
 
     def __init__(self, specs: list[AdapterSpec], *, adapter_env: dict[str, str] | None = None, timeout: float = 10.0,
                  start_timeout: float = 120.0, max_restarts: int = 3, log_dir: Path | None = None,
                  log: Callable[[str], None] = lambda line: None):
-        self.specs = specs
-        self.adapter_env = adapter_env or {}
-        self.timeout = timeout
-        self.start_timeout = start_timeout
-        self.max_restarts = max_restarts
-        self.log_dir = log_dir
-        self.log = log
-        self.members: dict[str, _Member] = {}
-        self.unavailable: dict[str, str] = {}
-        self._pool: ThreadPoolExecutor | None = None
-
-    def start(self) -> None:
         from harness.cases.yamlfile import DEFAULT_CREDENTIALS
 
-        secrets = {DEFAULT_CREDENTIALS["secret_access_key"]}
-        candidates: list[_Member] = []
-        for spec in self.specs:
-            availability = ensure_built(spec, self.adapter_env, announce=self.log)
-            if not availability.available:
-                self.unavailable[spec.name] = availability.reason
-                self.log(f"adapter {spec.name} is unavailable: {availability.reason}")
-                continue
-            log_path = self.log_dir / f"{spec.name}.log" if self.log_dir else None
-            candidates.append(_Member(AdapterSession(
-                spec, availability.build_dir, log_path=log_path, extra_env=self.adapter_env, secrets=secrets,
-                timeout=self.timeout, start_timeout=self.start_timeout, max_restarts=self.max_restarts,
-                isolate_network=network_isolation_available(), log=self.log,
-            )))
+        limits = Limits(check_seconds=timeout, start_seconds=start_timeout, max_restarts=max_restarts)
+        isolate, _ = PoolSettings.isolation("auto")
+        settings = PoolSettings(limits=limits, adapter_env=adapter_env or {}, isolate_network=isolate, log_dir=log_dir,
+                                secrets=frozenset({DEFAULT_CREDENTIALS["secret_access_key"]}))
+        self.pool = AdapterPool(specs, settings, log)
+        self._threads: ThreadPoolExecutor | None = None
 
-        def start_one(member: _Member) -> tuple[_Member, str | None]:
-            try:
-                member.start()
-                return member, None
-            except AdapterFault as exc:
-                return member, str(exc)
+    @property
+    def unavailable(self) -> dict[str, str]:
+        return self.pool.unavailable
 
-        with ThreadPoolExecutor(max_workers=max(len(candidates), 1)) as pool:
-            for member, problem in pool.map(start_one, candidates):
-                if problem:
-                    self.unavailable[member.spec.name] = f"did not start: {problem}"
-                    self.log(f"adapter {member.spec.name} did not start: {problem}")
-                else:
-                    self.members[member.spec.name] = member
-        self._pool = ThreadPoolExecutor(max_workers=max(len(self.members), 1), thread_name_prefix="fuzz-adapter")
+    def start(self) -> None:
+        self.pool.prepare().start_all()
+        self._threads = ThreadPoolExecutor(max_workers=max(len(self.pool.sessions), 1), thread_name_prefix="fuzz-adapter")
 
     @property
     def names(self) -> list[str]:
-        return sorted(self.members)
+        return sorted(self.pool.sessions)
 
     def versions(self) -> dict[str, str]:
-        return {name: m.version for name, m in sorted(self.members.items())}
+        return {name: s.hello.library_version if s.hello else "unknown" for name, s in sorted(self.pool.sessions.items())}
 
     def evaluate(self, check: Check) -> dict[str, Outcome]:
         """Every adapter's judged answer for one check. Raises when the reference cannot sign it."""
         expected = expected_for(check)
-        assert self._pool is not None, "Fleet.start() first"
-        futures = {name: self._pool.submit(m.sign, check, expected) for name, m in self.members.items()}
+        assert self._threads is not None, "Fleet.start() first"
+        futures = {name: self._threads.submit(_outcome, s, check, expected) for name, s in self.pool.sessions.items()}
         return {name: f.result() for name, f in futures.items()}
 
     def close(self) -> None:
-        for member in self.members.values():
-            member.stop()
-        if self._pool is not None:
-            self._pool.shutdown(wait=False)
-            self._pool = None
+        self.pool.close()
+        if self._threads is not None:
+            self._threads.shutdown(wait=False)
+            self._threads = None
 
 
 def select(adapter_dirs: list[Path] | None, wanted: list[str] | None) -> tuple[list[AdapterSpec], list[str]]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from harness.model import Check, Context, Request, SignedRequest
 from harness.reference import canonical as cr
 from harness.reference import signing
+from harness.reference.authorization import Authorization
 from harness.reference.encoding import uri_encode
 
 # The stages a single-shot signer exposes, in order: compared with each adapter's answer.
@@ -103,10 +104,8 @@ def _sign_header(request: Request, context: Context) -> SigningResult:
     signed_names = cr.headers_to_sign(headers)
     stages = _compute(request, context, headers, cr.query_parameters(request.query), signed_names)
     algorithm = signing.ALGORITHM_NAMES[context.algorithm]
-    stages["authorization"] = (
-        f"{algorithm} Credential={context.access_key_id}/{stages['credential_scope']}, "
-        f"SignedHeaders={stages['signed_headers']}, Signature={stages['signature']}"
-    )
+    stages["authorization"] = str(Authorization(
+        algorithm, f"{context.access_key_id}/{stages['credential_scope']}", tuple(stages["signed_headers"].split(";")), stages["signature"]))
     headers.append(("Authorization", stages["authorization"]))
     if context.session_token and not _token_signed(context):
         headers.append(("X-Amz-Security-Token", context.session_token))

@@ -20,6 +20,7 @@ from markupsafe import Markup
 from harness import history as hist
 from harness import verdicts
 from harness.report import model
+from harness.results import expanded
 from harness.report.text import json_for_html, md_cell, shorten_tokens, xml_text
 
 HERE = Path(__file__).resolve().parent
@@ -191,7 +192,7 @@ def _junit(clean: dict[str, Any]) -> str:
             if junit == "failure":
                 counts["failures"] += 1
                 node = ET.SubElement(tc, "failure", message=reason, type=xml_text(row.get("stage") or status))
-                node.text = xml_text(_failure_text(row))
+                node.text = xml_text(_failure_text(expanded(clean, row)))
             elif junit == "error":
                 counts["errors"] += 1
                 ET.SubElement(tc, "error", message=reason, type=xml_text(status))

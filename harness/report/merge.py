@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import harness
-from harness.results import FORMAT, VERSION
+from harness.results import FORMAT, VERSION, check_key
 
 
 def column_keys(inputs: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -50,6 +50,7 @@ def merge(inputs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     adapters: dict[str, dict[str, Any]] = {}
     cases: dict[str, dict[str, Any]] = {}
     rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    checks: dict[str, dict[str, Any]] = {}
     case_errors: list[str] = []
     merged_runs = []
     sources: list[dict[str, Any]] = []
@@ -67,9 +68,17 @@ def merge(inputs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
                 continue  # an unavailable record never hides a run that had the adapter
             adapters[key] = {**info, "name": info.get("name") or name, "key": key, "run": index}
         cases.update(data.get("cases") or {})
+        own = data.get("checks") or {}
+        for check, entry in own.items():
+            checks.setdefault(check, entry)
         for row in data.get("results") or []:
             key = keys.get(row["adapter"], row["adapter"])
-            rows[(row["case"], row["mode"], key)] = {**row, "adapter": key}
+            merged = {**row, "adapter": key}
+            entry = own.get(check_key(row["case"], row["mode"]))
+            if entry is not None and entry is not checks.get(check_key(row["case"], row["mode"])) \
+                    and entry.get("expected") != checks[check_key(row["case"], row["mode"])].get("expected"):
+                merged["expected"] = entry.get("expected")  # this run judged the check against another expectation
+            rows[(row["case"], row["mode"], key)] = merged
         for line in data.get("case_errors") or []:
             if line not in case_errors:
                 case_errors.append(line)
@@ -87,6 +96,7 @@ def merge(inputs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         },
         "adapters": dict(sorted(adapters.items())),
         "cases": cases,
+        "checks": checks,
         "case_errors": case_errors,
         "results": sorted(rows.values(), key=lambda r: (r["case"], r["mode"], r["adapter"])),
     }

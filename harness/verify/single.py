@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from harness.model import Context, SignedRequest
 from harness.reference import canonical as cr
 from harness.reference import signing
+from harness.reference.authorization import Authorization, MalformedAuthorization, is_sigv4
 from harness.reference.encoding import uri_decode
 
 MAX_EXPIRES = 604800  # seven days
@@ -93,16 +94,11 @@ def _decoded(value: str) -> str:
 
 
 def _parse_authorization(value: str) -> tuple[str, str, list[str], str]:
-    algorithm, _, rest = value.strip().partition(" ")
-    fields: dict[str, str] = {}
-    for part in rest.split(","):
-        key, eq, val = part.strip().partition("=")
-        if eq:
-            fields[key] = val
     try:
-        return algorithm, fields["Credential"], fields["SignedHeaders"].split(";"), fields["Signature"]
-    except KeyError as exc:
-        raise Rejected(f"Authorization header lacks {exc.args[0]}") from None
+        auth = Authorization.parse(value)
+    except MalformedAuthorization as exc:
+        raise Rejected(str(exc)) from None
+    return auth.algorithm, auth.credential, list(auth.signed_headers), auth.signature
 
 
 def _first(headers: tuple[tuple[str, str], ...], name: str) -> str | None:
@@ -126,7 +122,7 @@ def _verify(signed: SignedRequest, body: bytes, rules: ServerRules) -> Verificat
     params = _params(query)
     authorization = _first(signed.headers, "Authorization")
     query_names = {_decoded(k): _decoded(v) for k, v in params}
-    if authorization is not None and authorization.strip().startswith("AWS4-"):
+    if authorization is not None and is_sigv4(authorization):
         mode = "header"
         algorithm_name, credential, signed_names, sig = _parse_authorization(authorization)
         amz_date = _first(signed.headers, "X-Amz-Date")

@@ -1,0 +1,140 @@
+"""The adapter protocol, declared once: the messages the harness sends, the answers it accepts (typed,
+validated against harness/protocol.schema.json) and what an adapter's capabilities mean.
+
+An adapter is a long-lived process speaking JSON lines (docs/adapter-protocol.md). Its name comes
+from its manifest only: the harness says it in `hello`, and the adapter echoes it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+
+from harness.model import ALGORITHMS, MODES, Check
+
+VERSION = 1
+# The statuses of a `result` answer, and what each means for the verdict (harness/compare.py).
+SIGNED, UNSUPPORTED, REJECTED, ERROR = "signed", "unsupported", "rejected", "error"
+RESULT_STATUSES = (SIGNED, UNSUPPORTED, REJECTED, ERROR)
+
+
+class ProtocolError(ValueError):
+    """An answer that is not what the protocol allows (the check becomes `error`)."""
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    return json.loads(resources.files("harness").joinpath("protocol.schema.json").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=None)
+def _validator(definition: str) -> jsonschema.protocols.Validator:
+    full = schema()
+    sub = {"$ref": f"#/$defs/{definition}", "$defs": full["$defs"]}
+    return jsonschema.validators.validator_for(full)(sub)
+
+
+def validate(definition: str, message: Any) -> None:
+    """Raise ProtocolError naming the first problem when `message` is not a valid `definition`."""
+    error = jsonschema.exceptions.best_match(_validator(definition).iter_errors(message))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "the message"
+        raise ProtocolError(f"{where}: {error.message[:300]}")
+
+
+# -- what the harness sends ------------------------------------------------------------------------
+def hello(adapter: str) -> dict[str, Any]:
+    return {"type": "hello", "protocol": VERSION, "adapter": adapter}
+
+
+def sign(check: Check) -> dict[str, Any]:
+    return {"type": "sign", "check": check.to_json()}
+
+
+def bench_floor(iterations: int) -> dict[str, Any]:
+    return {"type": "bench", "floor": "hmac-sha256-chain", "iterations": iterations}
+
+
+def bench_sign(check: Check, iterations: int) -> dict[str, Any]:
+    return {"type": "bench", "check": check.to_json(), "iterations": iterations}
+
+
+BYE = {"type": "bye"}
+
+
+# -- what adapters answer ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Capabilities:
+    """What an adapter declares it can do. The engine answers `unsupported` itself for a check
+    outside them, so no adapter repeats that guard."""
+
+    algorithms: tuple[str, ...] = ALGORITHMS
+    modes: tuple[str, ...] = MODES
+    exposes: tuple[str, ...] = ()
+    bench: bool = False
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Capabilities":
+        return cls(
+            algorithms=tuple(data.get("algorithms") or ALGORITHMS),
+            modes=tuple(data.get("modes") or MODES),
+            exposes=tuple(data.get("exposes") or ()),
+            bench=bool(data.get("bench")),
+        )
+
+    def missing(self, check: Check) -> str | None:
+        """Why the adapter cannot take this check at all (None: it can)."""
+        algorithm = check.context.algorithm
+        if algorithm not in self.algorithms:
+            return f"the library has no {algorithm.upper()} signer (the adapter declares algorithms: {', '.join(self.algorithms)})"
+        if check.mode not in self.modes:
+            what = "presigned URLs (query mode)" if check.mode == "query" else f"{check.mode} mode"
+            return f"the library does not sign {what} (the adapter declares modes: {', '.join(self.modes)})"
+        return None
+
+
+@dataclass(frozen=True)
+class Hello:
+    name: str
+    language: str
+    runtime: str
+    library: str
+    library_version: str
+    capabilities: Capabilities
+    raw: dict[str, Any] = field(compare=False)
+
+    @classmethod
+    def parse(cls, answer: dict[str, Any], name: str) -> "Hello":
+        validate("hello_answer", answer)
+        if answer["protocol"] != VERSION:
+            raise ProtocolError(f"adapter speaks protocol {answer['protocol']!r}, the harness {VERSION}")
+        if answer.get("name") not in (None, name):
+            raise ProtocolError(f"adapter calls itself {answer['name']!r}, its manifest {name!r}")
+        return cls(name, str(answer["language"]), str(answer.get("runtime") or "unknown"), str(answer["library"]),
+                   str(answer["library_version"]), Capabilities.from_json(answer.get("capabilities") or {}), answer)
+
+
+@dataclass(frozen=True)
+class Result:
+    """A `result` answer: a signed request, or why there is none."""
+
+    status: str
+    reason: str = ""
+    signed: dict[str, Any] | None = None
+    canonical_request: str | None = None
+    string_to_sign: str | None = None
+    elapsed_ns: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def parse(cls, answer: dict[str, Any]) -> "Result":
+        validate("result_answer", answer)
+        elapsed = answer.get("elapsed_ns")
+        return cls(answer["status"], str(answer.get("reason") or ""), answer.get("signed"),
+                   answer.get("canonical_request"), answer.get("string_to_sign"),
+                   elapsed if isinstance(elapsed, int) else None, answer)
