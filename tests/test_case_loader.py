@@ -95,7 +95,7 @@ def test_suite_folder_with_missing_file_reports_it_and_loads_the_rest(tmp_path, 
     copy = tmp_path / "suite"
     shutil.copytree(suite / "v4" / "get-vanilla", copy / "v4" / "get-vanilla")
     shutil.copytree(suite / "v4" / "post-vanilla", copy / "v4" / "post-vanilla")
-    (copy / "v4" / "post-vanilla" / "context.json").unlink()
+    (copy / "v4" / "post-vanilla" / "request.txt").unlink()
     (copy / "v4" / "broken-json").mkdir()
     (copy / "v4" / "broken-json" / "context.json").write_text("{not json")
     (copy / "v4" / "broken-json" / "request.txt").write_text("GET / HTTP/1.1\nHost:h\n")
@@ -104,7 +104,7 @@ def test_suite_folder_with_missing_file_reports_it_and_loads_the_rest(tmp_path, 
     messages = sorted(str(e) for e in loaded.errors)
     assert len(messages) == 2
     assert "broken-json/context.json:1: not valid JSON" in messages[0]
-    assert "post-vanilla/context.json:1: missing file" in messages[1]
+    assert "post-vanilla/request.txt:1: missing file" in messages[1]
 
 
 def test_validate_command_exit_codes(tmp_path):
