@@ -44,10 +44,14 @@ def load_cases(paths: list[str | Path], limits: Limits = DEFAULT, body_roots: tu
             _load_path(path, loaded, limits, extra_roots)
         except CaseError as exc:
             loaded.errors.append(exc)
-        except (OSError, ValueError, RecursionError, MemoryError) as exc:  # the last guard: one line, never a traceback
-            loaded.errors.append(CaseError(str(path), 1, f"cannot read: {type(exc).__name__}: {exc}"))
+        except Exception as exc:  # the last guard: one line, never a traceback
+            loaded.errors.append(_unexpected(path, exc))
     _reject_duplicates(loaded)
     return loaded
+
+
+def _unexpected(path: Path, exc: Exception) -> CaseError:
+    return CaseError(str(path), 1, f"cannot read ({type(exc).__name__}: {str(exc)[:200]})")
 
 
 def _load_path(path: Path, loaded: Loaded, limits: Limits, extra_roots: tuple[Path, ...]) -> None:
@@ -69,6 +73,8 @@ def _load_path(path: Path, loaded: Loaded, limits: Limits, extra_roots: tuple[Pa
                 loaded.cases += yamlfile.load_file(file, limits=limits, body_roots=roots)
             except CaseError as exc:
                 loaded.errors.append(exc)
+            except Exception as exc:  # one file's surprise does not stop the others
+                loaded.errors.append(_unexpected(file, exc))
         loaded.sources.append({"path": str(path), "kind": "yaml cases", "revision": _git_revision(path)})
     else:
         loaded.sources.append({"path": str(path), "kind": "yaml file", "revision": _git_revision(path)})

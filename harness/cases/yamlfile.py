@@ -145,6 +145,8 @@ def _scalar(node: yaml.ScalarNode, file: str) -> Any:
         return _constructor.yaml_constructors[node.tag](_constructor, node)  # no cache kept across files
     except (yaml.YAMLError, ValueError, OverflowError, TypeError) as exc:
         problem = getattr(exc, "problem", None) or str(exc)
+        if "integer string conversion" in problem:
+            problem = "a number with more than 4300 digits"
         raise CaseError(file, line, f"cannot read the value {node.value[:40]!r}: {problem}") from None
 
 
@@ -324,7 +326,7 @@ def build_case(
         region_set = [r.strip() for r in region_set.split(",")]
     try:
         timestamp = parse_timestamp(str(ctx.get("timestamp", DEFAULTS["timestamp"])))
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise CaseError(file, at("context", "timestamp"), f"context.timestamp: {exc}") from None
     s3 = service == "s3"
     context = Context(
