@@ -280,3 +280,17 @@ def _write(tmp_path, text):
     path = tmp_path / "one.yaml"
     path.write_text(text)
     return path
+
+
+def test_a_fifo_or_dangling_link_named_yaml_is_reported_not_skipped(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.yaml")
+    os.symlink(tmp_path / "nothing", tmp_path / "dangling.yaml")
+    (tmp_path / "good.yaml").write_text(GOOD)
+    loaded = load_cases([tmp_path])
+    assert len(loaded.cases) == 2
+    assert sorted(str(e).replace(str(tmp_path) + "/", "") for e in loaded.errors) == [
+        "dangling.yaml:1: cannot read: No such file or directory",
+        "pipe.yaml:1: cannot read: is a FIFO (named pipe), not a regular file",
+    ]

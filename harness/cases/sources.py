@@ -65,7 +65,8 @@ def _load_path(path: Path, loaded: Loaded, limits: Limits, extra_roots: tuple[Pa
             raise CaseError(str(path), None, "no case folders found under v4/ or v4a/", whole=True)
     elif path.is_dir():
         roots = (path, *extra_roots)
-        files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+        # not only regular files: a FIFO or a dangling link named *.yaml is reported, never skipped in silence
+        files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and not p.is_dir())
         if not files:
             raise CaseError(str(path), None, "no case files found (*.yaml or *.yml, or a suite folder with v4/ or v4a/)", whole=True)
         for file in files:
