@@ -14,7 +14,7 @@ from typing import Callable
 
 import pytest
 
-from harness.cases import load_cases
+from harness.cases import load_cases, yamlfile
 from harness.limits import DEFAULT, Limits
 
 SMALL = Limits(case_file_bytes=4096, body_bytes=1000)
@@ -373,8 +373,17 @@ def _alarm(signum, frame):
     raise _Hang()
 
 
-@pytest.mark.parametrize("hostile", HOSTILE, ids=lambda h: h.name)
-def test_hostile_input_gives_one_line_and_the_neighbour_still_loads(tmp_path, hostile):
+LOADERS = {cls.__name__: cls for cls in yamlfile._LOADERS}  # libyaml's parser when installed, and the pure Python one
+RUNS = [pytest.param(h, loader, id=f"{h.name}-{loader}") for h in HOSTILE for loader in (LOADERS if not h.suite else [next(iter(LOADERS))])]
+
+
+def test_both_yaml_parsers_are_tried():
+    assert "_PyLoader" in LOADERS and len(RUNS) > len(HOSTILE)
+
+
+@pytest.mark.parametrize("hostile, loader", RUNS)
+def test_hostile_input_gives_one_line_and_the_neighbour_still_loads(tmp_path, monkeypatch, hostile, loader):
+    monkeypatch.setattr(yamlfile, "LOADER", LOADERS[loader])
     root = tmp_path / ("suite" if hostile.suite else "cases")
     root.mkdir()
     if hostile.suite:

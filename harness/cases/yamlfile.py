@@ -73,19 +73,25 @@ _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_CORE + t for t in ("null", "bool", "int", "float", "str", "timestamp")}
 _TAGS = {yaml.ScalarNode: _SCALAR_TAGS, yaml.SequenceNode: {_CORE + "seq"}, yaml.MappingNode: {_CORE + "map"}}
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u([dD][89a-fA-F][0-9a-fA-F]{2})")
+
+
+def _surrogate_message(code: int) -> str:
+    return f"text holds a lone surrogate \\u{code:04x}, which is not a Unicode character (write the character itself, or a \\U00XXXXXX escape)"
 
 
 def _short_tag(tag: str) -> str:
     return "!!" + tag[len(_CORE):] if tag.startswith(_CORE) else tag
 
 
-class _LimitedLoader(yaml.SafeLoader):
-    """SafeLoader whose composer enforces the limits while the document is composed: nesting depth,
-    and alias expansion (counted as the document would be once every alias is expanded, so an alias
-    bomb stops after a few aliases, before anything is expanded)."""
+class _LimitedComposer:
+    """A composer that enforces the limits while the document is composed: nesting depth, and alias
+    expansion (counted as the document would be once every alias is expanded, so an alias bomb stops
+    after a few aliases, before anything is expanded). Mixed into a loader below."""
 
-    def __init__(self, text: str, file: str, limits: Limits):
-        super().__init__(text)
+    anchors: dict[str, yaml.Node]
+
+    def start_limits(self, file: str, limits: Limits) -> None:
         self.file, self.limits = file, limits
         self.depth = 0
         self.aliases = 0  # alias references once expanded (an alias to a node holding k aliases counts 1 + k)
@@ -94,7 +100,7 @@ class _LimitedLoader(yaml.SafeLoader):
         self.open: list[list[int]] = []  # per node being composed: [nodes, aliases] of its children so far
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
-        event = self.peek_event()
+        event = self.peek_event()  # type: ignore[attr-defined]
         line = event.start_mark.line + 1
         if isinstance(event, yaml.AliasEvent):
             target = self.anchors.get(event.anchor)
@@ -103,13 +109,13 @@ class _LimitedLoader(yaml.SafeLoader):
                 if weight is None:
                     raise CaseError(self.file, line, f"alias *{event.anchor} is used inside the node it names (a recursive alias)")
                 self._expand(weight, line)
-            return super().compose_node(parent, index)
+            return super().compose_node(parent, index)  # type: ignore[misc]
         self.depth += 1
         if self.depth > self.limits.nesting_depth:
             raise CaseError(self.file, line, f"nested more than {self.limits.nesting_depth} levels deep (limit nesting_depth)")
         self.open.append([0, 0])
         try:
-            node = super().compose_node(parent, index)
+            node = super().compose_node(parent, index)  # type: ignore[misc]
         finally:
             self.depth -= 1
             nodes, aliases = self.open.pop()
@@ -134,11 +140,36 @@ class _LimitedLoader(yaml.SafeLoader):
             raise CaseError(self.file, line, f"aliases expand to more than {self.limits.case_file_bytes} values (limit case_file_bytes)")
 
 
+class _PyLoader(_LimitedComposer, yaml.SafeLoader):
+    """Pure Python: scanner, parser and composer."""
+
+    def __init__(self, text: str, file: str, limits: Limits):
+        yaml.SafeLoader.__init__(self, text)
+        self.start_limits(file, limits)
+
+
+_LOADERS: list[type] = [_PyLoader]
+if yaml.__with_libyaml__:
+
+    class _CLoader(_LimitedComposer, yaml.composer.Composer, yaml.cyaml.CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
+        """libyaml scans and parses (several times faster); the composer stays the limited Python one."""
+
+        def __init__(self, text: str, file: str, limits: Limits):
+            yaml.cyaml.CParser.__init__(self, text)
+            yaml.composer.Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+            self.start_limits(file, limits)
+
+    _LOADERS.insert(0, _CLoader)
+LOADER = _LOADERS[0]  # tests run the hostile inputs through every loader in _LOADERS
+
+
 def _scalar(node: yaml.ScalarNode, file: str) -> Any:
     line = node.start_mark.line + 1
     bad = _SURROGATE.search(node.value)
     if bad:
-        raise CaseError(file, line, f"text holds a lone surrogate \\u{ord(bad.group()):04x}, which is not a Unicode character (write the character itself, or a \\U00XXXXXX escape)")
+        raise CaseError(file, line, _surrogate_message(ord(bad.group())))
     if node.tag == _CORE + "timestamp":
         return node.value  # keep timestamps as the text that was written; parse_timestamp judges it
     try:
@@ -177,18 +208,22 @@ def _to_python(node: yaml.Node, path: Path_, lines: _Lines, file: str) -> Any:
 
 
 def _compose(text: str, file: str, limits: Limits) -> yaml.Node | None:
-    try:
-        loader = _LimitedLoader(text, file, limits)
-    except yaml.reader.ReaderError as exc:
-        line = text[: exc.position].count("\n") + 1
-        name = " (NUL)" if exc.character == 0 else ""
-        raise CaseError(file, line, f"control character U+{exc.character:04X}{name} is not allowed in YAML text") from None
+    bad = yaml.reader.Reader.NON_PRINTABLE.search(text)
+    if bad:
+        line = text[: bad.start()].count("\n") + 1
+        code = ord(bad.group())
+        name = " (NUL)" if code == 0 else ""
+        raise CaseError(file, line, f"control character U+{code:04X}{name} is not allowed in YAML text")
+    loader = LOADER(text, file, limits)
     try:
         return loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         problem = exc.problem or str(exc)
+        escape = _SURROGATE_ESCAPE.search(text.split("\n")[line - 1]) if "escape" in problem and line <= text.count("\n") + 1 else None
+        if escape:  # libyaml refuses the escape itself; say what the Python reader would
+            raise CaseError(file, line, _surrogate_message(int(escape.group(1), 16))) from None
         raise CaseError(file, line, f"YAML syntax error: {problem}") from None
     except yaml.reader.ReaderError as exc:
         raise CaseError(file, 1, f"YAML error: {exc.reason}") from None
