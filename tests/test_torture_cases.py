@@ -409,3 +409,21 @@ def test_hostile_input_gives_one_line_and_the_neighbour_still_loads(tmp_path, mo
     assert hostile.fragment in message, message
     good = "suite/v4/good-next-door" if hostile.suite else "good/next-door"
     assert [c.id for c in loaded.cases] == [good]
+
+
+def test_file_and_folder_names_that_are_not_utf8_are_refused_in_printable_form(tmp_path):
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    (cases / "good.yaml").write_text(GOOD_YAML)
+    with open(os.path.join(os.fsencode(cases), b"bad\xff.yaml"), "w") as f:
+        f.write(GOOD_YAML.replace("next-door", "other"))
+    suite = tmp_path / "suite"
+    write_suite_case(suite / "v4" / "fine")
+    write_suite_case(Path(os.fsdecode(os.path.join(os.fsencode(suite / "v4"), b"caf\xe9"))))
+    loaded = load_cases([cases, suite])
+    assert sorted(c.id for c in loaded.cases) == ["good/next-door", "suite/v4/fine"]
+    messages = [str(e) for e in loaded.errors]
+    assert messages == [f"{cases}/bad\\xff.yaml:1: the file name is not UTF-8; rename the file",
+                        f"{suite}/v4/caf\\xe9:1: the folder name is not UTF-8; rename the folder"]
+    for message in messages:
+        message.encode("utf-8")  # printable and writable as it is

@@ -66,3 +66,13 @@ def read_limited(path: Path, limit: int, what: str = "file") -> bytes:
 def inside(target: Path, roots: list[Path]) -> bool:
     """Whether the resolved `target` lies within one of the resolved `roots`."""
     return any(target == root or target.is_relative_to(root) for root in roots)
+
+
+def shown(path: Path | str) -> str:
+    """The path as text that can always be printed and written as UTF-8: bytes of a file name that
+    are not UTF-8 (held as lone surrogates by Python) are written as \\xNN."""
+    return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
+
+
+def is_utf8_name(path: Path | str) -> bool:
+    return shown(path) == str(path)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from harness.cases import suite, yamlfile
 from harness.cases.errors import CaseError
-from harness.cases.files import InputFileError, read_limited
+from harness.cases.files import InputFileError, is_utf8_name, read_limited, shown
 from harness.limits import DEFAULT, Limits
 from harness.model import Case
 
@@ -51,10 +51,12 @@ def load_cases(paths: list[str | Path], limits: Limits = DEFAULT, body_roots: tu
 
 
 def _unexpected(path: Path, exc: Exception) -> CaseError:
-    return CaseError(str(path), 1, f"cannot read ({type(exc).__name__}: {str(exc)[:200]})")
+    return CaseError(shown(path), 1, shown(f"cannot read ({type(exc).__name__}: {str(exc)[:200]})"))
 
 
 def _load_path(path: Path, loaded: Loaded, limits: Limits, extra_roots: tuple[Path, ...]) -> None:
+    if not is_utf8_name(path):
+        raise CaseError(shown(path), 1, "the path is not UTF-8; rename it")
     if not path.exists():
         raise CaseError(str(path), 1, "no such file or folder")
     if suite.is_suite(path):
@@ -70,6 +72,9 @@ def _load_path(path: Path, loaded: Loaded, limits: Limits, extra_roots: tuple[Pa
         if not files:
             raise CaseError(str(path), None, "no case files found (*.yaml or *.yml, or a suite folder with v4/ or v4a/)", whole=True)
         for file in files:
+            if not is_utf8_name(file):  # its name could not be printed or written to results.json
+                loaded.errors.append(CaseError(shown(file), 1, "the file name is not UTF-8; rename the file"))
+                continue
             try:
                 loaded.cases += yamlfile.load_file(file, limits=limits, body_roots=roots)
             except CaseError as exc:

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from harness.cases.errors import CaseError
-from harness.cases.files import InputFileError, read_limited
+from harness.cases.files import InputFileError, is_utf8_name, read_limited, shown
 from harness.limits import DEFAULT, Limits
 from harness.model import Case, Context, Request, Source, parse_timestamp
 
@@ -355,12 +355,15 @@ def load_suite(root: Path, errors: list[CaseError], limits: Limits = DEFAULT) ->
         if not base.is_dir():
             continue
         for folder in sorted(p for p in base.iterdir() if p.is_dir()):
+            if not is_utf8_name(folder):  # the name becomes the case id
+                errors.append(CaseError(shown(folder), 1, "the folder name is not UTF-8; rename the folder"))
+                continue
             try:
                 cases.append(load_suite_case(folder, root, origin, limits))
             except CaseError as exc:
                 errors.append(exc)
             except Exception as exc:  # one folder's surprise does not stop the others
-                errors.append(CaseError(str(folder), 1, f"unreadable ({type(exc).__name__}: {str(exc)[:200]})"))
+                errors.append(CaseError(shown(folder), 1, shown(f"unreadable ({type(exc).__name__}: {str(exc)[:200]})")))
     return cases
 
 
