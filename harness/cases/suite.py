@@ -3,7 +3,9 @@
 Layout: <suite>/v4/<name>/ and <suite>/v4a/<name>/, each with context.json and request.txt, and
 optionally {header,query}-{canonical-request,string-to-sign,signature,signed-request}.txt and, for
 v4a, public-key.json. Files are read byte for byte: raw UTF-8 and spaces in the request line,
-folded header lines, bodies.
+folded header lines, bodies. Every context.json key is type-checked and mapped onto the Context, or
+refused at its line: the keys of the official suite and of the SDKs' public copies (docs/cases.md,
+"Suite folders"); a folder without context.json gets the suite's default context.
 """
 
 from __future__ import annotations
