@@ -135,8 +135,8 @@ def _aliases() -> list[Hostile]:
         yaml_case("alias-recursive", "a: &a [x, *a]\n", 1, "alias *a is used inside the node it names"),
         yaml_case("alias-recursive-map", "a: &a\n  b: *a\n", 2, "recursive alias"),
         yaml_case("alias-undefined", f"{HEAD}tags: *nothing\n{REQ}", 3, "YAML syntax error: found undefined alias 'nothing'"),
-        yaml_case("alias-nodes-over-size", "a: &a [" + ",".join("x" * 20) + "]\nb: [" + ",".join(["*a"] * 20) + "]\n", 2,
-                  "aliases expand to more than 200 values (limit case_file_bytes)", Limits(case_file_bytes=200)),
+        yaml_case("alias-nodes-over-budget", "a: &a [" + ",".join(["x"] * 1200) + "]\nb: [*a, *a]\n", 2,
+                  "aliases expand to more than 2000 values (limit yaml_aliases x 1000)", Limits(yaml_aliases=2)),
     ]
     return out
 

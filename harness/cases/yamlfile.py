@@ -73,6 +73,7 @@ _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_CORE + t for t in ("null", "bool", "int", "float", "str", "timestamp")}
 _TAGS = {yaml.ScalarNode: _SCALAR_TAGS, yaml.SequenceNode: {_CORE + "seq"}, yaml.MappingNode: {_CORE + "map"}}
 _SURROGATE = re.compile("[\ud800-\udfff]")
+ALIAS_VALUES = 1000  # values one alias may add on average: alias expansion adds at most yaml_aliases x this
 _SURROGATE_ESCAPE = re.compile(r"\\u([dD][89a-fA-F][0-9a-fA-F]{2})")
 
 
@@ -136,8 +137,9 @@ class _LimitedComposer:
         limit = self.limits.yaml_aliases
         if self.aliases > limit:
             raise CaseError(self.file, line, f"more than {limit} aliases once expanded (limit yaml_aliases): an alias bomb, or anchors nested too deep")
-        if self.alias_nodes > self.limits.case_file_bytes:
-            raise CaseError(self.file, line, f"aliases expand to more than {self.limits.case_file_bytes} values (limit case_file_bytes)")
+        most = limit * ALIAS_VALUES
+        if self.alias_nodes > most:  # few aliases, each naming a huge node
+            raise CaseError(self.file, line, f"aliases expand to more than {most} values (limit yaml_aliases x {ALIAS_VALUES})")
 
 
 class _PyLoader(_LimitedComposer, yaml.SafeLoader):
