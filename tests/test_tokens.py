@@ -17,7 +17,7 @@ from harness.model import split_url
 from harness.reference import canonical as cr
 from harness.reference import tokens as tk
 from harness.reference.signer import sign_request
-from harness.verify.tokens import TokenServerRules, verify_token
+from harness.verify.tokens import TokenServerRules, verify_token, verify_token_with_choices
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES, ERRORS = load_surface_cases(ROOT / "surfaces")
@@ -66,7 +66,7 @@ def test_verifier_decides_as_the_case_says(case_id):
     """On the library's own token where the case has one, else on the reference's."""
     case = TOKENS[case_id]
     token = _library_token(case) if {"token", "signed_url"} & set(case.expect) else tk.sign_token(case.subject).stages["token"]
-    result = verify_token(token, token_rules(case))
+    result = verify_token_with_choices(token, token_rules(case), case.server.open_choices)
     assert result.valid == (case.server.verdict == "accept"), result.reason
     assert case.server.reason in result.reason
 
@@ -288,6 +288,22 @@ def test_botocore_rds_tokens_equal_the_reference_and_verify(frozen_botocore, use
     assert verify_token(theirs, rules).valid
 
 
+def test_botocore_signs_port_443_without_it_which_only_the_open_choice_accepts(frozen_botocore):
+    theirs = _client("rds").generate_db_auth_token("db.example.com", 443, "app")
+    assert theirs.startswith("db.example.com:443/?")
+    t = replace(TOKENS["tokens/rds-port-443"].subject, timestamp=frozen_botocore)
+    ours = tk.sign_token(t).stages
+    assert "\nhost:db.example.com:443\n" in ours["canonical_request"]
+    rules = TokenServerRules("rds", {t.access_key_id: t.secret_access_key}, "us-east-1", frozen_botocore,
+                             endpoint="db.example.com:443", user="app")
+    assert verify_token(ours["token"], rules).valid
+    spec = verify_token(theirs, rules)
+    assert not spec.valid and "signature does not match" in spec.reason
+    chosen = verify_token_with_choices(theirs, rules, ("token-default-port-elided",))
+    assert chosen.valid and chosen.rules == "token-default-port-elided"
+    assert not verify_token_with_choices(ours["token"], replace(rules, default_port_elided=True), ()).valid
+
+
 def test_botocore_dsql_admin_token_equals_the_reference_and_verifies(frozen_botocore):
     theirs = _client("dsql").generate_db_connect_admin_auth_token("abc.dsql.us-east-1.on.aws", "us-east-1", ExpiresIn=3600)
     t = tk.TokenRequest("dsql", "abc.dsql.us-east-1.on.aws", "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
@@ -322,6 +338,7 @@ GOOD = """\
         ("verdict: accept", "verdict: maybe", 9, "'maybe' is not one of"),
         ("surface: rds", "surface: redshift", 3, "'redshift' is not one of"),
         ("  server:", "  servers:", 9, "unknown key 'servers'"),
+        ("verdict: accept}", "verdict: accept, open_choices: [post-filename-as-sent]}", 9, "unknown open choice 'post-filename-as-sent' for rds"),
     ],
 )
 def test_loader_errors_name_file_and_line(tmp_path, old, new, line, message):

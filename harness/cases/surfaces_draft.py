@@ -24,7 +24,9 @@ from harness.cases.errors import CaseError
 from harness.model import Context, Source, parse_timestamp
 from harness.reference.post_policy import PostPolicy
 from harness.reference.tokens import SURFACES, TokenRequest
+from harness.verify.post_policy import OPEN_CHOICES as POST_CHOICES
 from harness.verify.post_policy import PostServerRules, Upload
+from harness.verify.tokens import OPEN_CHOICES as TOKEN_CHOICES
 from harness.verify.tokens import TokenServerRules
 
 
@@ -154,6 +156,10 @@ def build_surface_case(data: dict[str, Any], base: tuple, lines: Any, file: str)
     server = None
     if "server" in data:
         s = data["server"]
+        known = POST_CHOICES if surface == "post-policy" else TOKEN_CHOICES
+        for i, choice in enumerate(s.get("open_choices", ())):
+            if choice not in known:
+                raise CaseError(file, at("server", "open_choices", i), f"unknown open choice {choice!r} for {surface} (known: {', '.join(known)})")
         settings = {k: v for k, v in s.items() if k not in ("at", "verdict", "reason", "open_choices")}
         server = ServerSide(
             at=_timestamp(s["at"], ("server", "at"), base, lines, file),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 from harness.model import SignedRequest, split_url
@@ -30,6 +30,9 @@ EKS_PARAMETERS = frozenset(
     {"action", "version", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-expires",
      "x-amz-security-token", "x-amz-signature", "x-amz-signedheaders"}
 )
+OPEN_CHOICES = {
+    "token-default-port-elided": "the database computes the signed Host without ':443' (botocore signs it so), not the token's authority as written",
+}
 _BASE64URL = re.compile(r"^[A-Za-z0-9_-]*$")
 _STS_HOST = re.compile(r"^sts(?:\.([a-z0-9-]+))?\.amazonaws\.com(?:\.cn)?$")
 
@@ -48,6 +51,12 @@ class TokenServerRules:
     cluster_id: str | None = None  # eks: this cluster's id, sent to STS as x-k8s-aws-id
     sts_hosts: tuple[str, ...] = ()  # eks: accepted STS endpoints
     session_token: str | None = None
+    default_port_elided: bool = False  # open choice token-default-port-elided
+
+    def with_choice(self, choice: str) -> "TokenServerRules":
+        if choice == "token-default-port-elided":
+            return replace(self, default_port_elided=True)
+        raise ValueError(f"unknown open choice {choice!r}; known: {', '.join(OPEN_CHOICES)}")
 
 
 def verify_token(token: str, rules: TokenServerRules) -> Verification:
@@ -58,6 +67,19 @@ def verify_token(token: str, rules: TokenServerRules) -> Verification:
         return _verify_database(token, rules)
     except Rejected as exc:
         return Verification(False, str(exc))
+
+
+def verify_token_with_choices(token: str, rules: TokenServerRules, choices: tuple[str, ...]) -> Verification:
+    """The spec rules first, then each open choice the case names (the first that accepts wins)."""
+    result = verify_token(token, rules)
+    if result.valid:
+        return result
+    for choice in choices:
+        alternative = verify_token(token, rules.with_choice(choice))
+        if alternative.valid:
+            alternative.rules = choice
+            return alternative
+    return result
 
 
 def _single_values(query: str) -> dict[str, str]:
@@ -110,7 +132,10 @@ def _verify_database(token: str, rules: TokenServerRules) -> Verification:
             raise Rejected(f"Action {values.get('Action')!r} is not {wanted!r}")
     _check_expires(values, surface, rules.kind)
     # The database recomputes the signature for its own endpoint: the Host it is reached at.
-    return _signature("https://" + token, (("Host", rules.endpoint),), rules, rules.region, rules.now)
+    host = rules.endpoint
+    if rules.default_port_elided and host.endswith(":443"):
+        host = host[: -len(":443")]
+    return _signature("https://" + token, (("Host", host),), rules, rules.region, rules.now)
 
 
 def decode_eks_token(token: str) -> str:
