@@ -89,6 +89,7 @@ def _flip_policy_byte(policy_b64: str) -> str:
     [
         ("policy", "flip", "does not match the policy"),
         ("x-amz-signature", "0" * 64, "does not match the policy"),
+        ("x-amz-signature", "ü" * 64, "does not match the policy"),
         ("acl", "public-read-write", '"eq", "$acl"'),
         ("Content-Type", "text/html", '"starts-with", "$content-type"'),
         ("key", "user/user2/${filename}", '"starts-with", "$key"'),

@@ -50,6 +50,7 @@ def test_stages_are_declared_and_the_first_three_are_the_query_signers():
     query_mode = sign_request(request, context, "query").stages
     stages = tk.sign_token(t).stages
     assert [stages[s] for s in tk.STAGES[:3]] == [query_mode[s] for s in tk.STAGES[:3]]
+    assert [getattr(tk, s)(t) for s in tk.STAGES[:3]] == [query_mode[s] for s in tk.STAGES[:3]]
     assert stages["token"] == query_mode["signed_url"].removeprefix("https://")
 
 
@@ -89,6 +90,8 @@ def _rds() -> tuple[str, TokenServerRules]:
         ("us-east-1%2Frds-db", "us-east-1%2Frds", "credential scope"),
         ("us-east-1%2Frds-db", "us-west-2%2Frds-db", "credential scope"),
         ("X-Amz-Signature=d", "X-Amz-Signature=e", "signature does not match"),
+        ("X-Amz-Signature=d", "X-Amz-Signature=%C3%BC", "64 lowercase hex"),
+        ("X-Amz-Signature=d", "X-Amz-Signature=D", "64 lowercase hex"),
         ("prod-instance", "https://prod-instance", "scheme"),
         ("&X-Amz-SignedHeaders=host", "&X-Amz-SignedHeaders=host&Action=connect", "more than once"),
     ],

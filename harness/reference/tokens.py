@@ -14,7 +14,7 @@ from datetime import datetime
 
 from harness.model import Context, Request
 from harness.reference.encoding import uri_encode
-from harness.reference.signer import sign_request
+from harness.reference.signer import SigningResult, sign_request
 
 STAGES = ("canonical_request", "string_to_sign", "signature", "token")
 EKS_PREFIX = "k8s-aws-v1."
@@ -108,6 +108,27 @@ def presign_request(t: TokenRequest) -> tuple[Request, Context]:
     return request, context
 
 
+def presigned(t: TokenRequest) -> SigningResult:
+    """The query-mode signer over `presign_request(t)`: every stage up to the signed URL."""
+    request, context = presign_request(t)
+    return sign_request(request, context, "query")
+
+
+def canonical_request(t: TokenRequest) -> str:
+    """Stage 1, the query signer's canonical request (X-Amz-* in the query, host signed)."""
+    return presigned(t).stages["canonical_request"]
+
+
+def string_to_sign(t: TokenRequest) -> str:
+    """Stage 2, the query signer's string to sign."""
+    return presigned(t).stages["string_to_sign"]
+
+
+def signature(t: TokenRequest) -> str:
+    """Stage 3, the query signer's signature."""
+    return presigned(t).stages["signature"]
+
+
 def token(kind: str, signed_url: str) -> str:
     """Stage 4: the presigned URL without its scheme (rds, dsql), or 'k8s-aws-v1.' + the URL in
     base64url without padding (eks)."""
@@ -118,8 +139,7 @@ def token(kind: str, signed_url: str) -> str:
 
 def sign_token(t: TokenRequest) -> TokenResult:
     """Every stage of one token: the query-mode signer's three, then the framing."""
-    request, context = presign_request(t)
-    signed = sign_request(request, context, "query")
+    signed = presigned(t)
     stages = {name: signed.stages[name] for name in STAGES[:3]}
     stages["signed_url"] = signed.stages["signed_url"]
     stages["token"] = token(t.kind, signed.stages["signed_url"])

@@ -118,7 +118,7 @@ def check_signature(values: dict[str, str], secret: str, date_stamp: str, rules:
     """The signature covers the policy field byte for byte, as received."""
     key = signing.signing_key(secret, date_stamp, rules.region, pp.SERVICE)
     expected = signing.signature(key, values["policy"])
-    if not hmac.compare_digest(expected, values["x-amz-signature"].strip().lower()):
+    if not hmac.compare_digest(expected.encode(), values["x-amz-signature"].encode("utf-8")):
         raise Rejected("x-amz-signature does not match the policy as received")
 
 

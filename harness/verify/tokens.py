@@ -34,6 +34,7 @@ OPEN_CHOICES = {
     "token-default-port-elided": "the database computes the signed Host without ':443' (botocore signs it so), not the token's authority as written",
 }
 _BASE64URL = re.compile(r"^[A-Za-z0-9_-]*$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _STS_HOST = re.compile(r"^sts(?:\.([a-z0-9-]+))?\.amazonaws\.com(?:\.cn)?$")
 
 
@@ -93,6 +94,13 @@ def _single_values(query: str) -> dict[str, str]:
     return values
 
 
+def _check_signature_text(value: str | None) -> None:
+    """64 lowercase hex digits (anything else cannot match, and single.verify's compare_digest
+    raises on non-ASCII text)."""
+    if value is None or not _HEX64.match(value):
+        raise Rejected("X-Amz-Signature is not 64 lowercase hex digits")
+
+
 def _check_expires(values: dict[str, str], surface: tk.Surface, kind: str) -> None:
     text = values.get("X-Amz-Expires", "")
     if not text.isdigit() or int(text) > surface.max_expires:
@@ -131,6 +139,7 @@ def _verify_database(token: str, rules: TokenServerRules) -> Verification:
         if values.get("Action") != wanted:
             raise Rejected(f"Action {values.get('Action')!r} is not {wanted!r}")
     _check_expires(values, surface, rules.kind)
+    _check_signature_text(values.get("X-Amz-Signature"))
     # The database recomputes the signature for its own endpoint: the Host it is reached at.
     host = rules.endpoint
     if rules.default_port_elided and host.endswith(":443"):
@@ -181,6 +190,7 @@ def _verify_eks(token: str, rules: TokenServerRules) -> Verification:
     if tk.CLUSTER_ID_HEADER not in [h.lower() for h in values.get("x-amz-signedheaders", "").split(";")]:
         raise Rejected(f"client did not sign the {tk.CLUSTER_ID_HEADER} header in the pre-signed URL")
     _check_expires({"X-Amz-Expires": values.get("x-amz-expires", "")}, tk.SURFACES["eks"], "eks")
+    _check_signature_text(values.get("x-amz-signature"))
     try:
         signed_at = datetime.strptime(values.get("x-amz-date", ""), "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
     except ValueError:
