@@ -225,6 +225,8 @@ GOOD = """\
         ("surface: post-policy", "surface: rds", 4, "takes a token: block, not post:"),
         ("  post:\n", "  token: {host: h}\n  post:\n", 4, "takes a post: block, not token:"),
         ("  title: t\n", "  title: t\n  title: u\n", 3, "duplicate key 'title'"),
+        ("    key: k\n", "    key: k\n    conditions:\n      - [eq, $a, b]\n      - [matches, $key, x]\n", 9, "post.conditions[1]: policy condition"),
+        ("    key: k\n", "    key: k\n    conditions:\n      - [content-length-range, 1, big]\n", 8, "bounds must be integers"),
     ],
 )
 def test_loader_errors_name_file_and_line(tmp_path, old, new, line, message):
@@ -234,3 +236,21 @@ def test_loader_errors_name_file_and_line(tmp_path, old, new, line, message):
         load_surface_file(path)
     assert info.value.line == line and message in info.value.message, str(info.value)
     assert str(info.value).startswith(f"{path}:{line}: ")
+
+
+def test_random_byte_damage_never_raises():
+    """Any damaged form is a rejection with a reason, never an exception."""
+    import random
+
+    upload, rules = _docs()
+    rng = random.Random(16)
+    for _ in range(300):
+        fields = list(upload.fields)
+        i = rng.randrange(len(fields))
+        name, value = fields[i]
+        if value:
+            j = rng.randrange(len(value))
+            value = value[:j] + rng.choice(["\x00", "ü", "=", "%", "{", "\"", "A", ""]) + value[j + 1:]
+        fields[i] = (name, value)
+        result = verify_post(replace(upload, fields=fields), rules)
+        assert result.valid or result.reason

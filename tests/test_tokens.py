@@ -360,3 +360,18 @@ def test_one_bad_file_does_not_stop_the_others(tmp_path):
     assert [c.id for c in cases] == ["tokens/x"]
     assert [(Path(e.file).name, e.line) for e in errors] == [("b.yaml", 4), ("c.yaml", 1)]
     assert "needs token.cluster_id" in errors[0].message and "duplicate id" in errors[1].message
+
+
+@pytest.mark.parametrize("case_id", ["tokens/rds-botocore", "tokens/dsql-botocore-dbconnect", "tokens/eks-ruby-sts-presigner"])
+def test_random_character_damage_never_raises(case_id):
+    """Any damaged token is a rejection with a reason, never an exception."""
+    import random
+
+    case = TOKENS[case_id]
+    token, rules = _library_token(case), token_rules(case)
+    rng = random.Random(16)
+    for _ in range(200):
+        j = rng.randrange(len(token))
+        damaged = token[:j] + rng.choice(["%", "%zz", "ü", "&", "=", "?", "/", "", "A", "-", "_", "=="]) + token[j + 1:]
+        result = verify_token(damaged, rules)
+        assert result.valid or result.reason

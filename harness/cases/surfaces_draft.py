@@ -25,7 +25,8 @@ from harness.model import Context, Source, parse_timestamp
 from harness.reference.post_policy import PostPolicy
 from harness.reference.tokens import SURFACES, TokenRequest
 from harness.verify.post_policy import OPEN_CHOICES as POST_CHOICES
-from harness.verify.post_policy import PostServerRules, Upload
+from harness.verify.post_policy import PostServerRules, Upload, parse_condition
+from harness.verify.single import Rejected
 from harness.verify.tokens import OPEN_CHOICES as TOKEN_CHOICES
 from harness.verify.tokens import TokenServerRules
 
@@ -112,6 +113,11 @@ def build_surface_case(data: dict[str, Any], base: tuple, lines: Any, file: str)
                 base64.b64decode(post["policy_base64"], validate=True).decode("utf-8")
             except (binascii.Error, ValueError) as exc:
                 raise CaseError(file, at("post", "policy_base64"), f"post.policy_base64 is not base64 of UTF-8 text: {exc}") from None
+        for i, condition in enumerate(post.get("conditions", [])):
+            try:
+                parse_condition(condition)
+            except Rejected as exc:
+                raise CaseError(file, at("post", "conditions", i), f"post.conditions[{i}]: {exc}") from None
         context = Context(
             access_key_id=creds["access_key_id"],
             secret_access_key=creds["secret_access_key"],
