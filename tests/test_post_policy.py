@@ -130,6 +130,15 @@ def test_docs_form_rejects_extra_or_repeated_fields_but_not_x_ignore():
     assert verify_post(replace(upload, fields=upload.fields + [("x-ignore-note", "free text")]), rules).valid
 
 
+def test_a_bucket_form_field_is_covered_by_the_bucket_condition():
+    """@aws-sdk/s3-presigned-post posts a `bucket` field (and `Policy` capitalised) to a path-style URL."""
+    upload, rules = _upload_and_rules(POST["post-policy/session-token"])
+    fields = [("bucket", "examplebucket")] + [("Policy" if n == "policy" else n, v) for n, v in upload.fields]
+    assert verify_post(replace(upload, fields=fields), rules).valid
+    other = verify_post(replace(upload, fields=fields), replace(rules, bucket="otherbucket"))
+    assert not other.valid and '"eq", "$bucket"' in other.reason
+
+
 def test_content_length_range_bounds_are_inclusive():
     upload, rules = _upload_and_rules(POST["post-policy/every-condition-kind"])
     assert verify_post(replace(upload, size=1), rules).valid
