@@ -44,7 +44,7 @@ class TokenServerRules:
 
     kind: str  # rds | dsql | eks
     credentials: dict[str, str]
-    region: str
+    region: str  # rds, dsql: the database's region (eks: the STS host's, see sts_region)
     now: datetime
     endpoint: str = ""  # rds, dsql: the authority the database listens on (host:port for rds)
     user: str | None = None  # rds: the database user logging in
