@@ -122,8 +122,10 @@ def chunk_string_to_sign(algorithm: str, amz_date: str, scope: str, previous_sig
 
 
 def trailing_headers(trailers: tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> str:
-    """The trailing headers as signed: 'name:value\\n' per header, in the order sent."""
-    return "".join(f"{name.lower()}:{value.strip()}\n" for name, value in trailers)
+    """The trailing headers as signed: 'name:value\\n' per header, lowercase names sorted (stable),
+    values trimmed (smithy-rs sign_trailer sorts; aws-c-auth's vectors are already in order)."""
+    ordered = sorted(((name.lower(), value.strip()) for name, value in trailers), key=lambda nv: nv[0])
+    return "".join(f"{name}:{value}\n" for name, value in ordered)
 
 
 def trailer_string_to_sign(algorithm: str, amz_date: str, scope: str, previous_signature: str, trailers_text: str) -> str:
