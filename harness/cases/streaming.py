@@ -234,9 +234,11 @@ def c_defines(source: str) -> dict[str, int]:
 
 def c_function(source: str, name: str) -> str:
     """The body of a C function (up to the first line holding only '}')."""
-    start = source.index(f" {name}(")
-    end = source.index("\n}\n", start)
-    return source[start:end]
+    match = re.search(rf"^[^\n;]*\b{re.escape(name)}\([^;{{]*\)\s*\{{", source, re.M)
+    if match is None:
+        raise KeyError(f"no definition of {name}()")
+    end = source.index("\n}\n", match.start())
+    return source[match.start():end]
 
 
 def c_request_headers(source: str, builder: str) -> tuple[tuple[str, str], ...]:
