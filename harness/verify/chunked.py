@@ -121,9 +121,6 @@ def _verify(signed: SignedRequest, body: bytes, rules: ServerRules, progress: Ch
     decoded_text = _first(signed.headers, "X-Amz-Decoded-Content-Length")
     if decoded_text is None or not decoded_text.strip().isdigit():
         raise Rejected("x-amz-decoded-content-length is missing or not a number")
-    length_text = _first(signed.headers, "Content-Length")
-    if length_text is not None and length_text.strip() != str(len(body)):
-        raise Rejected(f"Content-Length {length_text.strip()} is not the {len(body)} bytes received")
 
     # The seed: an ordinary header-signed request whose payload hash is the streaming value.
     seed = verify(signed, b"", rules)
@@ -187,6 +184,10 @@ def _verify(signed: SignedRequest, body: bytes, rules: ServerRules, progress: Ch
         else:
             sts = ref.trailer_string_to_sign(algorithm, amz_date, scope, previous, ref.trailing_headers(trailers))
             check("trailer", sts, trailer_signature)
+    # Checked last so that a cut or padded body is named by what is wrong in it.
+    length_text = _first(signed.headers, "Content-Length")
+    if length_text is not None and length_text.strip() != str(len(body)):
+        raise Rejected(f"Content-Length {length_text.strip()} is not the {len(body)} bytes received")
     for name, value in trailers:
         compute = CHECKSUMS.get(name)
         if compute is not None and base64.b64encode(compute(decoded)).decode("ascii") != value:
