@@ -164,6 +164,15 @@ def test_rejects_a_changed_request_head(mutate, reason):
     assert not verdict.valid and reason in verdict.reason
 
 
+def test_content_encoding_is_an_open_choice():
+    upload = _upload("sigv4", headers=(("Content-Encoding", "gzip"),))
+    result = chunked.sign_upload(upload)
+    assert "content-encoding:gzip" in result.values("seed_canonical_request")[0]
+    assert "aws-chunked" in _judge(upload, result).reason
+    lenient = verify_upload(result.signed, result.body, ServerRules.for_context(upload.context), require_content_encoding=False)
+    assert lenient.valid, lenient.reason
+
+
 def test_rejects_a_content_length_other_than_the_body():
     upload = _upload("sigv4", headers=(("Content-Length", "9999"),))
     verdict = _judge(upload)

@@ -49,11 +49,14 @@ class _Chunk:
     data: bytes
 
 
-def verify_upload(signed: SignedRequest, body: bytes, rules: ServerRules) -> ChunkedVerification:
-    """Accept or reject one aws-chunked upload (request head + wire body) under `rules`."""
+def verify_upload(signed: SignedRequest, body: bytes, rules: ServerRules, *, require_content_encoding: bool = True) -> ChunkedVerification:
+    """Accept or reject one aws-chunked upload (request head + wire body) under `rules`.
+
+    `require_content_encoding=False` is the open choice of a server that recognizes the stream by
+    its x-amz-content-sha256 alone (some clients leave Content-Encoding: aws-chunked out)."""
     progress = ChunkedVerification(False)
     try:
-        _verify(signed, body, rules, progress)
+        _verify(signed, body, rules, progress, require_content_encoding)
     except Rejected as exc:
         progress.valid = False
         progress.reason = str(exc)
@@ -110,13 +113,13 @@ def parse_chunked_body(body: bytes) -> tuple[list[_Chunk], list[tuple[str, str]]
     return chunks, trailers
 
 
-def _verify(signed: SignedRequest, body: bytes, rules: ServerRules, progress: ChunkedVerification) -> None:
+def _verify(signed: SignedRequest, body: bytes, rules: ServerRules, progress: ChunkedVerification, require_content_encoding: bool) -> None:
     declared = (_first(signed.headers, "X-Amz-Content-Sha256") or "").strip()
     unsigned = declared == ref.STREAMING_UNSIGNED_PAYLOAD_TRAILER
     if declared not in SIGNED_PAYLOADS and not unsigned:
         raise Rejected(f"x-amz-content-sha256 {declared!r} is not a streaming payload value")
     encoding = [v.strip().lower() for v in (_first(signed.headers, "Content-Encoding") or "").split(",")]
-    if "aws-chunked" not in encoding:
+    if require_content_encoding and "aws-chunked" not in encoding:
         raise Rejected("Content-Encoding does not include aws-chunked")
     decoded_text = _first(signed.headers, "X-Amz-Decoded-Content-Length")
     if decoded_text is None or not decoded_text.strip().isdigit():
