@@ -15,7 +15,7 @@ from harness.cases import streaming as vectors_io
 from harness.cases.errors import CaseError
 from harness.model import Context, Request
 from harness.reference import chunked, event_stream, signing
-from harness.verify.chunked import verify_upload
+from harness.verify.chunked import parse_chunked_body, verify_upload
 from harness.verify.single import ServerRules
 
 ROOT = Path(__file__).parents[1]
@@ -240,6 +240,10 @@ def test_collected_vector(vector):
     result = chunked.sign_upload(vector.upload) if vector.upload else event_stream.sign_stream(vector.stream)
     for stage, values in vector.expect.items():
         assert tuple(result.values(stage)) == values, f"{vector.source.file}:{vector.source.line}: {stage}"
+    if vector.wire is not None:
+        # Chunk sizes are hex of either case (smithy-rs writes upper case); the rest is exact.
+        assert parse_chunked_body(result.body) == parse_chunked_body(vector.wire)
+        assert result.body.lower() == vector.wire.lower()
     if vector.verify_only:
         key = signing.sigv4a_private_key(vector.upload.context.access_key_id, vector.upload.context.secret_access_key).public_key()
         strings = result.values("seed_string_to_sign") + result.values("chunk_string_to_sign") + result.values("trailer_string_to_sign")

@@ -9,12 +9,14 @@ import base64
 import zlib
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
+from harness.cases.streaming import load_vectors
 from harness.model import Context, Request, SignedRequest
 from harness.reference import chunked, event_stream, signing
-from harness.verify.chunked import parse_chunked_body, verify_upload
+from harness.verify.chunked import Chain, parse_chunked_body, verify_body, verify_upload
 from harness.verify.event_stream import verify_messages, verify_stream
 from harness.verify.single import ServerRules
 
@@ -274,3 +276,34 @@ def test_event_stream_rejects_a_chain_on_another_seed():
     assert not verdict.valid and "message 0" in verdict.reason
     verdict = verify_messages(result.body, result.values("seed_signature")[0], "AKIDEXAMPLE", rules)
     assert verdict.valid and verdict.events == 3
+
+
+# -- the collected vectors, judged as a server would ------------------------------------------------
+
+VECTORS = {v.id: v for f in sorted((Path(__file__).parents[1] / "vectors" / "streaming").glob("*.yaml")) for v in load_vectors(f)}
+
+
+def test_s3_documentation_chunked_example_is_accepted():
+    vector = VECTORS["crt-java-chunked-sigv4"]
+    verdict = _judge(vector.upload)
+    assert verdict.valid, verdict.reason
+    assert len(verdict.decoded) == 66560
+
+
+def test_the_trailer_on_a_non_trailer_seed_trap_is_rejected():
+    """aws-c-auth's and the CRT's SigV4 trailer test sign the seed as ...-PAYLOAD, then a trailer."""
+    verdict = _judge(VECTORS["crt-java-trailing-headers-sigv4"].upload)
+    assert not verdict.valid and "which has no trailer" in verdict.reason
+
+
+def test_s3_trailing_headers_example_body_is_accepted_from_its_seed():
+    vector = VECTORS["smithy-rs-aws-chunked-body-signed-trailer"]
+    upload = vector.upload
+    body = chunked.sign_upload(upload).body
+    chain = Chain(upload.seed_signature, upload.context.access_key_id, upload.context.amz_date, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER", ("x-amz-checksum-crc32c",), 66560)
+    rules = ServerRules.for_context(upload.context)
+    verdict = verify_body(body, chain, rules)
+    assert verdict.valid, verdict.reason
+    assert not verify_body(body, replace(chain, seed_signature="4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9"), rules).valid
+    changed = verify_body(body.replace(b"sOO8/Q==", b"AAAAAA=="), chain, rules)
+    assert not changed.valid and "trailer signature does not match" in changed.reason

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -25,7 +25,7 @@ from harness.reference import chunked, event_stream
 SURFACES = ("aws-chunked", "event-stream")
 VECTOR_KEYS = {
     "id", "surface", "title", "note", "refs", "request", "context", "chunks", "trailers", "unsigned",
-    "payload", "add_stream_headers", "events", "prior_signature", "expect", "verify_only",
+    "payload", "add_stream_headers", "events", "prior_signature", "expect", "verify_only", "wire",
 }
 CONTEXT_KEYS = {"access_key_id", "secret_access_key", "region", "service", "timestamp", "algorithm", "normalize_path", "double_encode"}
 EVENT_KEYS = {"time", "payload", "message", "date_ms", "raw_headers"}
@@ -45,7 +45,7 @@ class Vector:
     upload: chunked.ChunkedUpload | None = None
     stream: event_stream.EventStream | None = None
     verify_only: tuple[str, ...] = ()  # stages checked by verification, not by value (SigV4A)
-    extra: dict[str, Any] = field(default_factory=dict)
+    wire: bytes | None = None  # the body as sent, when the source pins it
 
 
 Content = Union[str, dict]
@@ -142,21 +142,29 @@ def build_vector(data: dict[str, Any], base: tuple[Any, ...], lines: Any, file: 
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise CaseError(file, at("expect", stage), f"expect.{stage}: a list of strings")
     context = _context(data.get("context", {}), file, at("context"))
+    # The prior signature as bytes; the strings to sign hold their hex.
+    prior = data.get("prior_signature")
+    prior_hex = None if prior is None else content_bytes(prior, "prior_signature", file, at("prior_signature")).hex()
+    wire = None if "wire" not in data else content_bytes(data["wire"], "wire", file, at("wire"))
     common = dict(
         id=data["id"], surface=data["surface"], title=data["title"], note=data["note"],
         refs=tuple(data["refs"]), expect={k: tuple(v) for k, v in expect.items()},
-        source=Source(file, at()), verify_only=tuple(data.get("verify_only", ())),
+        source=Source(file, at()), verify_only=tuple(data.get("verify_only", ())), wire=wire,
     )
     if data["surface"] == "aws-chunked":
         chunks = tuple(content_bytes(c, f"chunks[{i}]", file, at("chunks", i)) for i, c in enumerate(data.get("chunks", [])))
+        if "request" not in data and prior_hex is None:
+            raise CaseError(file, at(), "an aws-chunked vector needs a request (for the seed) or a prior_signature")
+        request = _request(data["request"], file, at("request")) if "request" in data else Request("PUT", "https", "example", "/", "", ())
         upload = chunked.ChunkedUpload(
-            request=_request(data.get("request"), file, at("request")),
+            request=request,
             context=context,
             chunks=chunks,
             trailers=tuple((str(n), str(v)) for n, v in data.get("trailers", [])),
             unsigned=bool(data.get("unsigned", False)),
             payload=data.get("payload"),
             add_stream_headers=bool(data.get("add_stream_headers", True)),
+            seed_signature=prior_hex,
         )
         return Vector(upload=upload, **common)  # type: ignore[arg-type]
     events = []
@@ -176,9 +184,6 @@ def build_vector(data: dict[str, Any], base: tuple[Any, ...], lines: Any, file: 
             raise CaseError(file, where, f"events[{i}].time: {exc}") from None
         raw = ev.get("raw_headers")
         events.append(event_stream.Event(payload, when, ev.get("date_ms"), None if raw is None else content_bytes(raw, f"events[{i}].raw_headers", file, where)))
-    prior = data.get("prior_signature")
-    # The prior signature as bytes; the string to sign holds their hex.
-    prior_hex = None if prior is None else content_bytes(prior, "prior_signature", file, at("prior_signature")).hex()
     request = _request(data["request"], file, at("request")) if "request" in data else None
     if request is None and prior_hex is None:
         raise CaseError(file, at(), "an event-stream vector needs a request (for the seed) or a prior_signature")

@@ -64,6 +64,7 @@ class ChunkedUpload:
     unsigned: bool = False  # STREAMING-UNSIGNED-PAYLOAD-TRAILER: the seed signs, chunks go unsigned
     payload: str | None = None  # the seed's x-amz-content-sha256 when not the one the upload implies
     add_stream_headers: bool = True  # add the STREAM_HEADERS the request lacks
+    seed_signature: str | None = None  # start the chain here instead of signing the request head
 
     @property
     def decoded_length(self) -> int:
@@ -214,16 +215,20 @@ def seed_request(upload: ChunkedUpload) -> Request:
 def sign_upload(upload: ChunkedUpload) -> ChunkedSigning:
     """Every stage of an aws-chunked upload, and the request head and wire body as sent."""
     context = replace(upload.context, payload=upload.seed_payload, content_sha256_header=True)
-    seed = sign_request(seed_request(upload), context, "header")
-    result = ChunkedSigning(signed=seed.signed)
-    result.steps += [
-        Step("seed_canonical_request", seed.stages["canonical_request"]),
-        Step("seed_string_to_sign", seed.stages["string_to_sign"]),
-        Step("seed_signature", seed.stages["signature"]),
-    ]
+    result = ChunkedSigning()
+    if upload.seed_signature is not None:
+        previous = upload.seed_signature
+    else:
+        seed = sign_request(seed_request(upload), context, "header")
+        result.signed = seed.signed
+        result.steps += [
+            Step("seed_canonical_request", seed.stages["canonical_request"]),
+            Step("seed_string_to_sign", seed.stages["string_to_sign"]),
+            Step("seed_signature", seed.stages["signature"]),
+        ]
+        previous = seed.stages["signature"]
     scope = signing.credential_scope(context.date_stamp, context.region, context.service, context.algorithm)
     body = bytearray()
-    previous = seed.stages["signature"]
     for index, chunk in enumerate(list(upload.chunks) + [b""]):
         final = index == len(upload.chunks)
         if upload.unsigned:

@@ -113,6 +113,37 @@ def parse_chunked_body(body: bytes) -> tuple[list[_Chunk], list[tuple[str, str]]
     return chunks, trailers
 
 
+@dataclass(frozen=True)
+class Chain:
+    """What an aws-chunked body is verified against: the seed signature it chains on, the signer's
+    key and time, the streaming payload value, and (from the request head) the declared trailer
+    names and decoded length; None where there is no head to take them from."""
+
+    seed_signature: str
+    access_key_id: str
+    amz_date: str
+    payload: str
+    declared_trailers: tuple[str, ...] | None = None
+    decoded_length: int | None = None
+
+
+def verify_body(body: bytes, chain: Chain, rules: ServerRules) -> ChunkedVerification:
+    """Verify an aws-chunked body alone, chained on a known seed signature (for signers that sign
+    chunks given a seed, with no request head)."""
+    progress = ChunkedVerification(False)
+    try:
+        if chain.payload not in SIGNED_PAYLOADS and chain.payload != ref.STREAMING_UNSIGNED_PAYLOAD_TRAILER:
+            raise Rejected(f"{chain.payload!r} is not a streaming payload value")
+        if chain.access_key_id not in rules.credentials:
+            raise Rejected(f"unknown access key id {chain.access_key_id!r}")
+        _verify_body(body, chain, rules, progress)
+    except Rejected as exc:
+        progress.reason = str(exc)
+        return progress
+    progress.valid = True
+    return progress
+
+
 def _verify(signed: SignedRequest, body: bytes, rules: ServerRules, progress: ChunkedVerification, require_content_encoding: bool) -> None:
     declared = (_first(signed.headers, "X-Amz-Content-Sha256") or "").strip()
     unsigned = declared == ref.STREAMING_UNSIGNED_PAYLOAD_TRAILER
@@ -133,9 +164,26 @@ def _verify(signed: SignedRequest, body: bytes, rules: ServerRules, progress: Ch
     algorithm = {v: k for k, v in signing.ALGORITHM_NAMES.items()}[algorithm_name]
     if not unsigned and SIGNED_PAYLOADS[declared][0] != algorithm:
         raise Rejected(f"{declared} with an {algorithm_name} seed")
-    amz_date = (seed.string_to_sign or "").split("\n")[1]
-    scope = credential.partition("/")[2]
-    akid = credential.partition("/")[0]
+    chain = Chain(
+        seed_signature=seed_signature,
+        access_key_id=credential.partition("/")[0],
+        amz_date=(seed.string_to_sign or "").split("\n")[1],
+        payload=declared,
+        declared_trailers=tuple(n.strip().lower() for n in (_first(signed.headers, "X-Amz-Trailer") or "").split(",") if n.strip()),
+        decoded_length=int(decoded_text),
+    )
+    _verify_body(body, chain, rules, progress, algorithm)
+    # Checked last so that a cut or padded body is named by what is wrong in it.
+    length_text = _first(signed.headers, "Content-Length")
+    if length_text is not None and length_text.strip() != str(len(body)):
+        raise Rejected(f"Content-Length {length_text.strip()} is not the {len(body)} bytes received")
+
+
+def _verify_body(body: bytes, chain: Chain, rules: ServerRules, progress: ChunkedVerification, algorithm: str | None = None) -> None:
+    unsigned = chain.payload == ref.STREAMING_UNSIGNED_PAYLOAD_TRAILER
+    algorithm = algorithm or (SIGNED_PAYLOADS[chain.payload][0] if not unsigned else "sigv4")
+    akid, amz_date = chain.access_key_id, chain.amz_date
+    scope = signing.credential_scope(amz_date[:8], rules.region, rules.service, algorithm)
     secret = rules.credentials[akid]
 
     def check(kind: str, sts: str, sig: str | None) -> str:
@@ -153,7 +201,7 @@ def _verify(signed: SignedRequest, body: bytes, rules: ServerRules, progress: Ch
         return sig
 
     chunks, trailers = parse_chunked_body(body)
-    previous = seed_signature
+    previous = chain.seed_signature
     for index, chunk in enumerate(chunks):
         kind = "final chunk" if chunk.size == 0 else f"chunk {index}"
         if unsigned:
@@ -166,31 +214,26 @@ def _verify(signed: SignedRequest, body: bytes, rules: ServerRules, progress: Ch
             progress.chunks += 1
     decoded = b"".join(c.data for c in chunks)
     progress.decoded = decoded
-    if len(decoded) != int(decoded_text):
-        raise Rejected(f"x-amz-decoded-content-length {decoded_text.strip()} is not the {len(decoded)} bytes decoded")
+    if chain.decoded_length is not None and len(decoded) != chain.decoded_length:
+        raise Rejected(f"x-amz-decoded-content-length {chain.decoded_length} is not the {len(decoded)} bytes decoded")
 
     # The trailer: the names declared in x-amz-trailer, then the signature (unless unsigned).
     trailer_signature = None
     if trailers and trailers[-1][0] == "x-amz-trailer-signature":
         trailer_signature = trailers.pop()[1]
-    declared_trailers = [n.strip().lower() for n in (_first(signed.headers, "X-Amz-Trailer") or "").split(",") if n.strip()]
-    wants_trailer = unsigned or SIGNED_PAYLOADS[declared][1]
+    wants_trailer = unsigned or SIGNED_PAYLOADS[chain.payload][1]
     if not wants_trailer and (trailers or trailer_signature):
-        raise Rejected(f"trailing headers sent with {declared}, which has no trailer")
+        raise Rejected(f"trailing headers sent with {chain.payload}, which has no trailer")
     if wants_trailer:
         names = [n for n, _ in trailers]
-        if names != declared_trailers:
-            raise Rejected(f"trailing headers {names} are not the ones declared in x-amz-trailer {declared_trailers}")
+        if chain.declared_trailers is not None and names != list(chain.declared_trailers):
+            raise Rejected(f"trailing headers {names} are not the ones declared in x-amz-trailer {list(chain.declared_trailers)}")
         if unsigned:
             if trailer_signature is not None:
                 raise Rejected("x-amz-trailer-signature in an unsigned-payload stream")
         else:
             sts = ref.trailer_string_to_sign(algorithm, amz_date, scope, previous, ref.trailing_headers(trailers))
             check("trailer", sts, trailer_signature)
-    # Checked last so that a cut or padded body is named by what is wrong in it.
-    length_text = _first(signed.headers, "Content-Length")
-    if length_text is not None and length_text.strip() != str(len(body)):
-        raise Rejected(f"Content-Length {length_text.strip()} is not the {len(body)} bytes received")
     for name, value in trailers:
         compute = CHECKSUMS.get(name)
         if compute is not None and base64.b64encode(compute(decoded)).decode("ascii") != value:
