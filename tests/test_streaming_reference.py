@@ -287,6 +287,8 @@ def test_trailing_headers_are_sorted_lowercase_and_trimmed():
 def test_date_header_encoding():
     # name length, ':date', type 8 (timestamp), milliseconds as a big-endian int64
     assert event_stream.date_header(1000) == b"\x05:date\x08" + (1000).to_bytes(8, "big")
+    # the bytes @smithy/signature-v4's event test passes (vectors/streaming/smithy-typescript.yaml)
+    assert event_stream.date_header(1546045446000).hex() == "053a646174650800000167f77d5770"
 
 
 @pytest.mark.parametrize(
