@@ -4,6 +4,7 @@ SDKs' tests in vectors/streaming/."""
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 from dataclasses import replace
@@ -311,6 +312,13 @@ def test_event_message_round_trip(header):
     raw = event_stream.encode_message([header], b"payload")
     headers, payload, length = event_stream.decode_message(raw + b"next")
     assert headers == [header] and payload == b"payload" and length == len(raw)
+
+
+def test_event_message_encoding_matches_aws_sdk_go():
+    """The inner message of aws-sdk-go's TestSignEncoder (private/protocol/eventstream/eventstreamapi/
+    signer_test.go at 8d203ccff393): a string header and "payload", encoded byte for byte."""
+    raw = event_stream.encode_message([event_stream.Header("header_name", "string", "header value")], b"payload")
+    assert base64.b64encode(raw).decode() == "AAAAMgAAABs0pv1jC2hlYWRlcl9uYW1lBwAMaGVhZGVyIHZhbHVlcGF5bG9hZH4tKFg="
 
 
 def test_event_message_crc_is_checked():
