@@ -26,6 +26,7 @@ SURFACES = ("aws-chunked", "event-stream")
 VECTOR_KEYS = {
     "id", "surface", "title", "note", "refs", "request", "context", "chunks", "trailers", "unsigned",
     "payload", "add_stream_headers", "events", "prior_signature", "expect", "verify_only", "wire",
+    "signing_key",
 }
 CONTEXT_KEYS = {"access_key_id", "secret_access_key", "region", "service", "timestamp", "algorithm", "normalize_path", "double_encode"}
 EVENT_KEYS = {"time", "payload", "message", "date_ms", "raw_headers"}
@@ -142,9 +143,10 @@ def build_vector(data: dict[str, Any], base: tuple[Any, ...], lines: Any, file: 
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise CaseError(file, at("expect", stage), f"expect.{stage}: a list of strings")
     context = _context(data.get("context", {}), file, at("context"))
-    # The prior signature as bytes; the strings to sign hold their hex.
-    prior = data.get("prior_signature")
-    prior_hex = None if prior is None else content_bytes(prior, "prior_signature", file, at("prior_signature")).hex()
+    # The prior signature exactly as the first string to sign holds it (hex, or whatever the test gave).
+    prior_hex = data.get("prior_signature")
+    if prior_hex is not None and not isinstance(prior_hex, str):
+        raise CaseError(file, at("prior_signature"), "prior_signature: the text the first string to sign holds, as a string")
     wire = None if "wire" not in data else content_bytes(data["wire"], "wire", file, at("wire"))
     common = dict(
         id=data["id"], surface=data["surface"], title=data["title"], note=data["note"],
@@ -165,6 +167,7 @@ def build_vector(data: dict[str, Any], base: tuple[Any, ...], lines: Any, file: 
             payload=data.get("payload"),
             add_stream_headers=bool(data.get("add_stream_headers", True)),
             seed_signature=prior_hex,
+            signing_key=None if "signing_key" not in data else content_bytes(data["signing_key"], "signing_key", file, at("signing_key")),
         )
         return Vector(upload=upload, **common)  # type: ignore[arg-type]
     events = []

@@ -65,6 +65,13 @@ class ChunkedUpload:
     payload: str | None = None  # the seed's x-amz-content-sha256 when not the one the upload implies
     add_stream_headers: bool = True  # add the STREAM_HEADERS the request lacks
     seed_signature: str | None = None  # start the chain here instead of signing the request head
+    signing_key: bytes | None = None  # a given SigV4 signing key (unit tests that bypass derivation)
+
+    @property
+    def signs_trailer(self) -> bool:
+        """Trailers are signed when there are any (aws-c-auth signs them whatever the seed says), and
+        a ...-TRAILER payload signs one even when empty (aws-sdk-java-v2 does)."""
+        return not self.unsigned and (bool(self.trailers) or self.seed_payload.endswith("-TRAILER"))
 
     @property
     def decoded_length(self) -> int:
@@ -72,6 +79,7 @@ class ChunkedUpload:
 
     @property
     def seed_payload(self) -> str:
+        """The seed's x-amz-content-sha256 value."""
         if self.payload is not None:
             return self.payload
         if self.unsigned:
@@ -143,14 +151,15 @@ def trailer_string_to_sign(algorithm: str, amz_date: str, scope: str, previous_s
     )
 
 
-def chunk_signature(context: Context, string_to_sign_text: str) -> str:
+def chunk_signature(context: Context, string_to_sign_text: str, key: bytes | None = None) -> str:
     """The signature of a chunk's (or the trailer's) string to sign: HMAC with the request's
-    signing key (SigV4), ECDSA with the derived key (SigV4A)."""
+    signing key (SigV4; `key` when given), ECDSA with the derived key (SigV4A)."""
     if context.algorithm == "sigv4a":
-        key = signing.sigv4a_private_key(context.access_key_id, context.secret_access_key)
-        return signing.sigv4a_signature(key, string_to_sign_text)
-    key_bytes = signing.signing_key(context.secret_access_key, context.date_stamp, context.region, context.service)
-    return signing.signature(key_bytes, string_to_sign_text)
+        private_key = signing.sigv4a_private_key(context.access_key_id, context.secret_access_key)
+        return signing.sigv4a_signature(private_key, string_to_sign_text)
+    if key is None:
+        key = signing.signing_key(context.secret_access_key, context.date_stamp, context.region, context.service)
+    return signing.signature(key, string_to_sign_text)
 
 
 trailer_signature = chunk_signature
@@ -177,7 +186,7 @@ def chunk_header(size: int, wire_sig: str | None) -> bytes:
 def trailer_section(trailers: tuple[tuple[str, str], ...], wire_sig: str | None) -> bytes:
     """The trailing header lines (and x-amz-trailer-signature when signed), then the closing CRLF."""
     lines = "".join(f"{name.lower()}:{value}\r\n" for name, value in trailers)
-    if wire_sig is not None and trailers:
+    if wire_sig is not None:
         lines += f"x-amz-trailer-signature:{wire_sig}\r\n"
     return (lines + "\r\n").encode("utf-8")
 
@@ -191,7 +200,7 @@ def encoded_length(upload: ChunkedUpload) -> int:
     for chunk in upload.chunks:
         total += len(chunk_header(len(chunk), placeholder)) + len(chunk) + 2
     total += len(chunk_header(0, placeholder))
-    total += len(trailer_section(upload.trailers, placeholder))
+    total += len(trailer_section(upload.trailers, placeholder if upload.signs_trailer else None))
     return total
 
 
@@ -235,16 +244,16 @@ def sign_upload(upload: ChunkedUpload) -> ChunkedSigning:
             body += chunk_header(len(chunk), None)
         else:
             sts = chunk_string_to_sign(context.algorithm, context.amz_date, scope, previous, chunk)
-            previous = chunk_signature(context, sts)
+            previous = chunk_signature(context, sts, upload.signing_key)
             result.steps.append(Step("chunk_string_to_sign", sts, index))
             result.steps.append(Step("final_chunk" if final else "chunk_signature", previous, index))
             body += chunk_header(len(chunk), wire_signature(context, previous))
         if not final:
             body += chunk + b"\r\n"
     trailer_sig = None
-    if upload.trailers and not upload.unsigned:
+    if upload.signs_trailer:
         sts = trailer_string_to_sign(context.algorithm, context.amz_date, scope, previous, trailing_headers(upload.trailers))
-        trailer_sig = trailer_signature(context, sts)
+        trailer_sig = trailer_signature(context, sts, upload.signing_key)
         result.steps.append(Step("trailer_string_to_sign", sts))
         result.steps.append(Step("trailer_signature", trailer_sig))
     body += trailer_section(upload.trailers, None if trailer_sig is None else wire_signature(context, trailer_sig))
