@@ -339,6 +339,8 @@ def test_event_message_crc_is_checked():
         ("- id: a\n  surface: aws-chunked\n  title: t\n  note: n\n  refs: [x]\n  expect:\n    chunk_sig: [a]\n", 7, "not a stage"),
         ("- id: a\n  surface: aws-chunked\n  title: t\n  note: n\n  refs: [x]\n  expect: {}\n  request: {method: PUT, url: 'https://h/'}\n  chunks:\n    - {base64: '!!'}\n", 9, "chunks[0]"),
         ("- id: a\n  surface: event-stream\n  title: t\n  note: n\n  refs: [x]\n  expect: {}\n  events: []\n", 1, "needs a request"),
+        ("- id: a\n  surface: aws-chunked\n  title: t\n  note: n\n  refs: [x]\n  expect: {}\n  prior_signature: ''\n  chunks: 5\n", 1, "wrong shape"),
+        ("- id: a\n  surface: aws-chunked\n  title: t\n  note: n\n  refs: [x]\n  expect: {}\n  prior_signature: ''\n  trailers: [[a]]\n", 1, "wrong shape"),
     ],
 )
 def test_vector_file_errors(tmp_path, text, line, message):

@@ -226,6 +226,13 @@ def test_event_stream_accepted():
     assert verdict.payloads == [e.payload for e in stream.events[:3]]
 
 
+def test_event_stream_needs_the_events_payload_value():
+    stream, result, rules = _stream()
+    signed = replace(result.signed, headers=tuple((n, "UNSIGNED-PAYLOAD" if n.lower() == "x-amz-content-sha256" else v) for n, v in result.signed.headers))
+    verdict = verify_stream(signed, result.body, rules)
+    assert not verdict.valid and "STREAMING-AWS4-HMAC-SHA256-EVENTS" in verdict.reason
+
+
 def test_event_stream_rejects_a_changed_payload():
     stream, result, rules = _stream()
     headers, payload, _ = event_stream.decode_message(result.messages[1])

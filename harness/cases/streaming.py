@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from harness.cases.errors import CaseError
 from harness.cases.yamlfile import parse_yaml
@@ -47,9 +47,6 @@ class Vector:
     stream: event_stream.EventStream | None = None
     verify_only: tuple[str, ...] = ()  # stages checked by verification, not by value (SigV4A)
     wire: bytes | None = None  # the body as sent, when the source pins it
-
-
-Content = Union[str, dict]
 
 
 def content_bytes(spec: Any, where: str, file: str, line: int) -> bytes:
@@ -202,7 +199,15 @@ def load_vectors(path: Path) -> list[Vector]:
     except (OSError, UnicodeDecodeError) as exc:
         raise CaseError(file, 1, f"cannot read: {exc}") from None
     docs, lines = parse_yaml(text, file)
-    vectors = [build_vector(data, base, lines, file) for data, base in docs]
+    vectors = []
+    for data, base in docs:
+        try:
+            vectors.append(build_vector(data, base, lines, file))
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            if isinstance(exc, CaseError):
+                raise
+            # A value of the wrong shape that no specific check caught: still one FILE:LINE line.
+            raise CaseError(file, lines.line(base), f"vector {data.get('id', '?')!r} has a value of the wrong shape: {exc}") from None
     seen: dict[str, int] = {}
     for v in vectors:
         if v.id in seen:

@@ -12,7 +12,7 @@ import base64
 import hashlib
 import hmac
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from awscrt import checksums
 
@@ -39,7 +39,6 @@ class ChunkedVerification:
     reason: str = ""
     decoded: bytes = b""
     chunks: int = 0  # data chunks accepted before the verdict
-    details: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
