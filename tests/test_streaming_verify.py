@@ -166,6 +166,17 @@ def test_rejects_a_changed_request_head(mutate, reason):
     assert not verdict.valid and reason in verdict.reason
 
 
+def test_signed_chunks_but_the_last_need_8_kib():
+    upload = replace(_upload("sigv4", trailer=False), chunks=(b"a" * 100, b"b" * 8192, b"c" * 5))
+    result = chunked.sign_upload(upload)
+    verdict = _judge(upload, result)
+    assert not verdict.valid and "chunk 0 is 100 bytes" in verdict.reason
+    lenient = verify_upload(result.signed, result.body, ServerRules.for_context(upload.context), min_chunk_size=0)
+    assert lenient.valid, lenient.reason
+    last_small = replace(upload, chunks=(b"a" * 8192, b"c" * 1))
+    assert _judge(last_small).valid
+
+
 def test_content_encoding_is_an_open_choice():
     upload = _upload("sigv4", headers=(("Content-Encoding", "gzip"),))
     result = chunked.sign_upload(upload)

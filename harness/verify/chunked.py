@@ -23,6 +23,10 @@ from harness.verify.single import Rejected, ServerRules, _first, _parse_authoriz
 
 SIGNED_PAYLOADS = {v: k for k, v in ref.STREAMING_PAYLOADS.items()}  # value -> (algorithm, trailer)
 
+# "The chunk size must be at least 8 KB ... This chunk size applies to all chunks except the last"
+# (S3, sigv4-streaming); aws/aws-sdk-js-v3#7509 reports S3 refusing smaller ones.
+MIN_CHUNK_SIZE = 8192
+
 # x-amz-checksum-* trailers: base64 of the big-endian digest of the decoded payload.
 CHECKSUMS = {
     "x-amz-checksum-crc32": lambda data: zlib.crc32(data).to_bytes(4, "big"),
@@ -48,14 +52,22 @@ class _Chunk:
     data: bytes
 
 
-def verify_upload(signed: SignedRequest, body: bytes, rules: ServerRules, *, require_content_encoding: bool = True) -> ChunkedVerification:
+def verify_upload(
+    signed: SignedRequest,
+    body: bytes,
+    rules: ServerRules,
+    *,
+    require_content_encoding: bool = True,
+    min_chunk_size: int = MIN_CHUNK_SIZE,
+) -> ChunkedVerification:
     """Accept or reject one aws-chunked upload (request head + wire body) under `rules`.
 
-    `require_content_encoding=False` is the open choice of a server that recognizes the stream by
-    its x-amz-content-sha256 alone (some clients leave Content-Encoding: aws-chunked out)."""
+    Open choices: `require_content_encoding=False`, a server that recognizes the stream by its
+    x-amz-content-sha256 alone (some clients leave Content-Encoding: aws-chunked out);
+    `min_chunk_size=0`, a server without S3's 8 KiB floor for signed chunks."""
     progress = ChunkedVerification(False)
     try:
-        _verify(signed, body, rules, progress, require_content_encoding)
+        _verify(signed, body, rules, progress, require_content_encoding, min_chunk_size)
     except Rejected as exc:
         progress.valid = False
         progress.reason = str(exc)
@@ -126,7 +138,7 @@ class Chain:
     decoded_length: int | None = None
 
 
-def verify_body(body: bytes, chain: Chain, rules: ServerRules) -> ChunkedVerification:
+def verify_body(body: bytes, chain: Chain, rules: ServerRules, *, min_chunk_size: int = MIN_CHUNK_SIZE) -> ChunkedVerification:
     """Verify an aws-chunked body alone, chained on a known seed signature (for signers that sign
     chunks given a seed, with no request head)."""
     progress = ChunkedVerification(False)
@@ -135,7 +147,7 @@ def verify_body(body: bytes, chain: Chain, rules: ServerRules) -> ChunkedVerific
             raise Rejected(f"{chain.payload!r} is not a streaming payload value")
         if chain.access_key_id not in rules.credentials:
             raise Rejected(f"unknown access key id {chain.access_key_id!r}")
-        _verify_body(body, chain, rules, progress)
+        _verify_body(body, chain, rules, progress, min_chunk_size=min_chunk_size)
     except Rejected as exc:
         progress.reason = str(exc)
         return progress
@@ -143,7 +155,14 @@ def verify_body(body: bytes, chain: Chain, rules: ServerRules) -> ChunkedVerific
     return progress
 
 
-def _verify(signed: SignedRequest, body: bytes, rules: ServerRules, progress: ChunkedVerification, require_content_encoding: bool) -> None:
+def _verify(
+    signed: SignedRequest,
+    body: bytes,
+    rules: ServerRules,
+    progress: ChunkedVerification,
+    require_content_encoding: bool,
+    min_chunk_size: int,
+) -> None:
     declared = (_first(signed.headers, "X-Amz-Content-Sha256") or "").strip()
     unsigned = declared == ref.STREAMING_UNSIGNED_PAYLOAD_TRAILER
     if declared not in SIGNED_PAYLOADS and not unsigned:
@@ -171,14 +190,21 @@ def _verify(signed: SignedRequest, body: bytes, rules: ServerRules, progress: Ch
         declared_trailers=tuple(n.strip().lower() for n in (_first(signed.headers, "X-Amz-Trailer") or "").split(",") if n.strip()),
         decoded_length=int(decoded_text),
     )
-    _verify_body(body, chain, rules, progress, algorithm)
+    _verify_body(body, chain, rules, progress, algorithm, min_chunk_size)
     # Checked last so that a cut or padded body is named by what is wrong in it.
     length_text = _first(signed.headers, "Content-Length")
     if length_text is not None and length_text.strip() != str(len(body)):
         raise Rejected(f"Content-Length {length_text.strip()} is not the {len(body)} bytes received")
 
 
-def _verify_body(body: bytes, chain: Chain, rules: ServerRules, progress: ChunkedVerification, algorithm: str | None = None) -> None:
+def _verify_body(
+    body: bytes,
+    chain: Chain,
+    rules: ServerRules,
+    progress: ChunkedVerification,
+    algorithm: str | None = None,
+    min_chunk_size: int = MIN_CHUNK_SIZE,
+) -> None:
     unsigned = chain.payload == ref.STREAMING_UNSIGNED_PAYLOAD_TRAILER
     algorithm = algorithm or (SIGNED_PAYLOADS[chain.payload][0] if not unsigned else "sigv4")
     akid, amz_date = chain.access_key_id, chain.amz_date
@@ -211,6 +237,9 @@ def _verify_body(body: bytes, chain: Chain, rules: ServerRules, progress: Chunke
             previous = check(kind, sts, chunk.signature)
         if chunk.size:
             progress.chunks += 1
+    small = [i for i, c in enumerate(chunks[:-2]) if c.size < min_chunk_size]
+    if small and not unsigned:
+        raise Rejected(f"chunk {small[0]} is {chunks[small[0]].size} bytes; every chunk but the last must be at least {min_chunk_size}")
     decoded = b"".join(c.data for c in chunks)
     progress.decoded = decoded
     if chain.decoded_length is not None and len(decoded) != chain.decoded_length:
