@@ -349,3 +349,19 @@ def test_vector_file_errors(tmp_path, text, line, message):
     with pytest.raises(CaseError) as info:
         vectors_io.load_vectors(path)
     assert info.value.line == line and message in info.value.message and str(info.value).startswith(f"{path}:{line}:")
+
+
+def test_first_difference_names_the_first_chunk_that_differs(chunked_c):
+    s = vectors_io.c_strings(chunked_c)
+    result = chunked.sign_upload(_c_upload(chunked_c, "sigv4", trailing=False, payload=chunked.STREAMING_PAYLOADS[("sigv4", False)]))
+    expected = {
+        "seed_signature": [s["s_expected_request_signature"]],
+        "chunk_signature": [s["s_expected_first_chunk_signature"], s["s_expected_second_chunk_signature"]],
+        "final_chunk": [s["s_expected_final_chunk_signature"]],
+    }
+    assert result.first_difference(expected) is None
+    expected["chunk_signature"] = [s["s_expected_first_chunk_signature"], "0" * 64]
+    expected["final_chunk"] = ["1" * 64]
+    assert result.first_difference(expected) == ("chunk_signature", 1, "0" * 64, s["s_expected_second_chunk_signature"])
+    assert result.first_difference({"chunk_signature": expected["chunk_signature"] + ["x"]})[:2] == ("chunk_signature", 1)
+    assert result.first_difference({"trailer_signature": ["x"]}) == ("trailer_signature", 0, "x", "")

@@ -15,12 +15,13 @@ trailing headers"), for SigV4 and SigV4A, on the shared single-shot code.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from harness.model import Context, Request, SignedRequest
 from harness.reference import signing
 from harness.reference.canonical import EMPTY_SHA256
 from harness.reference.signer import sign_request
+from harness.reference.steps import Step, Steps
 
 STAGES = (
     "seed_canonical_request",
@@ -87,29 +88,13 @@ class ChunkedUpload:
         return STREAMING_PAYLOADS[(self.context.algorithm, bool(self.trailers))]
 
 
-@dataclass(frozen=True)
-class Step:
-    """One stage's value; `index` numbers the chunks (the final chunk is the last index)."""
-
-    stage: str
-    text: str
-    index: int | None = None
-
-
 @dataclass
-class ChunkedSigning:
-    steps: list[Step] = field(default_factory=list)
+class ChunkedSigning(Steps):
+    """Every stage of an upload, the request head as sent (None when the seed was given) and the
+    wire body."""
+
     signed: SignedRequest | None = None
     body: bytes = b""
-
-    def values(self, stage: str) -> list[str]:
-        return [s.text for s in self.steps if s.stage == stage]
-
-    def value(self, stage: str) -> str:
-        found = self.values(stage)
-        if len(found) != 1:
-            raise KeyError(f"{stage}: {len(found)} values")
-        return found[0]
 
 
 # -- one function per stage --------------------------------------------------------------------

@@ -25,6 +25,7 @@ from typing import Union
 from harness.model import Context, Request, SignedRequest
 from harness.reference import signing
 from harness.reference.signer import sign_request
+from harness.reference.steps import Step, Steps
 
 STAGES = (
     "seed_canonical_request",
@@ -206,21 +207,13 @@ class EventStream:
     prior_signature: str | None = None
 
 
-@dataclass(frozen=True)
-class Step:
-    stage: str
-    text: str
-    index: int | None = None
-
-
 @dataclass
-class EventSigning:
-    steps: list[Step] = field(default_factory=list)
+class EventSigning(Steps):
+    """Every stage of a stream, the request head as sent (None when the seed was given) and the
+    envelope messages."""
+
     signed: SignedRequest | None = None
     messages: list[bytes] = field(default_factory=list)
-
-    def values(self, stage: str) -> list[str]:
-        return [s.text for s in self.steps if s.stage == stage]
 
     @property
     def body(self) -> bytes:
