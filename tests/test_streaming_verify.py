@@ -325,3 +325,14 @@ def test_s3_trailing_headers_example_body_is_accepted_from_its_seed():
     assert not verify_body(body, replace(chain, seed_signature="4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9"), rules).valid
     changed = verify_body(body.replace(b"sOO8/Q==", b"AAAAAA=="), chain, rules)
     assert not changed.valid and "trailer signature does not match" in changed.reason
+
+
+def test_s3_trailing_headers_example_is_accepted_and_its_documented_content_length_is_not():
+    vector = VECTORS["s3s-put-object-multiple-chunks-with-trailer"]
+    result = chunked.sign_upload(vector.upload)
+    verdict = _judge(vector.upload, result)
+    assert verdict.valid, verdict.reason
+    # The documentation's request also shows Content-Length: 66824 (unsigned here), short of this body.
+    documented = replace(result.signed, headers=result.signed.headers + (("Content-Length", "66824"),))
+    verdict = _judge(vector.upload, result, signed=documented)
+    assert not verdict.valid and f"Content-Length 66824 is not the {len(result.body)} bytes" in verdict.reason
