@@ -8,6 +8,7 @@ import base64
 import os
 import re
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -319,6 +320,20 @@ def test_event_message_encoding_matches_aws_sdk_go():
     signer_test.go at 8d203ccff393): a string header and "payload", encoded byte for byte."""
     raw = event_stream.encode_message([event_stream.Header("header_name", "string", "header value")], b"payload")
     assert base64.b64encode(raw).decode() == "AAAAMgAAABs0pv1jC2hlYWRlcl9uYW1lBwAMaGVhZGVyIHZhbHVlcGF5bG9hZH4tKFg="
+
+
+def test_signed_message_headers_as_smithy_rs_sign_test():
+    """smithy-rs event_stream.rs `sign`: ':chunk-signature' (bytes of the signature) first, then
+    ':date' with the sub-seconds truncated (123456789 s + 1234 ns -> 123456789000 ms)."""
+    when = datetime.fromtimestamp(123_456_789, timezone.utc) + timedelta(microseconds=1)
+    context = Context("AKIDEXAMPLE", "secret", None, "us-east-1", ("us-east-1",), "testservice", when)
+    inner = event_stream.encode_message([event_stream.Header("some-header", "string", "value")], b"test payload")
+    stream = event_stream.EventStream(None, context, (event_stream.Event(inner, when),), "be1f8c7d79ef8e1abc5254a2c70e4da3bfaf4f07328f527444e1fc6ea67273e2")
+    result = event_stream.sign_stream(stream)
+    headers, payload, _ = event_stream.decode_message(result.messages[0])
+    assert [h.name for h in headers] == [":chunk-signature", ":date"]
+    assert headers[0].value.hex() == result.values("event_signature")[0]
+    assert headers[1].value == 123_456_789_000 and payload == inner
 
 
 def test_event_message_crc_is_checked():
