@@ -17,6 +17,7 @@ from harness.reference.encoding import uri_decode, uri_encode
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+STREAMING_PREFIX = "STREAMING-"
 
 # Headers the reference never signs (as aws-c-auth): hop-by-hop or rewritten by proxies.
 UNSIGNED_HEADERS = frozenset(
@@ -122,7 +123,10 @@ def signed_headers(signed: Iterable[str]) -> str:
 
 
 def hashed_payload(body: bytes, policy: str = "body") -> str:
-    """HexEncode(Hash(RequestPayload)), or the empty-body hash, or UNSIGNED-PAYLOAD."""
+    """HexEncode(Hash(RequestPayload)), or the empty-body hash, or UNSIGNED-PAYLOAD, or a streaming
+    payload's literal value (STREAMING-...: the body is signed chunk by chunk after the seed)."""
+    if policy.startswith(STREAMING_PREFIX):
+        return policy
     if policy == "unsigned":
         return UNSIGNED_PAYLOAD
     if policy == "empty":

@@ -1,0 +1,38 @@
+"""The stages a streaming signer went through, in order: one Step per stage value (per chunk or
+per event where the stage repeats)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Step:
+    """One stage's value; `index` numbers the chunk or event it belongs to (None: once per stream)."""
+
+    stage: str
+    text: str
+    index: int | None = None
+
+
+@dataclass
+class Steps:
+    steps: list[Step] = field(default_factory=list)
+
+    def values(self, stage: str) -> list[str]:
+        """The stage's values in order (chunk 0 first)."""
+        return [s.text for s in self.steps if s.stage == stage]
+
+    def first_difference(self, expected: dict[str, list[str] | tuple[str, ...]]) -> tuple[str, int, str, str] | None:
+        """The first (stage, position, expected, actual) that differs, in chain order; None if all agree."""
+        positions: dict[str, int] = {}
+        for step in self.steps:
+            position = positions.get(step.stage, 0)
+            positions[step.stage] = position + 1
+            wanted = expected.get(step.stage)
+            if wanted is not None and position < len(wanted) and wanted[position] != step.text:
+                return step.stage, position, wanted[position], step.text
+        for stage, wanted in expected.items():
+            if len(wanted) > positions.get(stage, 0):
+                return stage, positions.get(stage, 0), wanted[positions.get(stage, 0)], ""
+        return None
