@@ -1,0 +1,244 @@
+"""The relay: the only way out of an adapter's network namespace, and it leads to the capture server.
+
+`wrap_command()` gives the argv the harness starts instead of the adapter's own:
+
+    unshare --net [--map-root-user] -- PYTHON -I .../relay.py --unix SOCKET --port 80 -- ADAPTER...
+
+Inside the new network namespace (no interface but a down `lo`) this file, run as a script, brings
+`lo` up, listens on 127.0.0.1:PORT (and [::1]:PORT where IPv6 exists), then forks: the child execs
+the adapter (same stdin, stdout, stderr, environment and process group; killed if the relay dies),
+the parent relays every TCP connection byte for byte to the capture server's Unix socket -- a file,
+so reachable from any network namespace -- and exits with the adapter's status when it ends.
+
+Nothing else is reachable from inside: the namespace has no route anywhere, and its 127.0.0.1 is
+its own, not the host's. Stdlib only (it runs with `python -I`, outside the project's imports).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import fcntl
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+RELAY = Path(__file__).resolve()
+DEFAULT_PORTS = (80,)  # the namespace is private, so the default HTTP port is free: URLs need no :port
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
+PR_SET_PDEATHSIG = 1
+FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
+
+
+# -- the harness's side ------------------------------------------------------------------------
+def unshare_prefix() -> list[str]:
+    """`unshare --net`, with a user namespace (`--map-root-user`) when not root: inside it the
+    process may configure its own network namespace (CAP_NET_ADMIN there), nothing outside."""
+    return ["unshare", "--net"] + ([] if os.geteuid() == 0 else ["--map-root-user"]) + ["--"]
+
+
+def wrap_command(command: Sequence[str], socket_path: str, port: int | Sequence[int] = DEFAULT_PORTS) -> list[str]:
+    """The argv that runs `command` in a new network namespace whose only way out is the relay
+    from 127.0.0.1:`port` to the capture server's Unix socket `socket_path`."""
+    ports = [port] if isinstance(port, int) else list(port)
+    if not ports or not command:
+        raise ValueError("wrap_command needs a command and at least one port")
+    argv = [*unshare_prefix(), sys.executable, "-I", str(RELAY), "--unix", socket_path]
+    for p in ports:
+        argv += ["--port", str(int(p))]
+    return [*argv, "--", *command]
+
+
+_AVAILABLE: bool | None = None
+
+
+def relay_available() -> bool:
+    """True when `wrap_command` works here: unshare can make a network namespace and the relay can
+    bring its loopback up and listen in it. Checked once per process."""
+    global _AVAILABLE
+    if _AVAILABLE is None:
+        try:
+            argv = [*unshare_prefix(), sys.executable, "-I", str(RELAY), "--check", "--port", str(DEFAULT_PORTS[0])]
+            _AVAILABLE = shutil.which("unshare") is not None and subprocess.run(
+                argv, capture_output=True, timeout=20).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            _AVAILABLE = False
+    return _AVAILABLE
+
+
+@dataclass(frozen=True)
+class Route:
+    """How one adapter reaches the capture server: the argv to start and the address to send to."""
+
+    argv: list[str]
+    host: str
+    port: int
+    isolated: bool
+    note: str
+
+
+def route(command: Sequence[str], socket_path: str, tcp_address: tuple[str, int] | None, *,
+          ports: Sequence[int] = DEFAULT_PORTS, isolate: bool | None = None) -> Route:
+    """Isolated when the machine allows it (`isolate=None`: check): the adapter sends to
+    127.0.0.1:ports[0] in its own namespace. Otherwise the adapter runs as is, NOT isolated, and
+    sends to the capture server's own loopback TCP address (the server must listen on TCP)."""
+    if isolate is None:
+        isolate = relay_available()
+    if isolate:
+        return Route(wrap_command(command, socket_path, ports), "127.0.0.1", int(ports[0]), True,
+                     "network namespace: only the relay to the capture server is reachable")
+    if tcp_address is None:
+        raise ValueError("no network isolation here and the capture server has no TCP listener (tcp=True)")
+    return Route(list(command), tcp_address[0], tcp_address[1], False,
+                 "NOT isolated (no network namespace on this machine): the adapter could reach any address")
+
+
+# -- inside the namespace ----------------------------------------------------------------------
+def loopback_up() -> None:
+    """`ip link set lo up`, by ioctl (no iproute2 needed): 127.0.0.1 and ::1 come with it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        ifreq = struct.pack("16sH22x", b"lo", 0)
+        flags = struct.unpack("16sH22x", fcntl.ioctl(sock.fileno(), SIOCGIFFLAGS, ifreq))[1]
+        if not flags & IFF_UP:
+            fcntl.ioctl(sock.fileno(), SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", flags | IFF_UP))
+
+
+def listen(ports: Sequence[int]) -> list[socket.socket]:
+    listeners = []
+    for port in ports:
+        for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+            try:
+                sock = socket.socket(family, socket.SOCK_STREAM)
+            except OSError:
+                continue  # no IPv6 in this kernel
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind((host, port))
+                sock.listen(128)
+            except OSError as exc:
+                sock.close()
+                if family == socket.AF_INET6 and exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
+                    continue
+                raise
+            listeners.append(sock)
+    return listeners
+
+
+def _pump(src: socket.socket, dst: socket.socket) -> None:
+    try:
+        while data := src.recv(65536):
+            dst.sendall(data)
+    except OSError:
+        pass
+    try:
+        dst.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+
+
+def _bridge(client: socket.socket, socket_path: str) -> None:
+    upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        upstream.connect(socket_path)
+    except OSError as exc:
+        print(f"relay: cannot reach the capture server at {socket_path}: {exc.strerror or exc}", file=sys.stderr)
+        upstream.close()
+        client.close()
+        return
+    back = threading.Thread(target=_pump, args=(upstream, client), daemon=True)
+    back.start()
+    _pump(client, upstream)
+    back.join()
+    upstream.close()
+    client.close()
+
+
+def _serve(listener: socket.socket, socket_path: str) -> None:
+    while True:
+        try:
+            client, _ = listener.accept()
+        except OSError:
+            return
+        if client.family != socket.AF_UNIX:
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        threading.Thread(target=_bridge, args=(client, socket_path), daemon=True).start()
+
+
+def _exec_adapter(command: list[str], parent: int) -> None:
+    """In the child: die with the relay, restore the signal dispositions Python changed, exec."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+        for sig in (signal.SIGPIPE, signal.SIGXFSZ, *FORWARDED_SIGNALS):
+            signal.signal(sig, signal.SIG_DFL)
+        os.execvp(command[0], command)
+    except OSError as exc:
+        print(f"relay: cannot start {command[0]}: {exc.strerror or exc}", file=sys.stderr)
+    os._exit(127)
+
+
+def main(argv: list[str]) -> int:
+    own, command = argv, []
+    if "--" in argv:
+        cut = argv.index("--")
+        own, command = argv[:cut], argv[cut + 1:]
+    ports: list[int] = []
+    socket_path, check = None, False
+    it = iter(own)
+    for arg in it:
+        if arg == "--port":
+            ports.append(int(next(it)))
+        elif arg == "--unix":
+            socket_path = next(it)
+        elif arg == "--check":
+            check = True
+        else:
+            print(f"relay: unknown argument {arg!r}", file=sys.stderr)
+            return 2
+    if not ports or (not check and (socket_path is None or not command)):
+        print("usage: relay.py --unix SOCKET --port PORT [--port PORT...] -- COMMAND... | --check --port PORT",
+              file=sys.stderr)
+        return 2
+    try:
+        loopback_up()
+        listeners = listen(ports)
+    except OSError as exc:
+        print(f"relay: cannot bring up loopback and listen on {ports} in this network namespace: "
+              f"{exc.strerror or exc} (needs CAP_NET_ADMIN in it: root, or unshare --map-root-user)", file=sys.stderr)
+        return 71
+    if check:
+        return 0
+    parent = os.getpid()
+    child = os.fork()
+    if child == 0:
+        _exec_adapter(command, parent)
+    # The relay keeps stderr for its own messages; the adapter alone holds the protocol pipes.
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    for sig in FORWARDED_SIGNALS:
+        signal.signal(sig, lambda signum, _frame: os.kill(child, signum))
+    for listener in listeners:
+        threading.Thread(target=_serve, args=(listener, socket_path), daemon=True).start()
+    _, status = os.waitpid(child, 0)
+    code = os.waitstatus_to_exitcode(status)
+    sys.stderr.flush()
+    if code < 0:  # the adapter died of a signal: so does the relay, for the harness to see
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+        code = 128 - code
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
