@@ -422,7 +422,7 @@ def test_listener_check_wrapped_command_reaches_the_capture_server_and_nothing_e
     need_relay()
     marker = f"listener-check-{uuid.uuid4().hex}"
     with decoy_listener() as (same_port, same_hits), decoy_listener() as (other_port, other_hits), \
-            CaptureServer(tcp=True) as srv:
+            CaptureServer(tcp=True, keep=True) as srv:
         targets = [f"127.0.0.1:{other_port}", f"127.0.0.1:{srv.tcp_address[1]}", f"[::1]:{other_port}"]
         targets += [f"{addr}:{other_port}" for addr in host_addresses()]
         proc = run_wrapped(srv, LISTENER_CHECK_CLIENT, marker, str(same_port), *targets, port=same_port)
@@ -435,7 +435,7 @@ def test_listener_check_wrapped_command_reaches_the_capture_server_and_nothing_e
         assert got.target == f"/{marker}" and got.client.startswith("unix:default")
         with pytest.raises(TimeoutError):
             srv.get(timeout=0.2)
-        assert srv.received == [got]  # nothing came in on the server's TCP listener
+        assert srv.received == [got] and srv.count == 1  # nothing came in on the server's TCP listener
     assert same_hits == [] and other_hits == []
     assert processes_with(marker) == []
     assert wire_threads() == []

@@ -173,13 +173,17 @@ class _Request:
 
 class CaptureServer:
     """Start with `with CaptureServer(tcp=True) as server:`; `server.unix_path()` and
-    `server.tcp_address` are where clients connect; `server.get()` returns the next request."""
+    `server.tcp_address` are where clients connect. Each request goes to `on_request` when given
+    (called on the connection's thread, before the answer), else to a queue read by `get()`;
+    `keep=True` also keeps them all in `received` (tests; a run would hold every body)."""
 
     def __init__(self, *, tcp: bool = False, limits: WireLimits = WireLimits(),
-                 on_request: Callable[[Received], None] | None = None, response_body: bytes = b"received\n"):
+                 on_request: Callable[[Received], None] | None = None, keep: bool = False,
+                 response_body: bytes = b"received\n"):
         self.tcp = tcp
         self.limits = limits
         self.on_request = on_request
+        self.keep = keep
         self.response_body = response_body
         self.received: list[Received] = []
         self.callback_errors: list[str] = []
@@ -279,6 +283,11 @@ class CaptureServer:
         return path
 
     # -- results -----------------------------------------------------------------------------
+    @property
+    def count(self) -> int:
+        """Requests recorded so far (rejected ones included)."""
+        return self._seq
+
     def get(self, timeout: float = 5.0) -> Received:
         """The next request received (in arrival order); TimeoutError if none comes in time."""
         try:
@@ -500,13 +509,15 @@ class CaptureServer:
                 chunked=req.chunked, trailers=tuple(req.trailers), continued=req.continued, client=client,
                 status=status, fault=fault, notes=tuple(req.notes),
             )
-            self.received.append(received)
-        if self.on_request is not None:
-            try:
-                self.on_request(received)
-            except Exception as exc:  # the callback's bug must not take the connection down
-                self.callback_errors.append(f"request {received.seq}: {type(exc).__name__}: {exc}")
-        self._queue.put(received)
+            if self.keep:
+                self.received.append(received)
+        if self.on_request is None:
+            self._queue.put(received)
+            return received
+        try:
+            self.on_request(received)
+        except Exception as exc:  # the callback's bug must not take the connection down
+            self.callback_errors.append(f"request {received.seq}: {type(exc).__name__}: {exc}")
         return received
 
     def _respond(self, sock: socket.socket, status: int, method: str, close: bool, fault: str | None,
