@@ -516,3 +516,26 @@ def test_route_without_isolation_says_so_and_uses_the_tcp_listener():
         assert isolated.argv[-2:] == ["--", "adapter"]
     with pytest.raises(ValueError, match="tcp=True"):
         relay.route(["adapter"], "/tmp/s.sock", None, isolate=False)
+
+
+def test_relay_as_an_unprivileged_user_through_a_user_namespace(monkeypatch):
+    """`unshare --map-root-user`, the path a non-root harness takes: run as `nobody`, with the
+    system's Python (the relay needs the standard library only)."""
+    need_relay()
+    if os.geteuid() != 0:
+        pytest.skip("not root: every relay test above already runs through --map-root-user")
+    python = "/usr/bin/python3"
+    if not (os.access(python, os.X_OK) and subprocess.run(["which", "setpriv"], capture_output=True).returncode == 0):
+        unavailable("/usr/bin/python3 or setpriv missing: cannot run the relay as an unprivileged user",
+                    "the relay through a user namespace")
+    monkeypatch.setattr(relay.os, "geteuid", lambda: 65534)
+    with CaptureServer(keep=True) as srv:
+        os.chmod(srv.folder, 0o711)  # the test's own server is root's; let `nobody` reach its socket
+        os.chmod(srv.unix_path(), 0o777)
+        code = "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1/nobody').read().decode(), end='')"
+        argv = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+                *relay.wrap_command([python, "-c", code], srv.unix_path(), python=python)]
+        assert "--map-root-user" in argv
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, cwd="/")
+        assert (proc.returncode, proc.stdout) == (0, "received\n"), proc.stderr
+        assert [r.target for r in srv.received] == ["/nobody"]

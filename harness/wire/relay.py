@@ -45,13 +45,15 @@ def unshare_prefix() -> list[str]:
     return ["unshare", "--net"] + ([] if os.geteuid() == 0 else ["--map-root-user"]) + ["--"]
 
 
-def wrap_command(command: Sequence[str], socket_path: str, port: int | Sequence[int] = DEFAULT_PORTS) -> list[str]:
+def wrap_command(command: Sequence[str], socket_path: str, port: int | Sequence[int] = DEFAULT_PORTS,
+                 python: str = sys.executable) -> list[str]:
     """The argv that runs `command` in a new network namespace whose only way out is the relay
-    from 127.0.0.1:`port` to the capture server's Unix socket `socket_path`."""
+    from 127.0.0.1:`port` to the capture server's Unix socket `socket_path`. The relay runs on
+    `python` (any Python 3.9+: it uses the standard library only)."""
     ports = [port] if isinstance(port, int) else list(port)
     if not ports or not command:
         raise ValueError("wrap_command needs a command and at least one port")
-    argv = [*unshare_prefix(), sys.executable, "-I", str(RELAY), "--unix", socket_path]
+    argv = [*unshare_prefix(), python, "-I", str(RELAY), "--unix", socket_path]
     for p in ports:
         argv += ["--port", str(int(p))]
     return [*argv, "--", *command]
