@@ -3,6 +3,7 @@ relay lets a network-isolated command reach it -- and nothing else (the listener
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -145,6 +146,8 @@ def test_head_is_recorded_byte_for_byte_with_case_spacing_and_duplicates(server)
                            ("X-Dup", "one"), ("X-Tab", "a  b"), ("x-dup", "two"))
     assert got.header_values("x-dup") == ["one", "two"]
     assert got.client.startswith("tcp:127.0.0.1:") and got.fault is None and got.status == 200
+    data = json.loads(json.dumps(got.to_json()))
+    assert base64.b64decode(data["raw_head_b64"]) == raw and data["headers"][3] == ["X-Tab", "a  b"]
 
 
 def test_target_kept_as_sent_percent_20_plus_and_raw_space(server):

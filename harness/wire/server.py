@@ -14,6 +14,7 @@ any other address.
 
 from __future__ import annotations
 
+import base64
 import os
 import queue
 import re
@@ -25,7 +26,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from harness.limits import DEFAULT, KIB
 from harness.model import Headers, SignedRequest
@@ -77,6 +78,18 @@ class Received:
     def header_values(self, name: str) -> list[str]:
         lname = name.lower()
         return [v for n, v in self.headers if n.lower() == lname]
+
+    def to_json(self) -> dict[str, Any]:
+        """For results files: the parsed fields, and the raw bytes in base64."""
+        return {
+            "seq": self.seq, "method": self.method, "target": self.target, "version": self.version,
+            "headers": [list(h) for h in self.headers], "trailers": [list(h) for h in self.trailers],
+            "chunked": self.chunked, "continued": self.continued, "client": self.client, "status": self.status,
+            "fault": self.fault, "notes": list(self.notes),
+            "raw_head_b64": base64.b64encode(self.raw_head).decode("ascii"),
+            "raw_body_b64": base64.b64encode(self.raw_body).decode("ascii"),
+            "body_b64": base64.b64encode(self.body).decode("ascii"),
+        }
 
     def to_signed_request(self, scheme: str = "https") -> SignedRequest:
         """The request as the verifier sees it: the URL from the Host header as sent and the target
