@@ -4,6 +4,7 @@ relay lets a network-isolated command reach it -- and nothing else (the listener
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import signal
@@ -382,6 +383,30 @@ def test_requests_client_through_the_relay_keeps_the_connection_alive():
     assert got[0].client == got[1].client  # one connection, one relay process
     assert got[0].header_values("Host") == ["search-x.us-east-1.es.amazonaws.com"]
     assert got[0].header_values("Connection") == ["keep-alive"]
+
+
+BIG_BODY_CLIENT = """
+import hashlib, socket, sys
+body = bytes(range(256)) * (3 * 4096 + 7)  # about 3 MiB, every byte value
+with socket.create_connection(("127.0.0.1", 80)) as s:
+    s.sendall(b"PUT /big HTTP/1.1\\r\\nHost: h\\r\\nContent-Length: %d\\r\\n\\r\\n" % len(body) + body)
+    s.shutdown(socket.SHUT_WR)  # a half-close must reach the server after the last byte
+    answer = b""
+    while chunk := s.recv(65536):
+        answer += chunk
+print(hashlib.sha256(body).hexdigest(), answer.split(b"\\r\\n")[0].decode())
+"""
+
+
+def test_relay_moves_a_large_body_intact_and_passes_the_half_close_on():
+    need_relay()
+    with CaptureServer() as srv:
+        proc = run_wrapped(srv, BIG_BODY_CLIENT)
+        assert proc.returncode == 0, proc.stderr
+        digest, status = proc.stdout.split(" ", 1)
+        got = srv.get()
+    assert status.strip() == "HTTP/1.1 200 OK"
+    assert len(got.body) == 256 * (3 * 4096 + 7) and hashlib.sha256(got.body).hexdigest() == digest
 
 
 LISTENER_CHECK_CLIENT = """

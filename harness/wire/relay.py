@@ -20,6 +20,7 @@ import ctypes
 import errno
 import fcntl
 import os
+import selectors
 import shutil
 import signal
 import socket
@@ -134,44 +135,119 @@ def listen(ports: Sequence[int]) -> list[socket.socket]:
     return listeners
 
 
-def _pump(src: socket.socket, dst: socket.socket) -> None:
-    try:
-        while data := src.recv(65536):
-            dst.sendall(data)
-    except OSError:
-        pass
-    try:
-        dst.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
+class _Direction:
+    """Bytes on their way from one socket to the other; `done` once the source's EOF is passed on."""
+
+    def __init__(self, src: socket.socket, dst: socket.socket):
+        self.src, self.dst = src, dst
+        self.pending = b""
+        self.eof = self.done = False
 
 
-def _bridge(client: socket.socket, socket_path: str) -> None:
-    upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        upstream.connect(socket_path)
-    except OSError as exc:
-        print(f"relay: cannot reach the capture server at {socket_path}: {exc.strerror or exc}", file=sys.stderr)
-        upstream.close()
-        client.close()
-        return
-    back = threading.Thread(target=_pump, args=(upstream, client), daemon=True)
-    back.start()
-    _pump(client, upstream)
-    back.join()
-    upstream.close()
-    client.close()
+class Relay:
+    """One thread, one selector: accept on the listeners, and for each connection move bytes both
+    ways between it and a new connection to the capture server's Unix socket, reading from a side
+    only when what it sent before is written (no unbounded buffer), passing half-closes on."""
 
+    def __init__(self, listeners: list[socket.socket], socket_path: str):
+        self.socket_path = socket_path
+        self.sel = selectors.DefaultSelector()
+        self.ways: dict[socket.socket, tuple[_Direction, _Direction]] = {}  # socket -> (out of it, into it)
+        for listener in listeners:
+            listener.setblocking(False)
+            self.sel.register(listener, selectors.EVENT_READ, None)
 
-def _serve(listener: socket.socket, socket_path: str) -> None:
-    while True:
+    def run(self) -> None:
+        while True:
+            for key, events in self.sel.select():
+                sock = key.fileobj
+                if key.data is None:
+                    self._accept(sock)  # type: ignore[arg-type]
+                    continue
+                out, into = self.ways.get(sock, (None, None))  # type: ignore[arg-type]
+                if out is None:
+                    continue  # closed earlier in this round
+                try:
+                    if events & selectors.EVENT_WRITE:
+                        self._write(into)
+                    if events & selectors.EVENT_READ:
+                        self._read(out)
+                except OSError:
+                    self._close(out.src, out.dst)
+                    continue
+                if out.done and into.done:
+                    self._close(out.src, out.dst)
+                else:
+                    self._interest(out.src)
+                    self._interest(out.dst)
+
+    def _accept(self, listener: socket.socket) -> None:
         try:
             client, _ = listener.accept()
         except OSError:
             return
-        if client.family != socket.AF_UNIX:
-            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        threading.Thread(target=_bridge, args=(client, socket_path), daemon=True).start()
+        upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            upstream.connect(self.socket_path)
+        except OSError as exc:
+            print(f"relay: cannot reach the capture server at {self.socket_path}: {exc.strerror or exc}",
+                  file=sys.stderr)
+            upstream.close()
+            client.close()
+            return
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for sock in (client, upstream):
+            sock.setblocking(False)
+        up, down = _Direction(client, upstream), _Direction(upstream, client)
+        self.ways[client] = (up, down)
+        self.ways[upstream] = (down, up)
+        self.sel.register(client, selectors.EVENT_READ, "side")
+        self.sel.register(upstream, selectors.EVENT_READ, "side")
+
+    def _read(self, way: _Direction) -> None:
+        try:
+            data = way.src.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        if data:
+            way.pending = data
+            self._write(way)
+        else:
+            way.eof = True
+            self._write(way)
+
+    def _write(self, way: _Direction) -> None:
+        if way.pending:
+            try:
+                sent = way.dst.send(way.pending)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            way.pending = way.pending[sent:]
+        if way.eof and not way.pending and not way.done:
+            way.done = True
+            try:
+                way.dst.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+
+    def _interest(self, sock: socket.socket) -> None:
+        out, into = self.ways[sock]
+        events = (selectors.EVENT_READ if not out.eof and not out.pending else 0) | (
+            selectors.EVENT_WRITE if into.pending else 0)
+        registered = sock in self.sel.get_map()
+        if events and registered:
+            self.sel.modify(sock, events, "side")
+        elif events:
+            self.sel.register(sock, events, "side")
+        elif registered:
+            self.sel.unregister(sock)  # nothing to do for it until the other side moves
+
+    def _close(self, *socks: socket.socket) -> None:
+        for sock in socks:
+            if self.ways.pop(sock, None) is not None:
+                if sock in self.sel.get_map():
+                    self.sel.unregister(sock)
+                sock.close()
 
 
 def _exec_adapter(command: list[str], parent: int) -> None:
@@ -230,8 +306,7 @@ def main(argv: list[str]) -> int:
     os.close(devnull)
     for sig in FORWARDED_SIGNALS:
         signal.signal(sig, lambda signum, _frame: os.kill(child, signum))
-    for listener in listeners:
-        threading.Thread(target=_serve, args=(listener, socket_path), daemon=True).start()
+    threading.Thread(target=Relay(listeners, socket_path).run, daemon=True).start()
     _, status = os.waitpid(child, 0)
     code = os.waitstatus_to_exitcode(status)
     sys.stderr.flush()
