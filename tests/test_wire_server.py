@@ -316,6 +316,8 @@ def test_slow_request_is_408_with_what_arrived(small):
     (b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
     (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
     (b"PUT / HTTP/1.1\r\nExpect: tea\r\nContent-Length: 1\r\n\r\nx", 417),
+    (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505),  # HTTP/2 with prior knowledge
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nX-T: " + b"t" * 1100 + b"\r\n\r\n", 431),
 ])
 def test_malformed_requests_are_rejected_and_recorded(small, raw, status):
     head, _ = exchange(small, raw)

@@ -38,7 +38,8 @@ _VERSION = re.compile(rb"HTTP/[0-9]\.[0-9]")
 _HEAD_END = re.compile(rb"\n\r?\n")
 _CHANNEL = re.compile(r"[A-Za-z0-9._-]{1,40}")
 _REASONS = {100: "Continue", 200: "OK", 400: "Bad Request", 408: "Request Timeout", 413: "Content Too Large",
-            417: "Expectation Failed", 431: "Request Header Fields Too Large", 503: "Service Unavailable"}
+            417: "Expectation Failed", 431: "Request Header Fields Too Large", 503: "Service Unavailable",
+            505: "HTTP Version Not Supported"}
 
 
 @dataclass(frozen=True)
@@ -429,6 +430,8 @@ class CaptureServer:
         if first <= 0 or last == first or not _TOKEN.fullmatch(method) or not target or not _VERSION.fullmatch(version):
             raise _Reject(400, f"malformed request line {request_line[:200]!r}")
         req.method, req.target, req.version = method.decode("ascii"), _text(target), version.decode("ascii")
+        if not version.startswith(b"HTTP/1."):
+            raise _Reject(505, f"{req.version} is not HTTP/1.x (an HTTP/2 client without fallback?)")
         if target != target.strip(b" \t"):
             req.notes.append("spaces around the request target")
         req.headers = self._header_lines(lines[1:])
@@ -500,15 +503,14 @@ class CaptureServer:
                 raw += end
                 if end not in (b"\r\n", b"\n"):
                     raise _Reject(400, "chunk data not followed by CRLF")
-            trailer_lines = []
+            trailer_lines, trailer_bytes = [], 0
             while True:
-                line = reader.line(limits.head_bytes, 431, "trailer line")
+                line = reader.line(limits.head_bytes - trailer_bytes, 431, "chunked trailer section")
                 raw += line
+                trailer_bytes += len(line)
                 if line in (b"\r\n", b"\n"):
                     break
                 trailer_lines.append(line.rstrip(b"\r\n"))
-                if len(raw) > limits.body_bytes + limits.head_bytes:
-                    raise _Reject(431, f"chunked trailers longer than {limits.head_bytes} bytes")
             req.trailers = self._header_lines(trailer_lines)
         finally:
             req.raw_body, req.body = bytes(raw), bytes(body)
