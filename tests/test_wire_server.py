@@ -81,14 +81,16 @@ def need_relay() -> None:
 
 
 def processes_with(marker: str) -> list[str]:
+    """Processes (not this one) whose command line or environment holds `marker`."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and entry.name != str(os.getpid()):
             try:
                 cmdline = (entry / "cmdline").read_bytes()
+                environ = (entry / "environ").read_bytes()
             except OSError:
                 continue
-            if marker.encode() in cmdline:
+            if marker.encode() in cmdline + environ:
                 shown = cmdline.replace(b"\0", b" ")[:200]
                 found.append(f"{entry.name}: {shown!r}")
     return found
@@ -124,9 +126,14 @@ def decoy_listener():
 
 
 def run_wrapped(srv: CaptureServer, code: str, *args: str, port: int = 80, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """Run a Python client through the relay; afterwards no process of it may be left."""
     argv = relay.wrap_command([sys.executable, "-c", textwrap.dedent(code), *args], srv.unix_path(), port)
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent", "NO_PROXY": "*"}
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
+    marker = f"wire-test-{uuid.uuid4().hex}"
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent", "NO_PROXY": "*",
+           "WIRE_TEST_MARKER": marker}
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
+    assert processes_with(marker) == [], "relay or client processes left running"
+    return proc
 
 
 # -- exact recording ---------------------------------------------------------------------------
