@@ -74,10 +74,13 @@ def exchange(srv: CaptureServer, raw: bytes, via: str = "tcp") -> tuple[bytes, b
         return read_response(sock)
 
 
-def need_relay() -> None:
+def need_relay(hosts: bool = False) -> None:
     if not relay.relay_available():
         unavailable("no network namespaces here (`unshare --net` fails): the relay and the listener check "
                     "cannot run", "network isolation of adapters")
+    if hosts and not relay.relay_available(hosts=True):
+        unavailable("no private mount namespace here (`unshare --mount` fails): no private /etc/hosts",
+                    "host names inside the adapter's namespace")
 
 
 def processes_with(marker: str) -> list[str]:
@@ -125,9 +128,10 @@ def decoy_listener():
         sock.close()
 
 
-def run_wrapped(srv: CaptureServer, code: str, *args: str, port: int = 80, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def run_wrapped(srv: CaptureServer, code: str, *args: str, port: int = 80, hosts: tuple[str, ...] = (),
+                timeout: float = 30) -> subprocess.CompletedProcess[str]:
     """Run a Python client through the relay; afterwards no process of it may be left."""
-    argv = relay.wrap_command([sys.executable, "-c", textwrap.dedent(code), *args], srv.unix_path(), port)
+    argv = relay.wrap_command([sys.executable, "-c", textwrap.dedent(code), *args], srv.unix_path(), port, hosts=hosts)
     marker = f"wire-test-{uuid.uuid4().hex}"
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent", "NO_PROXY": "*",
            "WIRE_TEST_MARKER": marker}
@@ -392,6 +396,38 @@ def test_requests_client_through_the_relay_keeps_the_connection_alive():
     assert got[0].client == got[1].client  # one connection, one relay process
     assert got[0].header_values("Host") == ["search-x.us-east-1.es.amazonaws.com"]
     assert got[0].header_values("Connection") == ["keep-alive"]
+
+
+HOSTS_CLIENT = """
+import json, socket, sys, urllib.request
+out = {"answer": urllib.request.urlopen("http://" + sys.argv[1] + "/prod/x?a=1", timeout=10).read().decode()}
+for name in ("example.org", "sts.amazonaws.com"):
+    try:
+        out[name] = str(socket.getaddrinfo(name, 443))
+    except OSError as exc:
+        out[name] = "no: " + type(exc).__name__
+print(json.dumps(out))
+"""
+
+
+def test_private_hosts_let_a_client_open_the_signed_url_itself():
+    """With `hosts`, the signed host name leads to the relay inside (http and port 80 instead of
+    https): the client sets no Host header of its own. Other names resolve to nothing, and the
+    host's /etc/hosts is untouched."""
+    need_relay(hosts=True)
+    name = "abc.execute-api.us-east-1.amazonaws.com"
+    before = Path("/etc/hosts").read_bytes()
+    with CaptureServer() as srv:
+        proc = run_wrapped(srv, HOSTS_CLIENT, name, hosts=(name,))
+        assert proc.returncode == 0, proc.stderr
+        got = srv.get()
+    out = json.loads(proc.stdout)
+    assert out["answer"] == "received\n"
+    assert got.raw_head.startswith(b"GET /prod/x?a=1 HTTP/1.1\r\n") and got.header_values("Host") == [name]
+    assert out["example.org"].startswith("no: ") and out["sts.amazonaws.com"].startswith("no: ")
+    assert Path("/etc/hosts").read_bytes() == before
+    with pytest.raises(ValueError):
+        relay.wrap_command(["a"], "/tmp/s", hosts=["evil.example\n127.0.0.1 x"])
 
 
 BIG_BODY_CLIENT = """

@@ -20,6 +20,7 @@ import ctypes
 import errno
 import fcntl
 import os
+import re
 import selectors
 import shutil
 import signal
@@ -27,6 +28,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,45 +38,61 @@ RELAY = Path(__file__).resolve()
 DEFAULT_PORTS = (80,)  # the namespace is private, so the default HTTP port is free: URLs need no :port
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 PR_SET_PDEATHSIG = 1
+MS_BIND = 4096
+_HOSTNAME = re.compile(r"[A-Za-z0-9_.-]{1,253}")
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
 
 
 # -- the harness's side ------------------------------------------------------------------------
-def unshare_prefix() -> list[str]:
-    """`unshare --net`, with a user namespace (`--map-root-user`) when not root: inside it the
-    process may configure its own network namespace (CAP_NET_ADMIN there), nothing outside."""
-    return ["unshare", "--net"] + ([] if os.geteuid() == 0 else ["--map-root-user"]) + ["--"]
+def unshare_prefix(mount: bool = False) -> list[str]:
+    """`unshare --net` (and `--mount`, private, for a private /etc/hosts), with a user namespace
+    (`--map-root-user`) when not root: inside it the process may configure its own namespaces
+    (CAP_NET_ADMIN and CAP_SYS_ADMIN there), nothing outside."""
+    return (["unshare", "--net"] + (["--mount", "--propagation", "private"] if mount else [])
+            + ([] if os.geteuid() == 0 else ["--map-root-user"]) + ["--"])
+
+
+def _check_hosts(hosts: Sequence[str]) -> list[str]:
+    for name in hosts:
+        if not _HOSTNAME.fullmatch(name):
+            raise ValueError(f"host name {name!r}: letters, digits, '-', '.' and '_' only, no port")
+    return list(hosts)
 
 
 def wrap_command(command: Sequence[str], socket_path: str, port: int | Sequence[int] = DEFAULT_PORTS,
-                 python: str = sys.executable) -> list[str]:
+                 python: str = sys.executable, hosts: Sequence[str] = ()) -> list[str]:
     """The argv that runs `command` in a new network namespace whose only way out is the relay
-    from 127.0.0.1:`port` to the capture server's Unix socket `socket_path`. The relay runs on
-    `python` (any Python 3.9+: it uses the standard library only)."""
+    from 127.0.0.1:`port` to the capture server's Unix socket `socket_path`. With `hosts`, those
+    names resolve to 127.0.0.1 inside (a private /etc/hosts in a private mount namespace), so a
+    client can open the signed URL itself, `http://` and the relay's port instead of `https://`.
+    The relay runs on `python` (any Python 3.9+: it uses the standard library only)."""
     ports = [port] if isinstance(port, int) else list(port)
     if not ports or not command:
         raise ValueError("wrap_command needs a command and at least one port")
-    argv = [*unshare_prefix(), python, "-I", str(RELAY), "--unix", socket_path]
+    argv = [*unshare_prefix(bool(hosts)), python, "-I", str(RELAY), "--unix", socket_path]
     for p in ports:
         argv += ["--port", str(int(p))]
+    for name in _check_hosts(hosts):
+        argv += ["--host", name]
     return [*argv, "--", *command]
 
 
-_AVAILABLE: bool | None = None
+_AVAILABLE: dict[bool, bool] = {}
 
 
-def relay_available() -> bool:
+def relay_available(hosts: bool = False) -> bool:
     """True when `wrap_command` works here: unshare can make a network namespace and the relay can
-    bring its loopback up and listen in it. Checked once per process."""
-    global _AVAILABLE
-    if _AVAILABLE is None:
+    bring its loopback up and listen in it (with `hosts`: and mount a private /etc/hosts). Checked
+    once per process."""
+    if hosts not in _AVAILABLE:
+        argv = [*unshare_prefix(hosts), sys.executable, "-I", str(RELAY), "--check", "--port", str(DEFAULT_PORTS[0])]
+        argv += ["--host", "relay-check.invalid"] if hosts else []
         try:
-            argv = [*unshare_prefix(), sys.executable, "-I", str(RELAY), "--check", "--port", str(DEFAULT_PORTS[0])]
-            _AVAILABLE = shutil.which("unshare") is not None and subprocess.run(
+            _AVAILABLE[hosts] = shutil.which("unshare") is not None and subprocess.run(
                 argv, capture_output=True, timeout=20).returncode == 0
         except (OSError, subprocess.TimeoutExpired):
-            _AVAILABLE = False
-    return _AVAILABLE
+            _AVAILABLE[hosts] = False
+    return _AVAILABLE[hosts]
 
 
 @dataclass(frozen=True)
@@ -89,14 +107,15 @@ class Route:
 
 
 def route(command: Sequence[str], socket_path: str, tcp_address: tuple[str, int] | None, *,
-          ports: Sequence[int] = DEFAULT_PORTS, isolate: bool | None = None) -> Route:
+          ports: Sequence[int] = DEFAULT_PORTS, hosts: Sequence[str] = (), isolate: bool | None = None) -> Route:
     """Isolated when the machine allows it (`isolate=None`: check): the adapter sends to
-    127.0.0.1:ports[0] in its own namespace. Otherwise the adapter runs as is, NOT isolated, and
-    sends to the capture server's own loopback TCP address (the server must listen on TCP)."""
+    127.0.0.1:ports[0] (or to one of `hosts`) in its own namespace. Otherwise the adapter runs as
+    is, NOT isolated, and sends to the capture server's own loopback TCP address (the server must
+    listen on TCP; `hosts` do not resolve there)."""
     if isolate is None:
-        isolate = relay_available()
+        isolate = relay_available(bool(hosts))
     if isolate:
-        return Route(wrap_command(command, socket_path, ports), "127.0.0.1", int(ports[0]), True,
+        return Route(wrap_command(command, socket_path, ports, hosts=hosts), "127.0.0.1", int(ports[0]), True,
                      "network namespace: only the relay to the capture server is reachable")
     if tcp_address is None:
         raise ValueError("no network isolation here and the capture server has no TCP listener (tcp=True)")
@@ -112,6 +131,24 @@ def loopback_up() -> None:
         flags = struct.unpack("16sH22x", fcntl.ioctl(sock.fileno(), SIOCGIFFLAGS, ifreq))[1]
         if not flags & IFF_UP:
             fcntl.ioctl(sock.fileno(), SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", flags | IFF_UP))
+
+
+def private_hosts(names: Sequence[str], hosts_file: str = "/etc/hosts") -> None:
+    """Bind-mount, over /etc/hosts in this (private) mount namespace, a copy of it that also maps
+    `names` to 127.0.0.1. The host's /etc/hosts is untouched."""
+    original = Path(hosts_file).read_text(encoding="utf-8", errors="replace")
+    extra = "".join(f"127.0.0.1 {name}\n" for name in names)
+    fd, path = tempfile.mkstemp(prefix="sigharness-hosts-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(original.rstrip("\n") + "\n# sigharness wire: these lead to the relay\n" + extra)
+        os.chmod(path, 0o644)
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.mount(path.encode(), hosts_file.encode(), None, MS_BIND, None) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"mount --bind over {hosts_file}: {os.strerror(err)}")
+    finally:
+        os.unlink(path)  # the bind mount keeps the file for as long as the namespace lives
 
 
 def listen(ports: Sequence[int]) -> list[socket.socket]:
@@ -270,6 +307,7 @@ def main(argv: list[str]) -> int:
         cut = argv.index("--")
         own, command = argv[:cut], argv[cut + 1:]
     ports: list[int] = []
+    hosts: list[str] = []
     socket_path, check = None, False
     it = iter(own)
     for arg in it:
@@ -277,13 +315,15 @@ def main(argv: list[str]) -> int:
             ports.append(int(next(it)))
         elif arg == "--unix":
             socket_path = next(it)
+        elif arg == "--host":
+            hosts.append(next(it))
         elif arg == "--check":
             check = True
         else:
             print(f"relay: unknown argument {arg!r}", file=sys.stderr)
             return 2
     if not ports or (not check and (socket_path is None or not command)):
-        print("usage: relay.py --unix SOCKET --port PORT [--port PORT...] -- COMMAND... | --check --port PORT",
+        print("usage: relay.py --unix SOCKET --port PORT... [--host NAME...] -- COMMAND... | --check --port PORT [--host NAME]",
               file=sys.stderr)
         return 2
     try:
@@ -293,6 +333,13 @@ def main(argv: list[str]) -> int:
         print(f"relay: cannot bring up loopback and listen on {ports} in this network namespace: "
               f"{exc.strerror or exc} (needs CAP_NET_ADMIN in it: root, or unshare --map-root-user)", file=sys.stderr)
         return 71
+    if hosts:
+        try:
+            private_hosts(_check_hosts(hosts))
+        except (OSError, ValueError) as exc:
+            print(f"relay: cannot give the namespace its own /etc/hosts: {exc} (needs a private mount "
+                  "namespace, unshare --mount, and CAP_SYS_ADMIN in it)", file=sys.stderr)
+            return 72
     if check:
         return 0
     parent = os.getpid()
