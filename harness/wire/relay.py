@@ -212,6 +212,10 @@ class Relay:
                 except OSError:
                     self._close(out.src, out.dst)
                     continue
+                except Exception as exc:  # a bug here must not stop the relay for the other connections
+                    print(f"relay: dropped a connection: {type(exc).__name__}: {exc}", file=sys.stderr)
+                    self._close(out.src, out.dst)
+                    continue
                 if out.done and into.done:
                     self._close(out.src, out.dst)
                 else:
@@ -242,6 +246,8 @@ class Relay:
         self.sel.register(upstream, selectors.EVENT_READ, "side")
 
     def _read(self, way: _Direction) -> None:
+        if way.pending or way.eof:
+            return  # not asked for: the selector's answer was older than the last change
         try:
             data = way.src.recv(65536)
         except (BlockingIOError, InterruptedError):
