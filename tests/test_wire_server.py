@@ -216,6 +216,20 @@ def test_keep_alive_serves_two_requests_on_one_connection_then_close(server):
     assert [r.target for r in got] == ["/1", "/2", "/3"] and len({r.client for r in got}) == 1
 
 
+def test_bare_lf_lines_and_head_requests(server):
+    with connect(server) as sock:
+        sock.sendall(b"HEAD /lf HTTP/1.1\nHost: h\nX-A:  1\n\n")
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):
+            head += sock.recv(1)
+        assert b"Content-Length: 9" in head
+        sock.sendall(b"GET /after HTTP/1.1\r\nHost: h\r\n\r\n")  # no body came after the HEAD answer
+        assert read_response(sock)[1] == b"received\n"
+    got = server.get()
+    assert got.raw_head == b"HEAD /lf HTTP/1.1\nHost: h\nX-A:  1\n\n" and got.headers == (("Host", "h"), ("X-A", "1"))
+    assert server.get().target == "/after"
+
+
 def test_http_1_0_closes_unless_keep_alive(server):
     with connect(server) as sock:
         sock.sendall(b"GET /a HTTP/1.0\r\n\r\n")
@@ -368,6 +382,9 @@ with requests.Session() as s:
     for path in sys.argv[1:]:  # one kept-alive connection through the relay
         r = s.get("http://127.0.0.1" + path, headers={"Host": "search-x.us-east-1.es.amazonaws.com"}, timeout=10)
         print(r.status_code, r.headers["X-Sigharness-Received"])
+    # a generator body: requests sends it chunked, one chunk per item
+    r = s.post("http://127.0.0.1/stream", data=(part for part in (b'{"a":', b' 1}')), timeout=10)
+    print(r.status_code, r.headers["X-Sigharness-Received"])
 """
 
 
@@ -390,9 +407,13 @@ def test_requests_client_through_the_relay_keeps_the_connection_alive():
     with CaptureServer() as srv:
         proc = run_wrapped(srv, REQUESTS_CLIENT, "/a", "/b%2Fc")
         assert proc.returncode == 0, proc.stderr
-        assert proc.stdout.split("\n")[:2] == ["200 1", "200 2"]
-        got = [srv.get(), srv.get()]
-    assert [r.target for r in got] == ["/a", "/b%2Fc"]
+        assert proc.stdout.split("\n")[:3] == ["200 1", "200 2", "200 3"]
+        got = [srv.get(), srv.get(), srv.get()]
+    assert [r.target for r in got] == ["/a", "/b%2Fc", "/stream"]
+    stream = got[2]
+    assert stream.chunked and stream.header_values("Transfer-Encoding") == ["chunked"]
+    assert stream.raw_body == b'5\r\n{"a":\r\n3\r\n 1}\r\n0\r\n\r\n' and stream.body == b'{"a": 1}'
+    assert stream.to_signed_request().body == b'{"a": 1}'
     assert got[0].client == got[1].client  # one connection, one relay process
     assert got[0].header_values("Host") == ["search-x.us-east-1.es.amazonaws.com"]
     assert got[0].header_values("Connection") == ["keep-alive"]
