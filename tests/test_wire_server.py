@@ -367,7 +367,7 @@ def test_client_leaving_mid_request_is_recorded(small):
     with connect(small) as sock:
         sock.sendall(b"PUT / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc")
     got = small.get()
-    assert got.status == 0 and "closed" in got.fault and got.method == "PUT"
+    assert got.status == 0 and "closed" in got.fault and got.method == "PUT" and got.raw_body == b"abc"
 
 
 # -- the relay: isolated clients reach the capture server, and nothing else ----------------------

@@ -391,25 +391,32 @@ class CaptureServer:
             self._read_body(reader, req)
         except _Closed:
             if req.raw_head or reader.buf:
-                req.raw_head = req.raw_head or bytes(reader.buf)
+                self._keep_partial(req, reader)
                 self._record(req, client, 0, "the client closed the connection before the request was whole")
             return False
         except TimeoutError:
             if not req.raw_head and not reader.buf:
                 return False  # an idle kept-alive connection: nothing to record
-            req.raw_head = req.raw_head or bytes(reader.buf)
+            self._keep_partial(req, reader)
             fault = f"request not whole after {limits.request_seconds:g}s"
             self._record(req, client, 408, fault)
             self._respond(reader.sock, 408, req.method, True, fault)
             return False
         except _Reject as exc:
-            req.raw_head = req.raw_head or bytes(reader.buf[: limits.head_bytes])
+            self._keep_partial(req, reader)
             self._record(req, client, exc.status, exc.fault)
             self._respond(reader.sock, exc.status, req.method, True, exc.fault)
             return False
         received = self._record(req, client, 200, None)
         self._respond(reader.sock, 200, req.method, req.close, None, received.seq, req.version == "HTTP/1.0")
         return not req.close
+
+    def _keep_partial(self, req: _Request, reader: _Reader) -> None:
+        """A request cut short keeps what arrived of it (within the limits)."""
+        if not req.raw_head:
+            req.raw_head = bytes(reader.buf[: self.limits.head_bytes])
+        else:
+            req.raw_body += bytes(reader.buf[: max(0, self.limits.body_bytes - len(req.raw_body))])
 
     def _read_head(self, reader: _Reader, req: _Request) -> None:
         limit = self.limits.head_bytes
