@@ -635,3 +635,44 @@ def test_relay_as_an_unprivileged_user_through_a_user_namespace(monkeypatch):
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, cwd="/")
         assert (proc.returncode, proc.stdout) == (0, "received\n"), proc.stderr
         assert [r.target for r in srv.received] == ["/nobody"]
+
+
+# -- the pieces together: a real adapter signs through the relay, a client sends, the verifier judges
+SEND_CLIENT = """
+import json, sys, urllib.request
+signed = json.loads(sys.argv[1])
+target = "/" + signed["url"].partition("://")[2].partition("/")[2]
+req = urllib.request.Request("http://127.0.0.1" + target, method=signed["method"])
+for name, value in signed["headers"]:
+    req.add_header(name, value)  # Host included: the signed one is sent
+print(urllib.request.urlopen(req, timeout=10).read().decode(), end="")
+"""
+
+
+def test_adapter_signs_through_the_relay_and_what_a_client_sends_is_verified(tmp_path):
+    need_relay()
+    from conftest import ROOT, talk
+    from harness.model import Case, Check
+
+    try:
+        import botocore  # noqa: F401
+    except ImportError:
+        unavailable("botocore is not installed (pip install -c constraints.txt botocore)", "py-botocore")
+    host = "abc.execute-api.us-east-1.amazonaws.com"
+    case = Case("wire/get-items", "GET through API Gateway",
+                Request("GET", "https", host, "/prod/items", "limit=5", (("Host", host),)), CTX)
+    check = Check(case, "header")
+    with CaptureServer() as srv:
+        adapter = relay.wrap_command([sys.executable, "host.py", "py-botocore"], srv.unix_path())
+        answers, proc = talk(adapter, [{"type": "hello", "protocol": 1},
+                                       {"type": "sign", "id": "1", "check": check.to_json()}, {"type": "bye"}],
+                             ROOT / "adapters" / "python", tmp_path)
+        assert proc.returncode == 0 and [a["type"] for a in answers] == ["hello", "result"], proc.stderr
+        assert answers[1]["status"] == "signed", answers[1]
+        sent = run_wrapped(srv, SEND_CLIENT, json.dumps(answers[1]["signed"]))
+        assert sent.returncode == 0 and sent.stdout == "received\n", sent.stderr
+        got = srv.get()
+    assert got.raw_head.startswith(b"GET /prod/items?limit=5 HTTP/1.1\r\n")
+    assert got.header_values("User-Agent")  # added by urllib, not signed: fine
+    result = verify(got.to_signed_request(), got.body, ServerRules.for_context(check.context))
+    assert result.valid, result.reason
