@@ -357,8 +357,14 @@ def main(argv: list[str]) -> int:
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)
     os.close(devnull)
+    def forward(signum: int, _frame: object) -> None:
+        try:
+            os.kill(child, signum)
+        except ProcessLookupError:
+            pass  # already gone: the relay exits with its status in a moment
+
     for sig in FORWARDED_SIGNALS:
-        signal.signal(sig, lambda signum, _frame: os.kill(child, signum))
+        signal.signal(sig, forward)
     threading.Thread(target=Relay(listeners, socket_path).run, daemon=True).start()
     _, status = os.waitpid(child, 0)
     code = os.waitstatus_to_exitcode(status)
