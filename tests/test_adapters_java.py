@@ -148,6 +148,19 @@ def test_java_sdk_v2_refuses_to_sign_token_after(normal):
     assert normal[(CRT, "aws-c-auth/v4/post-sts-header-after", "header")]["status"] == "pass"
 
 
+@pytest.mark.parametrize("case", ["aws-c-auth/v4/get-space-normalized", "aws-c-auth/v4a/get-space-normalized",
+                                  "aws-c-auth/v4a/get-space-unnormalized"])
+@pytest.mark.parametrize("mode", ["header", "query"])
+def test_java_sdk_v2_encodes_a_raw_space_in_the_path_as_the_sdk_marshallers_do(normal, case, mode):
+    """The suite's '/example space/' is not an encoded path: it goes to encodedPath as
+    SdkHttpUtils.urlEncodeIgnoreSlashes writes it, so the SDK signs and sends it (a raw space made
+    java.net.URI refuse the request)."""
+    r = normal[(SDK, case, mode)]
+    assert r["signed"] is not None, (case, mode, r["status"], r["reason"])
+    assert r["signed"]["url"].startswith("https://example.amazonaws.com/example%20space/"), r["signed"]["url"]
+    assert r["verification"]["valid"] is True, (case, mode, r["verification"])
+
+
 def test_java_sdk_v2_fails_with_altered_sdk_signer(normal, tmp_path_factory):
     agent = _agent_jar()
     broken = _run_harness(tmp_path_factory.mktemp("java-sdk-broken"), SDK,
