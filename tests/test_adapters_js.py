@@ -163,8 +163,26 @@ def _project_check(case_id: str, mode: str) -> dict:
     from harness.cases.sources import load_cases
     from harness.model import Check
 
-    cases = {c.id: c for c in load_cases([REPO / "cases" / "query"]).cases}
+    cases = {c.id: c for c in load_cases([REPO / "cases" / case_id.split("/")[0]]).cases}
     return Check(cases[case_id], mode).to_json()
+
+
+def _project_expectation(case_id: str, mode: str, key: str) -> str:
+    from harness.cases.sources import load_cases
+
+    (case,) = [c for c in load_cases([REPO / "cases" / case_id.split("/")[0]]).cases if c.id == case_id]
+    return case.expect[mode][key]
+
+
+def test_aws_crt_signs_a_binary_body_with_the_sdk_payload_hash(normal_run, tmp_path):
+    """A non-UTF-8 body (bytes 0x00-0xFF) is hashed as @aws-sdk/signature-v4-crt hashes bodies for
+    the same CRT signer; the CRT then signs what the case expects (it was `unsupported`)."""
+    check = _project_check("bodies/binary", "header")
+    (_, answer) = _talk("js-aws-crt", [{"type": "hello", "protocol": 1},
+                                       {"type": "sign", "id": "b", "check": check}, {"type": "bye"}], tmp_path)
+    assert answer["status"] == "signed", answer
+    auth = next(v for n, v in answer["signed"]["headers"] if n.lower() == "authorization")
+    assert auth.endswith("Signature=" + _project_expectation("bodies/binary", "header", "signature")), auth
 
 
 def _query_pairs(url: str) -> list[tuple[str, str]]:
