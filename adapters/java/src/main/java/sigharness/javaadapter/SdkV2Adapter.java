@@ -70,7 +70,9 @@ final class SdkV2Adapter implements Adapter {
         if (!"sigv4".equals(c.algorithm) && !"sigv4a".equals(c.algorithm)) {
             return "unknown algorithm " + c.algorithm;
         }
-        if (c.sessionToken != null && "after".equals(c.sessionTokenPlacement)) {
+        // Token after signing: no signer property leaves it out. A presigned URL with a signed token is
+        // not the URL asked for; in header mode the token is one more signed header (the verdict shows it).
+        if (c.sessionToken != null && "after".equals(c.sessionTokenPlacement) && c.isQuery()) {
             return "AwsV4HttpSigner/AwsV4aHttpSigner always sign X-Amz-Security-Token (header or query); "
                 + "they have no option to add the session token after signing";
         }
