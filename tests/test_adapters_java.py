@@ -142,10 +142,29 @@ def test_java_sdk_v2_header_mode_signs_content_sha256(normal):
         assert "x-amz-content-sha256" in _signed_headers(r), r["signed"]
 
 
-def test_java_sdk_v2_refuses_to_sign_token_after(normal):
-    r = normal[(SDK, "aws-c-auth/v4/post-sts-header-after", "header")]
+def test_java_sdk_v2_refuses_to_presign_token_after(normal):
+    """No signer property leaves the token out: presigning is unsupported; in header mode the token
+    is one more signed header, which a server accepts (variant)."""
+    r = normal[(SDK, "aws-c-auth/v4/post-sts-header-after", "query")]
     assert r["status"] == "unsupported", r
-    assert normal[(CRT, "aws-c-auth/v4/post-sts-header-after", "header")]["status"] == "pass"
+    r = normal[(SDK, "aws-c-auth/v4/post-sts-header-after", "header")]
+    assert r["status"] == "variant", (r["status"], r["reason"])
+    assert "x-amz-security-token" in _signed_headers(r), r["signed"]
+    for mode in ("header", "query"):
+        assert normal[(CRT, "aws-c-auth/v4/post-sts-header-after", mode)]["status"] == "pass"
+
+
+@pytest.mark.parametrize("case", ["aws-c-auth/v4/get-space-normalized", "aws-c-auth/v4a/get-space-normalized",
+                                  "aws-c-auth/v4a/get-space-unnormalized"])
+@pytest.mark.parametrize("mode", ["header", "query"])
+def test_java_sdk_v2_encodes_a_raw_space_in_the_path_as_the_sdk_marshallers_do(normal, case, mode):
+    """The suite's '/example space/' is not an encoded path: it goes to encodedPath as
+    SdkHttpUtils.urlEncodeIgnoreSlashes writes it, so the SDK signs and sends it (a raw space made
+    java.net.URI refuse the request)."""
+    r = normal[(SDK, case, mode)]
+    assert r["signed"] is not None, (case, mode, r["status"], r["reason"])
+    assert r["signed"]["url"].startswith("https://example.amazonaws.com/example%20space/"), r["signed"]["url"]
+    assert r["verification"]["valid"] is True, (case, mode, r["verification"])
 
 
 def test_java_sdk_v2_fails_with_altered_sdk_signer(normal, tmp_path_factory):

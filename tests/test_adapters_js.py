@@ -156,3 +156,63 @@ def test_bench_and_floor(normal_run, tmp_path):
         # aws-c-auth v4/get-vanilla header-signature.txt
         assert auth and auth[0].endswith(
             "Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"), (adapter, signed)
+
+
+def _project_check(case_id: str, mode: str) -> dict:
+    """The protocol's CHECK for one case of cases/, exactly as the runner sends it."""
+    from harness.cases.sources import load_cases
+    from harness.model import Check
+
+    cases = {c.id: c for c in load_cases([REPO / "cases" / case_id.split("/")[0]]).cases}
+    return Check(cases[case_id], mode).to_json()
+
+
+def _project_expectation(case_id: str, mode: str, key: str) -> str:
+    from harness.cases.sources import load_cases
+
+    (case,) = [c for c in load_cases([REPO / "cases" / case_id.split("/")[0]]).cases if c.id == case_id]
+    return case.expect[mode][key]
+
+
+def test_aws_crt_signs_a_binary_body_with_the_sdk_payload_hash(normal_run, tmp_path):
+    """A non-UTF-8 body (bytes 0x00-0xFF) is hashed as @aws-sdk/signature-v4-crt hashes bodies for
+    the same CRT signer; the CRT then signs what the case expects (it was `unsupported`)."""
+    check = _project_check("bodies/binary", "header")
+    (_, answer) = _talk("js-aws-crt", [{"type": "hello", "protocol": 1},
+                                       {"type": "sign", "id": "b", "check": check}, {"type": "bye"}], tmp_path)
+    assert answer["status"] == "signed", answer
+    auth = next(v for n, v in answer["signed"]["headers"] if n.lower() == "authorization")
+    assert auth.endswith("Signature=" + _project_expectation("bodies/binary", "header", "signature")), auth
+
+
+def _query_pairs(url: str) -> list[tuple[str, str]]:
+    """The URL's query split as SigV4 splits it: at '&', then at the first '=', then decoded."""
+    from urllib.parse import unquote, urlsplit
+
+    query = urlsplit(url).query
+    return [(unquote(k), unquote(v)) for k, _, v in (p.partition("=") for p in query.split("&") if p)]
+
+
+# case -> the parameters the signed URL must still carry (values with '=' and ';' intact)
+QUERY_KEPT = {
+    "query/equals-in-value": [("a", "b=c"), ("d", "=")],
+    "query/semicolon-separator": [("a", "1;b=2")],
+    "query/plus-nexttoken": [("MarketplaceIds", "ATVPDKIKX0DER"), ("NextToken", "aQVM/pLGd+zFWYRq/If2+oaVu===")],
+    "query/only-ampersands": [],
+}
+
+
+@pytest.mark.parametrize("adapter", ("js-smithy", "js-sdk-crt"))
+def test_smithy_request_query_splits_at_the_first_equals(normal_run, adapter, tmp_path):
+    """The HttpRequest's query keeps a value's own '=' (the SDK parser cut 'b=c' to 'b')."""
+    checks = [(case, mode) for case in QUERY_KEPT for mode in BOTH]
+    lines = [{"type": "hello", "protocol": 1}]
+    lines += [{"type": "sign", "id": f"{case} {mode}", "check": _project_check(case, mode)} for case, mode in checks]
+    answers = _talk(adapter, lines + [{"type": "bye"}], tmp_path)[1:]
+    for (case, mode), answer in zip(checks, answers, strict=True):
+        assert answer["status"] == "signed", (adapter, case, mode, answer)
+        pairs = [p for p in _query_pairs(answer["signed"]["url"]) if not p[0].startswith("X-Amz-")]
+        assert pairs == QUERY_KEPT[case], (adapter, case, mode, answer["signed"]["url"])
+    if adapter == "js-smithy":  # its canonical request (the signer's own) signs the whole value
+        header = dict(zip(checks, answers))[("query/equals-in-value", "header")]
+        assert header["canonical_request"].split("\n")[2] == "a=b%3Dc&d=%3D", header["canonical_request"]

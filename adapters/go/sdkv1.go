@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go/aws"
+	"github.com/aws/aws-sdk-go/aws/client/metadata"
 	"github.com/aws/aws-sdk-go/aws/credentials"
+	"github.com/aws/aws-sdk-go/aws/request"
 	v4 "github.com/aws/aws-sdk-go/aws/signer/v4"
 )
 
@@ -31,7 +33,10 @@ func (sdkV1Adapter) Sign(c *Check, logSigning bool) Result {
 	if c.Algorithm != "sigv4" {
 		return unsupported("aws-sdk-go (v1) aws/signer/v4 signs SigV4 only")
 	}
-	if c.Context.SessionTokenPlacement == "after" && c.token() != "" {
+	// Token after signing: no option leaves it out. A presigned URL with a
+	// signed token is not the URL asked for (unsupported); in header mode the
+	// token is one more signed header, and the verdict shows the difference.
+	if c.Mode == "query" && c.Context.SessionTokenPlacement == "after" && c.token() != "" {
 		return unsupported("aws-sdk-go (v1) aws/signer/v4 always signs the session token; it has no option to add it after signing")
 	}
 	t, err := signingTime(c)
@@ -46,22 +51,21 @@ func (sdkV1Adapter) Sign(c *Check, logSigning bool) Result {
 	// The signer logs the canonical string and the string to sign at
 	// LogDebugWithSigning; capture the log line.
 	var logged string
-	signer := v4.NewSigner(
-		credentials.NewStaticCredentials(c.Context.AccessKeyID, c.Context.SecretAccessKey, c.token()),
-		func(s *v4.Signer) {
-			// false for S3, as the SDK's S3 client configures it.
-			s.DisableURIPathEscaping = !c.Context.DoubleEncode
-			if logSigning {
-				s.Debug = aws.LogDebugWithSigning
+	creds := credentials.NewStaticCredentials(c.Context.AccessKeyID, c.Context.SecretAccessKey, c.token())
+	configure := func(s *v4.Signer) {
+		// false for S3, as the SDK's S3 client configures it.
+		s.DisableURIPathEscaping = !c.Context.DoubleEncode
+		if logSigning {
+			s.Debug = aws.LogDebugWithSigning
+		}
+		s.Logger = aws.LoggerFunc(func(args ...interface{}) {
+			msg := fmt.Sprint(args...)
+			if strings.Contains(msg, "---[ CANONICAL STRING  ]---") {
+				logged = msg
 			}
-			s.Logger = aws.LoggerFunc(func(args ...interface{}) {
-				msg := fmt.Sprint(args...)
-				if strings.Contains(msg, "---[ CANONICAL STRING  ]---") {
-					logged = msg
-				}
-			})
-		},
-	)
+		})
+	}
+	signer := v4.NewSigner(creds, configure)
 
 	// The body handed to the signer is what it hashes.
 	var body io.ReadSeeker
@@ -75,6 +79,7 @@ func (sdkV1Adapter) Sign(c *Check, logSigning bool) Result {
 		signer.DisableRequestBodyOverwrite = true
 	case "unsigned":
 		v4.WithUnsignedPayload(signer)
+		configure = withUnsignedPayload(configure)
 	default:
 		return adapterError("unknown context.payload %q", c.Context.Payload)
 	}
@@ -95,22 +100,37 @@ func (sdkV1Adapter) Sign(c *Check, logSigning bool) Result {
 		noteKey(b, "X-Amz-Content-Sha256")
 	}
 
-	var res Result
-	switch c.Mode {
-	case "header":
-		start := time.Now()
-		_, err = signer.Sign(b.req, body, c.Context.Service, c.Context.Region, t)
-		res.ElapsedNs = time.Since(start).Nanoseconds()
-	case "query":
+	var exp time.Duration
+	if c.Mode == "query" {
 		if c.Context.Expires == nil {
 			return adapterError("query mode without context.expires")
 		}
-		exp := time.Duration(*c.Context.Expires) * time.Second
+		exp = time.Duration(*c.Context.Expires) * time.Second
+	} else if c.Mode != "header" {
+		return adapterError("unknown mode %q", c.Mode)
+	}
+	var res Result
+	if looksSigned(b, c.Mode == "query") {
+		// Sign / Presign take such a request for an earlier signature and
+		// re-sign it with the signer's clock (time.Now), not the time given.
+		// The SDK's own entry point with a clock is SignSDKRequestWithCurrentTime.
+		if c.Context.Payload == "empty" && len(b.body) > 0 {
+			return unsupported("aws-sdk-go (v1) re-signs a request that already carries a signature (Authorization header or X-Amz-Signature) with its clock; the SDK's entry point that takes a clock (SignSDKRequestWithCurrentTime) hashes the request's body and cannot sign the empty payload over a body")
+		}
+		if c.Mode == "query" && exp <= 0 {
+			return unsupported("aws-sdk-go (v1) re-signs a request that already carries a signature with its clock; the SDK's entry point that takes a clock (SignSDKRequestWithCurrentTime) presigns only with an expiry above 0")
+		}
+		start := time.Now()
+		err = signSDKRequestAt(b, creds, c.Context.Service, c.Context.Region, exp, t, configure)
+		res.ElapsedNs = time.Since(start).Nanoseconds()
+	} else if c.Mode == "header" {
+		start := time.Now()
+		_, err = signer.Sign(b.req, body, c.Context.Service, c.Context.Region, t)
+		res.ElapsedNs = time.Since(start).Nanoseconds()
+	} else {
 		start := time.Now()
 		_, err = signer.Presign(b.req, body, c.Context.Service, c.Context.Region, exp, t)
 		res.ElapsedNs = time.Since(start).Nanoseconds()
-	default:
-		return adapterError("unknown mode %q", c.Mode)
 	}
 	if err != nil {
 		return rejected(err)
@@ -122,6 +142,44 @@ func (sdkV1Adapter) Sign(c *Check, logSigning bool) Result {
 		res.StringToSign = strPtr(sts)
 	}
 	return res
+}
+
+// looksSigned is the signer's own test (signingCtx.isRequestSigned) for a
+// request it will re-sign with its clock: an Authorization header, or for a
+// presign an X-Amz-Signature query parameter.
+func looksSigned(b *builtRequest, presign bool) bool {
+	if b.req.Header.Get("Authorization") != "" {
+		return true
+	}
+	return presign && b.req.URL.Query().Get("X-Amz-Signature") != ""
+}
+
+func withUnsignedPayload(configure func(*v4.Signer)) func(*v4.Signer) {
+	return func(s *v4.Signer) {
+		configure(s)
+		v4.WithUnsignedPayload(s)
+	}
+}
+
+// signSDKRequestAt signs through the SDK's own request pipeline entry point,
+// v4.SignSDKRequestWithCurrentTime, whose clock function is the signer's
+// clock: the one time source it uses when it re-signs. An SDK request
+// (aws/request.Request) carries the HTTP request, its body, the signing name
+// and region of the client and, for a presign, its expiry, as the SDK's
+// clients fill them in; the options are the adapter's usual signer settings.
+func signSDKRequestAt(b *builtRequest, creds *credentials.Credentials, service, region string, exp time.Duration, t time.Time, configure func(*v4.Signer)) error {
+	r := &request.Request{
+		Config:      aws.Config{Credentials: creds, Region: aws.String(region)},
+		ClientInfo:  metadata.ClientInfo{ServiceName: service, SigningName: service, SigningRegion: region},
+		HTTPRequest: b.req,
+		ExpireTime:  exp,
+	}
+	r.SetReaderBody(bytes.NewReader(b.body))
+	if r.Error != nil {
+		return r.Error
+	}
+	v4.SignSDKRequestWithCurrentTime(r, func() time.Time { return t }, configure)
+	return r.Error
 }
 
 // parseV1SigningLog splits the signer's debug message:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"time"
 
@@ -30,9 +31,9 @@ func (sdkV2Adapter) Sign(c *Check, logSigning bool) Result {
 	if c.Algorithm != "sigv4" {
 		return unsupported("aws-sdk-go-v2 aws/signer/v4 signs SigV4 only; its SigV4A signer lives in the non-importable internal/v4a package")
 	}
-	if c.Context.SessionTokenPlacement == "after" && c.token() != "" {
-		return unsupported("aws-sdk-go-v2 aws/signer/v4 can only sign the session token or leave it out (DisableSessionToken); it has no mode that adds the token after signing")
-	}
+	// Token after signing (IoT style): the signer's DisableSessionToken leaves the token out of
+	// what it signs, and the caller adds it to the signed request, as IoT websocket clients do.
+	tokenAfter := c.Context.SessionTokenPlacement == "after" && c.token() != ""
 	t, err := signingTime(c)
 	if err != nil {
 		return adapterError("bad timestamp: %v", err)
@@ -59,6 +60,7 @@ func (sdkV2Adapter) Sign(c *Check, logSigning bool) Result {
 		o.DisableURIPathEscaping = !c.Context.DoubleEncode
 		o.LogSigning = logSigning
 		o.Logger = logger
+		o.DisableSessionToken = tokenAfter
 	})
 	creds := aws.Credentials{
 		AccessKeyID:     c.Context.AccessKeyID,
@@ -84,6 +86,10 @@ func (sdkV2Adapter) Sign(c *Check, logSigning bool) Result {
 		if err != nil {
 			return rejected(err)
 		}
+		if tokenAfter {
+			b.req.Header.Set("X-Amz-Security-Token", c.token())
+			noteKey(b, "X-Amz-Security-Token")
+		}
 		res.Signed = b.signed(b.req.URL.String())
 	case "query":
 		if err := appendExpires(b, c); err != nil {
@@ -94,6 +100,9 @@ func (sdkV2Adapter) Sign(c *Check, logSigning bool) Result {
 		res.ElapsedNs = time.Since(start).Nanoseconds()
 		if err != nil {
 			return rejected(err)
+		}
+		if tokenAfter {
+			signedURI = appendSessionToken(signedURI, c.token())
 		}
 		// PresignHTTP does not modify the request: it is sent with the
 		// presigned URL and its own headers.
@@ -111,6 +120,13 @@ func (sdkV2Adapter) Sign(c *Check, logSigning bool) Result {
 		}
 	}
 	return res
+}
+
+// appendSessionToken adds the token to a presigned URL after signing, the way
+// IoT websocket clients do: one more query parameter, its value escaped with
+// net/url's QueryEscape. The signed part of the URL is left as it is.
+func appendSessionToken(signedURI, token string) string {
+	return signedURI + "&X-Amz-Security-Token=" + url.QueryEscape(token)
 }
 
 func addContentSHA256Header(ctx context.Context, b *builtRequest, payloadHash string) error {

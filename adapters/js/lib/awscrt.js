@@ -3,7 +3,8 @@
 // configuration mapped from the check. SigV4 and SigV4A, header and query.
 
 const crt = require('aws-crt');
-const { Unsupported, installedVersion, libraryCall, librarySync, now } = require('./common');
+const { Hash } = require('@smithy/hash-node');
+const { installedVersion, libraryCall, librarySync, now } = require('./common');
 
 const { auth, http } = crt;
 
@@ -12,24 +13,28 @@ const { auth, http } = crt;
  * aws_sign_request: an InputStream body fails with AWS_IO_STREAM_INVALID_SEEK_POSITION, so its
  * documented way is `signed_body_value`. Empty and unsigned payloads use the library's own
  * constants; a body is hashed with the library's own crypto.hash_sha256. That function crashes the
- * process on binary (typed array) input under Node 20, so it is given the body as a string,
- * which is only possible when the body is valid UTF-8.
+ * process on binary (typed array) input under Node 20, so it is given the body as a string, which
+ * is only possible when the body is valid UTF-8. A body that is not UTF-8 is hashed the way the AWS
+ * SDK hashes every body it hands to this same signer (@aws-sdk/signature-v4-crt's getPayloadHash
+ * with the SDK's Node.js `sha256`, @smithy/hash-node Hash).
  */
 function signedBodyValue(check) {
   const { payload } = check.context;
   if (payload === 'unsigned') return auth.AwsSignedBodyValue.UnsignedPayload;
   if (payload === 'empty' || check.body.length === 0) return auth.AwsSignedBodyValue.EmptySha256;
   const text = check.body.toString('utf8');
-  if (!Buffer.from(text, 'utf8').equals(check.body)) {
-    throw new Unsupported(
-      'aws-crt (Node) cannot hash a non-UTF-8 body: aws_sign_request cannot read an InputStream body ' +
-        '(AWS_IO_STREAM_INVALID_SEEK_POSITION) and crypto.hash_sha256 crashes on binary input',
-    );
-  }
+  if (!Buffer.from(text, 'utf8').equals(check.body)) return sdkSha256Hex(check.body);
   return librarySync(() => {
     const digest = crt.crypto.hash_sha256(text);
     return Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString('hex');
   });
+}
+
+/** The SDK's payload hash over aws-crt: new Hash('sha256').update(body).digest(), hex. */
+async function sdkSha256Hex(body) {
+  const hash = new Hash('sha256');
+  hash.update(new Uint8Array(body));
+  return Buffer.from(await hash.digest()).toString('hex');
 }
 
 function prepare(check) {
@@ -50,7 +55,6 @@ function prepare(check) {
       !query && ctx.content_sha256_header ? auth.AwsSignedBodyHeaderType.XAmzContentSha256 : auth.AwsSignedBodyHeaderType.None,
     ...(query ? { expiration_in_seconds: ctx.expires } : {}),
   };
-  signedBodyValue(check); // unsupported bodies are known before signing
   const target = req.path + (req.query ? `?${req.query}` : '');
 
   return async function run() {
@@ -61,7 +65,7 @@ function prepare(check) {
         : auth.AwsCredentialsProvider.newStatic(ctx.access_key_id, ctx.secret_access_key),
     );
     const request = librarySync(() => new http.HttpRequest(req.method, target, new http.HttpHeaders(req.headers.map(([n, v]) => [n, v]))));
-    const signed_body_value = signedBodyValue(check);
+    const signed_body_value = await signedBodyValue(check);
     const out = await libraryCall(() => auth.aws_sign_request(request, { ...config, provider, signed_body_value }));
     const elapsed = now() - t0;
     const headers = [];

@@ -4,18 +4,50 @@
 // js-sdk-crt (both sign this object).
 
 const { HttpRequest } = require('@smithy/protocol-http');
-const { parseQueryString } = require('@smithy/querystring-parser');
 const { formatUrl } = require('@aws-sdk/util-format-url');
 const { UNSIGNED_PAYLOAD } = require('@smithy/signature-v4');
 
 // The header name the SDK's S3 presigner (@aws-sdk/s3-request-presigner) sets to UNSIGNED-PAYLOAD.
 const SDK_SHA256_HEADER = 'X-Amz-Content-Sha256';
-const { Unsupported, hasHeader, librarySync, repeatedHeaderNames, splitAuthority } = require('./common');
+const { Rejected, Unsupported, describe, hasHeader, repeatedHeaderNames, splitAuthority } = require('./common');
+
+/**
+ * decodeURIComponent, the SDK's own query decoding (@smithy/core parseQueryString and parseUrl use
+ * it): text with no decoded form ('%zz', '%80') is refused there, so it is `rejected` here too.
+ */
+function decoded(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch (err) {
+    throw new Rejected(`${describe(err)} (the SDK decodes query text with decodeURIComponent: ${JSON.stringify(text)})`);
+  }
+}
+
+/**
+ * The raw query as the HttpRequest.query object the SDK's serializers fill in (`query[name] =
+ * value`, decoded strings; a repeated name becomes an array; a name without '=' is null, as the
+ * QueryParameterBag type and the SDK's own parser have it). Each '&'-separated pair is split at
+ * its FIRST '=' only: '?a=b=c' is a: 'b=c'. Empty pairs ('?&&') carry no parameter and are
+ * skipped. (@smithy/querystring-parser splits at every '=' and keeps only the first two pieces,
+ * which cuts 'b=c' to 'b': not what a caller asked for.)
+ */
+function queryObject(raw) {
+  const query = {};
+  for (const pair of raw.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const key = decoded(eq === -1 ? pair : pair.slice(0, eq));
+    const value = eq === -1 ? null : decoded(pair.slice(eq + 1));
+    if (!Object.prototype.hasOwnProperty.call(query, key)) query[key] = value;
+    else if (Array.isArray(query[key])) query[key].push(value);
+    else query[key] = [query[key], value];
+  }
+  return query;
+}
 
 /**
  * Build the HttpRequest for a check.
- *  - query: the raw query parsed by the SDK's own parser (@smithy/querystring-parser), which is
- *    what the SDK's URL parser (@smithy/url-parser) does with an endpoint's query string;
+ *  - query: the SDK's query object (see queryObject);
  *  - path: the raw path, as the SDK keeps it (request.path);
  *  - headers: the check's headers as an object (name -> value) in their order;
  *  - body: the body bytes when the payload hash is the body's.
@@ -34,7 +66,7 @@ function buildRequest(check, { what, unsignedPayloadHeader }) {
   const headers = {};
   for (const [name, value] of req.headers) headers[name] = value;
   if (unsignedPayloadHeader && !hasHeader(req.headers, SDK_SHA256_HEADER)) headers[SDK_SHA256_HEADER] = UNSIGNED_PAYLOAD;
-  const query = librarySync(() => parseQueryString(req.query));
+  const query = queryObject(req.query);
   const { hostname, port } = splitAuthority(req.host);
   return new HttpRequest({
     method: req.method,
@@ -77,4 +109,4 @@ function signedFromHttpRequest(request) {
   };
 }
 
-module.exports = { buildRequest, payloadPlan, signedFromHttpRequest };
+module.exports = { buildRequest, payloadPlan, queryObject, signedFromHttpRequest };
