@@ -18,6 +18,17 @@ from harness.verify.single import ServerRules, verify_with_choices
 
 MAX_STAGE_TEXT = 64 * 1024
 ECDSA_MASK = "<ECDSA signature: random per signing, verified instead of compared>"
+# Why a stage was not compared.
+NOTE_ECDSA = "ECDSA signatures are random; verified, not compared"
+NOTE_NOT_EXPOSED = "not exposed by the library"
+NOTE_NO_EXPECTATION = "no expectation"
+
+
+def uncompared_note(stage: str, algorithm: str | None, actual: str | None) -> str:
+    """Why `judge` did not compare a stage (results files keep this derived, not written)."""
+    if stage == "signature" and algorithm == "sigv4a":
+        return NOTE_ECDSA
+    return NOTE_NOT_EXPOSED if actual is None else NOTE_NO_EXPECTATION
 
 
 @dataclass
@@ -164,11 +175,11 @@ def judge(check: Check, expected: Expected, answer: dict[str, Any]) -> Judgement
         act = actual[stage]
         entry: dict[str, Any] = {"expected": _clip(exp), "actual": _clip(act)}
         if stage == "signature" and algorithm == "sigv4a":
-            entry.update(compared=False, note="ECDSA signatures are random; verified, not compared")
+            entry.update(compared=False, note=NOTE_ECDSA)
         elif act is None:
-            entry.update(compared=False, note="not exposed by the library")
+            entry.update(compared=False, note=NOTE_NOT_EXPOSED)
         elif exp is None:
-            entry.update(compared=False, note="no expectation")
+            entry.update(compared=False, note=NOTE_NO_EXPECTATION)
         else:
             equal = exp == act
             entry.update(compared=True, equal=equal)

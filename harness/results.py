@@ -59,23 +59,25 @@ class ResultRow:
     verification: dict[str, Any] | None = None
     signed: dict[str, Any] | None = None
     declared: bool = False  # unsupported because the adapter declares it cannot (no message sent)
-    elapsed_ns: int | None = None
-    judge_ms: float | None = None
-    duration_ms: float | None = None
+    elapsed_ns: int | None = None  # time the adapter reports inside the library
+    duration_ms: float | None = None  # wall time of the check, as the harness saw it
 
     @classmethod
-    def of(cls, case: str, mode: str, adapter: str, judged: dict[str, Any]) -> "ResultRow":
+    def of(cls, case: str, mode: str, adapter: str, judged: dict[str, Any], algorithm: str | None = None) -> "ResultRow":
         known = {f.name for f in fields(cls)} - {"case", "mode", "adapter", "stages"}
-        return cls(case, mode, adapter, stages=compact_stages(judged.get("stages")),
+        return cls(case, mode, adapter, stages=compact_stages(judged.get("stages"), algorithm),
                    **{k: v for k, v in judged.items() if k in known})
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v not in (None, False, "") or k in ("status", "reason")}
 
 
-def compact_stages(stages: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]] | None:
-    """A row's stages without what `checks` holds: no expected text, no diff, no actual text where it equals
-    the expectation."""
+def compact_stages(stages: dict[str, dict[str, Any]] | None, algorithm: str | None = None) -> dict[str, dict[str, Any]] | None:
+    """A row's stages without what can be derived: no expected text and no diff (`checks` holds the
+    expectation), no actual text where it equals the expectation, `compared` only when false, and the
+    note of an uncompared stage only when it is not the usual one."""
+    from harness.compare import uncompared_note
+
     if not stages:
         return None
     out = {}
@@ -83,21 +85,29 @@ def compact_stages(stages: dict[str, dict[str, Any]] | None) -> dict[str, dict[s
         kept = {k: v for k, v in entry.items() if k not in ("expected", "diff") and v is not None}
         if entry.get("equal") is True:
             kept.pop("actual", None)
+        if "equal" in kept and kept.get("compared") is True:
+            kept.pop("compared")
+        if kept.get("compared") is False and kept.get("note") == uncompared_note(name, algorithm, entry.get("actual")):
+            kept.pop("note")
         out[name] = kept
     return out
 
 
 def expanded(data: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
     """The row with every stage's expected and actual text and the diff of the ones that differ."""
-    from harness.compare import first_difference
+    from harness.compare import first_difference, uncompared_note
 
     if not row.get("stages"):
         return row
     check = (data.get("checks") or {}).get(check_key(row["case"], row["mode"])) or {}
     expected = row.get("expected") or check.get("expected") or {}
+    algorithm = ((data.get("cases") or {}).get(row["case"]) or {}).get("algorithm")
     stages = {}
     for name, entry in row["stages"].items():
         full = dict(entry)
+        full.setdefault("compared", "equal" in entry)
+        if full["compared"] is False:
+            full.setdefault("note", uncompared_note(name, algorithm, entry.get("actual")))
         full.setdefault("expected", expected.get(name))  # a row written in full (version 1) keeps its own
         if entry.get("equal") is True:
             full.setdefault("actual", full["expected"])
@@ -119,7 +129,7 @@ def upgrade(data: dict[str, Any]) -> dict[str, Any]:
             checks[key] = {"expected": expected, "source": row.get("expected_source")}
         new = {k: v for k, v in row.items() if k not in ("stages", "expected_source")}
         if stages:
-            new["stages"] = compact_stages(stages)
+            new["stages"] = compact_stages(stages, ((data.get("cases") or {}).get(row["case"]) or {}).get("algorithm"))
             if expected and expected != checks[key]["expected"]:
                 new["expected"] = expected  # this row was judged against another expectation
         rows.append(new)

@@ -203,7 +203,7 @@ def execute(the_plan: Plan, options: RunOptions, redactor: "res.Redactor", log: 
                         judged = check_one(session, check, the_plan.expected[check.key])
                     except Exception as exc:  # noqa: BLE001 - a harness bug costs one check, not the adapter's run
                         judged = {"status": ERROR, "reason": f"harness error: {type(exc).__name__}: {exc}"}
-                    row = {"type": "result", **res.ResultRow.of(check.case.id, check.mode, name, judged).to_json()}
+                    row = {"type": "result", **res.ResultRow.of(check.case.id, check.mode, name, judged, check.context.algorithm).to_json()}
                     journal.write(row)
                     with rows_lock:
                         rows.append(row)
@@ -231,13 +231,11 @@ def check_one(session: AdapterSession, check: Check, expected: Expected) -> dict
     answer, fault = session.sign(check)
     if answer is None:
         return {"status": ERROR, "reason": fault, "duration_ms": _ms(started)}
-    judging = time.perf_counter_ns()
     try:
         judged = judge(check, expected, answer).to_json()
     except Exception as exc:  # a harness bug must not stop the run
         judged = {"status": ERROR, "reason": f"harness could not judge this answer: {type(exc).__name__}: {exc}"}
     judged["elapsed_ns"] = answer.get("elapsed_ns")
-    judged["judge_ms"] = _ms(judging)
     judged["duration_ms"] = _ms(started)
     return judged
 

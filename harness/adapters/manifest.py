@@ -118,11 +118,25 @@ def read_manifest(file: Path) -> list[AdapterSpec]:
     return specs
 
 
-def discover(dirs: tuple[Path, ...] | list[Path] = DEFAULT_ADAPTER_DIRS) -> tuple[dict[str, AdapterSpec], list[str]]:
-    """All adapters under `dirs` (each subfolder with an adapter.yaml), and manifest problems."""
+ADAPTER_DIRS_ENV = "SIGHARNESS_ADAPTER_DIRS"
+
+
+def adapter_dirs(extra: list[Path] | tuple[Path, ...] | None = None) -> list[Path]:
+    """Where adapters are looked for: the project's adapters/, then each folder of the environment
+    variable SIGHARNESS_ADAPTER_DIRS (separated by ':'), then each --adapter-dir."""
+    env = [Path(p) for p in os.environ.get(ADAPTER_DIRS_ENV, "").split(os.pathsep) if p.strip()]
+    return [*DEFAULT_ADAPTER_DIRS, *env, *(extra or [])]
+
+
+def discover(dirs: tuple[Path, ...] | list[Path] | None = None) -> tuple[dict[str, AdapterSpec], list[str]]:
+    """All adapters under `dirs` (default: `adapter_dirs()`; each subfolder with an adapter.yaml), and
+    manifest problems (a name declared twice keeps its first declaration)."""
     found: dict[str, AdapterSpec] = {}
     problems: list[str] = []
-    for root in dirs:
+    for root in (adapter_dirs() if dirs is None else dirs):
+        if not Path(root).is_dir():
+            problems.append(f"{root}: no such adapter folder")
+            continue
         for file in sorted(Path(root).glob("*/adapter.yaml")):
             try:
                 for spec in read_manifest(file):

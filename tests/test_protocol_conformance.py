@@ -1,0 +1,111 @@
+"""The adapter protocol, checked the same way against every adapter the manifests declare.
+
+One transcript (hello, signs inside and outside the declared capabilities, a bench floor, an unknown
+message, bye) is replayed against each adapter started exactly as its manifest says, and every line
+it writes must be a valid answer (harness/protocol.schema.json) to the right message. A new adapter
+folder with a manifest -- under adapters/ or a folder named in SIGHARNESS_ADAPTER_DIRS -- is checked
+with no test edited (the last test shows it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, suite_check, unavailable
+from harness import protocol
+from harness.adapters.manifest import discover, ensure_built, substitute
+from harness.adapters.process import scrubbed_env
+
+KNOWN, PROBLEMS = discover()
+
+
+def transcript(name: str) -> list[dict]:
+    return [
+        protocol.hello(name),
+        {"type": "sign", "id": "v4-header", "check": suite_check("aws-c-auth/v4/get-vanilla", "header")},
+        {"type": "sign", "id": "v4-query", "check": suite_check("aws-c-auth/v4/get-vanilla-query", "query")},
+        {"type": "sign", "id": "v4a-header", "check": suite_check("aws-c-auth/v4a/get-vanilla", "header")},
+        {"type": "bench", "id": "floor", "floor": "hmac-sha256-chain", "iterations": 50},
+        {"type": "no-such-message", "id": "odd"},
+        protocol.BYE,
+    ]
+
+
+def replay(name: str, home: Path) -> tuple[list[dict], subprocess.CompletedProcess[str]]:
+    spec = KNOWN[name]
+    availability = ensure_built(spec)
+    if not availability.available:
+        unavailable(availability.reason, name)
+    text = "".join(json.dumps(m) + "\n" for m in transcript(name))
+    proc = subprocess.run(substitute(spec.start, availability.build_dir), input=text, capture_output=True, text=True,
+                          timeout=300, cwd=spec.folder, env=scrubbed_env(str(home), None, spec.env))
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    answers = []
+    for line in lines:
+        try:
+            answers.append(json.loads(line))
+        except ValueError:
+            pytest.fail(f"{name}: stdout carries a line that is not a protocol message: {line[:200]!r}")
+    return answers, proc
+
+
+def test_manifests_are_readable():
+    assert not PROBLEMS, PROBLEMS
+    assert KNOWN, "no adapter declared"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(KNOWN))
+def test_adapter_speaks_the_protocol(name, tmp_path):
+    answers, proc = replay(name, tmp_path)
+    assert proc.returncode == 0, f"{name} exited {proc.returncode} after bye; stderr: {proc.stderr[-2000:]}"
+    assert len(answers) == len(transcript(name)) - 1, f"{name}: one answer per message but bye; got {answers}"
+    hello, *results = answers
+    parsed = protocol.Hello.parse(hello, name)  # schema, version, and the manifest's name (or none)
+    assert parsed.library_version not in ("", "unknown")
+    by_id = {}
+    for answer in results:
+        assert answer.get("type") in ("result", "bench"), (name, answer)
+        protocol.validate("bench_answer" if answer["type"] == "bench" else "result_answer", answer)
+        by_id[answer["id"]] = answer
+    assert [a["id"] for a in results] == ["v4-header", "v4-query", "v4a-header", "floor", "odd"], "answers in order"
+    for ident, mode, algorithm in (("v4-header", "header", "sigv4"), ("v4-query", "query", "sigv4"),
+                                   ("v4a-header", "header", "sigv4a")):
+        answer = protocol.Result.parse(by_id[ident])
+        declared = mode in parsed.capabilities.modes and algorithm in parsed.capabilities.algorithms
+        if declared:
+            assert answer.status == protocol.SIGNED, f"{name} declares {algorithm} {mode} but answered {answer}"
+        else:
+            assert answer.status == protocol.UNSUPPORTED and answer.reason, f"{name}: undeclared {algorithm} {mode}: {answer}"
+    floor = by_id["floor"]
+    if parsed.capabilities.bench:
+        assert floor["type"] == "bench" and floor["iterations"] == 50 and floor["elapsed_ns"] > 0, floor
+    assert by_id["odd"]["type"] == "result" and by_id["odd"]["status"] == protocol.ERROR, by_id["odd"]
+
+
+def test_a_new_adapter_folder_is_checked_with_no_test_edited(tmp_path):
+    """A folder named in SIGHARNESS_ADAPTER_DIRS with one manifest: the conformance test picks it up,
+    passes a well-behaved adapter and fails one that answers with the wrong id."""
+    extra = tmp_path / "extra"
+    for name, mode in (("fake-good", None), ("fake-wrong-id", "wrong-id")):
+        folder = extra / name
+        folder.mkdir(parents=True)
+        start = ["{python}", str(ROOT / "tests" / "fixtures" / "adapters" / "mutants" / "mutant.py"), mode] if mode else \
+            ["{python}", str(ROOT / "adapters" / "reference" / "host.py")]
+        (folder / "adapter.yaml").write_text(json.dumps({
+            "language": "python", "env": {"PYTHONPATH": "{project}"},
+            "adapters": [{"name": name, "library": "fake", "start": start}],
+        }))
+    env = dict(os.environ, SIGHARNESS_ADAPTER_DIRS=str(extra), PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rA", "-m", "slow",
+                           str(Path(__file__)), "-k", "fake"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    out = proc.stdout
+    assert "PASSED tests/test_protocol_conformance.py::test_adapter_speaks_the_protocol[fake-good]" in out, out[-3000:]
+    assert "FAILED tests/test_protocol_conformance.py::test_adapter_speaks_the_protocol[fake-wrong-id]" in out, out[-3000:]
