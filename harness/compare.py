@@ -7,11 +7,10 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.cases.suite import parse_signed_request
+from harness.http_text import parse_signed_request
 from harness.integrity import request_changes
 from harness.model import Check, SignedRequest
-from harness.reference.signer import STAGES
-from harness.reference import sign as reference_sign
+from harness.reference import surface_of
 from harness.reference.authorization import components
 from harness.reference.encoding import uri_decode
 from harness.verify.single import ServerRules, verify_with_choices
@@ -41,7 +40,7 @@ class Expected:
 
 def expected_for(check: Check) -> Expected:
     """The case's expectations for this mode, completed by the reference signer."""
-    reference = reference_sign(check)
+    reference = surface_of(check).sign(check)
     assert reference.signed is not None
     ref = {
         "canonical_request": reference.stages["canonical_request"],
@@ -170,7 +169,7 @@ def judge(check: Check, expected: Expected, answer: dict[str, Any]) -> Judgement
     }
     stages: dict[str, dict[str, Any]] = {}
     first: str | None = None
-    for stage in STAGES:
+    for stage in surface_of(check).stages:
         exp = expected.stages.get(stage)
         act = actual[stage]
         entry: dict[str, Any] = {"expected": _clip(exp), "actual": _clip(act)}

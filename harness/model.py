@@ -7,10 +7,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
-MODES = ("header", "query")
-ALGORITHMS = ("sigv4", "sigv4a")
-PAYLOADS = ("body", "empty", "unsigned")
-TOKEN_PLACEMENTS = ("signed", "after")
+from harness.services import profile
+from harness.settings import ALGORITHMS, MODES, PAYLOADS, TOKEN_PLACEMENTS, PayloadKind, SessionTokenPlacement
+
+__all__ = ["ALGORITHMS", "MODES", "PAYLOADS", "TOKEN_PLACEMENTS", "Request", "Context", "Case", "Check", "SignedRequest"]
 
 Headers = tuple[tuple[str, str], ...]
 
@@ -61,9 +61,9 @@ class Context:
     timestamp: datetime
     algorithm: str = "sigv4"
     expires: int = 3600
-    payload: str = "auto"  # "auto": UNSIGNED-PAYLOAD for S3 presigned URLs, else the body hash
+    payload: str = PayloadKind.AUTO  # a PayloadKind; AUTO is resolved per service and mode (harness/services.py)
     content_sha256_header: bool = False
-    session_token_placement: str = "signed"
+    session_token_placement: str = SessionTokenPlacement.SIGNED
     normalize_path: bool = True
     double_encode: bool = True
 
@@ -75,6 +75,11 @@ class Context:
     def date_stamp(self) -> str:
         return self.amz_date[:8]
 
+    @property
+    def token_signed(self) -> bool:
+        """A session token that is part of what is signed (not added after signing)."""
+        return bool(self.session_token) and self.session_token_placement == SessionTokenPlacement.SIGNED
+
     def to_json(self) -> dict[str, Any]:
         return {
             "access_key_id": self.access_key_id,
@@ -85,9 +90,9 @@ class Context:
             "service": self.service,
             "timestamp": self.timestamp.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "expires": self.expires,
-            "payload": self.payload,
+            "payload": str(PayloadKind(self.payload).value),
             "content_sha256_header": self.content_sha256_header,
-            "session_token_placement": self.session_token_placement,
+            "session_token_placement": str(SessionTokenPlacement(self.session_token_placement).value),
             "normalize_path": self.normalize_path,
             "double_encode": self.double_encode,
         }
@@ -135,9 +140,8 @@ class Check:
     def context(self) -> Context:
         """The case's context with the mode-dependent defaults resolved."""
         ctx = self.case.context
-        if ctx.payload == "auto":
-            unsigned = ctx.service == "s3" and self.mode == "query"
-            ctx = replace(ctx, payload="unsigned" if unsigned else "body")
+        if ctx.payload == PayloadKind.AUTO:
+            ctx = replace(ctx, payload=profile(ctx.service).payload(ctx.payload, self.mode))
         return ctx
 
     def to_json(self) -> dict[str, Any]:

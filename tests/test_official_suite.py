@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from harness.cases.suite import load_suite, parse_signed_request
+from harness.cases.suite import load_suite
+from harness.http_text import parse_signed_request
 from harness.model import Check
 from harness.reference import sign
 from harness.reference.signing import public_key_from_xy, sigv4a_private_key, sigv4a_verify

@@ -17,6 +17,7 @@ from pathlib import Path
 from harness.cases.errors import CaseError
 from harness.cases.files import InputFileError, is_utf8_name, read_limited, shown
 from harness.limits import DEFAULT, Limits
+from harness.http_text import parse_http_message
 from harness.model import Case, Context, Request, Source, parse_timestamp
 
 ALGORITHM_DIRS = {"v4": "sigv4", "v4a": "sigv4a"}
@@ -30,36 +31,6 @@ STAGE_FILES = {
 
 def is_suite(path: Path) -> bool:
     return path.is_dir() and any((path / d).is_dir() for d in ALGORITHM_DIRS)
-
-
-def parse_http_message(raw: bytes, file: str) -> tuple[str, str, list[tuple[str, str]], bytes]:
-    """(method, request-target, headers, body) of an HTTP/1.1 request as written in request.txt."""
-    head, sep, body = raw.partition(b"\n\n")
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CaseError(file, 1, f"request is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    lines = text.replace("\r\n", "\n").split("\n")
-    while len(lines) > 1 and lines[-1] == "":
-        lines.pop()  # the file's final newline (no body follows)
-    request_line = lines[0]
-    method, _, rest = request_line.partition(" ")
-    target, _, version = rest.rpartition(" ")
-    if not method or not target or not version.startswith("HTTP/"):
-        raise CaseError(file, 1, f"request line {request_line!r} is not 'METHOD target HTTP/1.1'")
-    headers: list[tuple[str, str]] = []
-    for number, line in enumerate(lines[1:], start=2):
-        if line[:1] in (" ", "\t"):
-            if not headers:
-                raise CaseError(file, number, "continuation line before any header")
-            name, value = headers[-1]
-            headers[-1] = (name, value + "\n" + line)
-            continue
-        name, colon, value = line.partition(":")
-        if not colon or not name:
-            raise CaseError(file, number, f"header line {line!r} has no 'name:value'")
-        headers.append((name, value))
-    return method, target, headers, body if sep else b""
 
 
 # context.json keys understood, by dialect (docs/cases.md, "Suite folders", says where each comes from).
@@ -367,12 +338,3 @@ def load_suite(root: Path, errors: list[CaseError], limits: Limits = DEFAULT) ->
             except Exception as exc:  # one folder's surprise does not stop the others
                 errors.append(CaseError(shown(folder), 1, shown(f"unreadable ({type(exc).__name__}: {str(exc)[:200]})")))
     return cases
-
-
-def parse_signed_request(text: str, scheme: str = "https") -> "SignedRequest":
-    """A *-signed-request.txt file as the SignedRequest a server would receive."""
-    from harness.model import SignedRequest
-
-    method, target, headers, body = parse_http_message(text.encode("utf-8"), "<signed-request>")
-    host = next((v.strip() for n, v in headers if n.lower() == "host"), "")
-    return SignedRequest(method, f"{scheme}://{host}{target}", tuple(headers), body or None)

@@ -21,6 +21,7 @@ from harness.cases.errors import CaseError
 from harness.cases.files import InputFileError, inside, read_limited
 from harness.limits import DEFAULT as DEFAULT_LIMITS
 from harness.limits import Limits
+from harness.services import profile
 from harness.model import MODES, Case, Context, Request, Source, parse_timestamp, split_url
 
 DEFAULT_CREDENTIALS = {
@@ -365,7 +366,7 @@ def build_case(
         timestamp = parse_timestamp(str(ctx.get("timestamp", DEFAULTS["timestamp"])))
     except (ValueError, OverflowError) as exc:
         raise CaseError(file, at("context", "timestamp"), f"context.timestamp: {exc}") from None
-    s3 = service == "s3"
+    service_profile = profile(service)
     context = Context(
         access_key_id=creds["access_key_id"],
         secret_access_key=creds["secret_access_key"],
@@ -377,10 +378,10 @@ def build_case(
         algorithm=algorithm,
         expires=ctx.get("expires", DEFAULTS["expires"]),
         payload=ctx.get("payload", "auto"),
-        content_sha256_header=ctx.get("content_sha256_header", s3),
+        content_sha256_header=ctx.get("content_sha256_header", service_profile.content_sha256_header),
         session_token_placement=ctx.get("session_token_placement", "signed"),
-        normalize_path=ctx.get("normalize_path", not s3),
-        double_encode=ctx.get("double_encode", not s3),
+        normalize_path=ctx.get("normalize_path", service_profile.normalize_path),
+        double_encode=ctx.get("double_encode", service_profile.double_encode),
     )
     modes = tuple(ctx.get("modes", MODES))
     expect = {m: dict(data.get("expect", {}).get(m, {})) for m in MODES if m in data.get("expect", {})}

@@ -10,8 +10,7 @@ from harness import bless
 from harness.cases import load_cases
 from harness.cli.common import DEFAULT_CASES, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Subparsers, UsageError
 from harness.model import Check
-from harness.reference import sign
-from harness.reference.signer import SHOWN_STAGES
+from harness.reference import surface_of
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -39,9 +38,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     if case.flags.get("note"):
         print(f"# {case.flags['note']}")
     for mode in modes:
-        result = sign(Check(case, mode))
+        surface = surface_of(Check(case, mode))
+        result = surface.sign(Check(case, mode))
         print(f"\n=== {mode} mode ({case.context.algorithm}) ===")
-        for stage in SHOWN_STAGES:
+        for stage in surface.shown_stages:
             if stage in result.stages:
                 print(f"--- {stage}\n{result.stages[stage]}")
         if args.signing_key and "signing_key" in result.stages:

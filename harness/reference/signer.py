@@ -88,14 +88,10 @@ def _compute(
     return stages
 
 
-def _token_signed(context: Context) -> bool:
-    return bool(context.session_token) and context.session_token_placement == "signed"
-
-
 def _sign_header(request: Request, context: Context) -> SigningResult:
     headers = _base_headers(request)
     headers.append(("X-Amz-Date", context.amz_date))
-    if _token_signed(context):
+    if context.token_signed:
         headers.append(("X-Amz-Security-Token", context.session_token or ""))
     if context.content_sha256_header:
         headers.append(("X-Amz-Content-Sha256", cr.hashed_payload(request.body, context.payload)))
@@ -107,7 +103,7 @@ def _sign_header(request: Request, context: Context) -> SigningResult:
     stages["authorization"] = str(Authorization(
         algorithm, f"{context.access_key_id}/{stages['credential_scope']}", tuple(stages["signed_headers"].split(";")), stages["signature"]))
     headers.append(("Authorization", stages["authorization"]))
-    if context.session_token and not _token_signed(context):
+    if context.session_token and not context.token_signed:
         headers.append(("X-Amz-Security-Token", context.session_token))
     signed = SignedRequest(request.method, request.url, tuple(headers))
     return SigningResult(stages, signed)
@@ -125,7 +121,7 @@ def presign_parameters(context: Context, signed_headers_value: str) -> list[tupl
     ]
     if context.algorithm == "sigv4a":
         params.append(("X-Amz-Region-Set", ",".join(context.region_set)))
-    if _token_signed(context):
+    if context.token_signed:
         params.append(("X-Amz-Security-Token", context.session_token or ""))
     return params
 
@@ -142,7 +138,7 @@ def _sign_query(request: Request, context: Context) -> SigningResult:
     params = cr.query_parameters(request.query) + added
     stages = _compute(request, context, headers, params, signed_names)
     appended = added + [("X-Amz-Signature", stages["signature"])]
-    if context.session_token and not _token_signed(context):
+    if context.session_token and not context.token_signed:
         appended.append(("X-Amz-Security-Token", context.session_token))
     extra = "&".join(f"{k}={uri_encode(v)}" for k, v in appended)
     query = f"{request.query}&{extra}" if request.query else extra

@@ -17,6 +17,8 @@ from datetime import datetime, timedelta, timezone
 from harness.model import Context, SignedRequest
 from harness.reference import canonical as cr
 from harness.reference import signing
+from harness.services import profile
+from harness.settings import SessionTokenPlacement
 from harness.reference.authorization import Authorization, MalformedAuthorization, is_sigv4
 from harness.reference.encoding import uri_decode
 
@@ -43,7 +45,8 @@ class ServerRules:
     double_encode: bool = True
     payload: str = "body"
     session_token: str | None = None
-    session_token_signed: bool = True  # False: IoT style, the token is added after signing
+    session_token_placement: str = SessionTokenPlacement.SIGNED  # AFTER: IoT style, the token is added after signing
+    requires_content_sha256_header: bool = False  # from the service profile (harness/services.yaml)
     query_plus_as_space: bool = False
     rfc3986_trailing_slash: bool = False
 
@@ -58,7 +61,8 @@ class ServerRules:
             double_encode=context.double_encode,
             payload=context.payload,
             session_token=context.session_token,
-            session_token_signed=context.session_token_placement == "signed",
+            session_token_placement=context.session_token_placement,
+            requires_content_sha256_header=profile(context.service).requires_content_sha256_header,
         )
 
     def with_choice(self, choice: str) -> "ServerRules":
@@ -149,7 +153,8 @@ def _verify(signed: SignedRequest, body: bytes, rules: ServerRules) -> Verificat
         sig = query_names["X-Amz-Signature"]
         region_set = query_names.get("X-Amz-Region-Set")
         token = query_names.get("X-Amz-Security-Token")
-        unsigned = {"X-Amz-Signature"} | (set() if rules.session_token_signed else {"X-Amz-Security-Token"})
+        token_signed = rules.session_token_placement == SessionTokenPlacement.SIGNED
+        unsigned = {"X-Amz-Signature"} | (set() if token_signed else {"X-Amz-Security-Token"})
         canonical_params = [(k, v) for k, v in params if _decoded(k) not in unsigned]
     else:
         raise Rejected("no signature: neither an AWS4 Authorization header nor X-Amz-Signature in the query")
@@ -255,8 +260,8 @@ def _payload_hash(signed: SignedRequest, body: bytes, rules: ServerRules, mode: 
         if declared not in (actual, cr.UNSIGNED_PAYLOAD) and not declared.startswith("STREAMING-"):
             raise Rejected("X-Amz-Content-Sha256 does not match the body")
         return declared
-    if rules.service == "s3" and mode == "header":
-        raise Rejected("S3 requires X-Amz-Content-Sha256")
+    if rules.requires_content_sha256_header and mode == "header":
+        raise Rejected(f"{rules.service} requires X-Amz-Content-Sha256")
     if rules.payload == "unsigned":
         return cr.UNSIGNED_PAYLOAD
     if rules.payload == "empty":
