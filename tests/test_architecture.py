@@ -27,8 +27,12 @@ def _imports() -> dict[str, set[str]]:
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
             for target in targets:
-                if target in modules and target != name:
-                    found.add(target)
+                # importing harness.a.b runs harness/a/__init__.py first: the package counts as imported too
+                parts = target.split(".")
+                for i in range(2, len(parts) + 1):
+                    prefix = ".".join(parts[:i])
+                    if prefix in modules and prefix != name and not name.startswith(prefix + "."):
+                        found.add(prefix)
         graph[name] = found
     return graph
 
@@ -41,8 +45,6 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
         state[node] = 1
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
-            if nxt.startswith(node + ".") or node.startswith(nxt + "."):
-                continue  # a package and its own submodules
             if state.get(nxt) == 1:
                 return stack[stack.index(nxt):] + [nxt]
             if state.get(nxt) is None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from harness.cases.errors import CaseError
 from harness.cases.files import InputFileError, is_utf8_name, read_limited, shown
 from harness.limits import DEFAULT, Limits
-from harness.http_text import parse_http_message
+from harness.http_text import MalformedRequest, parse_http_message
 from harness.model import Case, Context, Request, Source, parse_timestamp
 
 ALGORITHM_DIRS = {"v4": "sigv4", "v4a": "sigv4a"}
@@ -269,7 +269,10 @@ def load_suite_case(folder: Path, suite_root: Path, origin: str, limits: Limits 
         double_encode=bool(ctx["double_uri_encode"]),
     )
     raw_request = _read_text(request_file, limits)
-    method, target, headers, body = parse_http_message((raw_request or "").encode("utf-8"), str(request_file))
+    try:
+        method, target, headers, body = parse_http_message((raw_request or "").encode("utf-8"))
+    except MalformedRequest as exc:
+        raise CaseError(str(request_file), exc.line, str(exc)) from None
     if len(body) > limits.body_bytes:
         raise CaseError(str(request_file), 1, f"the body is {len(body)} bytes; the limit is {limits.body_bytes} (limit body_bytes)")
     path, _, query = target.partition("?")
