@@ -204,8 +204,10 @@ class _Inbox:
             if self.flooded:
                 return
             if kind == "line" and (len(self._items) >= self._limit_lines or self._bytes + len(payload) > self._limit_bytes):
-                self.flooded = True
+                self.flooded = True  # what is queued is worthless now: the next request fails
                 kind, payload = "flood", len(self._items)
+                self._items.clear()
+                self._bytes = 0
             self._items.append((kind, payload))
             self._bytes += len(payload) if isinstance(payload, bytes) else 0
             self._ready.notify_all()
