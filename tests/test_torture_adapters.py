@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -131,6 +133,32 @@ def test_stop_is_prompt_even_though_the_child_holds_the_pipes(marker, checks):
     assert time.monotonic() - began < 5
     assert proc.proc is not None and proc.proc.returncode == 0  # it did exit on `bye` by itself
     assert gone(marker) == {}
+
+
+@pytest.mark.parametrize("name", ["torture-child-left", "torture-detached-child"])
+def test_a_killed_harness_leaves_no_adapter_process_behind(name, marker):
+    """The harness dies without stop(): the adapter's input ends, it exits, its namespace goes."""
+    namespace_or_skip()
+    script = (
+        "import sys, time\n"
+        "sys.path.insert(0, 'tests')\n"
+        "from test_torture_adapters import TORTURE\n"
+        "from harness.adapters.process import AdapterProcess\n"
+        f"p = AdapterProcess(TORTURE[{name!r}], None, extra_env={{'TORTURE_MARKER': {marker!r}}})\n"
+        "p.start(); print('started', flush=True); time.sleep(60)\n"
+    )
+    harness = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                               env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    try:
+        assert harness.stdout.readline().strip() == "started"
+        deadline = time.monotonic() + 5
+        while not [c for c in marked_processes(marker).values() if c.startswith("sleep")]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        harness.kill()
+        harness.wait()
+    assert gone(marker, seconds=5) == {}
 
 
 @pytest.mark.parametrize("name", ["torture-shell-child", "torture-detached-child"])
@@ -338,6 +366,21 @@ def test_a_second_answer_is_discarded_and_blamed_on_the_adapter(marker, checks, 
     assert proc.protocol_faults == ["answered hello again (discarded while waiting for request '1')"] + [
         f"answered request '{n}' again (discarded while waiting for request '{n + 1}')" for n in range(1, 5)
     ]
+
+
+def test_a_late_answer_is_discarded_and_the_next_request_gets_its_own(tmp_path, marker, checks):
+    log = tmp_path / "late.log"
+    proc = started("torture-late-first-answer", marker, log_path=log)
+    try:
+        with pytest.raises(AdapterFault, match="no answer within 0.5s"):
+            sign(proc, checks[0], timeout=0.5)
+        answer = sign(proc, checks[1], timeout=10)
+        assert answer["id"] == "2" and answer["status"] == "signed"
+    finally:
+        proc.stop()
+    fault = "answered request '1' after its time was up (discarded while waiting for request '2')"
+    assert proc.protocol_faults == [fault] and proc.protocol_fault_count == 1
+    assert log.read_text().splitlines() == [f"[sigharness: protocol fault: {fault}]"]
 
 
 def test_a_run_with_an_adapter_that_answers_twice_blames_no_check(tmp_path):

@@ -293,6 +293,15 @@ class _StderrLog:
         self._file.write(data)
         self.budget -= len(data)
 
+    def note(self, text: str) -> None:
+        """A line of the harness's own in the log (within the same budget)."""
+        with self._lock:
+            data = f"[sigharness: {text}]\n".encode("utf-8", "replace")
+            if self._file is not None and not self._full and len(data) <= self.budget:
+                self._file.write(data)
+                self._file.flush()
+                self.budget -= len(data)
+
     def tail(self, lines: int = 3) -> str:
         with self._lock:
             kept = self._recent.decode("utf-8", "replace").splitlines()
@@ -406,11 +415,11 @@ class AdapterProcess:
         self.isolate_network = isolate_network
         self.pid_namespace = pid_namespace
         self.mechanism = ""  # "pid-namespace" or "process-group", once started
-        self.protocol_faults: list[str] = []  # misbehaviour that cost no check its answer
+        self.protocol_faults: list[str] = []  # misbehaviour that cost no check its answer (first 100)
+        self.protocol_fault_count = 0
         self._ids = itertools.count(1)
         self._current: str | None = None
-        self._asked: set[str] = set()  # ids sent and not answered yet (earlier ones: timed out)
-        self._answered: set[str] = set()
+        self._unanswered: set[str] = set()  # earlier ids whose answer never came (time was up)
         self.proc: subprocess.Popen[bytes] | None = None
         self.hello: Hello | None = None
         self._inbox = _Inbox(PENDING_LINES, 4 * max_line)
@@ -586,8 +595,8 @@ class AdapterProcess:
             raise AdapterFault(self._exit_reason("adapter is not running", time.monotonic() + 1))
         deadline = time.monotonic() + timeout
         line = json.dumps(message, ensure_ascii=False, separators=(",", ":")) + "\n"
-        if ident is not None:
-            self._asked.add(ident)
+        if self._current is not None:
+            self._unanswered.add(self._current)
         self._current = ident
         self._write(line.encode("utf-8", "surrogatepass"), deadline, timeout)
         while True:
@@ -609,8 +618,7 @@ class AdapterProcess:
                 return answer
             got = answer.get("id")
             if isinstance(got, str) and got == ident:
-                self._asked.discard(ident)
-                self._answered.add(ident)
+                self._current = None
                 return answer
             if self._stale(answer):
                 continue
@@ -619,20 +627,23 @@ class AdapterProcess:
     def _stale(self, answer: dict[str, Any]) -> bool:
         """An answer to an earlier request (answered already, or given up on), or a second hello:
         the adapter's protocol fault, discarded so that no other check is blamed for it."""
-        got = answer.get("id")
-        if isinstance(got, str) and got in self._answered:
-            what = f"answered request {got!r} again"
-        elif isinstance(got, str) and got in self._asked:
+        got, current = answer.get("id"), self._current
+        earlier = isinstance(got, str) and got.isdigit() and current is not None and 0 < int(got) < int(current)
+        if earlier and got in self._unanswered:
             what = f"answered request {got!r} after its time was up"
-            self._asked.discard(got)
-            self._answered.add(got)
+            self._unanswered.discard(got)
+        elif earlier:
+            what = f"answered request {got!r} again"
         elif answer.get("type") == "hello" and got is None and self.hello is not None:
             what = "answered hello again"
         else:
             return False
-        fault = f"{what} (discarded while waiting for request {self._current!r})"
+        fault = f"{what} (discarded while waiting for request {current!r})"
+        self.protocol_fault_count += 1
         if len(self.protocol_faults) < PROTOCOL_FAULTS_KEPT:
             self.protocol_faults.append(fault)
+        if self._stderr is not None:
+            self._stderr.note(f"protocol fault: {fault}")
         return True
 
     def _write(self, data: bytes, deadline: float, timeout: float | None = None) -> None:
