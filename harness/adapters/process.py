@@ -241,7 +241,8 @@ class _StderrLog:
             self._file = open(path, "ab")
             self.budget = max(0, limit - self._file.tell())
         self._redact = redact
-        self._trim = max(0, longest_secret - 1)
+        # At a cut, drop as much as the longest encoded form of a secret (percent-encoding triples it).
+        self._trim = 3 * longest_secret + 4 if longest_secret else 0
         self._line = bytearray()
         self._cut = False  # the current line passed STDERR_LINE_BYTES: the rest of it is dropped
         self._full = self._file is None or self.budget == 0
@@ -428,7 +429,6 @@ class AdapterProcess:
         self._readers: list[threading.Thread] = []
         self._home: str | None = None
         self._token = _secrets.token_hex(16)
-        self._returncode: int | None = None
         self._down = False
 
     # -- life cycle --------------------------------------------------------------------------
@@ -522,7 +522,7 @@ class AdapterProcess:
         # Before the kill the parent links still lead to every descendant; afterwards the session,
         # the group and the marker do. The pid stays unreaped (a zombie) throughout.
         targets = adapter_processes(pid, self._token, tree=True) | {pid}
-        deadline = time.monotonic() + 3.0
+        deadline = time.monotonic() + 2.0
         while targets and time.monotonic() < deadline:
             try:
                 os.killpg(pid, signal.SIGKILL)
@@ -536,11 +536,12 @@ class AdapterProcess:
             self._wait_exit(0.2)
             targets = adapter_processes(pid, self._token, tree=False)
         try:
-            self._returncode = proc.wait(timeout=2)
+            proc.wait(timeout=1)
         except subprocess.TimeoutExpired:
             pass
+        joined = time.monotonic() + 1.0
         for reader in self._readers:  # they end at end of file, now that every writer is gone
-            reader.join(timeout=1.0)
+            reader.join(timeout=max(0.0, joined - time.monotonic()))
         self._cleanup()
 
     def _cleanup(self) -> None:
@@ -566,6 +567,8 @@ class AdapterProcess:
             return None
         if proc.returncode is not None:
             return proc.returncode
+        if not hasattr(os, "waitid"):  # no waitid (macOS): reap; the marker still finds what escaped
+            return proc.poll()
         try:
             info = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
         except ChildProcessError:
@@ -591,14 +594,19 @@ class AdapterProcess:
         return self._exchange(dict(message, id=ident), ident, timeout)
 
     def _exchange(self, message: dict[str, Any], ident: str | None, timeout: float) -> dict[str, Any]:
-        if self.proc is None or self._down or self._exit_status() is not None:
+        if self.proc is None:
+            raise AdapterFault("adapter is not running (not started)")
+        if self._down or self._exit_status() is not None:
             raise AdapterFault(self._exit_reason("adapter is not running", time.monotonic() + 1))
         deadline = time.monotonic() + timeout
-        line = json.dumps(message, ensure_ascii=False, separators=(",", ":")) + "\n"
+        try:
+            data = (json.dumps(message, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: send it escaped, which is still valid JSON
+            data = (json.dumps(message, separators=(",", ":")) + "\n").encode("ascii")
         if self._current is not None:
             self._unanswered.add(self._current)
         self._current = ident
-        self._write(line.encode("utf-8", "surrogatepass"), deadline, timeout)
+        self._write(data, deadline, timeout)
         while True:
             remaining = deadline - time.monotonic()
             item = self._inbox.get(remaining) if remaining > 0 else None
