@@ -436,8 +436,8 @@ class AdapterProcess:
         if self.start_timeout <= 0 or self.start_timeout != self.start_timeout:
             raise ValueError(f"start timeout must be more than 0 seconds, not {self.start_timeout!r}")
         self._home = tempfile.mkdtemp(prefix="sigharness-home-")
-        command = self._command()
         env = scrubbed_env(self._home, self.extra_env, self.spec.env)
+        command = self._command(env["PATH"])
         env[TOKEN_VAR] = self._token
         self._stderr = _StderrLog(self.log_path, self.log_limit, self.redact, self._longest_secret)
         in_r, in_w = os.pipe()
@@ -480,8 +480,17 @@ class AdapterProcess:
         )
         return self.hello
 
-    def _command(self) -> list[str]:
+    def _command(self, path: str) -> list[str]:
         command = substitute(self.spec.start, self.build_dir)
+        if not command:
+            raise AdapterFault("the manifest's `start` is empty")
+        # Checked here because inside a namespace only `unshare` would notice, in words of its own.
+        program = command[0]
+        found = (os.path.join(self.spec.folder, program) if "/" in program else shutil.which(program, path=path))
+        if not found or not os.path.isfile(found):
+            raise AdapterFault(f"cannot start {' '.join(command)}: No such file or directory")
+        if not os.access(found, os.X_OK):
+            raise AdapterFault(f"cannot start {' '.join(command)}: Permission denied")
         use_pid = self.pid_namespace is not False and pid_isolation_available()
         if self.pid_namespace and not use_pid:
             raise AdapterFault("a PID namespace was required but `unshare --pid` does not work here (needs root or user namespaces)")
