@@ -393,20 +393,15 @@ def test_a_run_with_an_adapter_that_answers_twice_blames_no_check(tmp_path):
 
 
 @pytest.mark.parametrize("pid_namespace", MODES)
-def test_closing_stdout_while_running_is_a_fault_within_the_timeout(pid_namespace, marker, checks):
+def test_closing_stdout_while_running_is_a_fault_at_once(pid_namespace, marker, checks):
     proc = started("torture-closed-stdout", marker, pid_namespace)
     try:
         began = time.monotonic()
-        if pid_namespace:  # `unshare` outside the namespace keeps a copy of the pipe: seen as a hang
-            with pytest.raises(AdapterFault, match="no answer within 2s"):
-                sign(proc, checks[0], timeout=2)
-            assert time.monotonic() - began < 3
-        else:
-            with pytest.raises(AdapterFault, match="closed its output but is still running"):
-                sign(proc, checks[0], timeout=2)
-            assert time.monotonic() - began < 2
-            with pytest.raises(AdapterFault, match="closed its output"):  # and at once for the next request
-                sign(proc, checks[1], timeout=2)
+        with pytest.raises(AdapterFault, match="closed its output but is still running"):
+            sign(proc, checks[0], timeout=5)
+        assert time.monotonic() - began < 2.5  # not the timeout: the harness saw the end of its output
+        with pytest.raises(AdapterFault, match="closed its output"):  # and the next request too
+            sign(proc, checks[1], timeout=5)
     finally:
         proc.kill()
     assert gone(marker) == {}

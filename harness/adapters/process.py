@@ -8,8 +8,9 @@ stale duplicate, an entry in `protocol_faults`); the caller decides whether to r
 Containment (see docs/limits.md, "Adapter processes"):
 
 - Where the machine allows it (root, or unprivileged user namespaces), every adapter starts as
-  PID 1 of its own PID namespace (`unshare --pid --fork --kill-child --mount-proc`, plus `--net`
-  when the network is isolated). When that PID 1 ends, the kernel kills everything else in the
+  PID 1 of its own PID namespace, through a small launcher (`_LAUNCHER`: what `unshare --pid --fork
+  --kill-child --mount-proc [--net] [--map-root-user]` does, except that it lets go of the pipes).
+  When that PID 1 ends, or the launcher is killed, the kernel kills everything else in the
   namespace, double-forked and `setsid` children included, and the adapter's /proc shows only its
   own processes (so it cannot read the harness's environment through /proc/<parent>/environ).
 - Elsewhere the adapter leads its own session and process group; teardown kills the group and
@@ -41,6 +42,7 @@ import select
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -78,41 +80,86 @@ class Hello:
 
 
 # -- what the machine allows ----------------------------------------------------------------------
-_UNSHARE: dict[tuple[bool, bool], list[str] | None] = {}
-_UNSHARE_LOCK = threading.Lock()
+# The launcher puts the adapter in new namespaces (the way `unshare --net --pid --fork --kill-child
+# --mount-proc [--map-root-user]` does), and, unlike `unshare`, lets go of the adapter's pipes while
+# it waits: an adapter that closes its stdout is then seen at once, not at the check's timeout.
+# argv: flags ("net", "pid", "user", comma-separated), "--", the adapter's command.
+_LAUNCHER = r"""
+import ctypes, os, signal, sys
+flags, command = set(sys.argv[1].split(",")), sys.argv[3:]
+libc = ctypes.CDLL(None, use_errno=True)
+def fail(what):
+    sys.stderr.write(f"sigharness launcher: {what}: {os.strerror(ctypes.get_errno())}\n")
+    sys.stderr.flush()
+    os._exit(126)
+uid, gid = os.geteuid(), os.getegid()
+clone = (0x40000000 if "net" in flags else 0) | (0x20000000 | 0x20000 if "pid" in flags else 0)
+if "user" in flags:
+    clone |= 0x10000000
+if libc.unshare(clone) != 0:
+    fail("unshare")
+if "user" in flags:
+    for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"), ("gid_map", f"0 {gid} 1")):
+        with open(f"/proc/self/{name}", "w") as f:
+            f.write(text)
+child = os.fork() if "pid" in flags else 0
+if child == 0:
+    if "pid" in flags:
+        if libc.prctl(1, signal.SIGKILL, 0, 0, 0) != 0:
+            fail("prctl")
+        if libc.mount(None, b"/", None, 16384 | 262144, None) != 0:
+            fail("mount --make-rprivate /")
+        if libc.mount(b"proc", b"/proc", b"proc", 2 | 4 | 8, None) != 0:
+            fail("mount /proc")
+    try:
+        os.execvp(command[0], command)
+    except OSError as exc:
+        sys.stderr.write(f"sigharness launcher: cannot start {command[0]}: {exc.strerror}\n")
+        os._exit(127)
+null = os.open(os.devnull, os.O_RDWR)
+for fd in (0, 1, 2):
+    os.dup2(null, fd)
+os.closerange(3, 65536)
+_, status = os.waitpid(child, 0)
+if os.WIFSIGNALED(status):
+    signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+    os.kill(os.getpid(), os.WTERMSIG(status))
+os._exit(os.waitstatus_to_exitcode(status))
+"""
+_LAUNCH: dict[tuple[bool, bool], list[str] | None] = {}
+_LAUNCH_LOCK = threading.Lock()
 
 
-def _unshare_prefix(net: bool, pid: bool) -> list[str] | None:
-    """The `unshare` command line that gives a new network and/or PID namespace here, or None.
-    Tried as is (root), then in a user namespace (`--map-root-user`). Checked once per process."""
+def _launch_prefix(net: bool, pid: bool) -> list[str] | None:
+    """The command line that starts a program in a new network and/or PID namespace here, or None.
+    Tried as is (root), then inside a user namespace. Checked once per process."""
     if not (net or pid):
         return []
-    with _UNSHARE_LOCK:
-        if (net, pid) not in _UNSHARE:
-            flags = (["--net"] if net else []) + (["--pid", "--fork", "--kill-child", "--mount-proc"] if pid else [])
-            _UNSHARE[(net, pid)] = None
-            if shutil.which("unshare"):
-                for user in ([], ["--map-root-user"]):
-                    prefix = ["unshare", *user, *flags]
-                    try:
-                        ok = subprocess.run([*prefix, "--", "true"], capture_output=True, timeout=10).returncode == 0
-                    except (OSError, subprocess.TimeoutExpired):
-                        ok = False
-                    if ok:
-                        _UNSHARE[(net, pid)] = prefix
-                        break
-        return _UNSHARE[(net, pid)]
+    with _LAUNCH_LOCK:
+        if (net, pid) not in _LAUNCH:
+            _LAUNCH[(net, pid)] = None
+            for user in (False, True):
+                flags = ",".join(f for f, on in (("net", net), ("pid", pid), ("user", user)) if on)
+                prefix = [sys.executable, "-I", "-S", "-c", _LAUNCHER, flags, "--"]
+                try:
+                    ok = subprocess.run([*prefix, "true"], capture_output=True, timeout=10).returncode == 0
+                except (OSError, subprocess.TimeoutExpired):
+                    ok = False
+                if ok:
+                    _LAUNCH[(net, pid)] = prefix
+                    break
+        return _LAUNCH[(net, pid)]
 
 
 def network_isolation_available() -> bool:
-    """True when adapters can be started in a network namespace with no interfaces (`unshare --net`,
-    which needs root or user namespaces). Checked once per process."""
-    return _unshare_prefix(True, False) is not None
+    """True when adapters can be started in a network namespace with no interface up (needs root or
+    user namespaces). Checked once per process."""
+    return _launch_prefix(True, False) is not None
 
 
 def pid_isolation_available() -> bool:
     """True when adapters can be started in their own PID namespace (see the module docstring)."""
-    return _unshare_prefix(False, True) is not None
+    return _launch_prefix(False, True) is not None
 
 
 def scrubbed_env(home: str, extra: dict[str, str] | None = None, spec_env: Iterable[tuple[str, str]] = ()) -> dict[str, str]:
@@ -484,7 +531,7 @@ class AdapterProcess:
         command = substitute(self.spec.start, self.build_dir)
         if not command:
             raise AdapterFault("the manifest's `start` is empty")
-        # Checked here because inside a namespace only `unshare` would notice, in words of its own.
+        # Checked here because inside a namespace only the launcher would notice, in words of its own.
         program = command[0]
         found = (os.path.join(self.spec.folder, program) if "/" in program else shutil.which(program, path=path))
         if not found or not os.path.isfile(found):
@@ -493,14 +540,14 @@ class AdapterProcess:
             raise AdapterFault(f"cannot start {' '.join(command)}: Permission denied")
         use_pid = self.pid_namespace is not False and pid_isolation_available()
         if self.pid_namespace and not use_pid:
-            raise AdapterFault("a PID namespace was required but `unshare --pid` does not work here (needs root or user namespaces)")
-        prefix = _unshare_prefix(self.isolate_network, use_pid)
+            raise AdapterFault("a PID namespace was required but this machine allows none (needs root or user namespaces)")
+        prefix = _launch_prefix(self.isolate_network, use_pid)
         if prefix is None and use_pid:
-            prefix, use_pid = _unshare_prefix(self.isolate_network, False), False
+            prefix, use_pid = _launch_prefix(self.isolate_network, False), False
         if prefix is None:
-            raise AdapterFault("network isolation was asked for but `unshare --net` does not work here (needs root or user namespaces)")
+            raise AdapterFault("network isolation was asked for but this machine allows no network namespace (needs root or user namespaces)")
         self.mechanism = "pid-namespace" if use_pid else "process-group"
-        return [*prefix, "--", *command] if prefix else command
+        return [*prefix, *command]
 
     def stop(self) -> None:
         """Say `bye`, give the adapter a moment to exit, then tear everything down."""
