@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -29,7 +28,6 @@ from harness.reference import sign_request
 
 TORTURE = {spec.name: spec for spec in read_manifest(MUTANTS / "torture" / "adapter.yaml")}
 QUERY_CASES = ROOT / "cases" / "query"
-QUERY_CHECKS = 121  # cases/query: 61 cases, each in the modes it declares
 
 
 @pytest.fixture(scope="module")
@@ -162,14 +160,14 @@ def test_a_killed_harness_leaves_no_adapter_process_behind(name, marker):
 
 
 @pytest.mark.parametrize("name", ["torture-shell-child", "torture-detached-child"])
-def test_a_run_with_children_left_running_ends_and_leaves_nothing(name, tmp_path, marker):
+def test_a_run_with_children_left_running_ends_and_leaves_nothing(name, tmp_path, marker, checks):
     began = time.monotonic()
     proc, data = run_results(tmp_path, "--cases", str(QUERY_CASES), "--adapter-dir", str(MUTANTS), "--adapters", name,
                              "--adapter-env", f"TORTURE_MARKER={marker}", timeout=120)
     assert time.monotonic() - began < 60, "the run waited for the adapter's children"
     assert proc.returncode == 0, proc.stderr
     rows = [r for r in data["results"] if r["adapter"] == name]
-    assert len(rows) == QUERY_CHECKS and {r["status"] for r in rows} == {"pass"}
+    assert len(rows) == len(checks) and {r["status"] for r in rows} == {"pass"}
     assert gone(marker) == {}
 
 
@@ -190,14 +188,14 @@ def test_an_adapter_in_its_namespace_cannot_read_the_harness_environment(marker,
     assert not [pair for pair in ours if pair in text]
 
 
-def test_a_run_does_not_show_the_harness_environment_to_adapters(tmp_path, marker):
+def test_a_run_does_not_show_the_harness_environment_to_adapters(tmp_path, marker, checks):
     namespace_or_skip()
     host_secret = f"host-secret-{uuid.uuid4().hex}"
     proc, data = run_results(tmp_path, "--cases", str(QUERY_CASES), "--adapter-dir", str(MUTANTS),
                              "--adapters", "torture-environ-probe", env={"SIGHARNESS_TORTURE_HOST": host_secret}, timeout=120)
     assert proc.returncode == 0, proc.stderr
     rows = [r for r in data["results"] if r["adapter"] == "torture-environ-probe"]
-    assert len(rows) == QUERY_CHECKS and {r["status"] for r in rows} == {"unsupported"}
+    assert len(rows) == len(checks) and {r["status"] for r in rows} == {"unsupported"}
     for row in rows:
         probe = json.loads(row["reason"])
         assert probe["parent_environ"].startswith("unreadable") and probe["foreign"] == {}
@@ -251,13 +249,13 @@ def test_a_bad_answer_is_a_fault_and_the_conversation_goes_on(name, reason, mark
     ("torture-nested-answer", "nested deeper than 64 levels"),
     ("torture-nan-answer", "contains NaN"),
 ])
-def test_a_run_keeps_every_check_of_an_adapter_with_bad_answers(name, reason, tmp_path):
+def test_a_run_keeps_every_check_of_an_adapter_with_bad_answers(name, reason, tmp_path, checks):
     proc, data = run_results(tmp_path, "--cases", str(QUERY_CASES), "--adapter-dir", str(MUTANTS), "--adapters", name,
                              "--max-restarts", "2", timeout=180)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     rows = [r for r in data["results"] if r["adapter"] == name]
-    assert len(rows) == QUERY_CHECKS
+    assert len(rows) == len(checks)
     assert all(r["status"] == "error" and reason in r["reason"] for r in rows), rows[0]
     assert sum(r["reason"].startswith("adapter fault: ") for r in rows) == 3  # then it was given up on
     assert name in data["adapters"]
@@ -383,12 +381,12 @@ def test_a_late_answer_is_discarded_and_the_next_request_gets_its_own(tmp_path, 
     assert log.read_text().splitlines() == [f"[sigharness: protocol fault: {fault}]"]
 
 
-def test_a_run_with_an_adapter_that_answers_twice_blames_no_check(tmp_path):
+def test_a_run_with_an_adapter_that_answers_twice_blames_no_check(tmp_path, checks):
     proc, data = run_results(tmp_path, "--cases", str(QUERY_CASES), "--adapter-dir", str(MUTANTS),
                              "--adapters", "torture-answers-twice", timeout=120)
     assert proc.returncode == 0, proc.stderr
     rows = [r for r in data["results"] if r["adapter"] == "torture-answers-twice"]
-    assert len(rows) == QUERY_CHECKS and {r["status"] for r in rows} == {"pass"}
+    assert len(rows) == len(checks) and {r["status"] for r in rows} == {"pass"}
     assert data["adapters"]["torture-answers-twice"]["restarts"] == 0
 
 
