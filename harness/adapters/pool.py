@@ -39,7 +39,7 @@ class PoolSettings:
         """`--isolate-network auto|on|off` -> (isolate?, problem)."""
         available = network_isolation_available()
         if choice == "on" and not available:
-            return False, "--isolate-network on: `unshare --net` does not work here (needs root or user namespaces)"
+            return False, "--isolate-network on: this machine cannot start programs in a network namespace (needs root or user namespaces)"
         return (choice == "on" or (choice == "auto" and available)), None
 
 
@@ -57,6 +57,9 @@ class AdapterSession:
         self.gave_up: str | None = None
         self.checks = 0
         self.elapsed_ns = 0
+        self.protocol_faults: list[str] = []  # answers nobody asked for (discarded), across restarts
+        self.protocol_fault_count = 0
+        self.mechanism = ""  # how the process is contained (harness/adapters/process.py)
 
     @property
     def log_path(self) -> Path | None:
@@ -67,7 +70,8 @@ class AdapterSession:
         if self.proc is None:
             limits = self.settings.limits
             proc = AdapterProcess(self.spec, self.build_dir, self.log_path, self.settings.adapter_env, self.settings.secrets,
-                                  limits.answer_bytes, limits.start_seconds, self.settings.isolate_network)
+                                  limits.answer_bytes, limits.start_seconds, self.settings.isolate_network,
+                                  max_depth=limits.nesting_depth, log_limit=limits.adapter_log_bytes)
             try:
                 self.hello = proc.start()
             except AdapterFault:
@@ -117,9 +121,16 @@ class AdapterSession:
                 self.elapsed_ns += answer["elapsed_ns"]
         return answer, fault
 
+    def _collect(self, proc: AdapterProcess) -> None:
+        """Keep what a process knew before it goes: its protocol faults and how it was contained."""
+        self.protocol_faults = (self.protocol_faults + list(getattr(proc, "protocol_faults", [])))[-10:]
+        self.protocol_fault_count += getattr(proc, "protocol_fault_count", 0)
+        self.mechanism = getattr(proc, "mechanism", self.mechanism)
+
     def _fault(self, reason: str) -> str:
         self.faults.append(reason)
         if self.proc is not None:
+            self._collect(self.proc)
             self.proc.kill()
             self.proc = None
         self.restarts += 1
@@ -132,6 +143,7 @@ class AdapterSession:
     def close(self) -> None:
         if self.proc is not None:
             self.proc.stop()
+            self._collect(self.proc)
             self.proc = None
 
     def record(self) -> dict[str, Any]:
@@ -147,6 +159,9 @@ class AdapterSession:
             "available": True,
             "folder": self.spec.folder.name,
             "network_isolated": self.settings.isolate_network,
+            "containment": self.mechanism,
+            "protocol_faults": self.protocol_faults,
+            "protocol_fault_count": self.protocol_fault_count,
             "restarts": self.restarts,
             "faults": self.faults[-10:],
             "checks": self.checks,
