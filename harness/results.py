@@ -93,8 +93,9 @@ def compact_stages(stages: dict[str, dict[str, Any]] | None, algorithm: str | No
     return out
 
 
-def expanded(data: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
-    """The row with every stage's expected and actual text and the diff of the ones that differ."""
+def expanded(data: dict[str, Any], row: dict[str, Any], diffs: bool = True) -> dict[str, Any]:
+    """The row with every stage's expected and actual text and (with `diffs`) the unified diff of the ones
+    that differ (the report's page shows expected and actual side by side and needs no diff)."""
     from harness.compare import first_difference, uncompared_note
 
     if not row.get("stages"):
@@ -111,7 +112,8 @@ def expanded(data: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
         full.setdefault("expected", expected.get(name))  # a row written in full (version 1) keeps its own
         if entry.get("equal") is True:
             full.setdefault("actual", full["expected"])
-        elif entry.get("equal") is False and "diff" not in full and full["expected"] is not None and full.get("actual") is not None:
+        elif diffs and entry.get("equal") is False and "diff" not in full and full["expected"] is not None \
+                and full.get("actual") is not None:
             full["line"], full["diff"] = first_difference(full["expected"], full["actual"])
         stages[name] = full
     return {**row, "stages": stages, "expected_source": row.get("expected_source") or check.get("source")}

@@ -1,4 +1,5 @@
-"""Merge several results.json files into one (`sigharness report A.json B.json ...`).
+"""Merge several results.json files into one (`sigharness report A.json B.json ...`). The inputs' rows
+are taken over (renamed in place), so merge them once.
 
 One column per adapter and library version: when the same adapter appears with several library versions
 (botocore 1.31 in one run, 1.35 in another), each becomes its own column keyed `name@version`; an adapter
@@ -71,14 +72,15 @@ def merge(inputs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         own = data.get("checks") or {}
         for check, entry in own.items():
             checks.setdefault(check, entry)
-        for row in data.get("results") or []:
+        differing = {k for k, entry in own.items() if checks[k] is not entry and checks[k].get("expected") != entry.get("expected")}
+        for row in data.get("results") or []:  # rows are taken over, not copied: one copy of ~100,000 rows is enough
             key = keys.get(row["adapter"], row["adapter"])
-            merged = {**row, "adapter": key}
-            entry = own.get(check_key(row["case"], row["mode"]))
-            if entry is not None and entry is not checks.get(check_key(row["case"], row["mode"])) \
-                    and entry.get("expected") != checks[check_key(row["case"], row["mode"])].get("expected"):
-                merged["expected"] = entry.get("expected")  # this run judged the check against another expectation
-            rows[(row["case"], row["mode"], key)] = merged
+            row["adapter"] = key
+            if differing:
+                check = check_key(row["case"], row["mode"])
+                if check in differing:
+                    row["expected"] = own[check].get("expected")  # judged against another expectation
+            rows[(row["case"], row["mode"], key)] = row
         for line in data.get("case_errors") or []:
             if line not in case_errors:
                 case_errors.append(line)

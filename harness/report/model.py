@@ -212,7 +212,7 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
                     hist = [hs.since, hs.previous, hs.first_seen]
                     if hs.previous is not None and (changed_at is None or hs.since > changed_at):
                         changed_at = hs.since
-                details.append(_cell_detail(expanded(data, row), texts, hist))
+                details.append(_cell_detail(expanded(data, row, diffs=False), texts, hist))
             ran = [s for s in letters if s not in (MISSING, LETTER[verdicts.UNSUPPORTED])]
             passed = sum(1 for s in ran if s == LETTER[verdicts.PASS])
             kind = "n/a" if not ran else "all" if passed == len(ran) else "none" if passed == 0 else "some"

@@ -102,11 +102,38 @@ class TokenShortener:
         return obj
 
 
+# The same three places, in the JSON text of a structure (inside JSON strings a line ends at an escape).
+_JSON_HEADER_LINE = re.compile(r'(?i)(x-amz-security-token[ \t]*:[ \t]*)([^"\\\r\n]+?)([ \t]*)(?=\\[rn]|")')
+_JSON_QUERY_PARAM = re.compile(r"(?i)(x-amz-security-token=)([^&\s#\"'<>\\]+)")
+_JSON_HEADER_PAIR = re.compile(r'(?i)("\s*x-amz-security-token\s*"\s*,\s*")((?:[^"\\]|\\.)*)(")')
+
+
 def shorten_tokens(data: Any) -> Any:
-    """A copy of `data` with every session token shortened (see TokenShortener)."""
+    """A copy of `data` with every session token shortened (see TokenShortener).
+
+    Done on the structure's JSON text (C-speed serialization, regular expressions over one string, one
+    parse back), not by walking ~100,000 rows of nested objects in Python."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    if not _names_token(text):
+        return json.loads(text)
     shortener = TokenShortener()
-    shortener.collect(data)
-    return shortener.apply(data)
+    for pattern in (_JSON_HEADER_LINE, _JSON_QUERY_PARAM, _JSON_HEADER_PAIR):
+        for m in pattern.finditer(text):
+            value = m.group(2)
+            if "\\" in value:
+                value = json.loads(f'"{value}"')
+            shortener._add(value)
+
+    def short(m: re.Match[str]) -> str:
+        value = m.group(2)
+        return m.group(0) if "…[" in value else m.group(1) + short_token(value.strip()) + (m.group(3) if m.lastindex == 3 else "")
+
+    for pattern in (_JSON_HEADER_PAIR, _JSON_HEADER_LINE, _JSON_QUERY_PARAM):
+        text = pattern.sub(short, text)
+    everywhere = shortener._global()
+    if everywhere is not None:
+        text = everywhere.sub(lambda m: short_token(m.group(0)), text)
+    return json.loads(text)
 
 
 def json_for_html(value: Any) -> str:
