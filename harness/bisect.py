@@ -89,15 +89,20 @@ def search(candidates: list[str], probe: Runner, log: Callable[[str], None] = la
             skipped.append(result.version)
             continue
         same = result.verdict == first.verdict
-        log(f"  {result.version}: {_verdict_text(result.verdict)} ({'old' if same else 'new'} verdict, {result.seconds:.1f}s)")
+        log(f"  {result.version}: {_verdict_text(result.verdict, first.verdict)} ({'old' if same else 'new'} verdict, {result.seconds:.1f}s)")
         if same:
             low = index
         else:
             high = index
 
 
-def _verdict_text(verdict: Verdict) -> str:
-    return ", ".join(f"{case} {mode}: {status}" for (case, mode), status in sorted(verdict.items())) or "no checks"
+def _verdict_text(verdict: Verdict, reference: Verdict | None = None, most: int = 4) -> str:
+    """The verdicts, or for many checks only those that differ from `reference`."""
+    if len(verdict) <= most or reference is None:
+        return ", ".join(f"{case} {mode}: {status}" for (case, mode), status in sorted(verdict.items())) or "no checks"
+    moved = sorted(k for k in set(verdict) | set(reference) if verdict.get(k) != reference.get(k))
+    shown = ", ".join(f"{case} {mode}: {verdict.get((case, mode))}" for case, mode in moved[:most])
+    return f"{len(verdict)} checks, {len(moved)} differ from the first release" + (f" ({shown}{', ...' if len(moved) > most else ''})" if moved else "")
 
 
 class Prober:
@@ -204,7 +209,12 @@ def format_bisection(result: Bisection) -> str:
         lines.append(f"first release with a new verdict: {result.package} {after.version} (previous release: {before.version})")
         if result.message:
             lines.append(result.message)
-        for key in sorted(set(before.verdict) | set(after.verdict)):
+        keys = sorted(set(before.verdict) | set(after.verdict))
+        same = [k for k in keys if before.verdict.get(k) == after.verdict.get(k)]
+        if len(keys) > 6:
+            keys = [k for k in keys if k not in same]
+            lines.append(f"  ({len(same)} other checks have the same verdict on both)")
+        for key in keys:
             old, new = before.verdict.get(key), after.verdict.get(key)
             mark = "  " if old == new else "* "
             lines.append(f"{mark}{key[0]} [{key[1]}]: {old} ({before.version}) -> {new} ({after.version})")
