@@ -35,6 +35,7 @@ from packaging.version import InvalidVersion, Version
 from harness.adapters.manifest import AdapterSpec, PROJECT_ROOT, ensure_built, substitute
 
 REGISTRY_TIMEOUT = 300
+RECORD = ".sigharness-release.json"  # what an install put in its folder
 ECOSYSTEMS = {"python": "pypi", "javascript": "npm"}
 
 
@@ -52,6 +53,7 @@ class Environment:
     packages: dict[str, str] = field(default_factory=dict)  # every package version the adapter sees, by name
     companions: dict[str, str] = field(default_factory=dict)  # installed next to the release because it declares them
     cached: bool = False
+    site: Path | None = None  # the folder the release was installed into
 
 
 class Registry(Protocol):
@@ -179,6 +181,26 @@ def _base_version(name: str) -> str | None:
         return None
 
 
+_FROM_VERSIONS = re.compile(r"from versions: ([^)]*)\)")
+
+
+def installable_versions(python: str, name: str, probe: str) -> list[str] | None:
+    """The versions of `name` with a wheel for `python`, as pip lists them when asked for one it cannot
+    install (None when `probe` installs, i.e. nothing to choose)."""
+    proc = subprocess.run(
+        [python, "-m", "pip", "--disable-pip-version-check", "install", "--dry-run", "--quiet", "--no-deps",
+         "--ignore-installed", "--only-binary", ":all:", f"{name}=={probe}"],
+        capture_output=True, text=True, timeout=300, env={k: v for k, v in os.environ.items() if k != "PIP_CONSTRAINT"},
+    )
+    if proc.returncode == 0:
+        return None
+    match = _FROM_VERSIONS.search(proc.stderr)
+    if not match:
+        raise ReleaseError(f"pip could not tell which {name} releases install here: {proc.stderr.strip()[-300:]}")
+    return [v.strip() for v in match.group(1).split(",") if v.strip() and v.strip() != "none"]
+
+
+
 class PyPI:
     """PyPI through pip, run by the interpreter the Python adapters run on (`{python}`)."""
 
@@ -199,18 +221,35 @@ class PyPI:
                 return [v.strip() for v in line.split(":", 1)[1].split(",") if v.strip()]
         raise ReleaseError(f"listing {package} releases: pip printed no `Available versions:` line")
 
-    def environment(self, spec: AdapterSpec, package: str, version: str) -> Environment:
+    def install(self, package: str, version: str) -> tuple[Path, bool]:
+        """The folder holding `package` `version` (and what it requires that the base lacks); True when cached."""
         suffix = "+".join(self.extras)
         target = self.cache / (f"{package}-{version}" + (f"[{suffix}]" if suffix else ""))
-        record = target / ".sigharness-release.json"
+        record = target / RECORD
         with _Locked(self.cache):
             cached = record.exists()
             if not cached:
                 self._install(package, version, target, record)
-        info = json.loads(record.read_text())
+        return target, cached
+
+    def environment(self, spec: AdapterSpec, package: str, version: str) -> Environment:
+        target, cached = self.install(package, version)
+        info = json.loads((target / RECORD).read_text())
         packages = {d.metadata["Name"].lower(): d.version for d in metadata.distributions()}
         packages.update(info["installed"])
-        return Environment(version, {"PYTHONPATH": _pythonpath(spec, target)}, None, packages, info["companions"], cached)
+        return Environment(version, {"PYTHONPATH": _pythonpath(spec, target)}, None, packages, info["companions"], cached, target)
+
+    def _installable(self, requirement: str) -> str:
+        """An exact pin without a wheel for this Python becomes the oldest release above it that has one."""
+        req = Requirement(requirement)
+        exact = [s.version for s in req.specifier if s.operator == "=="]
+        if not exact:
+            return requirement
+        available = installable_versions(self.python, req.name, exact[0])
+        if available is None:
+            return requirement
+        newer = sorted((v for v in available if release_key(v) >= release_key(exact[0])), key=release_key)
+        return f"{req.name}=={newer[0]}" if newer else requirement
 
     def _install(self, package: str, version: str, target: Path, record: Path) -> None:
         partial = target.with_name(target.name + ".partial")
@@ -225,8 +264,9 @@ class PyPI:
             if have is None or not req.specifier.contains(have, prereleases=True):
                 missing.append(str(req).split(";")[0].strip())
         if missing:
-            _run(self._pip("install", "--quiet", "--no-deps", "--no-compile", "--target", str(partial), *missing),
-                 f"installing what {package} {version} requires ({', '.join(missing)})")
+            missing = [self._installable(req) for req in missing]
+            _run(self._pip("install", "--quiet", "--no-deps", "--no-compile", "--only-binary", ":all:", "--target", str(partial),
+                           *missing), f"installing what {package} {version} requires ({', '.join(missing)})")
         installed = {d.metadata["Name"].lower(): d.version for d in metadata.distributions(path=[str(partial)])}
         companions = {k: v for k, v in installed.items() if k != package.lower()}
         (partial / record.name).write_text(json.dumps({"package": package, "version": version, "installed": installed,
@@ -296,7 +336,7 @@ class Npm:
         installed = npm_package_versions(folder)
         packages = dict(npm_package_versions(base_modules.parent), **installed)
         companions = {k: v for k, v in installed.items() if k != package}
-        return Environment(version, {}, [root], packages, companions, cached)
+        return Environment(version, {}, [root], packages, companions, cached, folder)
 
 
 def registry_for(spec: AdapterSpec, cache: Path | None = None, extras: tuple[str, ...] = ()) -> Registry:

@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 from harness import releases
 from harness.adapters.manifest import discover
@@ -181,3 +182,51 @@ def test_real_bisect_of_botocore_names_1_42_61(tmp_path: Path):
     assert "first release with a new verdict: botocore 1.42.61 (previous release: 1.42.60)" in proc.stdout
     assert f"* {CASE} [header]: variant (1.42.60) -> pass (1.42.61)" in proc.stdout
     assert json.loads((tmp_path / "runs" / "py-botocore@1.42.61" / "results.json").read_text())["adapters"]["py-botocore"]["library_version"] == "1.42.61"
+
+
+# ------------------------------------------------------------------------------- upgrade-check and companion pins
+
+class FakeRegistryWithCompanion(FakeRegistry):
+    """As FakeRegistry, and each release comes with the `fakecrt` version it declares."""
+
+    def environment(self, spec, package: str, version: str) -> Environment:
+        env = super().environment(spec, package, version)
+        env.packages = {package: version, "fakecrt": "2.0" if releases.release_key(version) >= releases.release_key(BREAKS_AT) else "1.0", "jmespath": "1.0.1"}
+        return env
+
+
+def test_upgrade_check_diffs_the_two_releases_and_lists_what_moved_with_them(tmp_path: Path, fake_adapter):
+    from harness.upgrade import format_upgrade, upgrade_check
+
+    check = upgrade_check([fake_adapter], "fakesigner", FakeRegistryWithCompanion(tmp_path / "cache"), "1.0.3", BREAKS_AT,
+                          [str(ROOT / "cases")], [CASE], tmp_path / "out", log=lambda line: None, isolate_network="off")
+    assert {(c.case, c.mode, c.old, c.new) for c in check.comparison.regressions} == {
+        (CASE, "header", "pass", "fail"), (CASE, "query", "pass", "fail")}
+    assert check.moved == [("fakecrt", "1.0", "2.0")]
+    assert (tmp_path / "out" / f"fakesigner-{BREAKS_AT}" / "freeze.txt").read_text() == (
+        f"fakecrt==2.0\nfakesigner=={BREAKS_AT}\njmespath==1.0.1\n")
+    text = format_upgrade(check)
+    assert "fakesigner: fakesigner 1.0.3 -> 1.0.23" in text.replace("fake-signer", "fakesigner")
+    assert "  fakecrt: 1.0 -> 2.0" in text
+
+
+def test_declared_companion_reads_the_extra_of_requires_dist():
+    from harness.upgrade import declared_companion
+
+    requires = ["jmespath<2.0.0,>=0.7.1", "urllib3<1.27,>=1.25.4", "awscrt==0.13.8; extra == \"crt\""]
+    assert str(declared_companion(requires, "awscrt", ("crt",))) == "==0.13.8"
+    assert declared_companion(requires, "awscrt", ()) is None
+    assert str(declared_companion(requires, "urllib3", ())) == "<1.27,>=1.25.4"
+
+
+@pytest.mark.slow
+def test_companion_pin_for_an_old_botocore_is_the_oldest_awscrt_with_a_wheel(tmp_path: Path):
+    from harness.releases import PyPI
+    from harness.upgrade import companion_pin
+
+    try:
+        pin = companion_pin(PyPI(), "botocore", "1.27.13", "awscrt", ("crt",))
+    except ReleaseError as exc:
+        unavailable(f"PyPI cannot be reached: {exc}", "PyPI")
+    assert pin.declared == "==0.13.8"  # botocore 1.27.13's METADATA: Requires-Dist: awscrt (==0.13.8) ; extra == 'crt'
+    assert pin.chosen is not None and Version(pin.chosen) > Version("0.13.8") and "no wheel" in pin.note
