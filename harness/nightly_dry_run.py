@@ -110,7 +110,9 @@ def _bin_dir(night: Path) -> Path:
     """`python3` is this interpreter (the harness's virtualenv), as the workflow's venv is on its PATH."""
     folder = night / "bin"
     folder.mkdir(exist_ok=True)
-    (folder / "python3").symlink_to(sys.executable)
+    wrapper = folder / "python3"  # a script, not a link: through a link a virtualenv's python loses its site-packages
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    wrapper.chmod(0o755)
     return folder
 
 
