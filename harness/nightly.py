@@ -3,6 +3,7 @@ harness/nightly_dry_run.py, runs the same steps on this machine):
 
   python3 -m harness.nightly node-version adapters/js/package-lock.json   the Node.js major the lock file needs
   python3 -m harness.nightly adapters FOLDER                             the adapters of adapters/FOLDER, comma-separated
+  python3 -m harness.nightly build FOLDER                                build adapters/FOLDER (cached), nothing else
   python3 -m harness.nightly use-latest FOLDER --env-file FILE           move FOLDER's libraries to their newest releases
   python3 -m harness.nightly gate PREVIOUS CURRENT --markdown FILE       diff each track against the previous night
 """
@@ -18,7 +19,7 @@ import sys
 from pathlib import Path
 
 from harness import history
-from harness.adapters.manifest import PROJECT_ROOT, read_manifest
+from harness.adapters.manifest import PROJECT_ROOT, ensure_built, read_manifest
 
 TRACKS = ("pinned", "latest")
 # The newest releases of each folder's libraries, as each ecosystem's own client moves them. Ruby runs
@@ -49,6 +50,18 @@ def node_major(lock_file: Path, floor: int = 18) -> int:
 
 def folder_adapters(folder: str) -> list[str]:
     return [spec.name for spec in read_manifest(PROJECT_ROOT / "adapters" / folder / "adapter.yaml")]
+
+
+def build_folder(folder: str) -> int:
+    """Build one folder's adapters before `use-latest` moves their libraries (a build after it would reinstall
+    the lock file's versions: `npm ci` empties node_modules)."""
+    specs = read_manifest(PROJECT_ROOT / "adapters" / folder / "adapter.yaml")
+    availability = ensure_built(specs[0], announce=print)
+    if not availability.available:
+        print(f"adapters in {folder} are unavailable: {availability.reason}", file=sys.stderr)
+        return 1
+    print(f"{folder}: built" + (f" in {availability.build_seconds:.0f}s" if availability.built_now else " (cached)"))
+    return 0
 
 
 def _run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
@@ -113,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("lock_file", type=Path)
     p = sub.add_parser("adapters", help="the adapters of adapters/FOLDER, comma-separated")
     p.add_argument("folder")
+    p = sub.add_parser("build", help="build adapters/FOLDER (cached)")
+    p.add_argument("folder")
     p = sub.add_parser("use-latest", help="move FOLDER's libraries to their newest releases")
     p.add_argument("folder")
     p.add_argument("--env-file", type=Path, required=True, help="write the run's --adapter-env arguments here (one per line)")
@@ -126,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         print(node_major(args.lock_file))
     elif args.command == "adapters":
         print(",".join(folder_adapters(args.folder)))
+    elif args.command == "build":
+        return build_folder(args.folder)
     elif args.command == "use-latest":
         use_latest(args.folder, args.env_file, args.cache.resolve())
     else:

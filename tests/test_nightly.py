@@ -151,3 +151,37 @@ def test_dry_run_two_nights_history_gate_and_issue(tmp_path: Path):
     assert {r["status"] for r in kept["results"]} == {"error"}
     assert "index.html" in subprocess.run(["git", "-C", str(origin), "ls-tree", "-r", "--name-only", "sigharness-history"],
                                           capture_output=True, text=True).stdout
+
+
+def test_nightly_runs_the_readme_commands():
+    """The README's commands are what the nightly runs: its tests command as written, the full run's
+    `sigharness run --cases cases $SIGHARNESS_SUITE` split into shards, the tox envs it names exist.
+    (Was tests/test_report_matrix.py's, for the single-job workflow.)"""
+    import configparser
+
+    flow = _flow()
+    runs = {name: "\n".join(str(s.get("run", "")) for s in job.get("steps", [])) for name, job in flow["jobs"].items()}
+    readme = (ROOT / "README.md").read_text()
+    tests = "python3 -m pip install tox==4.67.15 && tox -e tests"
+    assert tests in readme and tests in runs["matrix-and-tests"]
+    assert "tox -m matrix" in runs["matrix-and-tests"]
+    tox_ini = (ROOT / "tox.ini").read_text()
+    assert "sigharness run --cases {toxinidir}/cases {env:SIGHARNESS_SUITE}" in tox_ini  # tox -e report
+    assert 'python3 -m harness run --cases cases "$SIGHARNESS_SUITE"' in runs["shard"]
+    tox = configparser.ConfigParser(interpolation=None)
+    tox.read_string(tox_ini)
+    envs = set()
+    for section in tox.sections():
+        if section.startswith("testenv:"):
+            name = section.split(":", 1)[1]
+            m = re.fullmatch(r"(.*)\{(.*)\}(.*)", name)
+            envs |= {f"{m.group(1)}{x}{m.group(3)}" for x in m.group(2).split(",")} if m else {name}
+    for env in re.findall(r"tox -e ([\w.,-]+)", "\n".join(runs.values())):
+        assert set(env.split(",")) <= envs, f"the workflow runs tox env {env}, which tox.ini does not define"
+    uploads = [s for s in flow["jobs"]["matrix-and-tests"]["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact")]
+    assert uploads and "reports/matrix/" in uploads[0]["with"]["path"]
+
+
+def test_shards_build_before_moving_to_the_newest_releases():
+    names = [s.get("id") for s in _flow()["jobs"]["shard"]["steps"]]
+    assert names.index("build") < names.index("latest") < names.index("run")
