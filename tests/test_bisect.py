@@ -230,3 +230,28 @@ def test_companion_pin_for_an_old_botocore_is_the_oldest_awscrt_with_a_wheel(tmp
         unavailable(f"PyPI cannot be reached: {exc}", "PyPI")
     assert pin.declared == "==0.13.8"  # botocore 1.27.13's METADATA: Requires-Dist: awscrt (==0.13.8) ; extra == 'crt'
     assert pin.chosen is not None and Version(pin.chosen) > Version("0.13.8") and "no wheel" in pin.note
+
+
+@pytest.mark.slow
+def test_real_bisect_of_aws4_on_npm_names_1_9_1(tmp_path: Path):
+    """aws4 1.9.1 started sorting query keys that share a prefix (`key` before `key-type`) as the spec does."""
+    import shutil as _shutil
+
+    if _shutil.which("npm") is None or _shutil.which("node") is None:
+        unavailable("node/npm not on PATH", "the JS adapters")
+    code = (
+        "import argparse, sys; from harness import cli_bisect; p = argparse.ArgumentParser(); "
+        "cli_bisect.register(p.add_subparsers()); a = p.parse_args(sys.argv[1:]); sys.exit(a.func(a))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "bisect", "js-aws4", "--case", "query/key-prefix", "--from", "1.9.0", "--to", "1.13.2",
+         "--out", str(tmp_path / "runs")],
+        cwd=ROOT, capture_output=True, text=True, timeout=900, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+    if proc.returncode == 2 and "listing aws4 releases" in proc.stderr:
+        unavailable(f"npm cannot reach its registry: {proc.stderr.strip()[-300:]}", "npm")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "first release with a new verdict: aws4 1.9.1 (previous release: 1.9.0)" in proc.stdout
+    assert "* query/key-prefix [header]: fail (1.9.0) -> pass (1.9.1)" in proc.stdout
+    data = json.loads((tmp_path / "runs" / "js-aws4@1.9.0" / "results.json").read_text())
+    assert data["adapters"]["js-aws4"]["library_version"] == "1.9.0"  # the probed release, not the lock file's 1.13.2
