@@ -99,7 +99,7 @@ def format_upgrade(check: UpgradeCheck, limit: int = 200) -> str:
                      f"{check.after.out / 'freeze.txt'}):")
         lines += [f"  {name}: {old or 'absent'} -> {new or 'absent'}" for name, old, new in check.moved]
     else:
-        lines.append(f"no other package differs between the two environments")
+        lines.append("no other package differs between the two environments")
     return "\n".join(lines)
 
 
