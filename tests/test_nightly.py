@@ -97,10 +97,15 @@ def test_docs_say_node_20():
         assert not re.search(r"Node(\.js)? 18\+", path.read_text()), f"{path} still says Node.js 18+"
 
 
+SUITE_PATH = re.compile(r'vectors"?\s*/\s*"?aws-c-auth"')  # the signing suite's folder, not aws-c-auth-streaming
+
+
 def test_every_test_reads_the_suite_from_sigharness_suite():
+    assert SUITE_PATH.search('REPO.parent / "shared" / "vectors" / "aws-c-auth"')  # the old hard-coded form
+    assert not SUITE_PATH.search('ROOT.parent / "shared/vectors/aws-c-auth-streaming"')
     for path in sorted((ROOT / "tests").glob("test_*.py")):
         text = path.read_text()
-        if '"vectors"' in text or "shared/vectors" in text:
+        if SUITE_PATH.search(text):
             assert "SIGHARNESS_SUITE" in text, f"{path.name} hard-codes the suite path"
 
 
