@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from harness import results as res
 from harness.adapters.manifest import AdapterSpec
 from harness.cases import load_cases
+from harness.limits import Limits
 from harness.releases import Environment, Registry, ReleaseError, between, cached_versions
 from harness.runner import RunOptions, run
 
@@ -129,11 +131,11 @@ class Prober:
             case_paths=self.case_paths, out_dir=self.out / f"{self.spec.name}@{version}", adapters=[self.spec.name],
             adapter_dirs=env.adapter_dirs or ([self.spec.folder.parent] if self.spec.folder.parent else None),
             adapter_env=env.adapter_env, case_filter=self.case_filter, isolate_network=self.isolate_network,
-            timeout=self.timeout, max_restarts=1,
+            limits=Limits(check_seconds=self.timeout, max_restarts=1),
         )
         problems: list[str] = []
         outcome = run(options, log=lambda line: problems.append(line))
-        rows = {(r["case"], r["mode"]): r for r in outcome.data["results"] if r["adapter"] == self.spec.name}
+        rows = {(r["case"], r["mode"]): res.expanded(outcome.data, r) for r in outcome.data["results"] if r["adapter"] == self.spec.name}
         adapter = outcome.data["adapters"].get(self.spec.name, {})
         hard = outcome.problems + outcome.case_errors + list(outcome.unavailable.values())
         probe = Probe(version, {k: r["status"] for k, r in rows.items()}, rows, adapter.get("library_version", ""),

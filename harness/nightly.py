@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness import history
+from harness import diff
 from harness.adapters.manifest import PROJECT_ROOT, ensure_built, read_manifest
 
 TRACKS = ("pinned", "latest")
@@ -103,11 +103,11 @@ def gate(previous: Path, current: Path, markdown: Path) -> int:
         if not old_path.exists():
             parts.append(f"## {track}\n\nNo previous night to compare with ({old_path} is absent): nothing gated.\n")
             continue
-        old, new = history.load(old_path), history.load(new_path)
-        comparison = history.compare(old, new)
+        old, new = diff.load(old_path), diff.load(new_path)
+        comparison = diff.compare(old, new)
         regressions += len(comparison.regressions)
-        parts.append(f"## {track}\n\n" + history.format_markdown(
-            comparison, history._describe(old, f"previous night ({track})"), history._describe(new, f"tonight ({track})")))
+        parts.append(f"## {track}\n\n" + diff.format_markdown(
+            comparison, diff.describe(old, f"previous night ({track})"), diff.describe(new, f"tonight ({track})")))
     verdict = f"**{regressions} regression(s)** against the previous night." if regressions else "No regression against the previous night."
     markdown.parent.mkdir(parents=True, exist_ok=True)
     markdown.write_text(f"# sigharness nightly\n\n{verdict}\n\n" + "\n".join(parts))

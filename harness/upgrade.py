@@ -1,5 +1,5 @@
 """Would upgrading a signing library from one release to another change any verdict? Both releases run
-in their own throwaway environment (harness/releases.py), the runs are diffed (harness/history.py), and
+in their own throwaway environment (harness/releases.py), the runs are diffed (harness/diff.py), and
 every other package whose version differs between the two environments is listed with the diff.
 
 Also the companion pins of the version matrix: for a release (botocore 1.27.13), the version of a
@@ -20,7 +20,7 @@ from typing import Any, Callable
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from harness import history
+from harness import diff
 from harness.adapters.manifest import AdapterSpec
 from harness.releases import PyPI, Registry, ReleaseError, declared_requirements, installable_versions
 from harness.runner import RunOptions, run
@@ -39,7 +39,7 @@ class UpgradeCheck:
     package: str
     before: Side
     after: Side
-    comparison: history.Comparison
+    comparison: diff.Comparison
     moved: list[tuple[str, str | None, str | None]] = field(default_factory=list)  # name, before, after
 
 
@@ -87,12 +87,12 @@ def upgrade_check(specs: list[AdapterSpec], package: str, registry: Registry, st
                   isolate_network: str = "auto") -> UpgradeCheck:
     before = run_release(specs, package, registry, start, case_paths, case_filter, out / f"{package}-{start}", log, isolate_network)
     after = run_release(specs, package, registry, end, case_paths, case_filter, out / f"{package}-{end}", log, isolate_network)
-    return UpgradeCheck(package, before, after, history.compare(before.data, after.data),
+    return UpgradeCheck(package, before, after, diff.compare(before.data, after.data),
                         moved_packages(before.packages, after.packages, package))
 
 
 def format_upgrade(check: UpgradeCheck, limit: int = 200) -> str:
-    lines = [history.format_text(check.comparison, f"{check.package} {check.before.version}",
+    lines = [diff.format_text(check.comparison, f"{check.package} {check.before.version}",
                                  f"{check.package} {check.after.version}", limit=limit)]
     if check.moved:
         lines.append(f"other packages that moved with {check.package} ({check.before.out / 'freeze.txt'} -> "

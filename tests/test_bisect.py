@@ -154,7 +154,7 @@ def test_bisect_runs_each_probed_release_and_names_the_first_broken_one(tmp_path
 
 
 def test_bisect_cli_rejects_an_unknown_adapter_with_one_line():
-    from harness import cli_bisect
+    from harness.cli import bisect as cli_bisect
     import argparse
 
     parser = argparse.ArgumentParser()
@@ -168,7 +168,7 @@ def test_real_bisect_of_botocore_names_1_42_61(tmp_path: Path):
     """botocore stopped signing `Connection` in 1.42.61 (a narrow range keeps the test short; docs/regressions.md
     has the figures for 1.27.13 -> 1.44.5)."""
     code = (
-        "import argparse, sys; from harness import cli_bisect; p = argparse.ArgumentParser(); "
+        "import argparse, sys; from harness.cli import bisect as cli_bisect; p = argparse.ArgumentParser(); "
         "cli_bisect.register(p.add_subparsers()); a = p.parse_args(sys.argv[1:]); sys.exit(a.func(a))"
     )
     proc = subprocess.run(
@@ -240,7 +240,7 @@ def test_real_bisect_of_aws4_on_npm_names_1_9_1(tmp_path: Path):
     if _shutil.which("npm") is None or _shutil.which("node") is None:
         unavailable("node/npm not on PATH", "the JS adapters")
     code = (
-        "import argparse, sys; from harness import cli_bisect; p = argparse.ArgumentParser(); "
+        "import argparse, sys; from harness.cli import bisect as cli_bisect; p = argparse.ArgumentParser(); "
         "cli_bisect.register(p.add_subparsers()); a = p.parse_args(sys.argv[1:]); sys.exit(a.func(a))"
     )
     proc = subprocess.run(

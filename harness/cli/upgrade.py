@@ -1,6 +1,6 @@
 """`sigharness upgrade-check --adapter A --from V1 --to V2`: both releases run and diffed, with every other
 package that moved; `sigharness companions botocore==V --extra crt`: the companion pin of the version matrix.
-Runs on its own too: `python -m harness.cli_upgrade companions ...` (tox.ini's matrix uses that)."""
+Runs on its own too: `python -m harness.cli.upgrade companions ...` (tox.ini's matrix uses that)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-from harness.cli_bisect import find_adapter
+from harness.cli.bisect import find_adapter
 from harness.releases import PyPI, ReleaseError, default_cache, project_cases, registry_for
 from harness.upgrade import companion_pin, format_upgrade, install_pin, upgrade_check
 
@@ -100,7 +100,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.cli_upgrade")
+    parser = argparse.ArgumentParser(prog="python -m harness.cli.upgrade")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     return args.func(args)
