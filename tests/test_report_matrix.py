@@ -67,23 +67,3 @@ def test_tox_matrix_is_wired():
         assert f"{{[matrix]out}}/{env} " in merged, f"report-matrix does not merge {env}"
     assert "botocore-current" not in matrix  # the upgrade check's baseline, not a matrix column
     assert "sigharness diff {[matrix]out}/botocore-current {[matrix]out}/botocore-latest" in tox["testenv:botocore-upgrade-check"]["commands"]
-
-
-def test_nightly_runs_the_readme_commands():
-    import yaml
-
-    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "nightly.yml").read_text())
-    steps = workflow["jobs"]["report"]["steps"]
-    runs = "\n".join(step.get("run", "") for step in steps)
-    readme = (ROOT / "README.md").read_text()
-    for command in ("python3 -m pip install tox==4.67.15 && tox -e report", "python3 -m pip install tox==4.67.15 && tox -e tests"):
-        assert command in readme, f"the README no longer says {command!r}: update the nightly workflow with it"
-        assert command in runs
-    assert "tox -m matrix" in runs
-    tox = _tox()
-    envs = {e for s in tox.sections() if s.startswith("testenv:") for e in _expand(s)}
-    for env in re.findall(r"tox -e ([\w.,-]+)", runs):
-        for name in env.split(","):
-            assert name in envs, f"the workflow runs tox env {name}, which tox.ini does not define"
-    uploads = next(step for step in steps if str(step.get("uses", "")).startswith("actions/upload-artifact"))
-    assert "reports/matrix/" in uploads["with"]["path"] and "reports/latest/" in uploads["with"]["path"]
