@@ -78,6 +78,18 @@ def sigv4a_signature(private_key: ec.EllipticCurvePrivateKey, string_to_sign_tex
     return private_key.sign(string_to_sign_text.encode("utf-8"), ec.ECDSA(hashes.SHA256())).hex()
 
 
+def signature_matches(algorithm: str, access_key_id: str, secret_access_key: str, date_stamp: str, region: str,
+                      service: str, string_to_sign_text: str, received: str) -> bool:
+    """The server's check of one received signature: HMAC for SigV4 (compared in constant time, as bytes,
+    so a received signature with any characters is simply a mismatch), ECDSA with the public key derived
+    from the credentials for SigV4A."""
+    if algorithm == "sigv4a":
+        public_key = sigv4a_private_key(access_key_id, secret_access_key).public_key()
+        return sigv4a_verify(public_key, string_to_sign_text, received)
+    key = signing_key(secret_access_key, date_stamp, region, service)
+    return hmac.compare_digest(signature(key, string_to_sign_text).encode(), received.encode("utf-8", "surrogatepass"))
+
+
 def sigv4a_verify(public_key: ec.EllipticCurvePublicKey, string_to_sign_text: str, signature_hex: str) -> bool:
     try:
         public_key.verify(bytes.fromhex(signature_hex), string_to_sign_text.encode("utf-8"), ec.ECDSA(hashes.SHA256()))

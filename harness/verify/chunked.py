@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import zlib
 from dataclasses import dataclass
 
@@ -215,13 +214,7 @@ def _verify_body(
         if sig is None:
             raise Rejected(f"{kind} has no signature")
         sig = ref.trim_signature(sig)
-        if algorithm == "sigv4a":
-            public_key = signing.sigv4a_private_key(akid, secret).public_key()
-            ok = signing.sigv4a_verify(public_key, sts, sig)
-        else:
-            key = signing.signing_key(secret, amz_date[:8], rules.region, rules.service)
-            ok = hmac.compare_digest(signing.signature(key, sts), sig)
-        if not ok:
+        if not signing.signature_matches(algorithm, akid, secret, amz_date[:8], rules.region, rules.service, sts, sig):
             raise Rejected(f"{kind} signature does not match (string to sign chained on {sts.split(chr(10))[3][:16]}...)")
         return sig
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
+from harness.verify import first_accepting
 from harness.reference import post_policy as pp
 from harness.reference import signing
 from harness.verify.single import Rejected, Verification
@@ -71,15 +72,7 @@ def verify_post(upload: Upload, rules: PostServerRules) -> Verification:
 
 def verify_post_with_choices(upload: Upload, rules: PostServerRules, choices: tuple[str, ...]) -> Verification:
     """The spec rules first, then each open choice the case names (the first that accepts wins)."""
-    result = verify_post(upload, rules)
-    if result.valid:
-        return result
-    for choice in choices:
-        alternative = verify_post(upload, rules.with_choice(choice))
-        if alternative.valid:
-            alternative.rules = choice
-            return alternative
-    return result
+    return first_accepting(verify_post, upload, rules, choices)
 
 
 def form_values(upload: Upload) -> dict[str, str]:

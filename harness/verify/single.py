@@ -10,10 +10,10 @@ never looks at how the request was signed.
 from __future__ import annotations
 
 import hashlib
-import hmac
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
+from harness.verify import first_accepting
 from harness.model import Context, SignedRequest
 from harness.reference import canonical as cr
 from harness.reference import signing
@@ -224,12 +224,7 @@ def _verify(signed: SignedRequest, body: bytes, rules: ServerRules) -> Verificat
         payload_hash,
     )
     sts = signing.string_to_sign(algorithm, amz_date, scope, creq)
-    if algorithm == "sigv4a":
-        public_key = signing.sigv4a_private_key(akid, secret).public_key()
-        ok = signing.sigv4a_verify(public_key, sts, sig)
-    else:
-        key = signing.signing_key(secret, amz_date[:8], rules.region, rules.service)
-        ok = hmac.compare_digest(signing.signature(key, sts), sig)
+    ok = signing.signature_matches(algorithm, akid, secret, amz_date[:8], rules.region, rules.service, sts, sig)
     rules_name = "spec"
     if not ok:
         return Verification(False, "signature does not match the request as received", creq, sts, rules_name)
@@ -272,12 +267,4 @@ def _payload_hash(signed: SignedRequest, body: bytes, rules: ServerRules, mode: 
 def verify_with_choices(signed: SignedRequest, body: bytes, rules: ServerRules, choices: tuple[str, ...]) -> Verification:
     """Verify under the spec rules, then under each open choice the case names; the first that
     accepts wins (its name is in `rules`)."""
-    result = verify(signed, body, rules)
-    if result.valid:
-        return result
-    for choice in choices:
-        alternative = verify(signed, body, rules.with_choice(choice))
-        if alternative.valid:
-            alternative.rules = choice
-            return alternative
-    return result
+    return first_accepting(lambda received, r: verify(received[0], received[1], r), (signed, body), rules, choices)

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
+from harness.verify import first_accepting
 from harness.model import SignedRequest, split_url
 from harness.reference import canonical as cr
 from harness.reference import tokens as tk
@@ -72,15 +73,7 @@ def verify_token(token: str, rules: TokenServerRules) -> Verification:
 
 def verify_token_with_choices(token: str, rules: TokenServerRules, choices: tuple[str, ...]) -> Verification:
     """The spec rules first, then each open choice the case names (the first that accepts wins)."""
-    result = verify_token(token, rules)
-    if result.valid:
-        return result
-    for choice in choices:
-        alternative = verify_token(token, rules.with_choice(choice))
-        if alternative.valid:
-            alternative.rules = choice
-            return alternative
-    return result
+    return first_accepting(verify_token, token, rules, choices)
 
 
 def _single_values(query: str) -> dict[str, str]:
