@@ -64,18 +64,7 @@ def _validator() -> jsonschema.protocols.Validator:
 
 
 def _schema_check(data: dict[str, Any], base: tuple, lines: Any, file: str) -> None:
-    errors = sorted(_validator().iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
-    if not errors:
-        return
-    error = jsonschema.exceptions.best_match(errors)
-    path = tuple(error.absolute_path)
-    where = ".".join(str(p) for p in path) or "case"
-    if error.validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        if extra:
-            known = ", ".join(sorted(error.schema.get("properties", {})))
-            raise CaseError(file, lines.line(base + path + (extra[0],), key=True), f"unknown key {extra[0]!r} in {where} (known: {known})")
-    raise CaseError(file, lines.line(base + path, key=error.validator == "required"), f"{where}: {error.message}")
+    yamlfile._schema_check(data, base, lines, file, _validator())
 
 
 def _timestamp(text: str, where: tuple, base: tuple, lines: Any, file: str) -> datetime:

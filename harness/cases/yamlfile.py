@@ -278,8 +278,10 @@ def _describe(error: jsonschema.ValidationError) -> tuple[Path_, str, bool]:
     return path, f"{where}: {error.message}", False
 
 
-def _schema_check(data: dict[str, Any], base: Path_, lines: _Lines, file: str) -> None:
-    errors = sorted(_validator().iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+def _schema_check(data: dict[str, Any], base: Path_, lines: _Lines, file: str,
+                  validator: jsonschema.protocols.Validator | None = None) -> None:
+    """One FILE:LINE error for the most useful schema error of `data` (the case schema, or `validator`'s)."""
+    errors = sorted((validator or _validator()).iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         path, message, at_key = _describe(jsonschema.exceptions.best_match(errors))
         raise CaseError(file, lines.line(base + path, key=at_key), message)
