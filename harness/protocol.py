@@ -77,6 +77,7 @@ class Capabilities:
     modes: tuple[str, ...] = MODES
     exposes: tuple[str, ...] = ()
     bench: bool = False
+    why: tuple[tuple[str, str], ...] = ()  # algorithm or mode left out -> why the library cannot
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Capabilities":
@@ -85,16 +86,19 @@ class Capabilities:
             modes=tuple(data.get("modes") or MODES),
             exposes=tuple(data.get("exposes") or ()),
             bench=bool(data.get("bench")),
+            why=tuple(sorted((str(k), str(v)) for k, v in (data.get("why") or {}).items())),
         )
 
     def missing(self, check: Check) -> str | None:
         """Why the adapter cannot take this check at all (None: it can)."""
-        algorithm = check.context.algorithm
+        algorithm, why = check.context.algorithm, dict(self.why)
         if algorithm not in self.algorithms:
-            return f"the library has no {algorithm.upper()} signer (the adapter declares algorithms: {', '.join(self.algorithms)})"
+            return why.get(algorithm) or \
+                f"the library has no {algorithm.upper()} signer (the adapter declares algorithms: {', '.join(self.algorithms)})"
         if check.mode not in self.modes:
             what = "presigned URLs (query mode)" if check.mode == "query" else f"{check.mode} mode"
-            return f"the library does not sign {what} (the adapter declares modes: {', '.join(self.modes)})"
+            return why.get(check.mode) or \
+                f"the library does not sign {what} (the adapter declares modes: {', '.join(self.modes)})"
         return None
 
 

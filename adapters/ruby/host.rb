@@ -66,7 +66,9 @@ module SigharnessRuby
         'modes' => %w[header query],
         # sign_request returns both; presign_url returns only the URL.
         'exposes' => crt? ? [] : %w[canonical_request string_to_sign],
-        'bench' => true
+        'bench' => true,
+        # why an algorithm is missing, for the engine's `unsupported` reason
+        'why' => crt? ? {} : { 'sigv4a' => "aws-sigv4 #{Aws::Sigv4::VERSION} signs SigV4A only with the aws-crt gem, which is not installed" }
       }
     }
   end
