@@ -15,6 +15,7 @@ from typing import Any
 
 from harness import verdicts
 from harness.history import CheckState
+from harness.refs import ref_link
 from harness.results import expanded
 from harness.verdicts import SCORE_FORMULA
 
@@ -101,17 +102,6 @@ def case_path(case: dict[str, Any], sources: list[dict[str, Any]]) -> str:
         if source.get("kind") == "aws-c-auth suite" and root and (file == root or file.startswith(root + "/")):
             return root
     return file
-
-
-def ref_link(ref: str) -> str | None:
-    """A URL for a reference: itself when it is http(s), owner/repo#N as a GitHub issue, else None."""
-    ref = ref.strip()
-    if re.match(r"^https?://[^\s<>\"']+$", ref):
-        return ref
-    m = re.match(r"^([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)#(\d+)$", ref)
-    if m:
-        return f"https://github.com/{m.group(1)}/{m.group(2)}/issues/{m.group(3)}"
-    return None
 
 
 def adapter_order(adapters: dict[str, dict[str, Any]]) -> list[str]:
