@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 import yaml
 
@@ -48,7 +49,7 @@ def number(divergence_id: str) -> int:
     return int(divergence_id[1:]) if ID.match(divergence_id) else 0
 
 
-def _text(entry: dict, key: str, where: str) -> str:
+def _text(entry: dict[str, Any], key: str, where: str) -> str:
     value = entry.get(key)
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{where}: `{key}` must be non-empty text")
