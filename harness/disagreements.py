@@ -1,28 +1,30 @@
 """`sigharness disagreements RESULTS.json [--update README.md]`: a compact table of where libraries
-disagree, one row per divergence of the survey (D1..D33) the corpus expresses, one column per
-adapter, produced from a run's results.json (never typed by hand)."""
+disagree, one row per entry of the divergence catalogue (harness/divergences.yaml, D1..D33) the
+corpus expresses, labelled with its title, one column per adapter, produced from a run's results.json
+(never typed by hand)."""
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from harness import verdicts
+from harness import divergences, verdicts
 
 START, END = "<!-- disagreements:start -->", "<!-- disagreements:end -->"
 
 
-def _number(divergence: str) -> int:
-    return int(re.sub(r"\D", "", divergence) or 0)
-
-
 def _order(row: str) -> tuple[int, int, str]:
     """Official suite rows first, then D1, D2, ... in number order."""
-    if row.startswith("D") and row[1:].isdigit():
-        return (1, _number(row), row)
+    if divergences.ID.match(row):
+        return (1, divergences.number(row), row)
     return (0, 0, row)
+
+
+def label(row: str) -> str:
+    """A row's label: 'D1 literal + in a query value' for a catalogue entry, the row key otherwise."""
+    entry = divergences.get(row)
+    return (entry.label if entry else row).replace("|", "\\|")
 
 
 def table(data: dict[str, Any]) -> str:
@@ -48,14 +50,14 @@ def table(data: dict[str, Any]) -> str:
             statuses = cells[divergence].get(adapter)
             worst = verdicts.worst(statuses or ())
             row.append(verdicts.symbol(worst) if worst else " ")
-        lines.append(f"| {divergence} | {len(titles[divergence])} | " + " | ".join(row) + " |")
+        lines.append(f"| {label(divergence)} | {len(titles[divergence])} | " + " | ".join(row) + " |")
     manifest = data["manifest"]
     versions = ", ".join(
         f"{a} {data['adapters'][a].get('library_version', '?')}" for a in adapters if data["adapters"][a].get("available", True)
     )
     header = (
-        f"Where the libraries disagree: the official aws-c-auth suite (one row per folder), then each divergence of the "
-        f"survey the corpus expresses (the cell is the worst verdict over that row's checks: "
+        f"Where the libraries disagree: the official aws-c-auth suite (one row per folder), then each entry of the "
+        f"divergence catalogue (docs/divergences.md) the corpus expresses (the cell is the worst verdict over that row's checks: "
         + ", ".join(f"{verdicts.symbol(v)} {v}" for v in verdicts.COUNT_ORDER) + "). "
         f"Produced by `sigharness disagreements` from the run of "
         f"{manifest.get('date', '?')} (sigharness {manifest.get('harness_version', '?')}; {versions}). "

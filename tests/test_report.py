@@ -172,6 +172,16 @@ def test_matrix_blob_shape(rendered):
     assert detail["S"][stage[2]].splitlines()[2] == "q=a%20b"
 
 
+def test_page_data_carries_divergence_titles_from_the_catalogue(rendered):
+    from harness import divergences
+
+    data = _blob(rendered["index.html"], "sh-data")
+    d1 = divergences.get("D1")
+    assert data["divergences"] == {"D1": [d1.title, d1.meaning]}  # only the codes the report's cases name
+    assert next(c for c in data["cases"] if c["id"] == "query/plus-literal")["div"] == "D1"
+    assert model.divergence_texts(["D9999", None, "D2", 3]) == {"D2": [divergences.get("D2").title, divergences.get("D2").meaning]}
+
+
 def test_bench_section_only_when_present(tmp_path):
     data = make_results()
     page = report.render_html(data)

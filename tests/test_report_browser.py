@@ -17,7 +17,7 @@ import pytest
 
 from test_report_support import SCRIPT, TOKEN, make_results
 
-from harness import report
+from harness import divergences, report
 
 pytestmark = pytest.mark.browser
 
@@ -126,6 +126,7 @@ def test_report_in_chromium(browser, page_url):
     # one marked line per differing stage: canonical request (line 3), signature (line 1)
     assert first == [["3", "▶first difference", "q=a%2Bb", "3", "q=a%20b"], ["1", "▶first difference", "aaaa", "1", "bbbb"]]
     assert "sigharness run --cases" in body and "--adapters js-mixed" in body
+    assert f"{divergences.get('D1').label}: {divergences.get('D1').meaning}" in body  # the catalogue's title and meaning
 
     # the link restores the view: filter, and the open drill-down
     link = browser.current_url

@@ -19,6 +19,7 @@ import yaml
 
 from harness.cases.errors import CaseError
 from harness.cases.files import InputFileError, inside, read_limited
+from harness.divergences import catalogue
 from harness.limits import DEFAULT as DEFAULT_LIMITS
 from harness.limits import Limits
 from harness.services import profile
@@ -391,6 +392,8 @@ def build_case(
         if mode not in modes:
             raise CaseError(file, at("expect", mode), f"expect.{mode} given but context.modes is {list(modes)}")
     flags = dict(data.get("flags", {}))
+    if "divergence" in flags and catalogue().get(flags["divergence"]) is None:
+        raise CaseError(file, at("flags", "divergence"), f"flags.divergence {flags['divergence']!r} is not in harness/divergences.yaml (docs/divergences.md)")
     if "provenance" in data.get("expect", {}):
         flags["provenance"] = data["expect"]["provenance"]
     return Case(

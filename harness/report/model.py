@@ -11,10 +11,11 @@ import re
 import shlex
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
-from harness import verdicts
+from harness import divergences, verdicts
 from harness.history import CheckState
+from harness.refs import ref_link
 from harness.results import expanded
 from harness.verdicts import SCORE_FORMULA
 
@@ -103,17 +104,6 @@ def case_path(case: dict[str, Any], sources: list[dict[str, Any]]) -> str:
     return file
 
 
-def ref_link(ref: str) -> str | None:
-    """A URL for a reference: itself when it is http(s), owner/repo#N as a GitHub issue, else None."""
-    ref = ref.strip()
-    if re.match(r"^https?://[^\s<>\"']+$", ref):
-        return ref
-    m = re.match(r"^([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)#(\d+)$", ref)
-    if m:
-        return f"https://github.com/{m.group(1)}/{m.group(2)}/issues/{m.group(3)}"
-    return None
-
-
 def adapter_order(adapters: dict[str, dict[str, Any]]) -> list[str]:
     return sorted(adapters, key=lambda k: (adapters[k].get("language") or "~", natural_key(adapters[k].get("name") or k),
                                            natural_key(adapters[k].get("library_version")), k))
@@ -123,6 +113,16 @@ def short_runtime(runtime: str | None) -> str:
     """'java 17.0.15 (OpenJDK 64-Bit Server VM)' -> 'java 17.0.15' (the full text goes in the tooltip)."""
     text = (runtime or "").strip()
     return re.sub(r"\s*\(.*\)\s*$", "", text) or "—"
+
+
+def divergence_texts(codes: Iterable[str | None]) -> dict[str, list[str]]:
+    """code -> [title, meaning] from the catalogue, for the codes the report's cases name."""
+    out = {}
+    for code in sorted({c for c in codes if isinstance(c, str) and c}, key=divergences.number):
+        entry = divergences.get(code)
+        if entry:
+            out[code] = [entry.title, entry.meaning]
+    return out
 
 
 def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: str | None = None) -> dict[str, Any]:
@@ -246,6 +246,7 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
         "adapters": adapters_out, "cases": case_list, "topics": topics, "tags": tags, "rows": rows,
         "reasons": reasons.items, "rr": reason_rows, "stages": list(STAGES),
         "lastChange": last_change if state else None, "latestHistory": latest_date,
+        "divergences": divergence_texts(c.get("divergence") for c in cases_in.values()),
     }
     detail = {"S": texts.items, "cells": cell_details}
 

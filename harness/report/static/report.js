@@ -88,13 +88,14 @@
   }
 
   // ------------------------------------------------------------------ the view: which rows and columns
+  function divText(code) { return (D.divergences || {})[code] || ["", ""]; }  // [title, meaning] from the catalogue
   var view = { cols: [], items: [], rows: 0, cases: 0 };
   var hay = null;
   function haystack(r) {
     if (hay === null) {
       hay = ROWS.map(function (row, ri) {
         var c = C[row[0]];
-        var parts = [c.id, c.title, c.note, D.topics[c.topic], row[1], c.algo, c.svc, c.region, c.div || "", (c.open || []).join(" "), c.err || "", c.req.u || "", c.req.m || ""];
+        var parts = [c.id, c.title, c.note, D.topics[c.topic], row[1], c.algo, c.svc, c.region, c.div ? c.div + " " + divText(c.div)[0] : "", (c.open || []).join(" "), c.err || "", c.req.u || "", c.req.m || ""];
         c.tags.forEach(function (t) { parts.push(D.tags[t]); });
         (c.req.h || []).forEach(function (hv) { parts.push(hv[0] + ": " + hv[1]); });
         D.rr[ri].forEach(function (x) { if (x) parts.push(D.reasons[x]); });
@@ -626,7 +627,8 @@
     function kv(k, v) { if (v == null || v === "" || (Array.isArray(v) && !v.length)) return; dl.append(h("dt", null, k), h("dd", null, v)); }
     kv("Algorithm", c.algo + (c.svc ? " · service " + c.svc : "") + (c.region ? " · region " + c.region : "") + (c.rset && c.rset.length > 1 ? " · region set " + c.rset.join(",") : ""));
     kv("Tags", c.tags.map(function (t) { return D.tags[t]; }).join(", "));
-    kv("Divergence", c.div);
+    var dv = divText(c.div);
+    kv("Divergence", c.div ? [h("b", null, (c.div + " " + dv[0]).trim()), dv[1] ? ": " + dv[1] : ""] : null);
     kv("Open choices", (c.open || []).join(", "));
     kv("Expected error", c.err ? "a correct signer refuses: " + c.err : null);
     kv("Refusal", c.refusal ? "refusing is an acceptable variant" : null);
