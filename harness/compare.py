@@ -194,7 +194,7 @@ def judge(check: Check, expected: Expected, answer: dict[str, Any]) -> Judgement
     if not verification.valid and verification.canonical_request is not None:
         ver["canonical_request"] = _clip(verification.canonical_request)
     result = Judgement("pass", stage=first, stages=stages, verification=ver, signed=answer["signed"])
-    changes = request_changes(case.request, signed, check.context)
+    changes = request_changes(case.request, signed, check.context, case.open_choices)
     if changes:
         ver["request_changes"] = changes
     if case.expect_error:

@@ -46,20 +46,30 @@ def _authority(host: str, scheme: str) -> str:
     return host[: -len(default)] if default and host.endswith(default) else host
 
 
-def _path(path: str, context: Context) -> str:
+def _path(path: str, context: Context, rfc3986_trailing_slash: bool = False) -> str:
     decoded = uri_decode(path or "/").decode("utf-8", "backslashreplace")
-    return normalize_uri_path(decoded) if context.normalize_path else decoded
+    if not context.normalize_path:
+        return decoded
+    return normalize_uri_path(decoded, rfc3986_trailing_slash=rfc3986_trailing_slash)
 
 
-def request_changes(original: Request, signed: SignedRequest, context: Context) -> list[str]:
-    """What the signer changed in the request itself (empty when it only added its own parts)."""
+def _same_path(sent: str, asked: str, context: Context, choices: tuple[str, ...]) -> bool:
+    """The same path where the service normalizes, under the spec's reading or under an open
+    choice the case names ('/foo/.' is '/foo/' under path-dot-segment-keeps-slash)."""
+    readings = (False, True) if "path-dot-segment-keeps-slash" in choices else (False,)
+    return any(_path(sent, context, keeps) == _path(asked, context, keeps) for keeps in readings)
+
+
+def request_changes(original: Request, signed: SignedRequest, context: Context, choices: tuple[str, ...] = ()) -> list[str]:
+    """What the signer changed in the request itself (empty when it only added its own parts).
+    `choices`: the case's open choices; a difference one of them allows is not a change."""
     changes: list[str] = []
     scheme, host, path, query = signed.parts()
     if signed.method.upper() != original.method.upper():
         changes.append(f"method {original.method!r} became {signed.method!r}")
     if _authority(host, scheme) != _authority(original.host, original.scheme):
         changes.append(f"host {original.host!r} became {host!r}")
-    if _path(path, context) != _path(original.path, context):
+    if not _same_path(path, original.path, context, choices):
         changes.append(f"path {original.path!r} became {path!r}")
     # A raw '+' means a space to form decoding and a plus to RFC 3986: a signer that rewrites it as
     # %20 or as %2B keeps the request under one reading. How it signs '+' is judged by the signature.

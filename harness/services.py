@@ -20,6 +20,11 @@ class ServiceProfile:
     content_sha256_header: bool  # the default of a case's context.content_sha256_header
     presigned_payload: PayloadKind  # what `payload: auto` means for a presigned URL
     requires_content_sha256_header: bool  # header-signed requests without it are rejected
+    reencode_path: bool = False  # the server decodes the received path and URI-encodes it once (S3)
+    received_payload: PayloadKind = PayloadKind.BODY  # a presigned URL without x-amz-content-sha256
+    rejects_unsigned_amz_headers: bool = False  # an x-amz-* header not in SignedHeaders: rejected
+    unsigned_amz_headers_tolerated: frozenset[str] = frozenset()  # ... except these
+    one_auth_mechanism: bool = True  # a presigned URL with another Authorization header: rejected
     evidence: tuple[str, ...] = ()
 
     def payload(self, declared: str, mode: str) -> PayloadKind:
@@ -41,6 +46,11 @@ def _profiles() -> dict[str, ServiceProfile]:
             content_sha256_header=bool(merged["content_sha256_header"]),
             presigned_payload=PayloadKind(merged["presigned_payload"]),
             requires_content_sha256_header=bool(merged["requires_content_sha256_header"]),
+            reencode_path=bool(merged["reencode_path"]),
+            received_payload=PayloadKind(merged["received_payload"]),
+            rejects_unsigned_amz_headers=bool(merged["rejects_unsigned_amz_headers"]),
+            unsigned_amz_headers_tolerated=frozenset(h.lower() for h in merged["unsigned_amz_headers_tolerated"]),
+            one_auth_mechanism=bool(merged["one_auth_mechanism"]),
             evidence=tuple(merged.get("evidence") or ()),
         )
     return out

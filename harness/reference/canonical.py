@@ -62,15 +62,20 @@ def normalize_uri_path(path: str, *, rfc3986_trailing_slash: bool = False) -> st
     return result
 
 
-def canonical_uri(path: str, *, normalize: bool, double_encode: bool, rfc3986_trailing_slash: bool = False) -> str:
+def canonical_uri(
+    path: str, *, normalize: bool, double_encode: bool, rfc3986_trailing_slash: bool = False, reencode: bool = False
+) -> str:
     """CanonicalURI: the (normalized) wire path, URI-encoded once more unless the service (S3)
-    takes the path as sent."""
+    encodes it once: then the path as sent, or with `reencode` (S3) each segment decoded and
+    URI-encoded once, as S3 computes it ('%7E' is '~', a raw '=' is '%3D'; '%2F' stays)."""
     if not path:
         path = "/"
     if normalize:
         path = normalize_uri_path(path, rfc3986_trailing_slash=rfc3986_trailing_slash)
     if double_encode:
         return uri_encode(path, encode_slash=False)
+    if reencode:
+        return "/".join(uri_encode(uri_decode(segment)) for segment in path.split("/"))
     return path
 
 

@@ -10,6 +10,7 @@ from harness.reference import canonical as cr
 from harness.reference import signing
 from harness.reference.authorization import Authorization
 from harness.reference.encoding import uri_encode
+from harness.services import profile
 
 # The stages a single-shot signer exposes, in order: compared with each adapter's answer.
 STAGES = ("canonical_request", "string_to_sign", "signature", "signed_request")
@@ -59,7 +60,8 @@ def _compute(
 ) -> dict[str, str]:
     stages: dict[str, str] = {}
     stages["canonical_uri"] = cr.canonical_uri(
-        request.path, normalize=context.normalize_path, double_encode=context.double_encode
+        request.path, normalize=context.normalize_path, double_encode=context.double_encode,
+        reencode=profile(context.service).reencode_path,
     )
     stages["canonical_query_string"] = cr.canonical_query_string(query_params)
     stages["canonical_headers"] = cr.canonical_headers(headers, signed_names)
@@ -129,10 +131,19 @@ def presign_parameters(context: Context, signed_headers_value: str) -> list[tupl
 MAX_EXPIRES = 604800  # seven days: the longest a presigned URL may be valid
 
 
+def _presigned_payload_header(request: Request, context: Context) -> list[tuple[str, str]]:
+    """A presigned URL goes with a signed x-amz-content-sha256 header when the payload hash it
+    signs is not the one the server takes without that header (S3: UNSIGNED-PAYLOAD; other
+    services: the hash of the body they receive); see docs/server-rules.md."""
+    signed_hash = cr.hashed_payload(request.body, context.payload)
+    assumed = cr.hashed_payload(request.body, profile(context.service).received_payload)
+    return [] if signed_hash == assumed else [("X-Amz-Content-Sha256", signed_hash)]
+
+
 def _sign_query(request: Request, context: Context) -> SigningResult:
     if not 1 <= context.expires <= MAX_EXPIRES:
         raise ValueError(f"X-Amz-Expires must be between 1 and {MAX_EXPIRES} seconds, not {context.expires}")
-    headers = _base_headers(request)
+    headers = _base_headers(request) + _presigned_payload_header(request, context)
     signed_names = cr.headers_to_sign(headers)
     added = presign_parameters(context, cr.signed_headers(signed_names))
     params = cr.query_parameters(request.query) + added

@@ -10,6 +10,7 @@ never looks at how the request was signed.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
@@ -18,18 +19,23 @@ from harness.model import Context, SignedRequest
 from harness.reference import canonical as cr
 from harness.reference import signing
 from harness.services import profile
-from harness.settings import SessionTokenPlacement
+from harness.settings import PayloadKind, SessionTokenPlacement
 from harness.reference.authorization import Authorization, MalformedAuthorization, is_sigv4
-from harness.reference.encoding import uri_decode
+from harness.reference.encoding import uri_decode, uri_encode
 
 MAX_EXPIRES = 604800  # seven days
 MAX_CLOCK_SKEW = timedelta(minutes=15)
+_SPACE_RUN = re.compile(" +")
 
-# Choices the specification leaves open; a case may name them under flags.open_choices.
+# Choices the specification and the public evidence leave open; a case may name them under
+# flags.open_choices (docs/server-rules.md gives the evidence for each).
 OPEN_CHOICES = {
     "query-plus-as-space": "the server decodes '+' in the query as a space (form decoding)",
     "query-plus-literal": "the server keeps '+' in the query as a literal plus",
     "path-dot-segment-keeps-slash": "the server normalizes '/foo/.' to '/foo/' (RFC 3986 remove_dot_segments), not '/foo'",
+    "s3-encoded-slash-decoded": "S3 decodes '%2F' in the received path to '/' before re-encoding it, so the canonical URI has '/' where '%2F' was sent",
+    "header-tab-kept": "the server folds runs of spaces in a header value but keeps tabs (SigV4 speaks of 'sequential spaces')",
+    "other-authorization-ignored": "the server ignores an Authorization header that is not SigV4 on a presigned URL (S3 rejects it: 'Only one auth mechanism allowed')",
 }
 
 
@@ -43,15 +49,24 @@ class ServerRules:
     now: datetime
     normalize_path: bool = True
     double_encode: bool = True
-    payload: str = "body"
+    payload: str = "body"  # the case's payload kind; kept for callers, not read (the payload hash comes from what is received)
     session_token: str | None = None
     session_token_placement: str = SessionTokenPlacement.SIGNED  # AFTER: IoT style, the token is added after signing
     requires_content_sha256_header: bool = False  # from the service profile (harness/services.yaml)
     query_plus_as_space: bool = False
     rfc3986_trailing_slash: bool = False
+    # Server rules from the service profile (docs/server-rules.md); the defaults are the `default` profile's.
+    reencode_path: bool = False  # S3: the received path is decoded and URI-encoded once
+    encoded_slash_decoded: bool = False  # with reencode_path: '%2F' becomes '/' (an open choice)
+    received_payload: str = PayloadKind.BODY  # a presigned URL without x-amz-content-sha256
+    rejects_unsigned_amz_headers: bool = False  # S3: an x-amz-* header not signed is HeadersNotSigned
+    unsigned_amz_headers_tolerated: frozenset[str] = frozenset()  # ... except these (S3: x-amz-content-sha256)
+    one_auth_mechanism: bool = True  # a presigned URL with another Authorization header is rejected
+    header_tabs_folded: bool = True  # trimall folds tabs as well as spaces
 
     @classmethod
     def for_context(cls, context: Context) -> "ServerRules":
+        service = profile(context.service)
         return cls(
             credentials={context.access_key_id: context.secret_access_key},
             region=context.region,
@@ -62,7 +77,12 @@ class ServerRules:
             payload=context.payload,
             session_token=context.session_token,
             session_token_placement=context.session_token_placement,
-            requires_content_sha256_header=profile(context.service).requires_content_sha256_header,
+            requires_content_sha256_header=service.requires_content_sha256_header,
+            reencode_path=service.reencode_path,
+            received_payload=service.received_payload,
+            rejects_unsigned_amz_headers=service.rejects_unsigned_amz_headers,
+            unsigned_amz_headers_tolerated=service.unsigned_amz_headers_tolerated,
+            one_auth_mechanism=service.one_auth_mechanism,
         )
 
     def with_choice(self, choice: str) -> "ServerRules":
@@ -72,6 +92,12 @@ class ServerRules:
             return replace(self, query_plus_as_space=False)
         if choice == "path-dot-segment-keeps-slash":
             return replace(self, rfc3986_trailing_slash=True)
+        if choice == "s3-encoded-slash-decoded":
+            return replace(self, encoded_slash_decoded=True)
+        if choice == "header-tab-kept":
+            return replace(self, header_tabs_folded=False)
+        if choice == "other-authorization-ignored":
+            return replace(self, one_auth_mechanism=False)
         raise ValueError(f"unknown open choice {choice!r}; known: {', '.join(OPEN_CHOICES)}")
 
 
@@ -126,6 +152,7 @@ def _verify(signed: SignedRequest, body: bytes, rules: ServerRules) -> Verificat
     params = _params(query)
     authorization = _first(signed.headers, "Authorization")
     query_names = {_decoded(k): _decoded(v) for k, v in params}
+    _check_one_auth_mechanism(authorization, query_names, rules)
     if authorization is not None and is_sigv4(authorization):
         mode = "header"
         algorithm_name, credential, signed_names, sig = _parse_authorization(authorization)
@@ -210,16 +237,16 @@ def _verify(signed: SignedRequest, body: bytes, rules: ServerRules) -> Verificat
     missing = [n for n in signed_names if n not in present]
     if missing:
         raise Rejected(f"signed header(s) {', '.join(missing)} not in the request")
+    _check_amz_headers_signed(headers, signed_names, rules)
 
     if rules.query_plus_as_space:
         canonical_params = [(k.replace("+", "%20"), v.replace("+", "%20")) for k, v in canonical_params]
     payload_hash = _payload_hash(signed, body, rules, mode)
     creq = cr.canonical_request(
         signed.method,
-        cr.canonical_uri(path, normalize=rules.normalize_path, double_encode=rules.double_encode,
-                         rfc3986_trailing_slash=rules.rfc3986_trailing_slash),
+        _canonical_uri(path, rules),
         cr.canonical_query_string(canonical_params),
-        cr.canonical_headers(headers, signed_names),
+        _canonical_headers(headers, signed_names, rules),
         cr.signed_headers(signed_names),
         payload_hash,
     )
@@ -247,7 +274,67 @@ def _http_date_as_amz_date(value: str) -> str:
     return when.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
+def _check_one_auth_mechanism(authorization: str | None, query_names: dict[str, str], rules: ServerRules) -> None:
+    """A presigned URL that also carries an Authorization header (of any kind) is rejected:
+    S3 answers 'Only one auth mechanism allowed'."""
+    presigned = "X-Amz-Signature" in query_names or "X-Amz-Algorithm" in query_names
+    if rules.one_auth_mechanism and presigned and authorization is not None:
+        raise Rejected("only one auth mechanism allowed: a presigned URL with an Authorization header")
+
+
+def _check_amz_headers_signed(headers: list[tuple[str, str]], signed_names: list[str], rules: ServerRules) -> None:
+    """S3: every x-amz-* header that arrives must be signed (AccessDenied, HeadersNotSigned), but
+    x-amz-content-sha256, which S3 tolerates unsigned."""
+    if not rules.rejects_unsigned_amz_headers:
+        return
+    received = {n.lower() for n, _ in headers if n.lower().startswith("x-amz-")}
+    unsigned = sorted(received - set(signed_names) - rules.unsigned_amz_headers_tolerated)
+    if unsigned:
+        raise Rejected(f"there were headers present in the request which were not signed (HeadersNotSigned: {', '.join(unsigned)})")
+
+
+def _canonical_uri(path: str, rules: ServerRules) -> str:
+    """The canonical URI the server computes from the received path."""
+    if rules.reencode_path and not rules.double_encode:
+        return _s3_reencoded_path(path, rules.encoded_slash_decoded)
+    return cr.canonical_uri(path, normalize=rules.normalize_path, double_encode=rules.double_encode,
+                            rfc3986_trailing_slash=rules.rfc3986_trailing_slash)
+
+
+def _s3_reencoded_path(path: str, encoded_slash_decoded: bool) -> str:
+    """S3: the received path decoded and URI-encoded once with the SigV4 rules, '/' kept ('/%7E' is
+    '/~', '=' is '%3D'). Segment by segment, so '%2F' stays '%2F', unless `encoded_slash_decoded`."""
+    if not path:
+        return "/"
+    if encoded_slash_decoded:
+        return uri_encode(uri_decode(path), encode_slash=False)
+    return "/".join(uri_encode(uri_decode(segment)) for segment in path.split("/"))
+
+
+def _canonical_headers(headers: list[tuple[str, str]], signed_names: list[str], rules: ServerRules) -> str:
+    """CanonicalHeaders as the server computes them: trimall folds tabs as well as spaces, unless
+    the open choice `header-tab-kept` says the server folds spaces only."""
+    if rules.header_tabs_folded:
+        return cr.canonical_headers(headers, signed_names)
+    wanted = set(signed_names)
+    values: dict[str, list[str]] = {}
+    for name, value in headers:
+        if name.lower() in wanted:
+            values.setdefault(name.lower(), []).append(_header_value_spaces_folded(value))
+    return "".join(f"{name}:{','.join(values.get(name, []))}\n" for name in sorted(wanted))
+
+
+def _header_value_spaces_folded(value: str) -> str:
+    """A header value with its ends trimmed (spaces and tabs, as HTTP parsing does) and runs of
+    spaces folded to one; tabs inside stay."""
+    return _SPACE_RUN.sub(" ", value.strip(" \t"))
+
+
 def _payload_hash(signed: SignedRequest, body: bytes, rules: ServerRules, mode: str) -> str:
+    """The payload hash from what is received, not from how the request was meant to be signed:
+    x-amz-content-sha256 when present (checked against the body unless UNSIGNED-PAYLOAD or
+    STREAMING-*); without it, S3 header auth is rejected, an S3 presigned URL means
+    UNSIGNED-PAYLOAD, and other services hash the body they received."""
     declared = _first(signed.headers, "X-Amz-Content-Sha256")
     actual = hashlib.sha256(body).hexdigest()
     if declared is not None:
@@ -257,10 +344,8 @@ def _payload_hash(signed: SignedRequest, body: bytes, rules: ServerRules, mode: 
         return declared
     if rules.requires_content_sha256_header and mode == "header":
         raise Rejected(f"{rules.service} requires X-Amz-Content-Sha256")
-    if rules.payload == "unsigned":
+    if mode == "query" and rules.received_payload == PayloadKind.UNSIGNED:
         return cr.UNSIGNED_PAYLOAD
-    if rules.payload == "empty":
-        return cr.EMPTY_SHA256
     return actual
 
 
