@@ -32,7 +32,8 @@ import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
-from harness.adapters.manifest import AdapterSpec, PROJECT_ROOT, default_python, ensure_built, substitute
+from harness.adapters.manifest import AdapterSpec, default_python, ensure_built, substitute
+from harness.bundled import project_path
 
 REGISTRY_TIMEOUT = 300
 RECORD = ".sigharness-release.json"  # what an install put in its folder
@@ -358,4 +359,4 @@ def registry_for(spec: AdapterSpec, cache: Path | None = None, extras: tuple[str
 
 
 def project_cases() -> list[str]:
-    return [str(PROJECT_ROOT / "cases")]
+    return [str(project_path("cases"))]

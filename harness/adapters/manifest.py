@@ -16,8 +16,10 @@ from typing import Callable
 
 import yaml
 
+from harness.bundled import project_path
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_ADAPTER_DIRS = (PROJECT_ROOT / "adapters",)
+DEFAULT_ADAPTER_DIRS = (project_path("adapters"),)  # the checkout's, else the installed copy
 BUILD_TIMEOUT = 1800
 
 
