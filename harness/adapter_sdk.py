@@ -331,10 +331,15 @@ class Adapter:
     modes: tuple[str, ...] = ("header", "query")
     exposes: tuple[str, ...] = ()  # "canonical_request", "string_to_sign" when the library shows them
 
+    def library_version(self) -> str:
+        """The installed library's version, read at run time (never typed by hand)."""
+        return dist_version(self.distribution or self.library)
+
     def hello(self) -> dict:
         """What the library is: `library`, `library_version`, `algorithms`, `modes`, `exposes`,
-        optionally `runtime_extra` (appended to the runtime)."""
-        return {"library": self.library, "library_version": dist_version(self.distribution or self.library),
+        optionally `runtime_extra` (appended to the runtime). An empty `algorithms` or `modes`
+        declares nothing: the harness answers `unsupported` for every check itself."""
+        return {"library": self.library, "library_version": self.library_version(),
                 "algorithms": list(self.algorithms), "modes": list(self.modes), "exposes": list(self.exposes)}
 
     def prepare(self, check: Check) -> Any:

@@ -80,9 +80,10 @@ class Capabilities:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Capabilities":
+        """A list left out means every value; an empty list means none (an adapter not written yet)."""
         return cls(
-            algorithms=tuple(data.get("algorithms") or ALGORITHMS),
-            modes=tuple(data.get("modes") or MODES),
+            algorithms=tuple(data["algorithms"]) if data.get("algorithms") is not None else ALGORITHMS,
+            modes=tuple(data["modes"]) if data.get("modes") is not None else MODES,
             exposes=tuple(data.get("exposes") or ()),
             bench=bool(data.get("bench")),
         )
@@ -90,6 +91,8 @@ class Capabilities:
     def missing(self, check: Check) -> str | None:
         """Why the adapter cannot take this check at all (None: it can)."""
         algorithm = check.context.algorithm
+        if not self.algorithms or not self.modes:
+            return "the adapter declares no algorithm or mode yet (capabilities with an empty list)"
         if algorithm not in self.algorithms:
             return f"the library has no {algorithm.upper()} signer (the adapter declares algorithms: {', '.join(self.algorithms)})"
         if check.mode not in self.modes:
