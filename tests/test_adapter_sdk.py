@@ -362,6 +362,12 @@ botocore.auth.SigV4Auth._header_value = lambda self, value: value
 '''
 
 
+def test_the_documented_example_is_the_tested_adapter():
+    doc = (ROOT / "docs" / "adapter-protocol.md").read_text()
+    body = OUT_OF_TREE.split('"""', 2)[2].strip()  # without its docstring
+    assert body in doc
+
+
 @pytest.mark.slow
 def test_an_out_of_tree_sdk_adapter_fails_a_baseline_check_when_its_library_regresses(tmp_path):
     pytest.importorskip("botocore")
