@@ -333,7 +333,12 @@ class Adapter:
 
     def library_version(self) -> str:
         """The installed library's version, read at run time (never typed by hand)."""
-        return dist_version(self.distribution or self.library)
+        name = self.distribution or self.library
+        try:
+            return dist_version(name)
+        except metadata.PackageNotFoundError:
+            raise RuntimeError(f"{name!r} is not installed for {sys.executable} (set `distribution` to the PyPI name, "
+                               "or `python:` in adapter.yaml to the interpreter that has it)") from None
 
     def hello(self) -> dict:
         """What the library is: `library`, `library_version`, `algorithms`, `modes`, `exposes`,

@@ -103,6 +103,13 @@ def test_python_sdk_sorts_refusals_from_errors(capsys):
     assert "library chatter on stdout" in err  # printed while serving: sent to stderr
 
 
+def test_python_sdk_names_a_library_that_is_not_installed():
+    class Missing(sdk.Adapter):
+        library = "no-such-signing-library-xyz"
+    with pytest.raises(RuntimeError, match="'no-such-signing-library-xyz' is not installed for .*python"):
+        serve_lines(Missing(), [protocol.hello("missing")])
+
+
 def test_python_sdk_bench_floor_and_repeated_signs():
     adapter = Scripted()
     floor, bench, refused = serve_lines(adapter, [
