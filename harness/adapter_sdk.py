@@ -330,6 +330,7 @@ class Adapter:
     algorithms: tuple[str, ...] = ("sigv4",)
     modes: tuple[str, ...] = ("header", "query")
     exposes: tuple[str, ...] = ()  # "canonical_request", "string_to_sign" when the library shows them
+    why: dict[str, str] = {}  # an algorithm or mode left out -> why the library cannot (the engine's reason)
 
     def library_version(self) -> str:
         """The installed library's version, read at run time (never typed by hand)."""
@@ -345,7 +346,8 @@ class Adapter:
         optionally `runtime_extra` (appended to the runtime). An empty `algorithms` or `modes`
         declares nothing: the harness answers `unsupported` for every check itself."""
         return {"library": self.library, "library_version": self.library_version(),
-                "algorithms": list(self.algorithms), "modes": list(self.modes), "exposes": list(self.exposes)}
+                "algorithms": list(self.algorithms), "modes": list(self.modes), "exposes": list(self.exposes),
+                **({"why": dict(self.why)} if self.why else {})}
 
     def prepare(self, check: Check) -> Any:
         """Whatever is built once per check (a signer, a config); raise Unsupported here early."""
@@ -378,7 +380,8 @@ class Host:
             "language": "python", "runtime": runtime,
             "library": info["library"], "library_version": info["library_version"],
             "capabilities": {"algorithms": list(info["algorithms"]), "modes": list(info["modes"]),
-                             "exposes": list(info.get("exposes", [])), "bench": True},
+                             "exposes": list(info.get("exposes", [])), "bench": True,
+                             **({"why": dict(info["why"])} if info.get("why") else {})},
         }
 
     @staticmethod

@@ -91,8 +91,6 @@ class Capabilities:
     def missing(self, check: Check) -> str | None:
         """Why the adapter cannot take this check at all (None: it can)."""
         algorithm = check.context.algorithm
-        if not self.algorithms or not self.modes:
-            return "the adapter declares no algorithm or mode yet (capabilities with an empty list)"
         if algorithm not in self.algorithms:
             return f"the library has no {algorithm.upper()} signer (the adapter declares algorithms: {', '.join(self.algorithms)})"
         if check.mode not in self.modes:

@@ -44,6 +44,7 @@ class Scripted(sdk.Adapter):
     """Answers by the check's case name: what a library (or an adapter bug) would do."""
 
     library = "PyYAML"  # an installed distribution: its version is read from it
+    why = {"sigv4a": "no SigV4A signer in 1.0"}
 
     def __init__(self) -> None:
         self.prepared = self.signed = 0
@@ -89,6 +90,7 @@ def test_python_sdk_sorts_refusals_from_errors(capsys):
     parsed = protocol.Hello.parse(hello, "py-scripted")
     assert hello["name"] == "py-scripted" and parsed.library_version == metadata.version("PyYAML")
     assert parsed.capabilities.algorithms == ("sigv4",) and parsed.capabilities.bench
+    assert hello["capabilities"]["why"] == {"sigv4a": "no SigV4A signer in 1.0"}
     assert ok["status"] == "signed" and ok["signed"]["headers"][1] == ["X-Amz-Date", "20150830T123600Z"]
     assert unsupported == {"type": "result", "id": "u", "status": "unsupported",
                            "reason": "the library has no option for that (checked in 1.0)"}
@@ -180,7 +182,7 @@ let built = 0;
 serve({
   library: 'js-scripted',
   version: () => '1.2.3',
-  capabilities: { algorithms: ['sigv4'], modes: ['header'] },
+  capabilities: { algorithms: ['sigv4'], modes: ['header'], why: { query: 'cannot presign' } },
   prepare(check) {
     built += 1;
     if (check.id === 't/unsupported') throw new Unsupported('no such option (checked in 1.2.3)');
@@ -213,6 +215,7 @@ def test_js_sdk_follows_the_same_rules(tmp_path):
     hello, ok, unsupported, rejected, error, floor, bench, garbage, unknown = answers
     parsed = protocol.Hello.parse(hello, "js-scripted")
     assert parsed.library_version == "1.2.3" and parsed.capabilities.modes == ("header",)
+    assert hello["capabilities"]["why"] == {"query": "cannot presign"} and hello["capabilities"]["exposes"] == []
     headers = dict(ok["signed"]["headers"])
     assert headers["X-Amz-Date"] == "20150830T123600Z" and headers["X-Now"] == "1440938160000"  # Date pinned
     assert int(headers["X-After"]) > 2015  # and the real Date back afterwards

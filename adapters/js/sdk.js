@@ -204,7 +204,7 @@ function failure(id, err) {
 
 /**
  * The host for one adapter object: { library, version() or package, capabilities: {algorithms,
- * modes, exposes}, and prepare(check) -> async run() or sign(check) }; returns its message handler.
+ * modes, exposes, why}, and prepare(check) -> async run() or sign(check) }; returns its message handler.
  */
 function host(adapter) {
   const prepare = (check) => {
@@ -230,6 +230,7 @@ function host(adapter) {
         modes: caps.modes || ['header', 'query'],
         exposes: caps.exposes || [],
         bench: true,
+        ...(caps.why ? { why: caps.why } : {}), // an algorithm or mode left out -> why the library cannot
       },
     };
   }

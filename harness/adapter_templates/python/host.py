@@ -12,6 +12,8 @@ class __CLASS__(Adapter):
     algorithms: tuple[str, ...] = ()  # what it signs, e.g. ("sigv4",); empty: every check is `unsupported`
     modes: tuple[str, ...] = ()  # e.g. ("header", "query")
     exposes: tuple[str, ...] = ()  # ("canonical_request", "string_to_sign") if the library shows them
+    why = {"sigv4": "__NAME__ is the adapter template, not filled in yet",  # why what is left out is left out
+           "sigv4a": "__NAME__ is the adapter template, not filled in yet"}
 
     def library_version(self) -> str:  # delete once `library` is installed: the SDK reads its version
         return "template (not filled in)"
