@@ -81,9 +81,10 @@ class Capabilities:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Capabilities":
+        """A list left out means every value; an empty list means none (an adapter not written yet)."""
         return cls(
-            algorithms=tuple(data.get("algorithms") or ALGORITHMS),
-            modes=tuple(data.get("modes") or MODES),
+            algorithms=tuple(data["algorithms"]) if data.get("algorithms") is not None else ALGORITHMS,
+            modes=tuple(data["modes"]) if data.get("modes") is not None else MODES,
             exposes=tuple(data.get("exposes") or ()),
             bench=bool(data.get("bench")),
             why=tuple(sorted((str(k), str(v)) for k, v in (data.get("why") or {}).items())),

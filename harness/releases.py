@@ -32,7 +32,8 @@ import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
-from harness.adapters.manifest import AdapterSpec, PROJECT_ROOT, ensure_built, substitute
+from harness.adapters.manifest import AdapterSpec, default_python, ensure_built, substitute
+from harness.bundled import project_path
 
 REGISTRY_TIMEOUT = 300
 RECORD = ".sigharness-release.json"  # what an install put in its folder
@@ -350,7 +351,7 @@ class Npm:
 def registry_for(spec: AdapterSpec, cache: Path | None = None, extras: tuple[str, ...] = ()) -> Registry:
     ecosystem = ECOSYSTEMS.get(spec.language)
     if ecosystem == "pypi":
-        return PyPI(cache, extras=extras)
+        return PyPI(cache, python=spec.python or default_python(), extras=extras)
     if ecosystem == "npm":
         return Npm(cache)
     raise ReleaseError(f"adapter {spec.name} is written in {spec.language}: only Python (PyPI) and JavaScript (npm) "
@@ -358,4 +359,4 @@ def registry_for(spec: AdapterSpec, cache: Path | None = None, extras: tuple[str
 
 
 def project_cases() -> list[str]:
-    return [str(PROJECT_ROOT / "cases")]
+    return [str(project_path("cases"))]

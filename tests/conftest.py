@@ -84,14 +84,14 @@ def harness_run(out: Path, adapters: str, *adapter_env: str, cases: Path | None 
 
 def adapter_command(name: str) -> tuple[list[str], Path]:
     """How the manifest starts adapter `name` (built first when it has a build step), and its folder."""
-    from harness.adapters.manifest import discover, ensure_built, substitute
+    from harness.adapters.manifest import discover, ensure_built
 
     known, _ = discover()
     spec = known[name]
     availability = ensure_built(spec)
     if not availability.available:
         unavailable(availability.reason, name)
-    return substitute(spec.start, availability.build_dir), spec.folder
+    return spec.command(availability.build_dir), spec.folder
 
 
 def talk(command: list[str], messages: list, cwd: Path, home: Path,

@@ -19,7 +19,7 @@ import pytest
 
 from conftest import ROOT, suite_check, unavailable
 from harness import protocol
-from harness.adapters.manifest import discover, ensure_built, substitute
+from harness.adapters.manifest import discover, ensure_built
 from harness.adapters.process import scrubbed_env
 
 KNOWN, PROBLEMS = discover()
@@ -43,7 +43,7 @@ def replay(name: str, home: Path) -> tuple[list[dict], subprocess.CompletedProce
     if not availability.available:
         unavailable(availability.reason, name)
     text = "".join(json.dumps(m) + "\n" for m in transcript(name))
-    proc = subprocess.run(substitute(spec.start, availability.build_dir), input=text, capture_output=True, text=True,
+    proc = subprocess.run(spec.command(availability.build_dir), input=text, capture_output=True, text=True,
                           timeout=300, cwd=spec.folder, env=scrubbed_env(str(home), None, spec.env))
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     answers = []

@@ -16,8 +16,10 @@ from typing import Callable
 
 import yaml
 
+from harness.bundled import project_path
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_ADAPTER_DIRS = (PROJECT_ROOT / "adapters",)
+DEFAULT_ADAPTER_DIRS = (project_path("adapters"),)  # the checkout's, else the installed copy
 BUILD_TIMEOUT = 1800
 
 
@@ -53,10 +55,15 @@ class AdapterSpec:
     build: Build | None = None
     env: tuple[tuple[str, str], ...] = ()
     description: str = ""
+    python: str | None = None  # the manifest's `python:` (absolute), used for `{python}`
 
     @property
     def manifest(self) -> Path:
         return self.folder / "adapter.yaml"
+
+    def command(self, build_dir: Path | None) -> list[str]:
+        """`start` with its placeholders filled in (`{python}` from this manifest)."""
+        return substitute(self.start, build_dir, self.python)
 
 
 @dataclass
@@ -97,6 +104,7 @@ def read_manifest(file: Path) -> list[AdapterSpec]:
             _as_tuple(b.get("outputs"), "build.outputs", file),
         )
     env_common = data.get("env", {}) or {}
+    python = manifest_python(data.get("python"), file)
     specs = []
     for entry in data["adapters"]:
         if not isinstance(entry, dict) or not {"name", "start"} <= set(entry):
@@ -113,9 +121,29 @@ def read_manifest(file: Path) -> list[AdapterSpec]:
                 build=build,
                 env=tuple(sorted((str(k), str(v)) for k, v in env.items())),
                 description=entry.get("description", ""),
+                python=python,
             )
         )
     return specs
+
+
+PYTHON_ENV = "SIGHARNESS_PYTHON"
+
+
+def manifest_python(value: object, file: Path) -> str | None:
+    """A manifest's `python:` key: an interpreter path, absolute or relative to the manifest's folder.
+    Not resolved (a virtualenv's python is a link whose target loses the virtualenv)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ManifestError(f"{file}: `python:` must be the path of an interpreter (absolute, or relative to {file.parent})")
+    path = Path(os.path.expanduser(value))
+    return os.path.normpath(path if path.is_absolute() else file.parent / path)
+
+
+def default_python() -> str:
+    """`{python}` for a manifest without `python:`: $SIGHARNESS_PYTHON, else the harness's interpreter."""
+    return os.environ.get(PYTHON_ENV, "").strip() or sys.executable
 
 
 ADAPTER_DIRS_ENV = "SIGHARNESS_ADAPTER_DIRS"
@@ -149,9 +177,10 @@ def discover(dirs: tuple[Path, ...] | list[Path] | None = None) -> tuple[dict[st
     return found, problems
 
 
-def substitute(args: tuple[str, ...], build_dir: Path | None) -> list[str]:
+def substitute(args: tuple[str, ...], build_dir: Path | None, python: str | None = None) -> list[str]:
+    """Fill in `{python}` (`python`, else `default_python()`), `{build_dir}` and `{project}`."""
     mapping = {
-        "{python}": sys.executable,
+        "{python}": python or default_python(),
         "{build_dir}": str(build_dir) if build_dir else "",
         "{project}": str(PROJECT_ROOT),
     }
@@ -164,6 +193,11 @@ def substitute(args: tuple[str, ...], build_dir: Path | None) -> list[str]:
 
 
 def missing_toolchain(spec: AdapterSpec) -> str | None:
+    if any("{python}" in arg for arg in (*spec.start, *(spec.build.command if spec.build else ()))):
+        python = spec.python or default_python()
+        if not (os.path.isfile(python) and os.access(python, os.X_OK)):
+            where = f"{spec.manifest}: python:" if spec.python else f"${PYTHON_ENV}" if os.environ.get(PYTHON_ENV, "").strip() else "{python}"
+            return f"needs the interpreter {python} ({where}), which is not an executable file"
     for tool in spec.toolchain:
         if shutil.which(tool.command) is None:
             hint = f" ({tool.hint})" if tool.hint else ""
@@ -215,7 +249,7 @@ def ensure_built(
         if stamp.exists() and outputs_ok:
             return Availability(True, build_dir=build_dir)
         build_dir.mkdir(parents=True, exist_ok=True)
-        command = substitute(spec.build.command, build_dir)
+        command = substitute(spec.build.command, build_dir, spec.python)
         if announce:
             announce(f"building {spec.folder.name} adapters ({' '.join(command)}); cached afterwards")
         log_path = build_dir / "build.log"

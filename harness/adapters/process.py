@@ -512,7 +512,7 @@ class AdapterProcess:
         return self.hello
 
     def _command(self, path: str) -> list[str]:
-        command = substitute(self.spec.start, self.build_dir)
+        command = self.spec.command(self.build_dir)
         if not command:
             raise AdapterFault("the manifest's `start` is empty")
         # Checked here because inside a namespace only the launcher would notice, in words of its own.

@@ -8,10 +8,10 @@ import sys
 from typing import Sequence
 
 import harness
-from harness.cli import adapters, bench, bisect, cases, diff, disagreements, fuzz, provision, report, run, upgrade
+from harness.cli import adapters, bench, bisect, cases, diff, disagreements, fuzz, new_adapter, provision, report, run, upgrade
 from harness.cli.common import EXIT_OK, EXIT_USAGE, UsageError
 
-COMMANDS = (run, adapters, cases, disagreements, provision, report, diff, bisect, upgrade, bench, fuzz)
+COMMANDS = (run, adapters, cases, disagreements, provision, report, diff, bisect, upgrade, bench, fuzz, new_adapter)
 
 
 def build_parser() -> argparse.ArgumentParser:

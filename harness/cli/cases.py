@@ -14,7 +14,7 @@ from harness.reference import surface_of
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    loaded = load_cases(args.paths)
+    loaded = load_cases(args.paths or DEFAULT_CASES)
     for error in loaded.errors:
         print(error)
     print(f"{len(loaded.cases)} cases valid, {len(loaded.errors)} problems", file=sys.stderr)
@@ -62,7 +62,7 @@ def cmd_bless(args: argparse.Namespace) -> int:
 
 def register(sub: Subparsers) -> None:
     p = sub.add_parser("validate", help="lint case files; one line FILE:LINE: problem for each bad file")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="default: cases/ (the installed copy without a checkout)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("show", help="every stage of the reference signer for one case")

@@ -6,9 +6,11 @@ import argparse
 from datetime import datetime, timezone
 from pathlib import Path
 
+from harness.bundled import project_path, work_folder
+
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CASES = [str(PROJECT_ROOT / "cases")]
+PROJECT_ROOT = work_folder()  # the checkout; for an installed harness, the current folder (reports/ go there)
+DEFAULT_CASES = [str(project_path("cases"))]  # the checkout's cases/, else the copy installed with the package
 
 Subparsers = argparse._SubParsersAction
 

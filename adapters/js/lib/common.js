@@ -1,90 +1,19 @@
 'use strict';
-// Helpers shared by the JavaScript adapters: reading a check, reporting installed versions,
-// timing library calls. Nothing here touches a signature, a canonical request or a URL.
+// Helpers shared by the project's JavaScript adapters: the adapter SDK (../sdk.js, the same one an
+// out-of-tree adapter copies) and what several adapters here share: installed versions, header and
+// path rules. Nothing here touches a signature, a canonical request or a URL.
 
-const fs = require('node:fs');
 const path = require('node:path');
+
+const sdk = require('../sdk');
+
+const { Rejected, Unsupported, amzDate, describe, libraryCall, librarySync, now, parseCheck } = sdk;
 
 const ADAPTER_DIR = path.resolve(__dirname, '..');
 
-/** The check asks for something the library cannot be configured to do. */
-class Unsupported extends Error {}
-
-/** The library refused the input (threw or returned an error while signing). */
-class Rejected extends Error {}
-
-function describe(err) {
-  if (err instanceof Error) {
-    const name = err.name || err.constructor?.name || 'Error';
-    return `${name}: ${err.message}`;
-  }
-  return String(err);
-}
-
-/** Run a library call; anything it throws becomes `rejected` with the library's message. */
-async function libraryCall(fn) {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof Unsupported || err instanceof Rejected) throw err;
-    throw new Rejected(describe(err));
-  }
-}
-
-/** Same, for code that has to be synchronous. */
-function librarySync(fn) {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof Unsupported || err instanceof Rejected) throw err;
-    throw new Rejected(describe(err));
-  }
-}
-
-/**
- * The version of an installed package, read from the package.json of the copy Node actually
- * resolves from the adapter folder (so it is the version `npm ci` installed from the lock file).
- */
+/** The version of an installed package, as Node resolves it from the adapter folder (the SDK's reader). */
 function installedVersion(name) {
-  let entry;
-  try {
-    entry = require.resolve(name, { paths: [ADAPTER_DIR] });
-  } catch (err) {
-    return `not installed (${describe(err)})`;
-  }
-  let dir = path.dirname(entry);
-  for (;;) {
-    const file = path.join(dir, 'package.json');
-    if (fs.existsSync(file)) {
-      try {
-        const pkg = JSON.parse(fs.readFileSync(file, 'utf8'));
-        if (pkg.name === name && pkg.version) return pkg.version;
-      } catch (_) {
-        // a nested package.json without a name ({"type": "commonjs"} markers): keep looking
-      }
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) return 'unknown';
-    dir = parent;
-  }
-}
-
-/** The check, with the body decoded and a few derived values. */
-function parseCheck(raw) {
-  const request = raw.request;
-  const context = raw.context;
-  const body = Buffer.from(request.body_b64 || '', 'base64');
-  return {
-    raw,
-    id: raw.case,
-    mode: raw.mode,
-    algorithm: raw.algorithm || 'sigv4',
-    request,
-    context,
-    body,
-    timestamp: new Date(context.timestamp),
-    token: context.session_token || null,
-  };
+  return sdk.installedVersion(name, ADAPTER_DIR);
 }
 
 /** Lower-cased header names that occur more than once (case-insensitively). */
@@ -128,16 +57,6 @@ function splitAuthority(authority) {
 function standardPathRules(service) {
   const s3 = service === 's3';
   return { normalize: !s3, double: !s3 };
-}
-
-/** Compact SigV4 date-time (YYYYMMDDTHHMMSSZ) of a check's timestamp, for libraries that take a string. */
-function amzDate(date) {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
-}
-
-/** nanoseconds since an arbitrary origin */
-function now() {
-  return process.hrtime.bigint();
 }
 
 module.exports = {
