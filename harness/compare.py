@@ -109,10 +109,10 @@ def first_difference(expected: str, actual: str) -> tuple[int, str]:
     exp_lines, act_lines = expected.split("\n"), actual.split("\n")
     line = next((i + 1 for i, (a, b) in enumerate(zip(exp_lines, act_lines)) if a != b), min(len(exp_lines), len(act_lines)) + 1)
     diff = "\n".join(difflib.unified_diff(exp_lines, act_lines, "expected", "actual", lineterm="", n=1))
-    return line, _clip(diff)
+    return line, clip(diff)
 
 
-def _clip(text: str | None) -> str | None:
+def clip(text: str | None) -> str | None:
     if text is None or len(text) <= MAX_STAGE_TEXT:
         return text
     return text[:MAX_STAGE_TEXT] + f"\n... ({len(text) - MAX_STAGE_TEXT} more characters not kept)"
@@ -172,7 +172,7 @@ def judge(check: Check, expected: Expected, answer: dict[str, Any]) -> Judgement
     for stage in surface_of(check).stages:
         exp = expected.stages.get(stage)
         act = actual[stage]
-        entry: dict[str, Any] = {"expected": _clip(exp), "actual": _clip(act)}
+        entry: dict[str, Any] = {"expected": clip(exp), "actual": clip(act)}
         if stage == "signature" and algorithm == "sigv4a":
             entry.update(compared=False, note=NOTE_ECDSA)
         elif act is None:
@@ -192,7 +192,7 @@ def judge(check: Check, expected: Expected, answer: dict[str, Any]) -> Judgement
     verification = verify_with_choices(signed, body, rules, case.open_choices)
     ver = {"valid": verification.valid, "reason": verification.reason, "rules": verification.rules}
     if not verification.valid and verification.canonical_request is not None:
-        ver["canonical_request"] = _clip(verification.canonical_request)
+        ver["canonical_request"] = clip(verification.canonical_request)
     result = Judgement("pass", stage=first, stages=stages, verification=ver, signed=answer["signed"])
     changes = request_changes(case.request, signed, check.context, case.open_choices)
     if changes:

@@ -16,7 +16,7 @@ from harness import results as res
 from harness.adapters.manifest import AdapterSpec, discover
 from harness.adapters.pool import AdapterPool, AdapterSession, PoolSettings
 from harness.cases import Loaded, load_cases
-from harness.compare import Expected, expected_for, judge
+from harness.compare import Expected, clip, expected_for, judge
 from harness.model import Check
 from harness.limits import Limits
 from harness.verdicts import COUNT_ORDER, ERROR, UNSUPPORTED
@@ -257,7 +257,7 @@ def assemble(the_plan: Plan, options: RunOptions, rows: list[dict[str, Any]], ad
         "manifest": dict(res.manifest(the_plan.loaded.sources, options.settings()), timing=timing),
         "adapters": {k: {kk: vv for kk, vv in v.items() if kk != "type"} for k, v in sorted(adapters_info.items())},
         "cases": {c.id: res.case_summary(c) for c in the_plan.loaded.cases},
-        "checks": {res.check_key(*check.key): {"expected": the_plan.expected[check.key].stages,
+        "checks": {res.check_key(*check.key): {"expected": {stage: clip(text) for stage, text in the_plan.expected[check.key].stages.items()},
                                                 "source": the_plan.expected[check.key].source} for check in the_plan.checks},
         "case_errors": the_plan.case_errors,
         "results": sorted((

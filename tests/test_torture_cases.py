@@ -1,5 +1,5 @@
 """Hostile and malformed case input, generated here: every one ends in exactly one line
-FILE:LINE: problem, within 2 s, with no exception escaping load_cases, and a valid case next to it
+FILE:LINE: problem, within 10 s (an alarm fails the test; no timing is asserted beyond that bound), with no exception escaping load_cases, and a valid case next to it
 still loads. YAML case files and aws-c-auth style suite folders (all written into tmp_path)."""
 
 from __future__ import annotations
@@ -394,13 +394,10 @@ def test_hostile_input_gives_one_line_and_the_neighbour_still_loads(tmp_path, mo
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(10)  # a hang (a FIFO read, an endless loop) fails the test instead of stopping the suite
     try:
-        started = time.perf_counter()
         loaded = load_cases([root], limits=hostile.limits, body_roots=hostile.body_roots)
-        elapsed = time.perf_counter() - started
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
-    assert elapsed < 2, f"{elapsed:.2f} s"
     messages = [str(e) for e in loaded.errors]
     assert len(messages) == 1, messages
     message = messages[0]

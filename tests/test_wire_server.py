@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import unavailable
+from conftest import adapter_command, unavailable
 from harness.model import Context, Request
 from harness.reference.signer import sign_request
 from harness.verify.single import ServerRules, verify
@@ -663,8 +663,8 @@ def test_adapter_signs_through_the_relay_and_what_a_client_sends_is_verified(tmp
                 Request("GET", "https", host, "/prod/items", "limit=5", (("Host", host),)), CTX)
     check = Check(case, "header")
     with CaptureServer() as srv:
-        adapter = relay.wrap_command([sys.executable, "host.py", "py-botocore"], srv.unix_path())
-        answers, proc = talk(adapter, [{"type": "hello", "protocol": 1},
+        adapter = relay.wrap_command(adapter_command("py-botocore")[0], srv.unix_path())
+        answers, proc = talk(adapter, [{"type": "hello", "protocol": 1, "adapter": "py-botocore"},
                                        {"type": "sign", "id": "1", "check": check.to_json()}, {"type": "bye"}],
                              ROOT / "adapters" / "python", tmp_path)
         assert proc.returncode == 0 and [a["type"] for a in answers] == ["hello", "result"], proc.stderr
