@@ -64,10 +64,34 @@ def bench_sign(check: Check, iterations: int) -> dict[str, Any]:
     return {"type": "bench", "check": check.to_json(), "iterations": iterations}
 
 
+def verify(request: dict[str, Any], server: dict[str, Any], hints: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Ask a verifier-kind adapter for its opinion on a received request (`request`: a signed request's
+    JSON; `server`: credentials, region, service, now, s3 -- see `server_config`)."""
+    message = {"type": "verify", "request": request, "server": server}
+    if hints:
+        message["hints"] = hints
+    return message
+
+
+def server_config(credentials: list[dict[str, Any]], region: str, service: str, now: str, s3: bool,
+                  region_set: list[str] | None = None) -> dict[str, Any]:
+    """The `server` object of a verify message: what the receiving server knows and how it canonicalizes."""
+    server = {"credentials": credentials, "region": region, "service": service, "now": now, "s3": s3}
+    if region_set is not None:
+        server["region_set"] = region_set
+    return server
+
+
 BYE = {"type": "bye"}
 
 
 # -- what adapters answer ------------------------------------------------------------------------
+SIGNER, VERIFIER = "signer", "verifier"
+KINDS = (SIGNER, VERIFIER)
+ACCEPT, REJECT, NOT_APPLICABLE = "accept", "reject", "n/a"
+OPINION_VERDICTS = (ACCEPT, REJECT, NOT_APPLICABLE)
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What an adapter declares it can do. The engine answers `unsupported` itself for a check
@@ -77,6 +101,8 @@ class Capabilities:
     modes: tuple[str, ...] = MODES
     exposes: tuple[str, ...] = ()
     bench: bool = False
+    kind: str = SIGNER
+    verifies: tuple[str, ...] = ()  # a verifier's free-form list of what it checks (e.g. "s3-path")
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Capabilities":
@@ -85,16 +111,20 @@ class Capabilities:
             modes=tuple(data.get("modes") or MODES),
             exposes=tuple(data.get("exposes") or ()),
             bench=bool(data.get("bench")),
+            kind=str(data.get("kind") or SIGNER),
+            verifies=tuple(data.get("verifies") or ()),
         )
 
     def missing(self, check: Check) -> str | None:
         """Why the adapter cannot take this check at all (None: it can)."""
         algorithm = check.context.algorithm
         if algorithm not in self.algorithms:
-            return f"the library has no {algorithm.upper()} signer (the adapter declares algorithms: {', '.join(self.algorithms)})"
+            role = "verifier" if self.kind == VERIFIER else "signer"
+            return f"the library has no {algorithm.upper()} {role} (the adapter declares algorithms: {', '.join(self.algorithms)})"
         if check.mode not in self.modes:
             what = "presigned URLs (query mode)" if check.mode == "query" else f"{check.mode} mode"
-            return f"the library does not sign {what} (the adapter declares modes: {', '.join(self.modes)})"
+            verb = "verify" if self.kind == VERIFIER else "sign"
+            return f"the library does not {verb} {what} (the adapter declares modes: {', '.join(self.modes)})"
         return None
 
 
@@ -138,3 +168,20 @@ class Result:
         return cls(answer["status"], str(answer.get("reason") or ""), answer.get("signed"),
                    answer.get("canonical_request"), answer.get("string_to_sign"),
                    elapsed if isinstance(elapsed, int) else None, answer)
+
+
+@dataclass(frozen=True)
+class Opinion:
+    """A verifier's `opinion` answer: would it, as a server, accept the request?"""
+
+    verdict: str
+    reason: str = ""
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def parse(cls, answer: dict[str, Any]) -> "Opinion":
+        validate("opinion_answer", answer)
+        return cls(answer["verdict"], str(answer.get("reason") or ""), answer)
+
+    def to_json(self) -> dict[str, str]:
+        return {"verdict": self.verdict, "reason": self.reason}
