@@ -43,7 +43,7 @@ function hello(msg) {
     runtime: `node ${process.versions.node}`,
     library: adapter.library,
     library_version: adapter.version(),
-    capabilities: { ...adapter.capabilities, bench: true },
+    capabilities: adapter.verify ? adapter.capabilities : { ...adapter.capabilities, bench: true },
   };
 }
 
@@ -116,6 +116,19 @@ async function bench(msg) {
   }
 }
 
+// A verifier-kind adapter (adapter.yaml `kind: verifier`) answers `verify` with its library's opinion.
+function verifyAnswer(msg) {
+  if (typeof adapter.verify !== 'function') {
+    return { type: 'result', id: msg.id ?? null, status: 'error', reason: 'this adapter is a signer, not a verifier' };
+  }
+  try {
+    return { type: 'opinion', id: msg.id, ...adapter.verify(msg) };
+  } catch (err) {
+    process.stderr.write(`${err && err.stack ? err.stack : String(err)}\n`);
+    return { type: 'opinion', id: msg.id, verdict: 'n/a', reason: `the verifier failed: ${describe(err)}` };
+  }
+}
+
 async function handle(line) {
   if (!line.trim()) return;
   let msg;
@@ -135,6 +148,9 @@ async function handle(line) {
       return;
     case 'bench':
       send(await bench(msg));
+      return;
+    case 'verify':
+      send(verifyAnswer(msg));
       return;
     case 'bye':
       process.exit(0);
