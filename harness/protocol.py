@@ -103,6 +103,7 @@ class Capabilities:
     bench: bool = False
     kind: str = SIGNER
     verifies: tuple[str, ...] = ()  # a verifier's free-form list of what it checks (e.g. "s3-path")
+    services: tuple[str, ...] = ()  # a verifier that judges only these services' scopes (empty: any)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Capabilities":
@@ -113,6 +114,7 @@ class Capabilities:
             bench=bool(data.get("bench")),
             kind=str(data.get("kind") or SIGNER),
             verifies=tuple(data.get("verifies") or ()),
+            services=tuple(data.get("services") or ()),
         )
 
     def missing(self, check: Check) -> str | None:
@@ -125,6 +127,8 @@ class Capabilities:
             what = "presigned URLs (query mode)" if check.mode == "query" else f"{check.mode} mode"
             verb = "verify" if self.kind == VERIFIER else "sign"
             return f"the library does not {verb} {what} (the adapter declares modes: {', '.join(self.modes)})"
+        if self.services and check.context.service not in self.services:
+            return f"the verifier judges {', '.join(self.services)} requests only, not service {check.context.service!r}"
         return None
 
 
