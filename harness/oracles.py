@@ -56,7 +56,8 @@ def server_for(check: Check) -> dict[str, Any]:
     credential = {"access_key_id": ctx.access_key_id, "secret_access_key": ctx.secret_access_key,
                   "session_token": ctx.session_token}
     return protocol.server_config([credential], ctx.region, ctx.service, ctx.timestamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                  ctx.service == "s3" or not ctx.double_encode, list(ctx.region_set))
+                                  ctx.service == "s3" or not ctx.double_encode, list(ctx.region_set),
+                                  ctx.normalize_path, ctx.double_encode)
 
 
 def hints_for(check: Check, signed: SignedRequest, body: bytes) -> dict[str, Any] | None:
@@ -197,11 +198,12 @@ class Oracles:
         finally:
             oracle.idle.put(session)
 
-    def opinions(self, check: Check, signed: SignedRequest, body: bytes) -> dict[str, dict[str, str]]:
-        """Every oracle's opinion on one received request: name -> {"verdict", "reason"}."""
+    def opinions(self, check: Check, signed: SignedRequest, body: bytes,
+                 names: Iterable[str] | None = None) -> dict[str, dict[str, str]]:
+        """Every oracle's (or those `names`) opinion on one received request: name -> {"verdict", "reason"}."""
         received = SignedRequest(signed.method, signed.url, signed.headers, body).to_json()
         message = protocol.verify(received, server_for(check), hints_for(check, signed, body))
-        return {name: self.ask(name, check, message) for name in self.names}
+        return {name: self.ask(name, check, message) for name in (self.names if names is None else names)}
 
     def annotate(self, check: Check, judged: dict[str, Any]) -> None:
         """Add `opinions` (and `oracles_disagree` where an oracle's accept/reject differs from our verifier's)

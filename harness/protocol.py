@@ -74,11 +74,14 @@ def verify(request: dict[str, Any], server: dict[str, Any], hints: dict[str, Any
 
 
 def server_config(credentials: list[dict[str, Any]], region: str, service: str, now: str, s3: bool,
-                  region_set: list[str] | None = None) -> dict[str, Any]:
-    """The `server` object of a verify message: what the receiving server knows and how it canonicalizes."""
-    server = {"credentials": credentials, "region": region, "service": service, "now": now, "s3": s3}
-    if region_set is not None:
-        server["region_set"] = region_set
+                  region_set: list[str] | None = None, normalize_path: bool | None = None,
+                  double_encode: bool | None = None) -> dict[str, Any]:
+    """The `server` object of a verify message: what the receiving server knows and how it canonicalizes
+    (`normalize_path` and `double_encode` default to `not s3`)."""
+    server: dict[str, Any] = {"credentials": credentials, "region": region, "service": service, "now": now, "s3": s3}
+    for key, value in (("region_set", region_set), ("normalize_path", normalize_path), ("double_encode", double_encode)):
+        if value is not None:
+            server[key] = value
     return server
 
 

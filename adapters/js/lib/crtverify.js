@@ -131,8 +131,12 @@ function verify(message) {
     region: got.regionSet,
     service,
     date,
-    should_normalize_uri_path: !server.s3,
-    use_double_uri_encode: !server.s3,
+    should_normalize_uri_path: server.normalize_path ?? !server.s3,
+    use_double_uri_encode: server.double_encode ?? !server.s3,
+    // A token the signer added after signing (not in SignedHeaders) is outside the signature.
+    // (a presigned URL does not say which parameters were signed: the expected canonical request does)
+    omit_session_token: Boolean(got.token) && (got.mode === 'header'
+      ? !signed.has('x-amz-security-token') : !hints.canonical_request.includes('X-Amz-Security-Token=')),
     signed_body_value: signedBodyValue,
     signed_body_header: contentSha && signed.has('x-amz-content-sha256') && got.mode === 'header'
       ? auth.AwsSignedBodyHeaderType.XAmzContentSha256 : auth.AwsSignedBodyHeaderType.None,

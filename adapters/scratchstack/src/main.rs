@@ -128,6 +128,12 @@ fn judge(message: &Value) -> Result<Opinion, String> {
     let service = text(server, "service")?.to_string();
     let now: DateTime<Utc> = DateTime::from_str(text(server, "now")?).map_err(|e| format!("server.now: {e}"))?;
     let s3 = server.get("s3").and_then(Value::as_bool).unwrap_or(false);
+    let normalize = server.get("normalize_path").and_then(Value::as_bool).unwrap_or(!s3);
+    let double_encode = server.get("double_encode").and_then(Value::as_bool).unwrap_or(!s3);
+    if normalize == s3 || double_encode == s3 {
+        return Ok(("n/a", format!("{LIBRARY} canonicalizes either as S3 (no path normalization, no double encoding) or as \
+            other services (both); SignatureOptions has no option for normalize_path={normalize}, double_encode={double_encode}")));
+    }
     let known = credentials(server)?;
 
     // The key lookup a server built on the crate supplies (a tower Service, as the crate asks).
