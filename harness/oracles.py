@@ -229,8 +229,9 @@ class Oracles:
                              opinions=sum(s.checks for s in oracle.sessions),
                              restarts=sum(s.restarts for s in oracle.sessions),
                              faults=[f for s in oracle.sessions for f in s.faults][-10:])
+        specs = {s.name: s for s in self.pool.specs}
         for name, reason in self.pool.unavailable.items():
-            out[name] = {"available": False, "reason": reason}
+            out[name] = {"language": specs[name].language, "library": specs[name].library, "available": False, "reason": reason}
         return out
 
     def close(self) -> None:
@@ -244,6 +245,18 @@ class Oracles:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def table(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The report's oracle table: per oracle of results.json, its library and its agreement with our verifier."""
+    counts = agreement(data.get("results") or [])
+    out = []
+    for name, record in sorted((data.get("oracles") or {}).items()):
+        row = {"name": name, "library": record.get("library", "?"), "version": record.get("library_version", ""),
+               "available": record.get("available", True), "why": record.get("reason", "")}
+        row.update(counts.get(name) or {"judged": 0, "agree": 0, "not_applicable": 0, "known": 0, "unknown": 0, "rate": None})
+        out.append(row)
+    return out
 
 
 def agreement(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:

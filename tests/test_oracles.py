@@ -228,3 +228,21 @@ def test_a_run_records_every_oracle_opinion_and_flags_disagreement(tmp_path):
 def test_no_oracles_means_no_opinions(tmp_path):
     data = run_with(tmp_path, oracles=None, use=False)
     assert "oracles" not in data and not any("opinions" in r for r in data["results"])
+
+
+def test_report_and_summary_show_the_agreement_table():
+    from harness import report
+
+    data = {"format": "sigharness-results", "version": 2, "manifest": {}, "adapters": {}, "cases": {}, "checks": {},
+            "oracles": {"oracle-a": {"library": "lib-a", "library_version": "1.2", "available": True},
+                        "oracle-b": {"library": "lib-b", "available": False, "reason": "needs cargo"}},
+            "results": [{"case": "c", "mode": "header", "adapter": "x", "status": "pass", "verification": {"valid": True},
+                         "opinions": {"oracle-a": {"verdict": "accept", "reason": ""}}},
+                        {"case": "d", "mode": "header", "adapter": "x", "status": "pass", "verification": {"valid": True},
+                         "opinions": {"oracle-a": {"verdict": "reject", "reason": "no"}},
+                         "oracles_disagree": [{"oracle": "oracle-a", "known": None}]}]}
+    summary = report.render_summary(data)
+    assert "| oracle-a | lib-a 1.2 | 2 | 1 | 50% | 0 / 1 | 0 |" in summary
+    assert "| oracle-b (unavailable) |" in summary
+    page = report.render_html(data)
+    assert 'id="sec-oracles"' in page and "not run: needs cargo" in page and "50.0%" in page
