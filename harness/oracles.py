@@ -11,8 +11,10 @@ judged row and flags every accept/reject that differs from the harness's own ver
 from __future__ import annotations
 
 import fnmatch
+import json
 import queue
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -28,6 +30,7 @@ from harness.protocol import ACCEPT, NOT_APPLICABLE, REJECT, VERIFIER, Opinion, 
 
 Log = Callable[[str], None]
 PROCESSES_PER_ORACLE = 2
+CACHE_ENTRIES = 100_000  # opinions kept per run: correct signers send byte-identical requests for a check
 DIFFERENCES_FILE = "oracle_differences.yaml"
 
 
@@ -149,6 +152,9 @@ class Oracles:
         self.log = log
         self.processes = max(1, processes)
         self.oracles: dict[str, Oracle] = {}
+        self._cache: dict[tuple[str, str], dict[str, str]] = {}
+        self._cache_lock = threading.Lock()
+        self.cache_hits = 0
 
     @property
     def unavailable(self) -> dict[str, str]:
@@ -203,7 +209,20 @@ class Oracles:
         """Every oracle's (or those `names`) opinion on one received request: name -> {"verdict", "reason"}."""
         received = SignedRequest(signed.method, signed.url, signed.headers, body).to_json()
         message = protocol.verify(received, server_for(check), hints_for(check, signed, body))
-        return {name: self.ask(name, check, message) for name in (self.names if names is None else names)}
+        key = json.dumps(message, sort_keys=True)
+        out = {}
+        for name in (self.names if names is None else names):
+            with self._cache_lock:
+                cached = self._cache.get((name, key))
+                self.cache_hits += cached is not None
+            if cached is None:
+                cached = self.ask(name, check, message)
+                if not cached["reason"].startswith(("oracle unavailable", "oracle fault")):
+                    with self._cache_lock:
+                        if len(self._cache) < CACHE_ENTRIES:
+                            self._cache[(name, key)] = cached
+            out[name] = dict(cached)
+        return out
 
     def annotate(self, check: Check, judged: dict[str, Any]) -> None:
         """Add `opinions` (and `oracles_disagree` where an oracle's accept/reject differs from our verifier's)
@@ -226,7 +245,7 @@ class Oracles:
             first = oracle.sessions[0].record()
             out[name] = {k: first[k] for k in ("language", "library", "library_version", "runtime", "capabilities", "folder")}
             out[name].update(available=True, processes=len(oracle.sessions),
-                             opinions=sum(s.checks for s in oracle.sessions),
+                             asked=sum(s.checks for s in oracle.sessions),  # the others were identical requests, answered from the cache
                              restarts=sum(s.restarts for s in oracle.sessions),
                              faults=[f for s in oracle.sessions for f in s.faults][-10:])
         specs = {s.name: s for s in self.pool.specs}

@@ -220,7 +220,8 @@ def test_a_run_records_every_oracle_opinion_and_flags_disagreement(tmp_path):
             assert flagged["oracle-contrarian"]["known"] is None and flagged["oracle-contrarian"]["reason"].startswith("contrarian")
         if row["mode"] == "query" and row["case"].startswith("aws-c-auth/v4/"):
             assert flagged["oracle-scratchstack"]["known"] == "scratchstack-encoded-credential"
-    assert data["oracles"]["oracle-contrarian"]["opinions"] == len([r for r in rows if r["case"].startswith("aws-c-auth/v4/")])
+    v4 = len([r for r in rows if r["case"].startswith("aws-c-auth/v4/")])
+    assert 0 < data["oracles"]["oracle-contrarian"]["asked"] <= v4  # identical requests are answered from the cache
     table = agreement(rows)
     assert table["oracle-contrarian"]["rate"] == 0.0 and table["oracle-aws-crt"]["rate"] == 1.0
 
