@@ -11,6 +11,7 @@ judged row and flags every accept/reject that differs from the harness's own ver
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import json
 import queue
 import re
@@ -55,7 +56,7 @@ def select(known: dict[str, AdapterSpec], wanted: list[str] | None, enabled: boo
 def server_for(check: Check) -> dict[str, Any]:
     """The verify message's `server`: the credentials, scope and clock of the check; S3 canonicalization
     when the check's service is S3 or it signs without double encoding (as S3 does)."""
-    ctx = check.context
+    ctx = check.context  # (a property that builds the context: read once)
     credential = {"access_key_id": ctx.access_key_id, "secret_access_key": ctx.secret_access_key,
                   "session_token": ctx.session_token}
     return protocol.server_config([credential], ctx.region, ctx.service, ctx.timestamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -63,19 +64,35 @@ def server_for(check: Check) -> dict[str, Any]:
                                   ctx.normalize_path, ctx.double_encode)
 
 
-def hints_for(check: Check, signed: SignedRequest, body: bytes) -> dict[str, Any] | None:
-    """For SigV4A only: what aws-crt's verification API asks besides the request (docs/oracles.md)."""
-    if check.context.algorithm != "sigv4a":
-        return None
-    from harness.reference.signing import sigv4a_private_key
-    from harness.verify.single import ServerRules, verify
+_SIGNATURE = re.compile(r"Signature=[0-9a-fA-F]*")
+_HINTS: dict[tuple[Any, ...], dict[str, Any]] = {}
+_HINTS_LOCK = threading.Lock()
 
-    numbers = sigv4a_private_key(check.context.access_key_id, check.context.secret_access_key).public_key().public_numbers()
-    ours = verify(signed, body, ServerRules.for_context(check.context))
-    hints: dict[str, Any] = {"sigv4a_public_key": {"x": f"{numbers.x:064x}", "y": f"{numbers.y:064x}"}}
-    if ours.canonical_request is not None:
-        hints["canonical_request"] = ours.canonical_request
-    return hints
+
+def hints_for(check: Check, signed: SignedRequest, body: bytes) -> dict[str, Any] | None:
+    """For SigV4A only: what aws-crt's verification API asks besides the request (docs/oracles.md). The
+    canonical request does not depend on the (random) ECDSA signature, so requests that differ only
+    there share one computation."""
+    context = check.context
+    if context.algorithm != "sigv4a":
+        return None
+    unsigned = _SIGNATURE.sub("Signature=", json.dumps([signed.method, signed.url, signed.headers]))
+    key = (check.case.id, check.mode, unsigned, hashlib.sha256(body).digest())
+    with _HINTS_LOCK:
+        cached = _HINTS.get(key)
+    if cached is None:
+        from harness.reference.signing import sigv4a_private_key
+        from harness.verify.single import ServerRules, verify
+
+        numbers = sigv4a_private_key(context.access_key_id, context.secret_access_key).public_key().public_numbers()
+        ours = verify(signed, body, ServerRules.for_context(context))
+        cached = {"sigv4a_public_key": {"x": f"{numbers.x:064x}", "y": f"{numbers.y:064x}"}}
+        if ours.canonical_request is not None:
+            cached["canonical_request"] = ours.canonical_request
+        with _HINTS_LOCK:
+            if len(_HINTS) < CACHE_ENTRIES:
+                _HINTS[key] = cached
+    return dict(cached)
 
 
 # -- known differences -----------------------------------------------------------------------------
@@ -209,7 +226,8 @@ class Oracles:
         """Every oracle's (or those `names`) opinion on one received request: name -> {"verdict", "reason"}."""
         received = SignedRequest(signed.method, signed.url, signed.headers, body).to_json()
         message = protocol.verify(received, server_for(check), hints_for(check, signed, body))
-        key = json.dumps(message, sort_keys=True)
+        # The cache key names the body by its digest (a body can be megabytes).
+        key = json.dumps(dict(message, request=dict(received, body_b64=hashlib.sha256(body).hexdigest())), sort_keys=True)
         out = {}
         for name in (self.names if names is None else names):
             with self._cache_lock:
