@@ -108,10 +108,13 @@ class KnownDifference:
     rule: str
     evidence: tuple[str, ...]
     case: str = "*"  # a case id pattern
+    ours_reason: str = ""  # a regular expression our verifier's reason matches
+    path: str = ""  # a regular expression the received path matches
 
-    def matches(self, oracle: str, case: str, ours: str, theirs: str, reason: str) -> bool:
+    def matches(self, oracle: str, case: str, ours: str, theirs: str, reason: str, ours_reason: str = "", path: str = "") -> bool:
         return (fnmatch.fnmatchcase(oracle, self.oracle) and fnmatch.fnmatchcase(case, self.case)
-                and ours == self.ours and theirs == self.theirs and re.search(self.reason, reason) is not None)
+                and ours == self.ours and theirs == self.theirs and re.search(self.reason, reason) is not None
+                and re.search(self.ours_reason, ours_reason) is not None and re.search(self.path, path) is not None)
 
 
 def read_differences(text: str, where: str = DIFFERENCES_FILE) -> list[KnownDifference]:
@@ -121,7 +124,8 @@ def read_differences(text: str, where: str = DIFFERENCES_FILE) -> list[KnownDiff
         try:
             out.append(KnownDifference(str(entry["id"]), str(entry["oracle"]), str(entry["ours"]), str(entry["theirs"]),
                                        str(entry["reason"]), str(entry["rule"]), tuple(entry["evidence"]),
-                                       str(entry.get("case", "*"))))
+                                       str(entry.get("case", "*")), str(entry.get("ours_reason", "")),
+                                       str(entry.get("path", ""))))
         except (KeyError, TypeError) as exc:
             raise ValueError(f"{where}: entry {i + 1} needs id, oracle, ours, theirs, reason, rule and evidence ({exc})") from None
         if not out[-1].evidence:
@@ -136,7 +140,7 @@ def known_differences() -> tuple[KnownDifference, ...]:
 
 
 def disagreements(case: str, ours_valid: bool, opinions: dict[str, dict[str, str]],
-                  known: Iterable[KnownDifference] | None = None) -> list[dict[str, Any]]:
+                  known: Iterable[KnownDifference] | None = None, ours_reason: str = "", path: str = "") -> list[dict[str, Any]]:
     """Each oracle whose accept/reject differs from ours, with its reason and the known entry that covers it."""
     ours = ACCEPT if ours_valid else REJECT
     known = known_differences() if known is None else tuple(known)
@@ -145,7 +149,7 @@ def disagreements(case: str, ours_valid: bool, opinions: dict[str, dict[str, str
         theirs = opinion["verdict"]
         if theirs == NOT_APPLICABLE or theirs == ours:
             continue
-        entry = next((k for k in known if k.matches(name, case, ours, theirs, opinion.get("reason", ""))), None)
+        entry = next((k for k in known if k.matches(name, case, ours, theirs, opinion.get("reason", ""), ours_reason, path)), None)
         flag = {"oracle": name, "ours": ours, "theirs": theirs, "reason": opinion.get("reason", "")}
         flag["known"] = entry.id if entry else None
         out.append(flag)
@@ -252,7 +256,8 @@ class Oracles:
         body = check.case.request.body if signed.body is None else signed.body
         opinions = self.opinions(check, signed, body)
         judged["opinions"] = opinions
-        flags = disagreements(check.case.id, bool(verification.get("valid")), opinions)
+        flags = disagreements(check.case.id, bool(verification.get("valid")), opinions,
+                              ours_reason=str(verification.get("reason") or ""), path=signed.parts()[2])
         if flags:
             judged["oracles_disagree"] = flags
 

@@ -247,3 +247,13 @@ def test_report_and_summary_show_the_agreement_table():
     assert "| oracle-b (unavailable) |" in summary
     page = report.render_html(data)
     assert 'id="sec-oracles"' in page and "not run: needs cargo" in page and "50.0%" in page
+
+
+def test_known_entries_can_also_match_our_reason_and_the_path():
+    entry = KnownDifference("body", "o", "reject", "accept", "^$", "S3 checks the body hash", ("https://example.invalid",),
+                            ours_reason="does not match the body", path="%")
+    accepts = {"o": {"verdict": "accept", "reason": ""}}
+    flag = lambda why, path: disagreements("c", False, accepts, [entry], ours_reason=why, path=path)[0]["known"]  # noqa: E731
+    assert flag("X-Amz-Content-Sha256 does not match the body", "/a%20b") == "body"
+    assert flag("signature does not match the request as received", "/a%20b") is None
+    assert flag("X-Amz-Content-Sha256 does not match the body", "/ab") is None
