@@ -2,15 +2,17 @@
 their opinion on every signed answer, through the same adapter pool and protocol as the signers.
 
 `Oracles.opinions(check, signed, body)` asks each oracle whether it, as the server, accepts the
-request (docs/oracles.md). It is thread-safe: signer threads call it at once; each oracle runs a few
-processes and each process answers one request at a time. `Oracles.annotate` adds the opinions to a
-judged row and flags every accept/reject that differs from the harness's own verifier, marked
-`known` when a reviewed entry of harness/oracle_differences.yaml covers it.
+request (docs/oracles.md). It is thread-safe: each oracle runs a few processes and each process
+answers one request at a time. `Oracles.annotate` adds the opinions to a judged row and flags every
+accept/reject that differs from the harness's own verifier, marked `known` when a reviewed entry of
+harness/oracle_differences.yaml covers it. It does so in the oracles' own worker threads, so the
+signers sign on meanwhile: `then(judged, write)` writes the row once it is judged, `drain()` waits for all.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import concurrent.futures
 import hashlib
 import json
 import queue
@@ -176,6 +178,9 @@ class Oracles:
         self._cache: dict[tuple[str, str], dict[str, str]] = {}
         self._cache_lock = threading.Lock()
         self.cache_hits = 0
+        self._pending: dict[int, concurrent.futures.Future[None]] = {}
+        self._pending_lock = threading.Lock()
+        self._workers: concurrent.futures.ThreadPoolExecutor | None = None
 
     @property
     def unavailable(self) -> dict[str, str]:
@@ -195,8 +200,12 @@ class Oracles:
             for _ in range(self.processes - 1):
                 oracle.sessions.append(AdapterSession(session.spec, session.build_dir, self.pool.settings, self.log))
             for s in oracle.sessions:
-                oracle.idle.put(s)
+                if s.ready() is None:  # started now, not on a first request in the middle of the run
+                    oracle.idle.put(s)
             self.oracles[name] = oracle
+        if self.oracles:
+            self._workers = concurrent.futures.ThreadPoolExecutor(
+                max_workers=self.processes * len(self.oracles) + 2, thread_name_prefix="oracle")
         return self
 
     @property
@@ -247,8 +256,46 @@ class Oracles:
         return out
 
     def annotate(self, check: Check, judged: dict[str, Any]) -> None:
-        """Add `opinions` (and `oracles_disagree` where an oracle's accept/reject differs from our verifier's)
-        to a judged row that carries a signed request and our verification."""
+        """Have the oracles judge a row that carries a signed request and our verification: its `opinions`
+        (and `oracles_disagree`) are added in a worker thread; `then` says when."""
+        if not self.oracles or judged.get("verification") is None or judged.get("signed") is None:
+            return
+        assert self._workers is not None
+        future = self._workers.submit(self._annotate_now, check, judged)
+        with self._pending_lock:
+            self._pending[id(judged)] = future
+
+    def then(self, judged: dict[str, Any], done: Callable[[], None]) -> None:
+        """Call `done` once the oracles have judged this row (at once when they are not asked about it)."""
+        with self._pending_lock:
+            future = self._pending.pop(id(judged), None)
+        if future is None:
+            done()
+            return
+
+        def finished(_: "concurrent.futures.Future[None]") -> None:
+            try:
+                done()
+            except Exception as exc:  # noqa: BLE001 - a row that cannot be written is logged, not lost silently
+                self.log(f"oracles: could not record a judged row: {type(exc).__name__}: {exc}")
+
+        future.add_done_callback(finished)
+
+    def drain(self) -> None:
+        """Wait until every row handed to `annotate` is judged (and its `then` has run)."""
+        if self._workers is not None:
+            self._workers.shutdown(wait=True)
+            self._workers = None
+
+    def _annotate_now(self, check: Check, judged: dict[str, Any]) -> None:
+        try:
+            self.judge(check, judged)
+        except Exception as exc:  # noqa: BLE001 - a harness bug costs this row its opinions, not the run
+            judged["opinions"] = {name: {"verdict": NOT_APPLICABLE, "reason": f"harness error: {type(exc).__name__}: {exc}"}
+                                  for name in self.names}
+
+    def judge(self, check: Check, judged: dict[str, Any]) -> None:
+        """`annotate`, in the calling thread."""
         verification, signed_json = judged.get("verification"), judged.get("signed")
         if not self.oracles or verification is None or signed_json is None:
             return
@@ -277,6 +324,7 @@ class Oracles:
         return out
 
     def close(self) -> None:
+        self.drain()
         for oracle in self.oracles.values():
             for session in oracle.sessions:
                 session.close()

@@ -193,7 +193,7 @@ def execute(the_plan: Plan, options: RunOptions, redactor: "res.Redactor", log: 
     rows: list[dict[str, Any]] = list(the_plan.previous_rows)
     rows_lock = threading.Lock()
     with AdapterPool(owing, settings, log) as pool, orc.Oracles(the_plan.oracle_specs if owing else [], settings, log) as oracles:
-        oracles.start()  # built and started before the signers, asked from every signer thread
+        oracles.start()  # built and started before the signers; they judge while the signers sign on
         pool.prepare()
         for name, reason in pool.unavailable.items():
             spec = next(s for s in owing if s.name == name)
@@ -204,6 +204,13 @@ def execute(the_plan: Plan, options: RunOptions, redactor: "res.Redactor", log: 
         total = sum(len(the_plan.todo(name)) for name in pool.sessions)
         progress = Progress(total, progress_emit or (lambda line, final: None))
 
+        def finish(check: Check, name: str, judged: dict[str, Any]) -> None:
+            row = {"type": "result", **res.ResultRow.of(check.case.id, check.mode, name, judged, check.context.algorithm).to_json()}
+            journal.write(row)
+            with rows_lock:
+                rows.append(row)
+            progress.add(row["status"])
+
         def work(session: AdapterSession) -> None:
             name = session.spec.name
             try:
@@ -212,11 +219,8 @@ def execute(the_plan: Plan, options: RunOptions, redactor: "res.Redactor", log: 
                         judged = check_one(session, check, the_plan.expected[check.key], oracles)
                     except Exception as exc:  # noqa: BLE001 - a harness bug costs one check, not the adapter's run
                         judged = {"status": ERROR, "reason": f"harness error: {type(exc).__name__}: {exc}"}
-                    row = {"type": "result", **res.ResultRow.of(check.case.id, check.mode, name, judged, check.context.algorithm).to_json()}
-                    journal.write(row)
-                    with rows_lock:
-                        rows.append(row)
-                    progress.add(row["status"])
+                    # The row is written once the oracles have judged it (at once when none is asked).
+                    oracles.then(judged, lambda c=check, j=judged: finish(c, name, j))
             finally:
                 session.close()
                 record = {"type": "adapter", **session.record()}
@@ -224,6 +228,7 @@ def execute(the_plan: Plan, options: RunOptions, redactor: "res.Redactor", log: 
                 journal.write(record)
 
         pool.each(work)
+        oracles.drain()  # every pending row judged and written
         the_plan.oracle_records = oracles.records()
     journal.close()
     return rows, adapters_info, dict(pool.unavailable)
