@@ -257,3 +257,13 @@ def test_known_entries_can_also_match_our_reason_and_the_path():
     assert flag("X-Amz-Content-Sha256 does not match the body", "/a%20b") == "body"
     assert flag("signature does not match the request as received", "/a%20b") is None
     assert flag("X-Amz-Content-Sha256 does not match the body", "/ab") is None
+
+
+def test_s3s_checks_the_body_against_its_declared_hash(oracles):
+    need(oracles, "oracle-s3s")
+    check, signed = next((c, s) for c, s in s3_checks() if c.case.id.endswith("/post-x-www-form-urlencoded"))
+    body = check.case.request.body + b"x"
+    assert "does not match the body" in verify(signed, body, ServerRules.for_context(check.context)).reason
+    got = opinion(oracles, "oracle-s3s", check, signed, body)
+    assert got["verdict"] == protocol.REJECT and "BadDigest" in got["reason"], got
+    assert opinion(oracles, "oracle-s3s", check, signed, check.case.request.body)["verdict"] == protocol.ACCEPT

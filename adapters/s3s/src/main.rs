@@ -3,8 +3,8 @@
 //! s3s keeps its SigV4 functions private (`mod sig_v4`), so this oracle uses what it makes public:
 //! an `S3Service` built with `S3ServiceBuilder` and called in-process with `S3Service::call` (no
 //! socket, no HTTP server). Its `S3Auth` knows the server's credentials; a custom `S3Route` that
-//! matches every request is reached only after s3s has authenticated the request, and answers
-//! 200. The opinion is s3s's: `accept` when the route is reached with credentials, `reject` with
+//! matches every request is reached only after s3s has authenticated the request; it reads the body
+//! (s3s checks the payload hash while the body streams, as for any operation) and answers 200. The opinion is s3s's: `accept` when the route is reached with credentials, `reject` with
 //! the S3 error code and message s3s answers otherwise. Nothing here computes any part of a signature.
 //!
 //! Configuration, as a user of s3s sets it: `presigned_url_max_skew_time_secs = u32::MAX` (s3s
@@ -56,7 +56,11 @@ impl S3Route for Authenticated {
     fn is_match(&self, _: &http::Method, _: &http::Uri, _: &http::HeaderMap, _: &mut http::Extensions) -> bool {
         true
     }
-    async fn call(&self, req: S3Request<Body>) -> S3Result<S3Response<Body>> {
+    async fn call(&self, mut req: S3Request<Body>) -> S3Result<S3Response<Body>> {
+        // Read the body as an operation would: s3s checks x-amz-content-sha256 while the body streams.
+        if let Err(e) = req.input.store_all_limited(usize::MAX).await {
+            return Err(s3s::s3_error!(BadDigest, "reading the body: {}", e));
+        }
         let who = if req.credentials.is_some() { "" } else { " (anonymous)" };
         Ok(S3Response::new(Body::from(format!("{REACHED}{who}"))))
     }
