@@ -175,7 +175,7 @@ class Oracles:
         self.log = log
         self.processes = max(1, processes)
         self.oracles: dict[str, Oracle] = {}
-        self._cache: dict[tuple[str, str], dict[str, str]] = {}
+        self._cache: dict[tuple[str, Any], dict[str, str]] = {}
         self._cache_lock = threading.Lock()
         self.cache_hits = 0
         self._pending: dict[int, concurrent.futures.Future[None]] = {}
@@ -237,16 +237,24 @@ class Oracles:
     def opinions(self, check: Check, signed: SignedRequest, body: bytes,
                  names: Iterable[str] | None = None) -> dict[str, dict[str, str]]:
         """Every oracle's (or those `names`) opinion on one received request: name -> {"verdict", "reason"}."""
-        received = SignedRequest(signed.method, signed.url, signed.headers, body).to_json()
-        message = protocol.verify(received, server_for(check), hints_for(check, signed, body))
-        # The cache key names the body by its digest (a body can be megabytes).
-        key = json.dumps(dict(message, request=dict(received, body_b64=hashlib.sha256(body).hexdigest())), sort_keys=True)
+        # What the server receives and knows, for the cache: the check fixes the server's configuration;
+        # a large body is named by its digest. The message itself is built only when an oracle is asked.
+        key = (check.case.id, check.mode, signed.method, signed.url, tuple(signed.headers),
+               body if len(body) <= 4096 else hashlib.sha256(body).digest())
+        message: dict[str, Any] | None = None
         out = {}
         for name in (self.names if names is None else names):
             with self._cache_lock:
                 cached = self._cache.get((name, key))
                 self.cache_hits += cached is not None
+            hello = self.oracles[name].sessions[0].hello
+            missing = hello.capabilities.missing(check) if hello is not None else None
+            if cached is None and missing:  # the engine answers for what an oracle declares it cannot judge
+                cached = {"verdict": NOT_APPLICABLE, "reason": missing}
             if cached is None:
+                if message is None:
+                    received = SignedRequest(signed.method, signed.url, signed.headers, body).to_json()
+                    message = protocol.verify(received, server_for(check), hints_for(check, signed, body))
                 cached = self.ask(name, check, message)
                 if not cached["reason"].startswith(("oracle unavailable", "oracle fault")):
                     with self._cache_lock:
