@@ -250,7 +250,7 @@ class Oracles:
             hello = self.oracles[name].sessions[0].hello
             missing = hello.capabilities.missing(check) if hello is not None else None
             if cached is None and missing:  # the engine answers for what an oracle declares it cannot judge
-                cached = {"verdict": NOT_APPLICABLE, "reason": missing}
+                cached = {"verdict": NOT_APPLICABLE, "reason": missing, "declared": True}
             if cached is None:
                 if message is None:
                     received = SignedRequest(signed.method, signed.url, signed.headers, body).to_json()
@@ -310,7 +310,7 @@ class Oracles:
         signed = SignedRequest.from_json(signed_json)
         body = check.case.request.body if signed.body is None else signed.body
         opinions = self.opinions(check, signed, body)
-        judged["opinions"] = opinions
+        judged["opinions"] = {name: compact(opinion) for name, opinion in opinions.items()}
         flags = disagreements(check.case.id, bool(verification.get("valid")), opinions,
                               ours_reason=str(verification.get("reason") or ""), path=signed.parts()[2])
         if flags:
@@ -355,6 +355,14 @@ def table(data: dict[str, Any]) -> list[dict[str, Any]]:
         row.update(counts.get(name) or {"judged": 0, "agree": 0, "not_applicable": 0, "known": 0, "unknown": 0, "rate": None})
         out.append(row)
     return out
+
+
+def compact(opinion: dict[str, Any]) -> dict[str, Any]:
+    """An opinion as a results row keeps it: no empty reason, and no reason for an `n/a` the oracle's declared
+    capabilities explain (`declared`; results.json `oracles` holds them): rows repeat it thousands of times."""
+    if opinion.get("declared"):
+        return {"verdict": opinion["verdict"], "declared": True}
+    return {k: v for k, v in opinion.items() if k != "reason" or v}
 
 
 def agreement(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
