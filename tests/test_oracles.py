@@ -132,6 +132,7 @@ def test_s3s_leaves_other_services_to_the_others(oracles):
 
 
 def test_server_config_says_s3_when_the_check_canonicalizes_as_s3():
+    suite_or_skip()
     case = next(p.values[0] for p in checks_with("signed_request", "sigv4"))
     plain = server_for(Check(case, "header"))
     protocol.validate("server_config", plain)

@@ -49,16 +49,17 @@ def verifier_transcript(name: str, capabilities: protocol.Capabilities) -> list[
     """hello, an official signed request (must be accepted), the same with a changed query (must be
     rejected), an unknown message, bye. S3-only verifiers get the vector re-scoped by the reference
     signer to s3 (see s3_official)."""
-    from harness.cases.suite import load_suite, parse_signed_request
+    from harness.cases.suite import load_suite
     from harness.model import Check
     from harness.oracles import hints_for, server_for
+    from test_official_suite import _official_signed
 
     case_id, mode = VERIFIER_CASE["sigv4" if "sigv4" in capabilities.algorithms else "sigv4a"]
     case = {c.id: c for c in load_suite(suite_or_skip(), [])}[case_id]
     if capabilities.services and "service" not in capabilities.services:
         case, signed = s3_official(case, mode)
     else:
-        signed = parse_signed_request(case.expect[mode]["signed_request"])
+        signed = _official_signed(case, mode)
     check = Check(case, mode)
     mutated = signed.__class__(signed.method, signed.url + ("&" if "?" in signed.url else "?") + "added=1", signed.headers, None)
     body = case.request.body
