@@ -64,10 +64,37 @@ def bench_sign(check: Check, iterations: int) -> dict[str, Any]:
     return {"type": "bench", "check": check.to_json(), "iterations": iterations}
 
 
+def verify(request: dict[str, Any], server: dict[str, Any], hints: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Ask a verifier-kind adapter for its opinion on a received request (`request`: a signed request's
+    JSON; `server`: credentials, region, service, now, s3 -- see `server_config`)."""
+    message = {"type": "verify", "request": request, "server": server}
+    if hints:
+        message["hints"] = hints
+    return message
+
+
+def server_config(credentials: list[dict[str, Any]], region: str, service: str, now: str, s3: bool,
+                  region_set: list[str] | None = None, normalize_path: bool | None = None,
+                  double_encode: bool | None = None) -> dict[str, Any]:
+    """The `server` object of a verify message: what the receiving server knows and how it canonicalizes
+    (`normalize_path` and `double_encode` default to `not s3`)."""
+    server: dict[str, Any] = {"credentials": credentials, "region": region, "service": service, "now": now, "s3": s3}
+    for key, value in (("region_set", region_set), ("normalize_path", normalize_path), ("double_encode", double_encode)):
+        if value is not None:
+            server[key] = value
+    return server
+
+
 BYE = {"type": "bye"}
 
 
 # -- what adapters answer ------------------------------------------------------------------------
+SIGNER, VERIFIER = "signer", "verifier"
+KINDS = (SIGNER, VERIFIER)
+ACCEPT, REJECT, NOT_APPLICABLE = "accept", "reject", "n/a"
+OPINION_VERDICTS = (ACCEPT, REJECT, NOT_APPLICABLE)
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What an adapter declares it can do. The engine answers `unsupported` itself for a check
@@ -78,6 +105,9 @@ class Capabilities:
     exposes: tuple[str, ...] = ()
     bench: bool = False
     why: tuple[tuple[str, str], ...] = ()  # algorithm or mode left out -> why the library cannot
+    kind: str = SIGNER
+    verifies: tuple[str, ...] = ()  # a verifier's free-form list of what it checks (e.g. "s3-path")
+    services: tuple[str, ...] = ()  # a verifier that judges only these services' scopes (empty: any)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Capabilities":
@@ -88,18 +118,25 @@ class Capabilities:
             exposes=tuple(data.get("exposes") or ()),
             bench=bool(data.get("bench")),
             why=tuple(sorted((str(k), str(v)) for k, v in (data.get("why") or {}).items())),
+            kind=str(data.get("kind") or SIGNER),
+            verifies=tuple(data.get("verifies") or ()),
+            services=tuple(data.get("services") or ()),
         )
 
     def missing(self, check: Check) -> str | None:
         """Why the adapter cannot take this check at all (None: it can)."""
         algorithm, why = check.context.algorithm, dict(self.why)
         if algorithm not in self.algorithms:
+            role = "verifier" if self.kind == VERIFIER else "signer"
             return why.get(algorithm) or \
-                f"the library has no {algorithm.upper()} signer (the adapter declares algorithms: {', '.join(self.algorithms)})"
+                f"the library has no {algorithm.upper()} {role} (the adapter declares algorithms: {', '.join(self.algorithms)})"
         if check.mode not in self.modes:
             what = "presigned URLs (query mode)" if check.mode == "query" else f"{check.mode} mode"
+            verb = "verify" if self.kind == VERIFIER else "sign"
             return why.get(check.mode) or \
-                f"the library does not sign {what} (the adapter declares modes: {', '.join(self.modes)})"
+                f"the library does not {verb} {what} (the adapter declares modes: {', '.join(self.modes)})"
+        if self.services and check.context.service not in self.services:
+            return f"the verifier judges {', '.join(self.services)} requests only, not service {check.context.service!r}"
         return None
 
 
@@ -143,3 +180,24 @@ class Result:
         return cls(answer["status"], str(answer.get("reason") or ""), answer.get("signed"),
                    answer.get("canonical_request"), answer.get("string_to_sign"),
                    elapsed if isinstance(elapsed, int) else None, answer)
+
+
+@dataclass(frozen=True)
+class Opinion:
+    """A verifier's `opinion` answer: would it, as a server, accept the request?"""
+
+    verdict: str
+    reason: str = ""
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def parse(cls, answer: dict[str, Any]) -> "Opinion":
+        verdict, reason = answer.get("verdict"), answer.get("reason")
+        well_formed = (answer.get("type") == "opinion" and isinstance(answer.get("id"), str) and verdict in OPINION_VERDICTS
+                       and (isinstance(reason, str) or (reason is None and verdict != REJECT)))
+        if not well_formed:  # the schema names the problem (the common case skips it: one per check and oracle)
+            validate("opinion_answer", answer)
+        return cls(verdict, str(reason or ""), answer)
+
+    def to_json(self) -> dict[str, str]:
+        return {"verdict": self.verdict, "reason": self.reason}

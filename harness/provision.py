@@ -62,7 +62,7 @@ def install(packages: list[str], log=print) -> bool:
 
 
 def setup(log=print, build: bool = True, system: bool = True) -> int:
-    specs, problems = discover()
+    specs, problems = discover(kind=None)  # signers and verifiers (oracles) alike
     for line in problems:
         log(line)
     ok = True

@@ -61,6 +61,8 @@ class ResultRow:
     declared: bool = False  # unsupported because the adapter declares it cannot (no message sent)
     elapsed_ns: int | None = None  # time the adapter reports inside the library
     duration_ms: float | None = None  # wall time of the check, as the harness saw it
+    opinions: dict[str, dict[str, str]] | None = None  # oracle name -> {"verdict", "reason"} (harness/oracles.py)
+    oracles_disagree: list[dict[str, Any]] | None = None  # oracles whose accept/reject differs from ours
 
     @classmethod
     def of(cls, case: str, mode: str, adapter: str, judged: dict[str, Any], algorithm: str | None = None) -> "ResultRow":

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from harness import oracles as orc
 from harness import results as res
 from harness.adapters.manifest import AdapterSpec, discover
 from harness.adapters.pool import AdapterPool, AdapterSession, PoolSettings
@@ -33,6 +34,8 @@ class RunOptions:
     resume: bool = False
     isolate_network: str = "auto"  # "auto": when the machine allows it; "on": required; "off"
     case_filter: list[str] | None = None  # case id patterns (fnmatch); None: every case
+    oracles: list[str] | None = None  # verifier-kind adapters to ask (harness/oracles.py); None: every one
+    use_oracles: bool = True  # False: --no-oracles
 
     def settings(self) -> dict[str, Any]:
         return {
@@ -43,6 +46,7 @@ class RunOptions:
             "limits": self.limits.to_json(),
             "case_filter": self.case_filter,
             "isolate_network": self.isolate_network,
+            "oracles": self.oracles if self.use_oracles else [],
         }
 
 
@@ -106,6 +110,8 @@ class Plan:
     isolate_network: bool
     previous_rows: list[dict[str, Any]]
     previous_adapters: dict[str, dict[str, Any]]
+    oracle_specs: list[AdapterSpec] = field(default_factory=list)
+    oracle_records: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def case_errors(self) -> list[str]:
@@ -137,10 +143,12 @@ def plan(options: RunOptions, log: Callable[[str], None] = print) -> Plan:
         loaded.cases = [c for c in loaded.cases if any(fnmatch.fnmatchcase(c.id, p) for p in options.case_filter)]
         if not loaded.cases:
             problems.append(f"no case id matches --case {' '.join(options.case_filter)} (ids are listed in results.json and the report)")
-    known, manifest_problems = discover(options.adapter_dirs) if options.adapter_dirs else discover()
+    every, manifest_problems = discover(options.adapter_dirs, kind=None) if options.adapter_dirs else discover(kind=None)
+    known = {n: s for n, s in every.items() if s.kind == "signer"}
     isolate, isolation_problem = PoolSettings.isolation(options.isolate_network)
     specs, unknown = select_adapters(known, options.adapters)
-    problems = manifest_problems + ([isolation_problem] if isolation_problem else []) + problems + unknown
+    oracle_specs, unknown_oracles = orc.select(every, options.oracles, options.use_oracles)
+    problems = manifest_problems + ([isolation_problem] if isolation_problem else []) + problems + unknown + unknown_oracles
     for line in problems:
         log(line)
     checks = [Check(case, mode) for case in loaded.cases for mode in case.modes]
@@ -152,7 +160,7 @@ def plan(options: RunOptions, log: Callable[[str], None] = print) -> Plan:
             expected[check.key] = Expected({}, f"none (the reference signer refuses it: {type(exc).__name__}: {exc})")
     journal_path = options.out_dir / res.JOURNAL
     previous_rows, previous_adapters = res.read_journal(journal_path) if options.resume else ([], {})
-    return Plan(loaded, checks, expected, specs, problems, isolate, previous_rows, previous_adapters)
+    return Plan(loaded, checks, expected, specs, problems, isolate, previous_rows, previous_adapters, oracle_specs)
 
 
 def run(options: RunOptions, log: Callable[[str], None] = print, progress_emit: Callable[[str, bool], None] | None = None) -> RunOutcome:
@@ -184,7 +192,8 @@ def execute(the_plan: Plan, options: RunOptions, redactor: "res.Redactor", log: 
                             log_dir=options.out_dir / "logs")
     rows: list[dict[str, Any]] = list(the_plan.previous_rows)
     rows_lock = threading.Lock()
-    with AdapterPool(owing, settings, log) as pool:
+    with AdapterPool(owing, settings, log) as pool, orc.Oracles(the_plan.oracle_specs if owing else [], settings, log) as oracles:
+        oracles.start()  # built and started before the signers; they judge while the signers sign on
         pool.prepare()
         for name, reason in pool.unavailable.items():
             spec = next(s for s in owing if s.name == name)
@@ -195,19 +204,23 @@ def execute(the_plan: Plan, options: RunOptions, redactor: "res.Redactor", log: 
         total = sum(len(the_plan.todo(name)) for name in pool.sessions)
         progress = Progress(total, progress_emit or (lambda line, final: None))
 
+        def finish(check: Check, name: str, judged: dict[str, Any]) -> None:
+            row = {"type": "result", **res.ResultRow.of(check.case.id, check.mode, name, judged, check.context.algorithm).to_json()}
+            journal.write(row)
+            with rows_lock:
+                rows.append(row)
+            progress.add(row["status"])
+
         def work(session: AdapterSession) -> None:
             name = session.spec.name
             try:
                 for check in the_plan.todo(name):
                     try:
-                        judged = check_one(session, check, the_plan.expected[check.key])
+                        judged = check_one(session, check, the_plan.expected[check.key], oracles)
                     except Exception as exc:  # noqa: BLE001 - a harness bug costs one check, not the adapter's run
                         judged = {"status": ERROR, "reason": f"harness error: {type(exc).__name__}: {exc}"}
-                    row = {"type": "result", **res.ResultRow.of(check.case.id, check.mode, name, judged, check.context.algorithm).to_json()}
-                    journal.write(row)
-                    with rows_lock:
-                        rows.append(row)
-                    progress.add(row["status"])
+                    # The row is written once the oracles have judged it (at once when none is asked).
+                    oracles.then(judged, lambda c=check, j=judged: finish(c, name, j))
             finally:
                 session.close()
                 record = {"type": "adapter", **session.record()}
@@ -215,12 +228,15 @@ def execute(the_plan: Plan, options: RunOptions, redactor: "res.Redactor", log: 
                 journal.write(record)
 
         pool.each(work)
+        oracles.drain()  # every pending row judged and written
+        the_plan.oracle_records = oracles.records()
     journal.close()
     return rows, adapters_info, dict(pool.unavailable)
 
 
-def check_one(session: AdapterSession, check: Check, expected: Expected) -> dict[str, Any]:
-    """One check through one adapter, judged (the row's fields besides case, mode and adapter)."""
+def check_one(session: AdapterSession, check: Check, expected: Expected, oracles: "orc.Oracles | None" = None) -> dict[str, Any]:
+    """One check through one adapter, judged (the row's fields besides case, mode and adapter); with
+    `oracles`, every signed answer also carries their opinions (harness/oracles.py)."""
     started = time.perf_counter_ns()
     fault = session.ready()
     if fault:
@@ -236,7 +252,9 @@ def check_one(session: AdapterSession, check: Check, expected: Expected) -> dict
     except Exception as exc:  # a harness bug must not stop the run
         judged = {"status": ERROR, "reason": f"harness could not judge this answer: {type(exc).__name__}: {exc}"}
     judged["elapsed_ns"] = answer.get("elapsed_ns")
-    judged["duration_ms"] = _ms(started)
+    judged["duration_ms"] = _ms(started)  # the adapter's check; the oracles' time is not the adapter's
+    if oracles is not None:
+        oracles.annotate(check, judged)
     return judged
 
 
@@ -256,6 +274,7 @@ def assemble(the_plan: Plan, options: RunOptions, rows: list[dict[str, Any]], ad
         "version": res.VERSION,
         "manifest": dict(res.manifest(the_plan.loaded.sources, options.settings()), timing=timing),
         "adapters": {k: {kk: vv for kk, vv in v.items() if kk != "type"} for k, v in sorted(adapters_info.items())},
+        **({"oracles": the_plan.oracle_records} if the_plan.oracle_records else {}),
         "cases": {c.id: res.case_summary(c) for c in the_plan.loaded.cases},
         "checks": {res.check_key(*check.key): {"expected": {stage: clip(text) for stage, text in the_plan.expected[check.key].stages.items()},
                                                 "source": the_plan.expected[check.key].source} for check in the_plan.checks},

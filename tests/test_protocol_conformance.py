@@ -1,7 +1,9 @@
 """The adapter protocol, checked the same way against every adapter the manifests declare.
 
 One transcript (hello, signs inside and outside the declared capabilities, a bench floor, an unknown
-message, bye) is replayed against each adapter started exactly as its manifest says, and every line
+message, bye) is replayed against each signer, and one of its own against each verifier (hello, an
+official signed request it must accept, the same request mutated that it must reject, bye), each
+started exactly as its manifest says, and every line
 it writes must be a valid answer (harness/protocol.schema.json) to the right message. A new adapter
 folder with a manifest -- under adapters/ or a folder named in SIGHARNESS_ADAPTER_DIRS -- is checked
 with no test edited (the last test shows it).
@@ -17,12 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, suite_check, unavailable
+from conftest import ROOT, suite_check, suite_or_skip, unavailable
 from harness import protocol
 from harness.adapters.manifest import discover, ensure_built
 from harness.adapters.process import scrubbed_env
 
-KNOWN, PROBLEMS = discover()
+KNOWN, PROBLEMS = discover(kind=None)
+SIGNERS = sorted(n for n, s in KNOWN.items() if s.kind == "signer")
+VERIFIERS = sorted(n for n, s in KNOWN.items() if s.kind == "verifier")
 
 
 def transcript(name: str) -> list[dict]:
@@ -37,12 +41,53 @@ def transcript(name: str) -> list[dict]:
     ]
 
 
-def replay(name: str, home: Path) -> tuple[list[dict], subprocess.CompletedProcess[str]]:
+# What each verifier judges, so its transcript asks about a request it can take: (case, mode).
+VERIFIER_CASE = {"sigv4a": ("aws-c-auth/v4a/get-vanilla", "header"), "sigv4": ("aws-c-auth/v4/get-vanilla-query", "header")}
+
+
+def verifier_transcript(name: str, capabilities: protocol.Capabilities) -> list[dict]:
+    """hello, an official signed request (must be accepted), the same with a changed query (must be
+    rejected), an unknown message, bye. S3-only verifiers get the vector re-scoped by the reference
+    signer to s3 (see s3_official)."""
+    from harness.cases.suite import load_suite
+    from harness.model import Check
+    from harness.oracles import hints_for, server_for
+    from test_official_suite import _official_signed
+
+    case_id, mode = VERIFIER_CASE["sigv4" if "sigv4" in capabilities.algorithms else "sigv4a"]
+    case = {c.id: c for c in load_suite(suite_or_skip(), [])}[case_id]
+    if capabilities.services and "service" not in capabilities.services:
+        case, signed = s3_official(case, mode)
+    else:
+        signed = _official_signed(case, mode)
+    check = Check(case, mode)
+    mutated = signed.__class__(signed.method, signed.url + ("&" if "?" in signed.url else "?") + "added=1", signed.headers, None)
+    body = case.request.body
+    asks = [protocol.verify(s.__class__(s.method, s.url, s.headers, body).to_json(), server_for(check), hints_for(check, s, body))
+            for s in (signed, mutated)]
+    return [protocol.hello(name), dict(asks[0], id="official"), dict(asks[1], id="mutated"),
+            {"type": "no-such-message", "id": "odd"}, protocol.BYE]
+
+
+def s3_official(case, mode):
+    """The official vector as an S3 request: the same request and credentials, service s3, signed by
+    the reference signer (which reproduces every official vector, tests/test_official_suite.py)."""
+    from dataclasses import replace
+
+    from harness.model import Check
+    from harness.reference import sign
+
+    s3_case = replace(case, context=replace(case.context, service="s3", double_encode=False, normalize_path=False,
+                                            content_sha256_header=True))
+    return s3_case, sign(Check(s3_case, mode)).signed
+
+
+def replay(name: str, home: Path, messages: list[dict] | None = None) -> tuple[list[dict], subprocess.CompletedProcess[str]]:
     spec = KNOWN[name]
     availability = ensure_built(spec)
     if not availability.available:
         unavailable(availability.reason, name)
-    text = "".join(json.dumps(m) + "\n" for m in transcript(name))
+    text = "".join(json.dumps(m) + "\n" for m in (messages or transcript(name)))
     proc = subprocess.run(spec.command(availability.build_dir), input=text, capture_output=True, text=True,
                           timeout=300, cwd=spec.folder, env=scrubbed_env(str(home), None, spec.env))
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
@@ -60,8 +105,30 @@ def test_manifests_are_readable():
     assert KNOWN, "no adapter declared"
 
 
+def test_every_adapter_gets_a_transcript():
+    """Signers and verifiers each have theirs: no adapter of another kind is left out silently."""
+    assert sorted(SIGNERS + VERIFIERS) == sorted(KNOWN)
+    assert len(VERIFIERS) >= 3, VERIFIERS
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(KNOWN))
+@pytest.mark.parametrize("name", VERIFIERS)
+def test_verifier_speaks_the_protocol(name, tmp_path):
+    first, _ = replay(name, tmp_path, [protocol.hello(name), protocol.BYE])
+    hello = protocol.Hello.parse(first[0], name)
+    assert hello.capabilities.kind == "verifier" and hello.library_version not in ("", "unknown")
+    messages = verifier_transcript(name, hello.capabilities)
+    answers, proc = replay(name, tmp_path, messages)
+    assert proc.returncode == 0, f"{name} exited {proc.returncode} after bye; stderr: {proc.stderr[-2000:]}"
+    assert [a.get("id") for a in answers[1:]] == ["official", "mutated", "odd"], answers
+    official, mutated = (protocol.Opinion.parse(a) for a in answers[1:3])
+    assert official.verdict == protocol.ACCEPT, f"{name} does not accept an official signed request: {official}"
+    assert mutated.verdict == protocol.REJECT and mutated.reason, f"{name} accepts a mutated request: {mutated}"
+    assert answers[3]["type"] == "result" and answers[3]["status"] == protocol.ERROR, answers[3]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SIGNERS)
 def test_adapter_speaks_the_protocol(name, tmp_path):
     answers, proc = replay(name, tmp_path)
     assert proc.returncode == 0, f"{name} exited {proc.returncode} after bye; stderr: {proc.stderr[-2000:]}"

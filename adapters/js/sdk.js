@@ -217,6 +217,13 @@ function host(adapter) {
 
   function hello(msg) {
     const caps = adapter.capabilities || {};
+    if (typeof adapter.verify === 'function') {
+      // a verifier-kind adapter (adapter.yaml `kind: verifier`): its capabilities as it declares them
+      return {
+        type: 'hello', protocol: PROTOCOL, ...(msg.adapter ? { name: msg.adapter } : {}), language: 'javascript',
+        runtime: `node ${process.versions.node}`, library: adapter.library, library_version: version(), capabilities: caps,
+      };
+    }
     return {
       type: 'hello',
       protocol: PROTOCOL,
@@ -273,9 +280,24 @@ function host(adapter) {
     }
   }
 
+  // A verifier-kind adapter answers `verify` with its library's opinion: accept, reject or n/a.
+  function verifyAnswer(msg) {
+    if (typeof adapter.verify !== 'function') {
+      return { type: 'result', id: msg.id ?? null, status: 'error', reason: 'this adapter is a signer, not a verifier' };
+    }
+    try {
+      return { type: 'opinion', id: msg.id, ...adapter.verify(msg) };
+    } catch (err) {
+      process.stderr.write(`${err && err.stack ? err.stack : String(err)}\n`);
+      return { type: 'opinion', id: msg.id, verdict: 'n/a', reason: `the verifier failed: ${describe(err)}` };
+    }
+  }
+
   /** The answer to one message (null for bye). */
   return async function handle(msg) {
     switch (msg.type) {
+      case 'verify':
+        return verifyAnswer(msg);
       case 'hello':
         return hello(msg);
       case 'sign':

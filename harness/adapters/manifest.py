@@ -21,6 +21,7 @@ from harness.bundled import project_path
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_ADAPTER_DIRS = (project_path("adapters"),)  # the checkout's, else the installed copy
 BUILD_TIMEOUT = 1800
+KINDS = ("signer", "verifier")
 
 
 class ManifestError(Exception):
@@ -56,6 +57,7 @@ class AdapterSpec:
     env: tuple[tuple[str, str], ...] = ()
     description: str = ""
     python: str | None = None  # the manifest's `python:` (absolute), used for `{python}`
+    kind: str = "signer"  # "signer" (signs checks) or "verifier" (an oracle: answers verify messages)
 
     @property
     def manifest(self) -> Path:
@@ -110,6 +112,9 @@ def read_manifest(file: Path) -> list[AdapterSpec]:
         if not isinstance(entry, dict) or not {"name", "start"} <= set(entry):
             raise ManifestError(f"{file}: each adapter needs `name` and `start`")
         env = dict(env_common, **(entry.get("env", {}) or {}))
+        kind = entry.get("kind", "signer")
+        if kind not in KINDS:
+            raise ManifestError(f"{file}: adapter {entry['name']!r}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
         specs.append(
             AdapterSpec(
                 name=entry["name"],
@@ -122,6 +127,7 @@ def read_manifest(file: Path) -> list[AdapterSpec]:
                 env=tuple(sorted((str(k), str(v)) for k, v in env.items())),
                 description=entry.get("description", ""),
                 python=python,
+                kind=kind,
             )
         )
     return specs
@@ -156,9 +162,11 @@ def adapter_dirs(extra: list[Path] | tuple[Path, ...] | None = None) -> list[Pat
     return [*DEFAULT_ADAPTER_DIRS, *env, *(extra or [])]
 
 
-def discover(dirs: tuple[Path, ...] | list[Path] | None = None) -> tuple[dict[str, AdapterSpec], list[str]]:
-    """All adapters under `dirs` (default: `adapter_dirs()`; each subfolder with an adapter.yaml), and
-    manifest problems (a name declared twice keeps its first declaration)."""
+def discover(dirs: tuple[Path, ...] | list[Path] | None = None,
+             kind: str | None = "signer") -> tuple[dict[str, AdapterSpec], list[str]]:
+    """The adapters of `kind` (None: every kind) under `dirs` (default: `adapter_dirs()`; each subfolder
+    with an adapter.yaml), and manifest problems (a name declared twice keeps its first declaration).
+    Signers are the default: verifiers (oracles, harness/oracles.py) are asked for explicitly."""
     found: dict[str, AdapterSpec] = {}
     problems: list[str] = []
     for root in (adapter_dirs() if dirs is None else dirs):
@@ -174,7 +182,7 @@ def discover(dirs: tuple[Path, ...] | list[Path] | None = None) -> tuple[dict[st
                     found[spec.name] = spec
             except ManifestError as exc:
                 problems.append(str(exc))
-    return found, problems
+    return {n: s for n, s in found.items() if kind is None or s.kind == kind}, problems
 
 
 def substitute(args: tuple[str, ...], build_dir: Path | None, python: str | None = None) -> list[str]:

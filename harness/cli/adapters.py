@@ -13,7 +13,7 @@ from harness.cli.common import EXIT_OK, Subparsers
 
 
 def cmd_adapters(args: argparse.Namespace) -> int:
-    known, problems = discover([Path(p) for p in args.adapter_dir] if args.adapter_dir else None) if args.adapter_dir else discover()
+    known, problems = discover([Path(p) for p in args.adapter_dir] if args.adapter_dir else None, kind=None)
     for line in problems:
         print(line, file=sys.stderr)
     started: dict[str, tuple[str, str]] = {}

@@ -69,6 +69,7 @@ def _resumed(resume_dir: Path, settings_file: Path) -> RunOptions:
             adapter_dirs=[Path(p) for p in saved.get("adapter_dirs") or []] or None,
             adapter_env=dict(saved.get("adapter_env") or {}), limits=limits, resume=True,
             isolate_network=saved.get("isolate_network", "auto"), case_filter=saved.get("case_filter"),
+            oracles=saved.get("oracles") or None, use_oracles=saved.get("oracles") != [],
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"--resume {resume_dir}: run.json is unreadable ({type(exc).__name__}: {exc}); "
@@ -92,6 +93,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             limits=_limits(args),
             case_filter=args.case,
             isolate_network=args.isolate_network,
+            oracles=adapter_list(args.oracles),
+            use_oracles=not args.no_oracles,
         )
     log = lambda line: print(line, file=sys.stderr)  # noqa: E731
     outcome = run(options, log=log, progress_emit=None if args.quiet else _progress_printer())
@@ -151,6 +154,9 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--cases", nargs="+", action="extend", metavar="PATH",
                    help="YAML files, folders of them, or an aws-c-auth suite folder (default: cases/)")
     p.add_argument("--adapters", metavar="A,B", help="comma-separated adapter names (default: all)")
+    p.add_argument("--oracles", metavar="A,B", help="comma-separated oracles (verifier-kind adapters, docs/oracles.md) "
+                   "asked about every signed answer (default: every available one)")
+    p.add_argument("--no-oracles", action="store_true", help="ask no oracle")
     p.add_argument("--case", action="append", metavar="ID", help="only the case with this id (glob patterns allowed: 'aws-c-auth/v4/get-*'); repeatable")
     p.add_argument("--out", metavar="DIR", help="run folder (default: reports/run-<UTC time>/)")
     p.add_argument("--adapter-dir", action="append", metavar="DIR", help="look for adapter manifests in DIR instead of adapters/")

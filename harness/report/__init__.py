@@ -18,7 +18,7 @@ from typing import Any
 from markupsafe import Markup
 
 from harness import history as hist
-from harness import verdicts
+from harness import oracles, verdicts
 from harness.report import model
 from harness.results import expanded
 from harness.report.text import json_for_html, md_cell, shorten_tokens, xml_text
@@ -152,6 +152,7 @@ def _html(clean: dict[str, Any], view: dict[str, Any], history: dict[str, Any] |
         data_json=Markup(json_for_html(view["matrix"])),
         detail_json=Markup(json_for_html(view["detail"])),
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        oracles=oracles.table(clean),
     )
 
 
@@ -248,6 +249,7 @@ def _summary(clean: dict[str, Any], view: dict[str, Any], max_failures: int = 15
     agree = view["agreement"]
     lines += ["", f"{model.SCORE_FORMULA}. Checks passed by all adapters that ran them: {agree.get('all', 0)}; "
               f"by some: {agree.get('some', 0)}; by none: {agree.get('none', 0)}."]
+    lines += _oracle_lines(oracles.table(clean))
     bad = [r for r in clean.get("results") or [] if verdicts.klass(r.get("status")) == verdicts.BAD]
     if bad:
         lines += ["", f"<details><summary>{len(bad)} failing checks</summary>", "",
@@ -261,6 +263,20 @@ def _summary(clean: dict[str, Any], view: dict[str, Any], max_failures: int = 15
     if clean.get("case_errors"):
         lines += ["", f"**{len(clean['case_errors'])} case file problem(s)**: " + "; ".join(md_cell(e) for e in clean["case_errors"][:5])]
     return "\n".join(lines) + "\n"
+
+
+def _oracle_lines(table: list[dict[str, Any]]) -> list[str]:
+    """The summary's oracle table (docs/oracles.md): checks each judged and its agreement with our verifier."""
+    if not table:
+        return []
+    lines = ["", "| oracle | library | judged | agree | rate | disagree (known / to triage) | n/a |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for o in table:
+        rate = "—" if o["rate"] is None else model.percent(o["rate"])
+        name = md_cell(o["name"]) + ("" if o["available"] else " (unavailable)")
+        lines.append(f"| {name} | {md_cell(o['library'])} {md_cell(o['version'])} | {o['judged']} | {o['agree']} | {rate} | "
+                     f"{o['known']} / {o['unknown']} | {o['not_applicable']} |")
+    return lines
 
 
 def write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | None = None, title: str | None = None) -> list[Path]:

@@ -1,0 +1,389 @@
+"""Independent second oracles: verifiers written by others (adapters of kind `verifier`), asked for
+their opinion on every signed answer, through the same adapter pool and protocol as the signers.
+
+`Oracles.opinions(check, signed, body)` asks each oracle whether it, as the server, accepts the
+request (docs/oracles.md). It is thread-safe: each oracle runs a few processes and each process
+answers one request at a time. `Oracles.annotate` adds the opinions to a judged row and flags every
+accept/reject that differs from the harness's own verifier, marked `known` when a reviewed entry of
+harness/oracle_differences.yaml covers it. It does so in the oracles' own worker threads, so the
+signers sign on meanwhile: `then(judged, write)` writes the row once it is judged, `drain()` waits for all.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import concurrent.futures
+import hashlib
+import json
+import queue
+import re
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Callable, Iterable
+
+import yaml
+
+from harness import protocol
+from harness.adapters.manifest import AdapterSpec
+from harness.adapters.pool import AdapterPool, AdapterSession, PoolSettings
+from harness.model import Check, SignedRequest
+from harness.protocol import ACCEPT, NOT_APPLICABLE, REJECT, VERIFIER, Opinion, ProtocolError
+
+Log = Callable[[str], None]
+PROCESSES_PER_ORACLE = 2
+CACHE_ENTRIES = 100_000  # opinions kept per run: correct signers send byte-identical requests for a check
+DIFFERENCES_FILE = "oracle_differences.yaml"
+
+
+# -- which oracles -------------------------------------------------------------------------------
+def select(known: dict[str, AdapterSpec], wanted: list[str] | None, enabled: bool = True) -> tuple[list[AdapterSpec], list[str]]:
+    """The verifier-kind adapters to ask (`--oracles A,B`; None: every one; `--no-oracles`: none), and problems."""
+    verifiers = {n: s for n, s in known.items() if s.kind == VERIFIER}
+    if not enabled:
+        return [], []
+    if not wanted:
+        return list(verifiers.values()), []
+    chosen, problems = [], []
+    for name in wanted:
+        if name in verifiers:
+            chosen.append(verifiers[name])
+        else:
+            problems.append(f"unknown oracle {name!r}; known oracles: {', '.join(sorted(verifiers)) or 'none'} (adapters of kind verifier)")
+    return chosen, problems
+
+
+# -- what the server knows -------------------------------------------------------------------------
+def server_for(check: Check) -> dict[str, Any]:
+    """The verify message's `server`: the credentials, scope and clock of the check; S3 canonicalization
+    when the check's service is S3 or it signs without double encoding (as S3 does)."""
+    ctx = check.context  # (a property that builds the context: read once)
+    credential = {"access_key_id": ctx.access_key_id, "secret_access_key": ctx.secret_access_key,
+                  "session_token": ctx.session_token}
+    return protocol.server_config([credential], ctx.region, ctx.service, ctx.timestamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                  ctx.service == "s3" or not ctx.double_encode, list(ctx.region_set),
+                                  ctx.normalize_path, ctx.double_encode)
+
+
+_SIGNATURE = re.compile(r"Signature=[0-9a-fA-F]*")
+_HINTS: dict[tuple[Any, ...], dict[str, Any]] = {}
+_HINTS_LOCK = threading.Lock()
+
+
+def hints_for(check: Check, signed: SignedRequest, body: bytes) -> dict[str, Any] | None:
+    """For SigV4A only: what aws-crt's verification API asks besides the request (docs/oracles.md). The
+    canonical request does not depend on the (random) ECDSA signature, so requests that differ only
+    there share one computation."""
+    context = check.context
+    if context.algorithm != "sigv4a":
+        return None
+    unsigned = _SIGNATURE.sub("Signature=", json.dumps([signed.method, signed.url, signed.headers]))
+    key = (check.case.id, check.mode, unsigned, hashlib.sha256(body).digest())
+    with _HINTS_LOCK:
+        cached = _HINTS.get(key)
+    if cached is None:
+        from harness.reference.signing import sigv4a_private_key
+        from harness.verify.single import ServerRules, verify
+
+        numbers = sigv4a_private_key(context.access_key_id, context.secret_access_key).public_key().public_numbers()
+        ours = verify(signed, body, ServerRules.for_context(context))
+        cached = {"sigv4a_public_key": {"x": f"{numbers.x:064x}", "y": f"{numbers.y:064x}"}}
+        if ours.canonical_request is not None:
+            cached["canonical_request"] = ours.canonical_request
+        with _HINTS_LOCK:
+            if len(_HINTS) < CACHE_ENTRIES:
+                _HINTS[key] = cached
+    return dict(cached)
+
+
+# -- known differences -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class KnownDifference:
+    """A reviewed class of disagreement: which rule the harness follows, with evidence."""
+
+    id: str
+    oracle: str
+    ours: str  # accept | reject
+    theirs: str  # accept | reject
+    reason: str  # a regular expression the oracle's reason matches
+    rule: str
+    evidence: tuple[str, ...]
+    case: str = "*"  # a case id pattern
+    ours_reason: str = ""  # a regular expression our verifier's reason matches
+    path: str = ""  # a regular expression the received path matches
+
+    def matches(self, oracle: str, case: str, ours: str, theirs: str, reason: str, ours_reason: str = "", path: str = "") -> bool:
+        return (fnmatch.fnmatchcase(oracle, self.oracle) and fnmatch.fnmatchcase(case, self.case)
+                and ours == self.ours and theirs == self.theirs and re.search(self.reason, reason) is not None
+                and re.search(self.ours_reason, ours_reason) is not None and re.search(self.path, path) is not None)
+
+
+def read_differences(text: str, where: str = DIFFERENCES_FILE) -> list[KnownDifference]:
+    data = yaml.safe_load(text) or {}
+    out = []
+    for i, entry in enumerate(data.get("differences") or []):
+        try:
+            out.append(KnownDifference(str(entry["id"]), str(entry["oracle"]), str(entry["ours"]), str(entry["theirs"]),
+                                       str(entry["reason"]), str(entry["rule"]), tuple(entry["evidence"]),
+                                       str(entry.get("case", "*")), str(entry.get("ours_reason", "")),
+                                       str(entry.get("path", ""))))
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"{where}: entry {i + 1} needs id, oracle, ours, theirs, reason, rule and evidence ({exc})") from None
+        if not out[-1].evidence:
+            raise ValueError(f"{where}: entry {out[-1].id} has no evidence link")
+    return out
+
+
+@lru_cache(maxsize=1)
+def known_differences() -> tuple[KnownDifference, ...]:
+    text = resources.files("harness").joinpath(DIFFERENCES_FILE).read_text(encoding="utf-8")
+    return tuple(read_differences(text))
+
+
+def disagreements(case: str, ours_valid: bool, opinions: dict[str, dict[str, str]],
+                  known: Iterable[KnownDifference] | None = None, ours_reason: str = "", path: str = "") -> list[dict[str, Any]]:
+    """Each oracle whose accept/reject differs from ours, with its reason and the known entry that covers it."""
+    ours = ACCEPT if ours_valid else REJECT
+    known = known_differences() if known is None else tuple(known)
+    out = []
+    for name, opinion in sorted(opinions.items()):
+        theirs = opinion["verdict"]
+        if theirs == NOT_APPLICABLE or theirs == ours:
+            continue
+        entry = next((k for k in known if k.matches(name, case, ours, theirs, opinion.get("reason", ""), ours_reason, path)), None)
+        flag = {"oracle": name, "ours": ours, "theirs": theirs, "reason": opinion.get("reason", "")}
+        flag["known"] = entry.id if entry else None
+        out.append(flag)
+    return out
+
+
+# -- the oracles of a run ----------------------------------------------------------------------------
+@dataclass
+class Oracle:
+    name: str
+    idle: "queue.Queue[AdapterSession]"
+    sessions: list[AdapterSession] = field(default_factory=list)
+
+
+class Oracles:
+    """The oracles of a run, started through an AdapterPool (use as a context: always closed)."""
+
+    def __init__(self, specs: Iterable[AdapterSpec], settings: PoolSettings, log: Log = lambda line: None,
+                 processes: int = PROCESSES_PER_ORACLE):
+        self.pool = AdapterPool(list(specs), settings, log)
+        self.log = log
+        self.processes = max(1, processes)
+        self.oracles: dict[str, Oracle] = {}
+        self._cache: dict[tuple[str, Any], dict[str, str]] = {}
+        self._cache_lock = threading.Lock()
+        self.cache_hits = 0
+        self._pending: dict[int, concurrent.futures.Future[None]] = {}
+        self._pending_lock = threading.Lock()
+        self._workers: concurrent.futures.ThreadPoolExecutor | None = None
+
+    @property
+    def unavailable(self) -> dict[str, str]:
+        return self.pool.unavailable
+
+    def start(self) -> "Oracles":
+        """Build (cached), start one process per oracle (its hello must say `kind: verifier`), then the extra ones."""
+        self.pool.prepare()
+        self.pool.start_all()
+        for name, session in list(self.pool.sessions.items()):
+            assert session.hello is not None
+            if session.hello.capabilities.kind != VERIFIER:
+                self.pool.unavailable[name] = "its manifest says kind: verifier but its hello does not declare capabilities.kind verifier"
+                self.pool.sessions.pop(name).close()
+                continue
+            oracle = Oracle(name, queue.Queue(), [session])
+            for _ in range(self.processes - 1):
+                oracle.sessions.append(AdapterSession(session.spec, session.build_dir, self.pool.settings, self.log))
+            for s in oracle.sessions:
+                if s.ready() is None:  # started now, not on a first request in the middle of the run
+                    oracle.idle.put(s)
+            self.oracles[name] = oracle
+        if self.oracles:
+            self._workers = concurrent.futures.ThreadPoolExecutor(
+                max_workers=self.processes * len(self.oracles) + 2, thread_name_prefix="oracle")
+        return self
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.oracles)
+
+    def ask(self, name: str, check: Check, message: dict[str, Any]) -> dict[str, str]:
+        """One oracle's opinion (n/a with the reason when it cannot judge or misbehaves)."""
+        oracle = self.oracles[name]
+        session = oracle.idle.get()
+        try:
+            fault = session.ready()
+            if fault:
+                return {"verdict": NOT_APPLICABLE, "reason": f"oracle unavailable: {fault}"}
+            missing = session.missing_capability(check)
+            if missing:
+                return {"verdict": NOT_APPLICABLE, "reason": missing}
+            answer, fault = session.request(message, expect="opinion")
+            if answer is None:
+                return {"verdict": NOT_APPLICABLE, "reason": f"oracle fault: {fault}"}
+            session.checks += 1
+            try:
+                return Opinion.parse(answer).to_json()
+            except ProtocolError as exc:
+                return {"verdict": NOT_APPLICABLE, "reason": f"malformed opinion: {exc}"}
+        finally:
+            oracle.idle.put(session)
+
+    def opinions(self, check: Check, signed: SignedRequest, body: bytes,
+                 names: Iterable[str] | None = None) -> dict[str, dict[str, str]]:
+        """Every oracle's (or those `names`) opinion on one received request: name -> {"verdict", "reason"}."""
+        # What the server receives and knows, for the cache: the check fixes the server's configuration;
+        # a large body is named by its digest. The message itself is built only when an oracle is asked.
+        key = (check.case.id, check.mode, signed.method, signed.url, tuple(signed.headers),
+               body if len(body) <= 4096 else hashlib.sha256(body).digest())
+        message: dict[str, Any] | None = None
+        out = {}
+        for name in (self.names if names is None else names):
+            with self._cache_lock:
+                cached = self._cache.get((name, key))
+                self.cache_hits += cached is not None
+            hello = self.oracles[name].sessions[0].hello
+            missing = hello.capabilities.missing(check) if hello is not None else None
+            if cached is None and missing:  # the engine answers for what an oracle declares it cannot judge
+                cached = {"verdict": NOT_APPLICABLE, "reason": missing, "declared": True}
+            if cached is None:
+                if message is None:
+                    received = SignedRequest(signed.method, signed.url, signed.headers, body).to_json()
+                    message = protocol.verify(received, server_for(check), hints_for(check, signed, body))
+                cached = self.ask(name, check, message)
+                if not cached["reason"].startswith(("oracle unavailable", "oracle fault")):
+                    with self._cache_lock:
+                        if len(self._cache) < CACHE_ENTRIES:
+                            self._cache[(name, key)] = cached
+            out[name] = dict(cached)
+        return out
+
+    def annotate(self, check: Check, judged: dict[str, Any]) -> None:
+        """Have the oracles judge a row that carries a signed request and our verification: its `opinions`
+        (and `oracles_disagree`) are added in a worker thread; `then` says when."""
+        if not self.oracles or judged.get("verification") is None or judged.get("signed") is None:
+            return
+        assert self._workers is not None
+        future = self._workers.submit(self._annotate_now, check, judged)
+        with self._pending_lock:
+            self._pending[id(judged)] = future
+
+    def then(self, judged: dict[str, Any], done: Callable[[], None]) -> None:
+        """Call `done` once the oracles have judged this row (at once when they are not asked about it)."""
+        with self._pending_lock:
+            future = self._pending.pop(id(judged), None)
+        if future is None:
+            done()
+            return
+
+        def finished(_: "concurrent.futures.Future[None]") -> None:
+            try:
+                done()
+            except Exception as exc:  # noqa: BLE001 - a row that cannot be written is logged, not lost silently
+                self.log(f"oracles: could not record a judged row: {type(exc).__name__}: {exc}")
+
+        future.add_done_callback(finished)
+
+    def drain(self) -> None:
+        """Wait until every row handed to `annotate` is judged (and its `then` has run)."""
+        if self._workers is not None:
+            self._workers.shutdown(wait=True)
+            self._workers = None
+
+    def _annotate_now(self, check: Check, judged: dict[str, Any]) -> None:
+        try:
+            self.judge(check, judged)
+        except Exception as exc:  # noqa: BLE001 - a harness bug costs this row its opinions, not the run
+            judged["opinions"] = {name: {"verdict": NOT_APPLICABLE, "reason": f"harness error: {type(exc).__name__}: {exc}"}
+                                  for name in self.names}
+
+    def judge(self, check: Check, judged: dict[str, Any]) -> None:
+        """`annotate`, in the calling thread."""
+        verification, signed_json = judged.get("verification"), judged.get("signed")
+        if not self.oracles or verification is None or signed_json is None:
+            return
+        signed = SignedRequest.from_json(signed_json)
+        body = check.case.request.body if signed.body is None else signed.body
+        opinions = self.opinions(check, signed, body)
+        judged["opinions"] = {name: compact(opinion) for name, opinion in opinions.items()}
+        flags = disagreements(check.case.id, bool(verification.get("valid")), opinions,
+                              ours_reason=str(verification.get("reason") or ""), path=signed.parts()[2])
+        if flags:
+            judged["oracles_disagree"] = flags
+
+    def records(self) -> dict[str, dict[str, Any]]:
+        """Each oracle's entry in results.json (`oracles`): library, version, processes, opinions given."""
+        out: dict[str, dict[str, Any]] = {}
+        for name, oracle in self.oracles.items():
+            first = oracle.sessions[0].record()
+            out[name] = {k: first[k] for k in ("language", "library", "library_version", "runtime", "capabilities", "folder")}
+            out[name].update(available=True, processes=len(oracle.sessions),
+                             asked=sum(s.checks for s in oracle.sessions),  # the others were identical requests, answered from the cache
+                             restarts=sum(s.restarts for s in oracle.sessions),
+                             faults=[f for s in oracle.sessions for f in s.faults][-10:])
+        specs = {s.name: s for s in self.pool.specs}
+        for name, reason in self.pool.unavailable.items():
+            out[name] = {"language": specs[name].language, "library": specs[name].library, "available": False, "reason": reason}
+        return out
+
+    def close(self) -> None:
+        self.drain()
+        for oracle in self.oracles.values():
+            for session in oracle.sessions:
+                session.close()
+        self.pool.close()
+
+    def __enter__(self) -> "Oracles":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def table(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The report's oracle table: per oracle of results.json, its library and its agreement with our verifier."""
+    counts = agreement(data.get("results") or [])
+    out = []
+    for name, record in sorted((data.get("oracles") or {}).items()):
+        row = {"name": name, "library": record.get("library", "?"), "version": record.get("library_version", ""),
+               "available": record.get("available", True), "why": record.get("reason", "")}
+        row.update(counts.get(name) or {"judged": 0, "agree": 0, "not_applicable": 0, "known": 0, "unknown": 0, "rate": None})
+        out.append(row)
+    return out
+
+
+def compact(opinion: dict[str, Any]) -> dict[str, Any]:
+    """An opinion as a results row keeps it: no empty reason, and no reason for an `n/a` the oracle's declared
+    capabilities explain (`declared`; results.json `oracles` holds them): rows repeat it thousands of times."""
+    if opinion.get("declared"):
+        return {"verdict": opinion["verdict"], "declared": True}
+    return {k: v for k, v in opinion.items() if k != "reason" or v}
+
+
+def agreement(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per oracle: checks judged (accept or reject), agreements with our verifier, rate, known and unknown disagreements."""
+    table: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        opinions = row.get("opinions") or {}
+        valid = (row.get("verification") or {}).get("valid")
+        flags = {f["oracle"]: f for f in row.get("oracles_disagree") or ()}
+        for name, opinion in opinions.items():
+            entry = table.setdefault(name, {"judged": 0, "agree": 0, "not_applicable": 0, "known": 0, "unknown": 0})
+            if opinion.get("verdict") == NOT_APPLICABLE or valid is None:
+                entry["not_applicable"] += 1
+                continue
+            entry["judged"] += 1
+            if (opinion["verdict"] == ACCEPT) == bool(valid):
+                entry["agree"] += 1
+            elif flags.get(name, {}).get("known"):
+                entry["known"] += 1
+            else:
+                entry["unknown"] += 1
+    for entry in table.values():
+        entry["rate"] = round(entry["agree"] / entry["judged"], 4) if entry["judged"] else None
+    return dict(sorted(table.items()))
