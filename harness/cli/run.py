@@ -51,37 +51,77 @@ def _limits(args: argparse.Namespace) -> Limits:
         raise UsageError(f"--{flag.replace('_', '-')}: {exc}" if flag else str(exc)) from None
 
 
+def _text_list(saved: dict, key: str, optional: bool = True) -> list[str] | None:
+    value = saved.get(key)
+    if value is None and optional:
+        return None
+    if not isinstance(value, list) or not all(isinstance(p, str) and p for p in value):
+        raise ValueError(f"{key} is not a list of text")
+    return value
+
+
 def _resumed(resume_dir: Path, settings_file: Path) -> RunOptions:
-    """The options of the run being resumed, as its run.json saved them."""
+    """The options of the run being resumed, as its run.json saved them (every field checked: a wrong
+    type is one line, never a run over something the user did not ask for)."""
     try:
-        saved = json.loads(settings_file.read_text(encoding="utf-8"))
+        saved = json.loads(settings_file.read_bytes().decode("utf-8"))
         if not isinstance(saved, dict):
             raise ValueError("not a JSON object")
-        paths = saved["case_paths"]
-        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
-            raise ValueError("case_paths is not a list of paths")
+        if "case_paths" not in saved:
+            raise KeyError("case_paths")
+        paths = _text_list(saved, "case_paths", optional=False)
+        if not paths:
+            raise ValueError("case_paths is empty")
+        env = saved.get("adapter_env") or {}
+        if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
+            raise ValueError("adapter_env is not an object of text values")
+        if saved.get("isolate_network", "auto") not in ("auto", "on", "off"):
+            raise ValueError(f"isolate_network is {saved.get('isolate_network')!r}, not auto, on or off")
+        if saved.get("limits") is not None and not isinstance(saved["limits"], dict):
+            raise ValueError("limits is not an object")
         legacy = {"timeout": "check_seconds", "start_timeout": "start_seconds", "max_restarts": "max_restarts",
                   "max_line": "answer_bytes"}  # run.json written before limits were one object
         limits = Limits.from_json({**{new: saved[old] for old, new in legacy.items() if old in saved},
                                    **(saved.get("limits") or {})})
         return RunOptions(
-            case_paths=paths, out_dir=resume_dir, adapters=saved.get("adapters"),
-            adapter_dirs=[Path(p) for p in saved.get("adapter_dirs") or []] or None,
-            adapter_env=dict(saved.get("adapter_env") or {}), limits=limits, resume=True,
-            isolate_network=saved.get("isolate_network", "auto"), case_filter=saved.get("case_filter"),
+            case_paths=paths, out_dir=resume_dir, adapters=_text_list(saved, "adapters"),
+            adapter_dirs=[Path(p) for p in _text_list(saved, "adapter_dirs") or []] or None,
+            adapter_env=dict(env), limits=limits, resume=True,
+            isolate_network=saved.get("isolate_network", "auto"), case_filter=_text_list(saved, "case_filter"),
+            body_roots=_text_list(saved, "body_roots") or [],
         )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise UsageError(f"--resume {resume_dir}: run.json is unreadable ({type(exc).__name__}: {exc}); "
                          f"start a new run instead") from None
+
+
+def writable_folder(path: Path, option: str) -> Path:
+    """The folder `path`, created if needed and checked writable; else one UsageError naming the fix."""
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{option} {path}: is a file, not a folder; name a folder")
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise UsageError(f"{option} {path}: {parent} is a file, so nothing can be created under it; name a folder")
+        if parent.exists():
+            break
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".sigharness-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot write there ({exc.strerror or type(exc).__name__}); name a folder you can write") from None
+    return path
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     resume_dir = Path(args.resume) if args.resume else None
     if resume_dir is not None:
         settings_file = resume_dir / "run.json"
-        if not settings_file.exists():
+        if not settings_file.is_file():
             raise UsageError(f"--resume {resume_dir}: no run.json there (is it a run folder?)")
         options = _resumed(resume_dir, settings_file)
+        writable_folder(resume_dir, "--resume")
     else:
         options = RunOptions(
             case_paths=args.cases or DEFAULT_CASES,
@@ -92,7 +132,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             limits=_limits(args),
             case_filter=args.case,
             isolate_network=args.isolate_network,
+            body_roots=_body_roots(args.body_root),
         )
+        writable_folder(options.out_dir, "--out")
     log = lambda line: print(line, file=sys.stderr)  # noqa: E731
     outcome = run(options, log=log, progress_emit=None if args.quiet else _progress_printer())
     if not outcome.data["results"] and (outcome.problems or outcome.case_errors) and not outcome.data["adapters"]:
@@ -104,13 +146,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     strict = args.strict or bool(os.environ.get("CI"))
     if strict and outcome.unavailable:
         for name, reason in outcome.unavailable.items():
-            print(f"error: adapter {name} is unavailable ({reason}); in CI every adapter must run", file=sys.stderr)
+            outcome.sink.say(f"error: adapter {name} is unavailable ({reason}); in CI every adapter must run")
         code = max(code, EXIT_FINDINGS)
     if args.baseline:
-        regressions = diff.print_diff(Path(args.baseline), outcome.results_path)
+        try:
+            regressions = diff.print_diff(Path(args.baseline), outcome.results_path)
+        except (OSError, ValueError) as exc:
+            outcome.sink.say(f"sigharness: --baseline {args.baseline}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}; "
+                             f"the results are in {outcome.results_path}")
+            return max(code, EXIT_USAGE)
         if regressions:
             code = max(code, EXIT_FINDINGS)
     return code
+
+
+def _body_roots(values: list[str] | None) -> list[str]:
+    roots = []
+    for value in values or []:
+        if not Path(value).is_dir():
+            raise UsageError(f"--body-root {value}: no such folder")
+        roots.append(str(Path(value).resolve()))
+    return roots
 
 
 def _write_outputs(outcome, args: argparse.Namespace) -> None:
@@ -122,20 +178,21 @@ def _write_outputs(outcome, args: argparse.Namespace) -> None:
             written.append(history_path)
     if not getattr(args, "no_report", False):
         try:
-            written += report.write_all(outcome.data, out, history=history_path)
+            written += report.write_all(outcome.data, out, history=history_path, sink=outcome.sink)
         except Exception as exc:  # results.json is already on disk: say what failed and carry on
-            print(f"sigharness: the report could not be written ({type(exc).__name__}: {exc}); "
-                  f"the results are in {outcome.results_path}", file=sys.stderr)
+            outcome.sink.say(f"sigharness: the report could not be written ({type(exc).__name__}: {exc}); "
+                             f"the results are in {outcome.results_path}")
     counts: dict[str, dict[str, int]] = {}
     for row in outcome.data["results"]:
         counts.setdefault(row["adapter"], {}).setdefault(row["status"], 0)
         counts[row["adapter"]][row["status"]] += 1
-    print(f"{len(outcome.data['results'])} checks, {len(outcome.data['cases'])} cases, {len(counts)} adapters")
+    say = lambda line: outcome.sink.say(line, sys.stdout)  # noqa: E731
+    say(f"{len(outcome.data['results'])} checks, {len(outcome.data['cases'])} cases, {len(counts)} adapters")
     for name in sorted(counts):
         c = counts[name]
-        print(f"  {name:32} " + "  ".join(f"{k} {c.get(k, 0)}" for k in COUNT_ORDER))
+        say(f"  {name:32} " + "  ".join(f"{k} {c.get(k, 0)}" for k in COUNT_ORDER))
     for path in written:
-        print(f"wrote {path}")
+        say(f"wrote {path}")
     latest = PROJECT_ROOT / "reports" / "latest"
     if out.resolve().parent == latest.parent.resolve():
         try:
@@ -155,6 +212,8 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--out", metavar="DIR", help="run folder (default: reports/run-<UTC time>/)")
     p.add_argument("--adapter-dir", action="append", metavar="DIR", help="look for adapter manifests in DIR instead of adapters/")
     p.add_argument("--adapter-env", action="append", metavar="KEY=VALUE", help="extra environment for adapter builds and processes (tests, debugging)")
+    p.add_argument("--body-root", action="append", metavar="DIR",
+                   help="a folder `body: {file: ...}` may also read from, besides the case tree (repeatable; docs/limits.md)")
     limits = p.add_argument_group("limits (docs/limits.md)")
     limits.add_argument("--timeout", type=float, metavar="S", help=f"seconds an adapter may take per check (default {DEFAULT.check_seconds:g})")
     limits.add_argument("--start-timeout", type=float, metavar="S", help=f"seconds an adapter may take to start (default {DEFAULT.start_seconds:g})")

@@ -1,0 +1,213 @@
+"""The one redaction layer: every text that leaves the harness (results, journal, run.json, logs,
+console lines, reports, merged results, diff and bench output) goes through a `Redactor` built once
+per run from every case's secret key (docs/limits.md, "Redaction").
+
+A secret is found in every form an output can hold it in, character by character, so mixed forms
+match too: raw; percent-encoded (`%2F` and `%2f`, `%252F` once more encoded, a space as `+` or
+`%20`, a `+` decoded to a space); JSON-escaped (`\\u002f`, `\\/`); HTML/XML-escaped (`&#47;`,
+`&#x2F;`, `&sol;`, `&amp;`); `\\xNN`; and its base64 (standard or URL-safe, padded or not, and the
+three alignments it has inside base64 of a longer text).
+
+Secrets of 8 characters or more are replaced wherever they occur. A shorter secret (an example
+key of 1 to 7 characters) is replaced where it stands as a whole token: not preceded or followed
+by a letter, a digit, `_` or `-`. So `k3y` is hidden in `failed with key k3y.` and in `key=k3y&`, but
+`k3yboard` and the `x` of `x-amz-date` (for the secret `x`) are left alone: a word that merely
+contains the characters of a short secret does not reveal it. A short secret that is also a whole
+word of the output (the secret `GET` and a request line) hides that word too.
+
+`Sink` is the writer wrapper: files and console lines are written through it and nowhere else.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterable, TextIO
+
+MARK = "<secret redacted>"
+ANYWHERE = 8  # secrets at least this long are replaced wherever they occur; shorter ones as whole tokens
+_NAMED = {"&": ("amp",), "<": ("lt",), ">": ("gt",), '"': ("quot",), "'": ("apos",), "+": ("plus",), "/": ("sol",),
+          "=": ("equals",), " ": ("nbsp",)}
+_JSON_SHORT = {'"': '"', "\\": "\\", "/": "/", "\b": "b", "\f": "f", "\n": "n", "\r": "r", "\t": "t"}
+
+
+def _hex(n: int, width: int) -> str:
+    """Regex for the hex digits of n in either case."""
+    return "".join(f"[{d.lower()}{d.upper()}]" if d.isalpha() else d for d in f"{n:0{width}x}")
+
+
+def _char_forms(ch: str) -> list[str]:
+    """Regexes for every form one character of a secret can take in an output."""
+    n = ord(ch)
+    forms = [re.escape(ch)]
+    utf8 = ch.encode("utf-8", "surrogatepass")
+    forms.append("".join("%(?:25)?" + _hex(b, 2) for b in utf8))  # %2F, %2f, %252F
+    if ch == " ":
+        forms.append(r"\+")
+    if ch == "+":
+        forms += [" ", "%20"]  # a form decoder turned it into a space
+    units = [n] if n < 0x10000 else [0xD800 + ((n - 0x10000) >> 10), 0xDC00 + ((n - 0x10000) & 0x3FF)]
+    forms.append("".join(r"\\{1,3}u" + _hex(u, 4) for u in units))
+    if ch in _JSON_SHORT:
+        forms.append(r"\\{1,3}" + re.escape(_JSON_SHORT[ch]))
+    if n < 0x100:
+        forms.append(r"\\x" + _hex(n, 2))
+    forms.append(f"&(?:amp;)?#0*{n};")
+    forms.append(f"&(?:amp;)?#[xX]0*{_hex(n, 1).lstrip('0') or '0'};")
+    for name in _NAMED.get(ch, ()):
+        forms.append(f"&(?:amp;)?{name};")
+    return forms
+
+
+def _base64_forms(secret: str) -> list[str]:
+    """The secret's own base64, and the part of it that is stable inside the base64 of a longer text."""
+    raw = secret.encode("utf-8", "surrogatepass")
+    whole = base64.b64encode(raw).decode()
+    out = [whole, whole.rstrip("=")]
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + raw).decode()
+        # the characters fully determined by the secret's bits, whatever surrounds it
+        core = encoded[(shift * 8 + 5) // 6:((shift + len(raw)) * 8) // 6]
+        if len(core) >= ANYWHERE:
+            out.append(core)
+    out += [o.replace("+", "-").replace("/", "_") for o in out]
+    return sorted({o for o in out if o}, key=len, reverse=True)
+
+
+class Redactor:
+    """Finds every known secret, in every form, and replaces it with `<secret redacted>`."""
+
+    def __init__(self, secrets: Iterable[str] = ()):
+        self.secrets = sorted({s for s in secrets if isinstance(s, str) and s}, key=len, reverse=True)
+        long_parts, short_parts = [], []
+        for secret in self.secrets:
+            chars = "".join("(?:" + "|".join(_char_forms(c)) + ")" for c in secret)
+            base = "|".join(re.escape(b) for b in _base64_forms(secret))
+            (long_parts if len(secret) >= ANYWHERE else short_parts).append(chars + ("|" + base if base else ""))
+        self._long = re.compile("|".join(f"(?:{p})" for p in long_parts)) if long_parts else None
+        self._short = re.compile(r"(?<![\w-])(?:" + "|".join(f"(?:{p})" for p in short_parts) + r")(?![\w-])") \
+            if short_parts else None
+
+    def __bool__(self) -> bool:
+        return bool(self.secrets)
+
+    def text(self, value: str) -> str:
+        """A plain text value (a reason, a log or console line): every secret, long ones anywhere, short ones as tokens."""
+        if self._long is not None:
+            value = self._long.sub(MARK, value)
+        if self._short is not None:
+            value = self._short.sub(MARK, value)
+        return value
+
+    def document(self, value: str) -> str:
+        """A rendered document (JSON, HTML, XML, Markdown) whose values went through `data`: long secrets
+        anywhere, once more, in whatever form the rendering gave them. Short secrets are not searched in
+        markup (they would match tag and key names); `data` took them out of the values."""
+        return self._long.sub(MARK, value) if self._long is not None else value
+
+    def data(self, obj: Any) -> Any:
+        """A copy of a JSON-like structure with `text` applied to every string, keys included."""
+        if not self:
+            return obj
+        if isinstance(obj, str):
+            return self.text(obj)
+        if isinstance(obj, dict):
+            out: dict[Any, Any] = {}
+            for key, value in obj.items():
+                new_key = self.text(key) if isinstance(key, str) else key
+                while new_key in out:  # two keys that differ only by a secret stay two keys
+                    new_key = f"{new_key} (2)"
+                out[new_key] = self.data(value)
+            return out
+        if isinstance(obj, (list, tuple)):
+            return [self.data(v) for v in obj]
+        return obj
+
+
+NONE = Redactor()
+
+
+def harness_environment_secrets() -> set[str]:
+    """Secrets the harness's own environment holds (a user's real credentials): never written either."""
+    return {os.environ[k] for k in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN") if os.environ.get(k)}
+
+
+# -- safe text ---------------------------------------------------------------------------------------
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """Text any UTF-8 file or terminal can take: lone surrogates written as \\udXXX."""
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text) if _SURROGATE.search(text) else text
+
+
+def json_safe(obj: Any) -> Any:
+    """A copy JSON can write with allow_nan=False: NaN/Infinity as the strings "NaN"/"Infinity"/"-Infinity",
+    lone surrogates escaped (keys too), tuples as lists, anything else as its str()."""
+    if isinstance(obj, str):
+        return printable(obj)
+    if obj is None or isinstance(obj, (bool, int)):
+        return obj
+    if isinstance(obj, float):
+        if math.isfinite(obj):
+            return obj
+        return "NaN" if obj != obj else ("Infinity" if obj > 0 else "-Infinity")
+    if isinstance(obj, dict):
+        return {printable(str(k)) if not isinstance(k, str) else printable(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    return printable(str(obj))
+
+
+# -- the writer wrapper ------------------------------------------------------------------------------
+
+
+class Sink:
+    """Where every output of a run or command is written: through the redactor, in UTF-8 that cannot fail,
+    JSON without NaN, files replaced atomically."""
+
+    def __init__(self, redactor: Redactor = NONE):
+        self.redactor = redactor
+
+    # values
+    def clean(self, data: Any) -> Any:
+        """A structure as it may leave the harness: secrets out of every string, JSON-safe."""
+        return json_safe(self.redactor.data(data))
+
+    def line(self, text: str) -> str:
+        return printable(self.redactor.text(text))
+
+    # files
+    def write_text(self, path: Path, text: str, document: bool = True) -> Path:
+        """Write a rendered document (values already through `clean`) or plain text (`document=False`)."""
+        text = self.redactor.document(text) if document else self.redactor.text(text)
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(printable(text), encoding="utf-8")
+        tmp.replace(path)
+        return path
+
+    def write_json(self, path: Path, data: Any, render: Callable[[Any], str] | None = None) -> Path:
+        clean = self.clean(data)
+        text = render(clean) if render else json.dumps(clean, ensure_ascii=False, indent=1, allow_nan=False) + "\n"
+        return self.write_text(path, text)
+
+    def json_line(self, record: Any) -> str:
+        """One journal line (no newline)."""
+        return self.redactor.document(json.dumps(self.clean(record), ensure_ascii=False, separators=(",", ":"), allow_nan=False))
+
+    # console
+    def say(self, text: str, stream: TextIO | None = None, end: str = "\n") -> None:
+        stream = stream or sys.stderr
+        stream.write(self.line(text) + end)
+        stream.flush()
+
+    def console(self, stream: TextIO | None = None) -> Callable[[str], None]:
+        """A `log(line)` function writing redacted lines to `stream` (stderr by default)."""
+        return lambda line: self.say(line, stream)
