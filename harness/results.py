@@ -13,7 +13,9 @@ converted in memory. See docs/results.md.
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import platform
 import threading
 from datetime import datetime, timezone
@@ -271,6 +273,16 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is too large a number")
+    return value
+
+
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
 def load_results(path: Path) -> dict[str, Any]:
     """A results.json of any known version, as the current version. Anything else -- not UTF-8, not JSON,
     NaN or Infinity, or a document of the wrong shape -- is one ValueError naming the file and the first
@@ -283,7 +295,7 @@ def load_results(path: Path) -> dict[str, Any]:
     except IsADirectoryError:
         raise ValueError(f"{path}: is a folder, not a results file") from None
     try:
-        data = json.loads(text, parse_constant=_no_constant)
+        data = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
     except RecursionError:
         raise ValueError(f"{path}: nested too deeply to be a results file") from None
     except ValueError as exc:
@@ -297,11 +309,14 @@ def load_results(path: Path) -> dict[str, Any]:
     problem = shape_problem(data)
     if problem:
         raise ValueError(f"{path}: {problem}")
+    if _ESCAPED_SURROGATE.search(text):
+        data = json_safe(data)  # a lone surrogate is kept as the text \\udXXX, so every output can print it
     return upgrade(data) if version == 1 else data
 
 
 SCHEMA = Path(__file__).with_name("results.schema.json")
 MAX_DEPTH = 64
+MAX_NUMBER = 1e18  # counts and times beyond this are not measurements (and would overflow float arithmetic)
 
 
 def _kind(value: Any) -> str:
@@ -316,7 +331,7 @@ def shape_problem(data: dict[str, Any]) -> str | None:
         return isinstance(v, str)
 
     def is_number(v: Any) -> bool:
-        return isinstance(v, (int, float)) and not isinstance(v, bool)
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= MAX_NUMBER
 
     def depth(obj: Any, level: int = 0) -> int:
         if level > MAX_DEPTH:
@@ -367,6 +382,18 @@ def shape_problem(data: dict[str, Any]) -> str | None:
     for key, check in (data.get("checks") or {}).items():
         if not isinstance(check, dict) or not isinstance(check.get("expected") or {}, dict):
             return f"checks[{key!r}] is not an object with an expected object"
+    for name, entry in (data.get("bench") or {}).items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("checks") or {}, dict):
+            return f"bench[{name!r}] is not an object with a checks object"
+        for check, figure in (entry.get("checks") or {}).items():
+            if not isinstance(figure, dict):
+                return f"bench[{name!r}].checks.{check} is {_kind(figure)}, not an object"
+            for key in ("signs_per_sec", "ns_per_sign", "times_floor"):
+                if figure.get(key) is not None and not is_number(figure[key]):
+                    return f"bench[{name!r}].checks.{check}.{key} is {_kind(figure[key])}, not a number"
+        for key in ("floor_per_sec", "floor_ns"):
+            if entry.get(key) is not None and not is_number(entry[key]):
+                return f"bench[{name!r}].{key} is {_kind(entry[key])}, not a number"
     for index, line in enumerate(data.get("case_errors") or []):
         if not is_text(line):
             return f"case_errors[{index}] is {_kind(line)}, not text"
