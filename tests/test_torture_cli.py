@@ -485,3 +485,50 @@ def test_the_schema_accepts_what_a_run_writes(complete_run):
 def test_the_schema_refuses_what_the_loader_refuses(name):
     change = next(c for label, c, _ in BAD_SHAPES if label == name)
     assert list(_schema().iter_errors(change(valid_results()))), name
+
+
+# -- case-input limits and body roots, wired from the command line -----------------------------------
+
+
+def _body_case(tmp_path: Path) -> tuple[Path, Path]:
+    cases, bodies = tmp_path / "cases", tmp_path / "bodies"
+    cases.mkdir()
+    bodies.mkdir()
+    (bodies / "data.bin").write_bytes(b"a body of 31 bytes, more than 10")
+    (cases / "b.yaml").write_text("- id: body/outside\n  title: body from a named folder\n  request:\n    method: PUT\n"
+                                  "    url: https://example.amazonaws.com/x\n    body: {file: ../bodies/data.bin}\n")
+    return cases, bodies
+
+
+def test_validate_reads_bodies_only_from_the_tree_or_a_body_root_and_honours_the_body_limit(tmp_path, capsys):
+    cases, bodies = _body_case(tmp_path)
+    code, text = main(["validate", str(cases)], capsys)
+    assert code == 2 and f"{cases / 'b.yaml'}:6: request.body.file '../bodies/data.bin' is outside the case folder" in text
+    code, text = main(["validate", str(cases), "--body-root", str(bodies)], capsys)
+    assert code == 0 and "1 cases valid, 0 problems" in text
+    code, text = main(["validate", str(cases), "--body-root", str(bodies), "--max-body-bytes", "10"], capsys)
+    assert code == 2 and "the limit is 10 (limit body_bytes)" in text
+    code, text = main(["validate", str(cases), "--max-nesting=0"], capsys)
+    assert code == 2 and text.startswith("sigharness: --max-nesting: limit nesting_depth")
+
+
+def test_run_keeps_its_body_roots_and_limits_for_resume(tmp_path, capsys):
+    cases, bodies = _body_case(tmp_path)
+    out = tmp_path / "run"
+    base = ["run", "--cases", str(cases), "--adapter-dir", str(MUTANTS), "--adapters", "hostile-slow", "--quiet", "--no-report"]
+    code, text = main(base + ["--out", str(tmp_path / "refused")], capsys)
+    assert code == 2 and "is outside the case folder" in text
+    code, text = main(base + ["--out", str(tmp_path / "small"), "--body-root", str(bodies), "--max-body-bytes", "10"], capsys)
+    assert code == 2 and "(limit body_bytes)" in text
+    code, text = main(base + ["--out", str(out), "--body-root", str(bodies)], capsys)
+    assert code == 0, text
+    settings = json.loads((out / "run.json").read_text())
+    assert settings["body_roots"] == [str(bodies.resolve())] and settings["limits"]["body_bytes"] == 16 << 20
+    first = _rows(out)
+    assert set(first.values()) == {"pass"} and len(first) == 2
+    (out / "results.json").unlink()
+    journal = out / "results.jsonl"
+    journal.write_text(journal.read_text().splitlines()[0] + "\n")  # one verdict kept: the other is redone
+    code, text = main(["run", "--resume", str(out), "--quiet", "--no-report"], capsys)
+    assert code == 0, text  # the body root came back from run.json: no "outside the case folder"
+    assert _rows(out) == first

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from harness import diff, history, report
-from harness.cli.common import (DEFAULT_CASES, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, PROJECT_ROOT, Subparsers, UsageError,
+from harness.cli.common import (DEFAULT_CASES, add_case_input_options, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, PROJECT_ROOT, Subparsers, UsageError,
                                 adapter_list, default_out, env_pairs)
 from harness.limits import DEFAULT, Limits
 from harness.runner import RunOptions, run
@@ -212,18 +212,12 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--out", metavar="DIR", help="run folder (default: reports/run-<UTC time>/)")
     p.add_argument("--adapter-dir", action="append", metavar="DIR", help="look for adapter manifests in DIR instead of adapters/")
     p.add_argument("--adapter-env", action="append", metavar="KEY=VALUE", help="extra environment for adapter builds and processes (tests, debugging)")
-    p.add_argument("--body-root", action="append", metavar="DIR",
-                   help="a folder `body: {file: ...}` may also read from, besides the case tree (repeatable; docs/limits.md)")
-    limits = p.add_argument_group("limits (docs/limits.md)")
+    limits = add_case_input_options(p)
     limits.add_argument("--timeout", type=float, metavar="S", help=f"seconds an adapter may take per check (default {DEFAULT.check_seconds:g})")
     limits.add_argument("--start-timeout", type=float, metavar="S", help=f"seconds an adapter may take to start (default {DEFAULT.start_seconds:g})")
     limits.add_argument("--max-restarts", type=int, metavar="N", help=f"faults in a row (each followed by a restart) before an adapter's remaining checks are errors (default {DEFAULT.max_restarts})")
     limits.add_argument("--max-answer-bytes", type=int, metavar="N", help=f"longest answer line an adapter may send (default {DEFAULT.answer_bytes})")
     limits.add_argument("--max-log-bytes", type=int, metavar="N", help=f"what is kept of each adapter's stderr (default {DEFAULT.adapter_log_bytes})")
-    limits.add_argument("--max-body-bytes", type=int, metavar="N", help=f"largest request body a case may build (default {DEFAULT.body_bytes})")
-    limits.add_argument("--max-case-file-bytes", type=int, metavar="N", help=f"largest case file read (default {DEFAULT.case_file_bytes})")
-    limits.add_argument("--max-yaml-aliases", type=int, metavar="N", help=f"alias references allowed in one YAML file (default {DEFAULT.yaml_aliases})")
-    limits.add_argument("--max-nesting", type=int, metavar="N", help=f"deepest nesting of lists and mappings in a case file or an answer (default {DEFAULT.nesting_depth})")
     p.add_argument("--isolate-network", choices=("auto", "on", "off"), default="auto",
                    help="start adapters in a network namespace without interfaces (`unshare --net`): auto (default) when "
                    "the machine allows it, on (required), off")
