@@ -57,6 +57,10 @@ def _char_forms(ch: str) -> list[str]:
         forms.append(r"\\{1,3}" + re.escape(_JSON_SHORT[ch]))
     if n < 0x100:
         forms.append(r"\\x" + _hex(n, 2))
+    if len(utf8) > 1:
+        forms.append("".join(r"\\x" + _hex(b, 2) for b in utf8))  # repr() of the bytes
+    if ch == "'":
+        forms.append(r"\\'")
     forms.append(f"&(?:amp;)?#0*{n};")
     forms.append(f"&(?:amp;)?#[xX]0*{_hex(n, 1).lstrip('0') or '0'};")
     for name in _NAMED.get(ch, ()):

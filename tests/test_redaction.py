@@ -188,3 +188,18 @@ def test_the_harness_environment_s_own_secret_is_redacted_too(tmp_path, monkeypa
     assert "planted/SECRET+in+the+harness+env" in harness_environment_secrets()
     sink = Sink(Redactor(harness_environment_secrets()))
     assert sink.line("x planted%2FSECRET%2Bin%2Bthe%2Bharness%2Benv") == f"x {MARK}"
+
+
+def test_fault_reasons_and_the_gave_up_line_are_redacted(tmp_path, capsys):
+    cases = cases_file(tmp_path / "cases")
+    out = tmp_path / "run"
+    code, console = _run(["run", "--cases", str(cases), "--adapter-dir", str(MUTANTS), "--adapters", "hostile-garbage-secret",
+                          "--out", str(out), "--max-restarts", "1"], capsys)
+    assert code == 0, console
+    assert "adapter hostile-garbage-secret: gave up after 2 faults in a row; last fault: answer is not JSON" in console, console
+    for secret in SECRETS:
+        assert leakscan.leaks(console, secret) == [], (secret, console)
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    faults = data["adapters"]["hostile-garbage-secret"]["faults"]
+    assert faults and all("answer is not JSON" in f for f in faults) and any(MARK in f for f in faults)
+    assert leakscan.scan(out, SECRETS) == {}
