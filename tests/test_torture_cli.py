@@ -532,3 +532,17 @@ def test_run_keeps_its_body_roots_and_limits_for_resume(tmp_path, capsys):
     code, text = main(["run", "--resume", str(out), "--quiet", "--no-report"], capsys)
     assert code == 0, text  # the body root came back from run.json: no "outside the case folder"
     assert _rows(out) == first
+
+
+@pytest.mark.parametrize("argv,message", [
+    (lambda t, r: ["report", r, "--out", str(t / "o"), "--history", str(t)], "cannot write it (Is a directory)"),
+    (lambda t, r: ["disagreements", r, "--update", str(t / "missing.md")], "--update"),
+    (lambda t, r: ["disagreements", r, "--update", str(t / "plain.md")], "has no"),
+    (lambda t, r: ["disagreements", str(t / "plain.md")], "not valid JSON"),
+])
+def test_unwritable_or_unfit_side_files_are_one_line(argv, message, tmp_path, capsys):
+    results = tmp_path / "r.json"
+    results.write_text(json.dumps(valid_results()))
+    (tmp_path / "plain.md").write_text("no markers here\n")
+    code, text = main(argv(tmp_path, str(results)), capsys)
+    assert code == 2 and message in text and text.strip().count("\n") == 0, text

@@ -35,7 +35,11 @@ def run(args: argparse.Namespace) -> int:
     results = sink.clean(bench(specs, args.seconds, log=sink.console()))
     sink.say(format_table(results), sys.stdout)
     if args.out:
-        sink.write_json(Path(args.out), results)
+        try:
+            sink.write_json(Path(args.out), results)
+        except OSError as exc:
+            sink.say(f"sigharness bench: --out {args.out}: cannot write it ({exc.strerror or type(exc).__name__})")
+            return 2
     if args.results:
         try:
             merge_into_results(Path(args.results), results)

@@ -89,10 +89,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     if merging:
         written.append(sink.write_json(out / "results.json", data, render=dumps))
     history_path = Path(args.history) if args.history else None
-    if history_path is not None and not args.no_append:
-        if history.append(history_path, data, written[0] if written else paths[0]):
-            written.append(history_path)
-    written += report.write_all(data, out, history=history_path, title=args.title, sink=sink)
+    try:
+        if history_path is not None and not args.no_append:
+            if history.append(history_path, data, written[0] if written else paths[0]):
+                written.append(history_path)
+        written += report.write_all(data, out, history=history_path, title=args.title, sink=sink)
+    except OSError as exc:
+        return _fail(f"{exc.filename or out}: cannot write it ({exc.strerror or type(exc).__name__})")
     columns = sorted((data.get("adapters") or {}).items())
     say = lambda line: sink.say(line, sys.stdout)  # noqa: E731
     say(f"{len(data.get('results') or [])} checks, {len(data.get('cases') or {})} cases, {len(columns)} columns from {len(inputs)} run(s)")

@@ -174,8 +174,12 @@ def _write_outputs(outcome, args: argparse.Namespace) -> None:
     written = [outcome.results_path]
     history_path = Path(args.history) if getattr(args, "history", None) else None
     if history_path is not None:
-        if history.append(history_path, outcome.data, outcome.results_path):
-            written.append(history_path)
+        try:
+            if history.append(history_path, outcome.data, outcome.results_path):
+                written.append(history_path)
+        except OSError as exc:  # results.json is on disk; the history is not: say so and carry on
+            outcome.sink.say(f"sigharness: --history {history_path}: cannot write it ({exc.strerror or type(exc).__name__})")
+            history_path = None
     if not getattr(args, "no_report", False):
         try:
             written += report.write_all(outcome.data, out, history=history_path, sink=outcome.sink)
