@@ -152,16 +152,15 @@ def printable(text: str) -> str:
 
 
 def json_safe(obj: Any) -> Any:
-    """A copy JSON can write with allow_nan=False: NaN/Infinity as the strings "NaN"/"Infinity"/"-Infinity",
-    lone surrogates escaped (keys too), tuples as lists, anything else as its str()."""
+    """A copy JSON can write with allow_nan=False: NaN and Infinity as null (a number that is not one is
+    no measurement; null is what every numeric field of results.json may hold), lone surrogates escaped
+    (keys too), tuples as lists, anything else as its str()."""
     if isinstance(obj, str):
         return printable(obj)
     if obj is None or isinstance(obj, (bool, int)):
         return obj
     if isinstance(obj, float):
-        if math.isfinite(obj):
-            return obj
-        return "NaN" if obj != obj else ("Infinity" if obj > 0 else "-Infinity")
+        return obj if math.isfinite(obj) else None
     if isinstance(obj, dict):
         return {printable(str(k)) if not isinstance(k, str) else printable(k): json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

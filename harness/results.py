@@ -255,7 +255,7 @@ def manifest(sources: list[dict[str, str]], settings: dict[str, Any]) -> dict[st
 
 def dumps(data: dict[str, Any]) -> str:
     """results.json text: one line per row (readable, diffable) without the indentation of every key.
-    NaN, Infinity and lone surrogates never reach the file (json_safe turns them into text)."""
+    NaN and Infinity never reach the file (json_safe writes null), nor lone surrogates (written as \\udXXX)."""
     data = json_safe(data)
     head = {k: v for k, v in data.items() if k != "results"}
     lines = [json.dumps(row, ensure_ascii=False, separators=(",", ":"), allow_nan=False) for row in data.get("results") or []]
