@@ -255,8 +255,8 @@ def manifest(sources: list[dict[str, str]], settings: dict[str, Any]) -> dict[st
 
 def dumps(data: dict[str, Any]) -> str:
     """results.json text: one line per row (readable, diffable) without the indentation of every key.
-    NaN and Infinity never reach the file (json_safe writes null), nor lone surrogates (written as \\udXXX)."""
-    data = json_safe(data)
+    Written through a Sink (`write_results`), whose json_safe has already turned NaN and Infinity into null
+    and lone surrogates into \\udXXX; anything else non-finite raises here rather than reach the file."""
     head = {k: v for k, v in data.items() if k != "results"}
     lines = [json.dumps(row, ensure_ascii=False, separators=(",", ":"), allow_nan=False) for row in data.get("results") or []]
     text = json.dumps(head, ensure_ascii=False, separators=(",", ":"), allow_nan=False)[:-1]

@@ -183,10 +183,10 @@ def run(options: RunOptions, log: Callable[[str], None] = print, progress_emit: 
         progress_emit = lambda line, final: emit(sink.line(line), final)  # noqa: E731
     sink.write_json(out / res.RUN_SETTINGS, options.settings())
     rows, adapters_info, unavailable = execute(the_plan, options, sink, log, progress_emit)
-    data = assemble(the_plan, options, rows, adapters_info, wall_started, cpu_started)
+    # cleaned once: results.json and every later output (report, history, console, --baseline) come from it
+    data = sink.clean(assemble(the_plan, options, rows, adapters_info, wall_started, cpu_started))
     path = res.write_results(out, data, sink)
-    # every later output (report, history, console, --baseline) is rendered from what results.json holds
-    return RunOutcome(out, path, sink.clean(data), the_plan.case_errors, the_plan.problems, unavailable, sink)
+    return RunOutcome(out, path, data, the_plan.case_errors, the_plan.problems, unavailable, sink)
 
 
 def execute(the_plan: Plan, options: RunOptions, sink: "res.Sink", log: Callable[[str], None],
