@@ -146,7 +146,15 @@ def append(path: Path | str, data: dict[str, Any], results_path: Path | str | No
         return False
     entry = summarize(data, replay(entries), results_path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    cut = False  # a last line cut short keeps its own line: the new one is never glued to it
+    with open(path, "a+b") as probe:
+        size = probe.seek(0, 2)
+        if size:
+            probe.seek(size - 1)
+            cut = probe.read(1) != b"\n"
     with open(path, "a", encoding="utf-8") as handle:
+        if cut:
+            handle.write("\n")
         handle.write(json.dumps(json_safe(entry), ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n")
     return True
 

@@ -546,3 +546,35 @@ def test_unwritable_or_unfit_side_files_are_one_line(argv, message, tmp_path, ca
     (tmp_path / "plain.md").write_text("no markers here\n")
     code, text = main(argv(tmp_path, str(results)), capsys)
     assert code == 2 and message in text and text.strip().count("\n") == 0, text
+
+
+HISTORY_LINES = [
+    "not json",
+    "[]",
+    '{"format": "sigharness-history", "changed": []}',
+    '{"format": "sigharness-history", "changed": {"a": {"pass": "c/one|header"}}}',
+    '{"format": "sigharness-history", "changed": {"a": []}}',
+    '{"format": "sigharness-history", "adapters": {"a": {"counts": {"pass": "many"}}}}',
+    '{"format": "sigharness-history", "adapters": {"a": "x"}}',
+    '{"format": "sigharness-history", "date": 5, "changed": {}}',
+    '{"format": "sigharness-history", "adapters": {"a": {"counts": {"pass": NaN}}}}',
+    "[" * 50000 + "]" * 50000,
+    '{"format": "sigharness-history", "changed": {"a": {"pass": ["c/one|header"]}}, "adapters": {"a": {"counts": {"pass": 1}}}, "date": "2026-01-0',
+]
+
+
+@pytest.mark.parametrize("append", [False, True])
+def test_a_history_file_of_hostile_lines_is_read_past(append, tmp_path, capsys):
+    results = tmp_path / "r.json"
+    results.write_text(json.dumps(valid_results()))
+    history = tmp_path / "history.jsonl"
+    history.write_text("\n".join(HISTORY_LINES))  # the last line cut short, without its newline
+    argv = ["report", str(results), "--out", str(tmp_path / "out"), "--history", str(history)] + ([] if append else ["--no-append"])
+    code, text = main(argv, capsys)
+    assert code == 0, text
+    lines = history.read_text().splitlines()
+    assert lines[: len(HISTORY_LINES)] == HISTORY_LINES  # read past, never rewritten
+    assert len(lines) == len(HISTORY_LINES) + append
+    if append:
+        entry = json.loads(lines[-1])
+        assert entry["changed"] == {"a": {"fail": ["c/one|header"]}} and entry["checks"] == 1
