@@ -17,6 +17,7 @@ import pytest
 import leakscan
 from conftest import MUTANTS, ROOT
 from harness import cli
+from harness.results import read_journal
 
 QUERY = ROOT / "cases" / "query"
 SLOW = ["--adapter-dir", str(MUTANTS), "--adapters", "hostile-slow,hostile-slow-too"]
@@ -397,8 +398,6 @@ def test_killed_at_a_point_and_resumed_loses_nothing_and_repeats_nothing(percent
 
 def _journal_is_clean_or_cut(path: Path) -> list[dict]:
     """The records a killed run left (its last line may be cut: read_journal drops it)."""
-    from harness.results import read_journal
-
     rows, adapters = read_journal(path)
     return rows + list(adapters.values())
 
@@ -578,3 +577,17 @@ def test_a_history_file_of_hostile_lines_is_read_past(append, tmp_path, capsys):
     if append:
         entry = json.loads(lines[-1])
         assert entry["changed"] == {"a": {"fail": ["c/one|header"]}} and entry["checks"] == 1
+
+
+def test_a_results_file_that_cannot_be_written_is_one_line_and_the_journal_keeps_the_checks(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "results.json.tmp").mkdir()  # the atomic write of results.json cannot create its temporary file
+    code, text = main(["run", "--cases", str(QUERY / "plus.yaml"), "--adapter-dir", str(MUTANTS), "--adapters", "hostile-slow",
+                       "--out", str(out), "--quiet"], capsys)
+    assert code == 2 and "Is a directory" in text and f"finish with `sigharness run --resume {out}`" in text, text
+    rows, _ = read_journal(out / "results.jsonl")
+    assert rows and all(r["status"] == "pass" for r in rows)
+    (out / "results.json.tmp").rmdir()
+    code, text = main(["run", "--resume", str(out), "--quiet", "--no-report"], capsys)
+    assert code == 0 and len(_rows(out)) == len(rows)

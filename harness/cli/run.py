@@ -136,7 +136,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         writable_folder(options.out_dir, "--out")
     log = lambda line: print(line, file=sys.stderr)  # noqa: E731
-    outcome = run(options, log=log, progress_emit=None if args.quiet else _progress_printer())
+    try:
+        outcome = run(options, log=log, progress_emit=None if args.quiet else _progress_printer())
+    except OSError as exc:  # a full disk, a folder removed under the run: the journal holds every finished check
+        raise UsageError(f"{exc.filename or options.out_dir}: {exc.strerror or type(exc).__name__}; the finished checks are in "
+                         f"{options.out_dir / 'results.jsonl'}: finish with `sigharness run --resume {options.out_dir}`") from None
     if not outcome.data["results"] and (outcome.problems or outcome.case_errors) and not outcome.data["adapters"]:
         return EXIT_USAGE
     _write_outputs(outcome, args)
