@@ -117,7 +117,7 @@ class Plan:
 
     @property
     def secrets(self) -> set[str]:
-        return {c.context.secret_access_key for c in self.loaded.cases} | harness_environment_secrets()
+        return set(self.sink.redactor.secrets)
 
     def lost_record(self, adapter: str) -> bool:
         """Every verdict of this adapter is in the journal but not its record (the run died in between)."""
@@ -140,7 +140,7 @@ def plan(options: RunOptions, log: Callable[[str], None] = print) -> Plan:
     """Load and select cases and adapters, expand checks, compute expectations, read what a resumed run has.
     The run's Sink is built here, from every case's secret, before anything is logged."""
     loaded: Loaded = load_cases(options.case_paths, limits=options.limits, body_roots=tuple(options.body_roots))
-    sink = res.Sink(res.Redactor({c.context.secret_access_key for c in loaded.cases} | harness_environment_secrets()))
+    sink = res.Sink(res.Redactor(run_secrets(loaded)))
     log = _redacted(log, sink)
     for error in loaded.errors:
         log(str(error))
@@ -165,6 +165,12 @@ def plan(options: RunOptions, log: Callable[[str], None] = print) -> Plan:
     journal_path = options.out_dir / res.JOURNAL
     previous_rows, previous_adapters = res.read_journal(journal_path) if options.resume else ([], {})
     return Plan(loaded, checks, expected, specs, problems, isolate, previous_rows, previous_adapters, sink)
+
+
+def run_secrets(loaded: Loaded) -> set[str]:
+    """What no output may hold: every case's secret key (of every case loaded, selected or not) and the
+    harness's own environment's."""
+    return {c.context.secret_access_key for c in loaded.cases} | harness_environment_secrets()
 
 
 def _redacted(log: Callable[[str], None], sink: "res.Sink") -> Callable[[str], None]:

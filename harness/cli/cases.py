@@ -8,16 +8,14 @@ import sys
 
 from harness import bless
 from harness.cases import load_cases
-from harness.cli.common import DEFAULT_CASES, add_case_input_options, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Subparsers, UsageError
+from harness.cli.common import DEFAULT_CASES, add_case_input_options, body_roots, limits_from, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Subparsers, UsageError
 from harness.model import Check
 from harness.reference import sign
 from harness.reference.signer import SHOWN_STAGES
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from harness.cli.run import _body_roots, _limits
-
-    loaded = load_cases(args.paths, limits=_limits(args), body_roots=tuple(_body_roots(args.body_root)))
+    loaded = load_cases(args.paths, limits=limits_from(args), body_roots=tuple(body_roots(args.body_root)))
     for error in loaded.errors:
         print(error)
     print(f"{len(loaded.cases)} cases valid, {len(loaded.errors)} problems", file=sys.stderr)

@@ -34,7 +34,7 @@ def _expectations(values: list[str] | None) -> list[tuple[str, str]]:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from harness import history, report
-    from harness.cli.run import writable_folder
+    from harness.cli.common import UsageError, writable_folder
     from harness.report.merge import expand_inputs, merge
 
     try:
@@ -78,8 +78,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     data = inputs[0][1] if not merging else merge(inputs)
     out = Path(args.out) if args.out else (paths[0].parent if not merging else DEFAULT_MERGED)
-    from harness.cli.common import UsageError
-
     try:
         writable_folder(out, "--out")
     except UsageError as exc:

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 from harness import diff, history, report
-from harness.cli.common import (DEFAULT_CASES, add_case_input_options, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, PROJECT_ROOT, Subparsers, UsageError,
+from harness.cli.common import (DEFAULT_CASES, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, PROJECT_ROOT, Subparsers, UsageError,
+                                add_case_input_options, body_roots, limits_from, writable_folder,
                                 adapter_list, default_out, env_pairs)
 from harness.limits import DEFAULT, Limits
 from harness.runner import RunOptions, run
@@ -33,22 +34,6 @@ def _progress_printer(stream=sys.stderr):
             stream.flush()
 
     return emit
-
-
-LIMIT_FLAGS = {  # command-line flag -> the field of harness/limits.py it sets
-    "timeout": "check_seconds", "start_timeout": "start_seconds", "max_restarts": "max_restarts",
-    "max_answer_bytes": "answer_bytes", "max_log_bytes": "adapter_log_bytes", "max_body_bytes": "body_bytes",
-    "max_case_file_bytes": "case_file_bytes", "max_yaml_aliases": "yaml_aliases", "max_nesting": "nesting_depth",
-}
-
-
-def _limits(args: argparse.Namespace) -> Limits:
-    given = {field: getattr(args, flag) for flag, field in LIMIT_FLAGS.items() if getattr(args, flag, None) is not None}
-    try:
-        return Limits(**given)
-    except ValueError as exc:
-        flag = next((f for f, field in LIMIT_FLAGS.items() if field in str(exc)), None)
-        raise UsageError(f"--{flag.replace('_', '-')}: {exc}" if flag else str(exc)) from None
 
 
 def _text_list(saved: dict, key: str, optional: bool = True) -> list[str] | None:
@@ -95,25 +80,6 @@ def _resumed(resume_dir: Path, settings_file: Path) -> RunOptions:
                          f"start a new run instead") from None
 
 
-def writable_folder(path: Path, option: str) -> Path:
-    """The folder `path`, created if needed and checked writable; else one UsageError naming the fix."""
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"{option} {path}: is a file, not a folder; name a folder")
-    for parent in path.parents:
-        if parent.exists() and not parent.is_dir():
-            raise UsageError(f"{option} {path}: {parent} is a file, so nothing can be created under it; name a folder")
-        if parent.exists():
-            break
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".sigharness-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise UsageError(f"{option} {path}: cannot write there ({exc.strerror or type(exc).__name__}); name a folder you can write") from None
-    return path
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     resume_dir = Path(args.resume) if args.resume else None
     if resume_dir is not None:
@@ -129,10 +95,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             adapters=adapter_list(args.adapters),
             adapter_dirs=[Path(p) for p in args.adapter_dir] if args.adapter_dir else None,
             adapter_env=env_pairs(args.adapter_env),
-            limits=_limits(args),
+            limits=limits_from(args),
             case_filter=args.case,
             isolate_network=args.isolate_network,
-            body_roots=_body_roots(args.body_root),
+            body_roots=body_roots(args.body_root),
         )
         writable_folder(options.out_dir, "--out")
     log = lambda line: print(line, file=sys.stderr)  # noqa: E731
@@ -162,15 +128,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         if regressions:
             code = max(code, EXIT_FINDINGS)
     return code
-
-
-def _body_roots(values: list[str] | None) -> list[str]:
-    roots = []
-    for value in values or []:
-        if not Path(value).is_dir():
-            raise UsageError(f"--body-root {value}: no such folder")
-        roots.append(str(Path(value).resolve()))
-    return roots
 
 
 def _write_outputs(outcome, args: argparse.Namespace) -> None:
