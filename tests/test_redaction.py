@@ -229,3 +229,15 @@ def test_journal_and_results_written_with_nan_and_surrogates_read_back(tmp_path)
     json.loads(text, parse_constant=lambda c: pytest.fail(c))
     loaded = res.load_results(path)  # our own file passes our own shape check
     assert loaded["results"][0]["reason"] == f"bad \\udfff {MARK}"
+
+
+def test_bench_output_is_redacted(tmp_path, capsys):
+    results = tmp_path / "run" / "results.json"
+    results.parent.mkdir()
+    results.write_text(json.dumps({"format": "sigharness-results", "version": 2, "results": []}))
+    code, console = _run(["bench", "--adapter-dir", str(MUTANTS), "--adapters", "hostile-leaks-encoded", "--seconds", "0.02",
+                          "--out", str(tmp_path / "bench.json"), "--results", str(results)], capsys)
+    assert code == 0, console
+    figures = json.loads((tmp_path / "bench.json").read_text())["hostile-leaks-encoded"]["checks"]
+    assert figures["sigv4-header"]["status"] == "measured" and MARK in figures["sigv4-query"]["reason"]
+    assert leakscan.leaks(console, LONG) == [] and leakscan.scan(tmp_path, [LONG]) == {}
