@@ -21,6 +21,7 @@ word of the output (the secret `GET` and a request line) hides that word too.
 from __future__ import annotations
 
 import base64
+import html
 import json
 import math
 import os
@@ -28,9 +29,11 @@ import re
 import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable, TextIO
+from urllib.parse import quote, quote_plus
 
 MARK = "<secret redacted>"
 ANYWHERE = 8  # secrets at least this long are replaced wherever they occur; shorter ones as whole tokens
+CHAR_BY_CHAR = 256  # longer secrets are found in their whole forms only (a pattern per character would not scale)
 _NAMED = {"&": ("amp",), "<": ("lt",), ">": ("gt",), '"': ("quot",), "'": ("apos",), "+": ("plus",), "/": ("sol",),
           "=": ("equals",), " ": ("nbsp",)}
 _JSON_SHORT = {'"': '"', "\\": "\\", "/": "/", "\b": "b", "\f": "f", "\n": "n", "\r": "r", "\t": "t"}
@@ -83,8 +86,56 @@ def _base64_forms(secret: str) -> list[str]:
     return sorted({o for o in out if o}, key=len, reverse=True)
 
 
-def _starts(chars: set[str]) -> str:
-    return "(?=[" + "".join(re.escape(c) for c in sorted(chars)) + "])"
+TRIE_DEPTH = 16  # secrets share a prefix tree this deep; past it each one is its own flat run (no deep nesting)
+
+
+def _trie(words: Iterable[str], form: Callable[[str], str]) -> str:
+    """One regex for many words: a prefix tree (so the engine tries each first character once, not once per
+    word), each character written as `form(ch)`; a longer word is tried before a shorter one it extends."""
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for ch in word[:TRIE_DEPTH]:
+            node = node.setdefault(ch, {})
+        node.setdefault("", []).append(word[TRIE_DEPTH:])
+
+    def emit(node: dict[str, Any], depth: int) -> str:
+        alts = [form(ch) + emit(child, depth + 1) for ch, child in sorted((k, v) for k, v in node.items() if k)]
+        for tail in sorted(set(node.get("", ())), key=len, reverse=True):
+            alts.append("".join(form(ch) for ch in tail))
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+    return emit(root, 0)
+
+
+def _literal_forms(secrets: list[str]) -> list[str]:
+    """For secrets too long to search character by character: each whole form, longest first."""
+    found: set[str] = set()
+    for secret in secrets:
+        raw = secret.encode("utf-8", "surrogatepass")
+        percent = quote(secret, safe="")
+        found |= {secret, quote(secret), percent, re.sub("%[0-9A-F]{2}", lambda m: m.group(0).lower(), percent),
+                  quote_plus(secret), json.dumps(secret)[1:-1], json.dumps(secret)[1:-1].replace("/", "\\/"),
+                  json.dumps(secret, ensure_ascii=True)[1:-1], html.escape(secret), html.escape(secret, quote=False)}
+        found |= set(_base64_forms(secret)) | {base64.b64encode(raw).decode()}
+    return sorted((f for f in found if f), key=len, reverse=True)
+
+
+def _pattern(secrets: list[str]) -> re.Pattern[str]:
+    """Every form of every secret: character by character (a prefix tree of the secrets), or base64 (a prefix
+    tree of the encodings). A lookahead on the characters a match can start with lets the engine skip every
+    other position."""
+    forms: dict[str, str] = {}
+
+    def char(ch: str) -> str:
+        if ch not in forms:
+            forms[ch] = "(?:" + "|".join(_char_forms(ch)) + ")"
+        return forms[ch]
+
+    encoded = sorted({b for secret in secrets for b in _base64_forms(secret)})
+    first = {x[0] for x in secrets} | {"%", "\\", "&", " ", "+"} | {b[0] for b in encoded}
+    parts = [_trie(secrets, char)] + ([_trie(encoded, re.escape)] if encoded else [])
+    return re.compile("(?=[" + "".join(re.escape(c) for c in sorted(first)) + "])(?:" + "|".join(parts) + ")")
 
 
 class Redactor:
@@ -93,21 +144,12 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = ()):
         self.secrets = sorted({s for s in secrets if isinstance(s, str) and s}, key=len, reverse=True)
         self._shortest = min((len(s) for s in self.secrets), default=1 << 62)
-        long_parts, short_parts = [], []
-        long_first, short_first = set(), set()
-        for secret in self.secrets:
-            chars = "".join("(?:" + "|".join(_char_forms(c)) + ")" for c in secret)
-            encoded = _base64_forms(secret)
-            base = "|".join(re.escape(b) for b in encoded)
-            long = len(secret) >= ANYWHERE
-            (long_parts if long else short_parts).append(chars + ("|" + base if base else ""))
-            # the characters a match can start with (raw, `%`, `\`, `&`, space for a decoded `+`, base64)
-            (long_first if long else short_first).update({secret[0], "%", "\\", "&", " ", "+"} | {b[0] for b in encoded})
-        # a lookahead on the first character lets the regex engine skip every other position (4x faster)
-        self._long = re.compile(_starts(long_first) + "(?:" + "|".join(f"(?:{p})" for p in long_parts) + ")") \
-            if long_parts else None
-        self._short = re.compile(_starts(short_first) + r"(?<![\w-])(?:" + "|".join(f"(?:{p})" for p in short_parts)
-                                 + r")(?![\w-])") if short_parts else None
+        longs = [x for x in self.secrets if ANYWHERE <= len(x) <= CHAR_BY_CHAR]
+        huge = [x for x in self.secrets if len(x) > CHAR_BY_CHAR]
+        shorts = [x for x in self.secrets if len(x) < ANYWHERE]
+        self._long = _pattern(longs) if longs else None
+        self._huge = _literal_forms(huge)  # replaced as plain text: no pattern to compile
+        self._short = re.compile(r"(?<![\w-])" + _pattern(shorts).pattern + r"(?![\w-])") if shorts else None
 
     def __bool__(self) -> bool:
         return bool(self.secrets)
@@ -116,6 +158,7 @@ class Redactor:
         """A plain text value (a reason, a log or console line): every secret, long ones anywhere, short ones as tokens."""
         if len(value) < self._shortest:  # every form of a secret is at least as long as the secret
             return value
+        value = self._replace_huge(value)
         if self._long is not None:
             value = self._long.sub(MARK, value)
         if self._short is not None:
@@ -126,7 +169,14 @@ class Redactor:
         """A rendered document (JSON, HTML, XML, Markdown) whose values went through `data`: long secrets
         anywhere, once more, in whatever form the rendering gave them. Short secrets are not searched in
         markup (they would match tag and key names); `data` took them out of the values."""
+        value = self._replace_huge(value)
         return self._long.sub(MARK, value) if self._long is not None else value
+
+    def _replace_huge(self, value: str) -> str:
+        for form in self._huge:
+            if form in value:
+                value = value.replace(form, MARK)
+        return value
 
     def data(self, obj: Any) -> Any:
         """A copy of a JSON-like structure with `text` applied to every string, keys included."""

@@ -241,3 +241,28 @@ def test_bench_output_is_redacted(tmp_path, capsys):
     figures = json.loads((tmp_path / "bench.json").read_text())["hostile-leaks-encoded"]["checks"]
     assert figures["sigv4-header"]["status"] == "measured" and MARK in figures["sigv4-query"]["reason"]
     assert leakscan.leaks(console, LONG) == [] and leakscan.scan(tmp_path, [LONG]) == {}
+
+
+def test_a_secret_longer_than_the_char_by_char_limit_is_found_in_its_whole_forms_at_once():
+    import time
+
+    huge = "ab/+c=" * 50000  # 300,000 characters
+    started = time.monotonic()
+    redactor = Redactor([huge, LONG])
+    for form in (huge, quote(huge, safe=""), quote_plus(huge), json.dumps(huge)[1:-1].replace("/", "\\/"),
+                 html.escape(huge), base64.b64encode(huge.encode()).decode()):
+        assert redactor.text(f"x {form} y") == f"x {MARK} y"
+        assert redactor.document(f"x {form} y") == f"x {MARK} y"
+    assert time.monotonic() - started < 5
+
+
+def test_many_secrets_share_one_pattern_and_each_is_found():
+    import random
+
+    rng = random.Random(12)
+    keys = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/") for _ in range(40)) for _ in range(60)]
+    keys += [keys[0][:20], keys[1] + "tail"]  # one a prefix of another, one extending another
+    redactor = Redactor(keys)
+    for key in keys:
+        assert redactor.text(f"[{quote(key, safe='')}]") == f"[{MARK}]", key
+    assert redactor.text(keys[1] + "tail") == MARK  # the longer secret wins
