@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from harness.redaction import json_safe
 from harness.results import check_key, split_check_key
 from harness.verdicts import ORDER as VERDICTS
 from harness.verdicts import movement
@@ -46,11 +47,31 @@ def read(path: Path | str) -> list[dict[str, Any]]:
                 continue
             try:
                 entry = json.loads(line)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):
                 continue
-            if isinstance(entry, dict) and entry.get("format") == HISTORY_FORMAT:
+            if isinstance(entry, dict) and entry.get("format") == HISTORY_FORMAT and _well_formed(entry):
                 entries.append(entry)
     return entries
+
+
+def _well_formed(entry: dict[str, Any]) -> bool:
+    """What replay, trend and the report read from a line has the types they expect (an edited or foreign
+    line is skipped like a cut one)."""
+    changed, adapters = entry.get("changed") or {}, entry.get("adapters") or {}
+    if not isinstance(entry.get("date", ""), str) or not isinstance(changed, dict) or not isinstance(adapters, dict):
+        return False
+    for by_status in changed.values():
+        if not isinstance(by_status, dict):
+            return False
+        for status, keys in by_status.items():
+            if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+                return False
+    for info in adapters.values():
+        if not isinstance(info, dict) or not isinstance(info.get("counts") or {}, dict):
+            return False
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (info.get("counts") or {}).values()):
+            return False
+    return True
 
 
 @dataclass
@@ -125,8 +146,16 @@ def append(path: Path | str, data: dict[str, Any], results_path: Path | str | No
         return False
     entry = summarize(data, replay(entries), results_path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    cut = False  # a last line cut short keeps its own line: the new one is never glued to it
+    with open(path, "a+b") as probe:
+        size = probe.seek(0, 2)
+        if size:
+            probe.seek(size - 1)
+            cut = probe.read(1) != b"\n"
     with open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n")
+        if cut:
+            handle.write("\n")
+        handle.write(json.dumps(json_safe(entry), ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n")
     return True
 
 

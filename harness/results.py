@@ -13,16 +13,19 @@ converted in memory. See docs/results.md.
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import platform
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Iterable
+from typing import Any
 
 import harness
 from harness.model import Case
+from harness.redaction import Redactor, Sink, json_safe  # noqa: F401  Redactor: the one redaction layer
 
 FORMAT = "sigharness-results"
 VERSION = 2
@@ -141,16 +144,19 @@ def upgrade(data: dict[str, Any]) -> dict[str, Any]:
 
 
 class Journal:
-    """Append-only results.jsonl: every finished check is on disk before the next one starts."""
+    """Append-only results.jsonl: every finished check is on disk before the next one starts. Every line
+    goes through the run's Sink (redacted, JSON-safe)."""
 
-    def __init__(self, path: Path, redact: "Redactor"):
+    def __init__(self, path: Path, sink: "Sink | Redactor | None" = None):
         self.path = path
-        self.redact = redact
+        self.sink = sink if isinstance(sink, Sink) else Sink(sink or Redactor())
         self._lock = threading.Lock()
+        if path.exists():
+            drop_partial_line(path)
         self._file = open(path, "a", encoding="utf-8")
 
     def write(self, record: dict[str, Any]) -> None:
-        line = self.redact.text(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+        line = self.sink.json_line(record)
         with self._lock:
             self._file.write(line + "\n")
             self._file.flush()
@@ -162,39 +168,52 @@ class Journal:
             self._file.close()
 
 
+def drop_partial_line(path: Path) -> int:
+    """Cut a last line that a kill left without its newline (it is never kept, never glued to the next
+    record). Returns the number of bytes removed."""
+    with open(path, "rb+") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        if size == 0:
+            return 0
+        handle.seek(size - 1)
+        if handle.read(1) == b"\n":
+            return 0
+        keep, pos = 0, size
+        while pos > 0:
+            start = max(0, pos - (1 << 16))
+            handle.seek(start)
+            cut = handle.read(pos - start).rfind(b"\n")
+            if cut >= 0:
+                keep = start + cut + 1
+                break
+            pos = start
+        handle.truncate(keep)
+        return size - keep
+
+
 def read_journal(path: Path) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
-    """Rows and adapter records already written (a last line cut short by a kill is ignored)."""
+    """Rows and adapter records already written. A last line cut short by a kill, a line that is not JSON
+    and a record without its keys are skipped (never kept); a later row for the same check replaces an
+    earlier one, so no check is counted twice."""
     rows: dict[tuple[str, str, str], dict[str, Any]] = {}
     adapters: dict[str, dict[str, Any]] = {}
     if not path.exists():
         return [], adapters
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for line in handle:
+    with open(path, "rb") as handle:
+        for raw in handle:
+            if not raw.endswith(b"\n"):
+                continue  # cut short by a kill: dropped (Journal() removes it before appending)
             try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
+                record = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError, RecursionError):
                 continue
-            if record.get("type") == "adapter":
+            if not isinstance(record, dict):
+                continue
+            if record.get("type") == "adapter" and isinstance(record.get("name"), str):
                 adapters[record["name"]] = record
-            elif record.get("type") == "result":
+            elif record.get("type") == "result" and all(isinstance(record.get(k), str) for k in ("case", "mode", "adapter", "status")):
                 rows[row_key(record)] = record
     return list(rows.values()), adapters
-
-
-class Redactor:
-    """Removes every secret access key the run knows of from text that leaves the harness."""
-
-    def __init__(self, secrets: Iterable[str]):
-        self.secrets = sorted({s for s in secrets if s and len(s) >= 8}, key=len, reverse=True)
-
-    def text(self, value: str) -> str:
-        for secret in self.secrets:
-            if secret in value:
-                value = value.replace(secret, "<secret redacted>")
-            escaped = json.dumps(secret)[1:-1]
-            if escaped != secret and escaped in value:
-                value = value.replace(escaped, "<secret redacted>")
-        return value
 
 
 def case_summary(case: Case) -> dict[str, Any]:
@@ -239,30 +258,181 @@ def manifest(sources: list[dict[str, str]], settings: dict[str, Any]) -> dict[st
 
 
 def dumps(data: dict[str, Any]) -> str:
-    """results.json text: one line per row (readable, diffable) without the indentation of every key."""
+    """results.json text: one line per row (readable, diffable) without the indentation of every key.
+    Written through a Sink (`write_results`), whose json_safe has already turned NaN and Infinity into null
+    and lone surrogates into \\udXXX; anything else non-finite raises here rather than reach the file."""
     head = {k: v for k, v in data.items() if k != "results"}
-    lines = [json.dumps(row, ensure_ascii=False, separators=(",", ":")) for row in data.get("results") or []]
-    text = json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1]
+    lines = [json.dumps(row, ensure_ascii=False, separators=(",", ":"), allow_nan=False) for row in data.get("results") or []]
+    text = json.dumps(head, ensure_ascii=False, separators=(",", ":"), allow_nan=False)[:-1]
     return text + ',\n"results":[\n' + ",\n".join(lines) + "\n]}\n"
 
 
-def write_results(out_dir: Path, data: dict[str, Any], redact: Redactor) -> Path:
-    path = out_dir / RESULTS
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(redact.text(dumps(data)), encoding="utf-8")
-    tmp.replace(path)
-    return path
+def write_results(out_dir: Path, data: dict[str, Any], sink: "Sink | Redactor | None" = None) -> Path:
+    """results.json, through the run's Sink (redacted, JSON-safe), replaced atomically."""
+    sink = sink if isinstance(sink, Sink) else Sink(sink or Redactor())
+    return sink.write_json(out_dir / RESULTS, data, render=dumps)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is too large a number")
+    return value
+
+
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 def load_results(path: Path) -> dict[str, Any]:
-    """A results.json of any known version, as the current version."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    """A results.json of any known version, as the current version. Anything else -- not UTF-8, not JSON,
+    NaN or Infinity, or a document of the wrong shape -- is one ValueError naming the file and the first
+    problem (the shape is the one results.schema.json describes)."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 (byte {exc.start})") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path}: is a folder, not a results file") from None
+    try:
+        data = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    except RecursionError:
+        raise ValueError(f"{path}: nested too deeply to be a results file") from None
+    except ValueError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a sigharness results file")
+        raise ValueError(f"{path}: not a sigharness results file (no \"format\": \"{FORMAT}\")")
     version = data.get("version")
-    if version == 1:
-        return upgrade(data)
-    if version != VERSION:
+    if version not in (1, VERSION) or isinstance(version, bool):
         raise ValueError(f"{path}: results format version {version!r}; this sigharness reads versions 1 and {VERSION} "
                          f"(upgrade sigharness to read it)")
-    return data
+    problem = shape_problem(data)
+    if problem:
+        raise ValueError(f"{path}: {problem}")
+    if _ESCAPED_SURROGATE.search(text):
+        data = json_safe(data)  # a lone surrogate is kept as the text \\udXXX, so every output can print it
+    return upgrade(data) if version == 1 else data
+
+
+SCHEMA = Path(__file__).with_name("results.schema.json")
+MAX_DEPTH = 64
+MAX_NUMBER = 1e18  # counts and times beyond this are not measurements (and would overflow float arithmetic)
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "text", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
+
+
+def shape_problem(data: dict[str, Any]) -> str | None:
+    """The first way `data` differs from the results format (results.schema.json), or None. It checks what
+    every reader (report, merge, diff, history, disagreements) relies on, so none of them meets a wrong type."""
+    def is_text(v: Any) -> bool:
+        return isinstance(v, str)
+
+    def is_number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= MAX_NUMBER
+
+    def depth(obj: Any, level: int = 0) -> int:
+        if level > MAX_DEPTH:
+            return level
+        children = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, list) else ()
+        return max((depth(v, level + 1) for v in children), default=level)
+
+    if "results" not in data:
+        return "results is missing"
+    for key, kind in (("manifest", dict), ("adapters", dict), ("cases", dict), ("checks", dict), ("results", list),
+                      ("case_errors", list), ("bench", dict)):
+        if key in data and not isinstance(data[key], kind):
+            return f"{key} is {_kind(data[key])}, not {_kind(kind())}"
+    if depth(data) > MAX_DEPTH:
+        return f"nested more than {MAX_DEPTH} levels deep"
+    manifest = data.get("manifest") or {}
+    for key in ("date", "harness_version"):
+        if manifest.get(key) is not None and not is_text(manifest[key]):
+            return f"manifest.{key} is {_kind(manifest[key])}, not text"
+    for key in ("case_sources", "merged"):
+        if manifest.get(key) is not None and not (isinstance(manifest[key], list) and all(isinstance(v, dict) for v in manifest[key])):
+            return f"manifest.{key} is not a list of objects"
+    for name, info in (data.get("adapters") or {}).items():
+        where = f"adapters[{name!r}]"
+        if not isinstance(info, dict):
+            return f"{where} is {_kind(info)}, not an object"
+        for key in ("name", "library", "library_version", "language", "runtime", "reason", "key"):
+            if info.get(key) is not None and not is_text(info[key]):
+                return f"{where}.{key} is {_kind(info[key])}, not text"
+        for key in ("restarts", "checks", "library_elapsed_ns"):
+            if info.get(key) is not None and not is_number(info[key]):
+                return f"{where}.{key} is {_kind(info[key])}, not a number"
+        if info.get("faults") is not None and not (isinstance(info["faults"], list) and all(is_text(f) for f in info["faults"])):
+            return f"{where}.faults is not a list of text"
+    for name, case in (data.get("cases") or {}).items():
+        where = f"cases[{name!r}]"
+        if not isinstance(case, dict):
+            return f"{where} is {_kind(case)}, not an object"
+        for key in ("tags", "refs", "modes", "open_choices", "region_set"):
+            if case.get(key) is not None and not (isinstance(case[key], list) and all(is_text(v) for v in case[key])):
+                return f"{where}.{key} is not a list of text"
+        for key in ("title", "source", "note", "origin", "algorithm", "service", "region"):
+            if case.get(key) is not None and not is_text(case[key]):
+                return f"{where}.{key} is {_kind(case[key])}, not text"
+        request = case.get("request")
+        if request is not None and not isinstance(request, dict):
+            return f"{where}.request is {_kind(request)}, not an object"
+    for key, check in (data.get("checks") or {}).items():
+        if not isinstance(check, dict) or not isinstance(check.get("expected") or {}, dict):
+            return f"checks[{key!r}] is not an object with an expected object"
+    for name, entry in (data.get("bench") or {}).items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("checks") or {}, dict):
+            return f"bench[{name!r}] is not an object with a checks object"
+        for check, figure in (entry.get("checks") or {}).items():
+            if not isinstance(figure, dict):
+                return f"bench[{name!r}].checks.{check} is {_kind(figure)}, not an object"
+            for key in ("signs_per_sec", "ns_per_sign", "times_floor"):
+                if figure.get(key) is not None and not is_number(figure[key]):
+                    return f"bench[{name!r}].checks.{check}.{key} is {_kind(figure[key])}, not a number"
+        for key in ("floor_per_sec", "floor_ns"):
+            if entry.get(key) is not None and not is_number(entry[key]):
+                return f"bench[{name!r}].{key} is {_kind(entry[key])}, not a number"
+    for index, line in enumerate(data.get("case_errors") or []):
+        if not is_text(line):
+            return f"case_errors[{index}] is {_kind(line)}, not text"
+    for index, row in enumerate(data["results"]):
+        where = f"results[{index}]"
+        if not isinstance(row, dict):
+            return f"{where} is {_kind(row)}, not an object"
+        for key in ("case", "mode", "adapter", "status"):
+            if key not in row:
+                return f"{where} has no {key}"
+            if not is_text(row[key]):
+                return f"{where}.{key} is {_kind(row[key])}, not text"
+        for key in ("reason", "stage", "expected_source"):
+            if row.get(key) is not None and not is_text(row[key]):
+                return f"{where}.{key} is {_kind(row[key])}, not text"
+        for key in ("stages", "verification", "signed", "expected"):
+            if row.get(key) is not None and not isinstance(row[key], dict):
+                return f"{where}.{key} is {_kind(row[key])}, not an object"
+        for stage, entry in (row.get("stages") or {}).items():
+            if not isinstance(entry, dict):
+                return f"{where}.stages.{stage} is {_kind(entry)}, not an object"
+            for key in ("expected", "actual", "note", "diff"):
+                if entry.get(key) is not None and not is_text(entry[key]):
+                    return f"{where}.stages.{stage}.{key} is {_kind(entry[key])}, not text"
+        for stage, text in (row.get("expected") or {}).items():
+            if text is not None and not is_text(text):
+                return f"{where}.expected.{stage} is {_kind(text)}, not text"
+        signed = row.get("signed") or {}
+        headers = signed.get("headers")
+        if headers is not None and not (isinstance(headers, list) and all(isinstance(h, list) for h in headers)):
+            return f"{where}.signed.headers is not a list of [name, value] pairs"
+        for key in ("method", "url", "body_b64"):
+            if signed.get(key) is not None and not is_text(signed[key]):
+                return f"{where}.signed.{key} is {_kind(signed[key])}, not text"
+        for key in ("duration_ms", "elapsed_ns"):
+            if row.get(key) is not None and not is_number(row[key]):
+                return f"{where}.{key} is {_kind(row[key])}, not a number"
+    return None

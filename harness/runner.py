@@ -4,7 +4,6 @@ once), judging each answer as it comes and writing it to disk before the next on
 from __future__ import annotations
 
 import fnmatch
-import json
 import threading
 import time
 from collections import Counter
@@ -20,6 +19,7 @@ from harness.cases import Loaded, load_cases
 from harness.compare import Expected, clip, expected_for, judge
 from harness.model import Check
 from harness.limits import Limits
+from harness.redaction import harness_environment_secrets
 from harness.verdicts import COUNT_ORDER, ERROR, UNSUPPORTED
 
 
@@ -36,6 +36,7 @@ class RunOptions:
     case_filter: list[str] | None = None  # case id patterns (fnmatch); None: every case
     oracles: list[str] | None = None  # verifier-kind adapters to ask (harness/oracles.py); None: every one
     use_oracles: bool = True  # False: --no-oracles
+    body_roots: list[str] = field(default_factory=list)  # folders body files may come from besides the case tree
 
     def settings(self) -> dict[str, Any]:
         return {
@@ -47,6 +48,7 @@ class RunOptions:
             "case_filter": self.case_filter,
             "isolate_network": self.isolate_network,
             "oracles": self.oracles if self.use_oracles else [],
+            "body_roots": [str(p) for p in self.body_roots],
         }
 
 
@@ -58,6 +60,7 @@ class RunOutcome:
     case_errors: list[str]
     problems: list[str]  # unknown adapters, manifest problems
     unavailable: dict[str, str]
+    sink: res.Sink = field(default_factory=res.Sink)  # every later output of this run goes through it
 
 
 class Progress:
@@ -112,6 +115,7 @@ class Plan:
     previous_adapters: dict[str, dict[str, Any]]
     oracle_specs: list[AdapterSpec] = field(default_factory=list)
     oracle_records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sink: res.Sink = field(default_factory=res.Sink)  # the run's one redaction layer (harness/redaction.py)
 
     @property
     def case_errors(self) -> list[str]:
@@ -119,7 +123,12 @@ class Plan:
 
     @property
     def secrets(self) -> set[str]:
-        return {c.context.secret_access_key for c in self.loaded.cases}
+        return set(self.sink.redactor.secrets)
+
+    def lost_record(self, adapter: str) -> bool:
+        """Every verdict of this adapter is in the journal but not its record (the run died in between)."""
+        return (adapter not in self.previous_adapters and not self.todo(adapter)
+                and any(r["adapter"] == adapter for r in self.previous_rows))
 
     def todo(self, adapter: str) -> list[Check]:
         done = self._done()
@@ -134,8 +143,11 @@ class Plan:
 
 
 def plan(options: RunOptions, log: Callable[[str], None] = print) -> Plan:
-    """Load and select cases and adapters, expand checks, compute expectations, read what a resumed run has."""
-    loaded: Loaded = load_cases(options.case_paths)
+    """Load and select cases and adapters, expand checks, compute expectations, read what a resumed run has.
+    The run's Sink is built here, from every case's secret, before anything is logged."""
+    loaded: Loaded = load_cases(options.case_paths, limits=options.limits, body_roots=tuple(options.body_roots))
+    sink = res.Sink(res.Redactor(run_secrets(loaded)))
+    log = _redacted(log, sink)
     for error in loaded.errors:
         log(str(error))
     problems: list[str] = []
@@ -160,23 +172,39 @@ def plan(options: RunOptions, log: Callable[[str], None] = print) -> Plan:
             expected[check.key] = Expected({}, f"none (the reference signer refuses it: {type(exc).__name__}: {exc})")
     journal_path = options.out_dir / res.JOURNAL
     previous_rows, previous_adapters = res.read_journal(journal_path) if options.resume else ([], {})
-    return Plan(loaded, checks, expected, specs, problems, isolate, previous_rows, previous_adapters, oracle_specs)
+    return Plan(loaded, checks, expected, specs, problems, isolate, previous_rows, previous_adapters,
+                oracle_specs=oracle_specs, sink=sink)
+
+
+def run_secrets(loaded: Loaded) -> set[str]:
+    """What no output may hold: every case's secret key (of every case loaded, selected or not) and the
+    harness's own environment's."""
+    return {c.context.secret_access_key for c in loaded.cases} | harness_environment_secrets()
+
+
+def _redacted(log: Callable[[str], None], sink: "res.Sink") -> Callable[[str], None]:
+    return lambda line: log(sink.line(line))
 
 
 def run(options: RunOptions, log: Callable[[str], None] = print, progress_emit: Callable[[str, bool], None] | None = None) -> RunOutcome:
     wall_started, cpu_started = time.perf_counter(), time.process_time()
     out = options.out_dir
     out.mkdir(parents=True, exist_ok=True)
-    (out / res.RUN_SETTINGS).write_text(json.dumps(options.settings(), indent=1))
     the_plan = plan(options, log)
-    redactor = res.Redactor(the_plan.secrets)
-    rows, adapters_info, unavailable = execute(the_plan, options, redactor, log, progress_emit)
-    data = assemble(the_plan, options, rows, adapters_info, wall_started, cpu_started)
-    path = res.write_results(out, data, redactor)
-    return RunOutcome(out, path, data, the_plan.case_errors, the_plan.problems, unavailable)
+    sink = the_plan.sink
+    log = _redacted(log, sink)
+    if progress_emit is not None:
+        emit = progress_emit
+        progress_emit = lambda line, final: emit(sink.line(line), final)  # noqa: E731
+    sink.write_json(out / res.RUN_SETTINGS, options.settings())
+    rows, adapters_info, unavailable = execute(the_plan, options, sink, log, progress_emit)
+    # cleaned once: results.json and every later output (report, history, console, --baseline) come from it
+    data = sink.clean(assemble(the_plan, options, rows, adapters_info, wall_started, cpu_started))
+    path = res.write_results(out, data, sink)
+    return RunOutcome(out, path, data, the_plan.case_errors, the_plan.problems, unavailable, sink)
 
 
-def execute(the_plan: Plan, options: RunOptions, redactor: "res.Redactor", log: Callable[[str], None],
+def execute(the_plan: Plan, options: RunOptions, sink: "res.Sink", log: Callable[[str], None],
             progress_emit: Callable[[str, bool], None] | None = None
             ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]], dict[str, str]]:
     """Every check through every adapter that still owes it, in parallel through the adapter pool; each row
@@ -184,9 +212,10 @@ def execute(the_plan: Plan, options: RunOptions, redactor: "res.Redactor", log: 
     journal_path = options.out_dir / res.JOURNAL
     if not options.resume and journal_path.exists():
         journal_path.unlink()
-    journal = res.Journal(journal_path, redactor)
+    journal = res.Journal(journal_path, sink)
     adapters_info: dict[str, dict[str, Any]] = dict(the_plan.previous_adapters)
-    owing = [spec for spec in the_plan.specs if the_plan.todo(spec.name)]
+    # an adapter owes verdicts, or its record (lost when the run died between its verdicts and its record)
+    owing = [spec for spec in the_plan.specs if the_plan.todo(spec.name) or the_plan.lost_record(spec.name)]
     settings = PoolSettings(limits=options.limits, adapter_env=options.adapter_env,
                             secrets=frozenset(the_plan.secrets), isolate_network=the_plan.isolate_network,
                             log_dir=options.out_dir / "logs")
@@ -199,6 +228,9 @@ def execute(the_plan: Plan, options: RunOptions, redactor: "res.Redactor", log: 
             spec = next(s for s in owing if s.name == name)
             record = {"type": "adapter", "name": name, "language": spec.language, "library": spec.library,
                       "available": False, "reason": reason}
+            if the_plan.lost_record(name):
+                record = {**record, "available": True, "library_version": "unknown", "record_lost": True,
+                          "reason": f"record lost when the run was interrupted; the adapter is unavailable now ({reason})"}
             adapters_info[name] = record
             journal.write(record)
         total = sum(len(the_plan.todo(name)) for name in pool.sessions)
@@ -214,6 +246,8 @@ def execute(the_plan: Plan, options: RunOptions, redactor: "res.Redactor", log: 
         def work(session: AdapterSession) -> None:
             name = session.spec.name
             try:
+                if not the_plan.todo(name):
+                    session.ready()  # only the record is owed: start the adapter to read its version again
                 for check in the_plan.todo(name):
                     try:
                         judged = check_one(session, check, the_plan.expected[check.key], oracles)
@@ -223,7 +257,8 @@ def execute(the_plan: Plan, options: RunOptions, redactor: "res.Redactor", log: 
                     oracles.then(judged, lambda c=check, j=judged: finish(c, name, j))
             finally:
                 session.close()
-                record = {"type": "adapter", **session.record()}
+                record = {"type": "adapter", **resumed_record(session.record(), the_plan.previous_adapters.get(name),
+                                                              the_plan.lost_record(name))}
                 adapters_info[name] = record
                 journal.write(record)
 
@@ -232,6 +267,22 @@ def execute(the_plan: Plan, options: RunOptions, redactor: "res.Redactor", log: 
         the_plan.oracle_records = oracles.records()
     journal.close()
     return rows, adapters_info, dict(pool.unavailable)
+
+
+def resumed_record(record: dict[str, Any], previous: dict[str, Any] | None, lost: bool) -> dict[str, Any]:
+    """An adapter's record after a resume: counts of both parts of the run added up; a record that was lost
+    says so (its version is the one the adapter reports now)."""
+    if lost:
+        return {**record, "record_lost": True,
+                "note": "record lost when the run was interrupted; version read again on --resume"}
+    if not previous or previous.get("available") is False:
+        return record
+    merged = dict(record)
+    for key in ("restarts", "checks", "library_elapsed_ns"):
+        if isinstance(previous.get(key), int) and isinstance(record.get(key), int):
+            merged[key] = previous[key] + record[key]
+    merged["faults"] = ((previous.get("faults") or []) + (record.get("faults") or []))[-10:]
+    return merged
 
 
 def check_one(session: AdapterSession, check: Check, expected: Expected, oracles: "orc.Oracles | None" = None) -> dict[str, Any]:
@@ -251,7 +302,8 @@ def check_one(session: AdapterSession, check: Check, expected: Expected, oracles
         judged = judge(check, expected, answer).to_json()
     except Exception as exc:  # a harness bug must not stop the run
         judged = {"status": ERROR, "reason": f"harness could not judge this answer: {type(exc).__name__}: {exc}"}
-    judged["elapsed_ns"] = answer.get("elapsed_ns")
+    elapsed = answer.get("elapsed_ns")  # a number the adapter reports: kept only when it is a whole number
+    judged["elapsed_ns"] = elapsed if isinstance(elapsed, int) and not isinstance(elapsed, bool) else None
     judged["duration_ms"] = _ms(started)  # the adapter's check; the oracles' time is not the adapter's
     if oracles is not None:
         oracles.annotate(check, judged)

@@ -9,13 +9,16 @@ from pathlib import Path
 
 from harness.adapters.manifest import discover, missing_toolchain
 from harness.adapters.pool import AdapterPool, PoolSettings
-from harness.cli.common import EXIT_OK, Subparsers
+from harness.cli.common import EXIT_OK, EXIT_USAGE, Subparsers
 
 
 def cmd_adapters(args: argparse.Namespace) -> int:
     known, problems = discover([Path(p) for p in args.adapter_dir] if args.adapter_dir else None, kind=None)
     for line in problems:
         print(line, file=sys.stderr)
+    missing = [p for p in problems if p.endswith("no such adapter folder")]
+    if missing:
+        return EXIT_USAGE
     started: dict[str, tuple[str, str]] = {}
     unavailable: dict[str, str] = {}
     if args.check:  # build and start each adapter through the pool (same isolation as a run)

@@ -20,26 +20,35 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from harness.adapters.manifest import discover
-    from harness.bench import bench, format_table, merge_into_results
+    from harness.bench import BENCH_SECRET, bench, format_table, merge_into_results
+    from harness.redaction import Redactor, Sink, harness_environment_secrets
     from harness.runner import select_adapters
 
+    sink = Sink(Redactor({BENCH_SECRET} | harness_environment_secrets()))  # every bench output goes through it
     known, problems = discover([Path(d) for d in args.adapter_dir]) if args.adapter_dir else discover()
     wanted = [a.strip() for a in args.adapters.split(",")] if args.adapters else None
     specs, unknown = select_adapters(known, wanted)
     for line in problems + unknown:
-        print(line, file=sys.stderr)
-    results = bench(specs, args.seconds, log=lambda line: print(line, file=sys.stderr, flush=True))
-    print(format_table(results))
+        sink.say(line)
+    if args.adapter_dir and not known:
+        return 2
+    results = sink.clean(bench(specs, args.seconds, log=sink.console()))
+    sink.say(format_table(results), sys.stdout)
     if args.out:
-        Path(args.out).write_text(json.dumps(results, indent=1))
-    if args.results:
-        merge_into_results(Path(args.results), results)
         try:
+            sink.write_json(Path(args.out), results)
+        except OSError as exc:
+            sink.say(f"sigharness bench: --out {args.out}: cannot write it ({exc.strerror or type(exc).__name__})")
+            return 2
+    if args.results:
+        try:
+            merge_into_results(Path(args.results), results)
             from harness import report
             from harness.results import load_results
 
             path = Path(args.results)
-            report.write_all(load_results(path), path.parent)
-        except ImportError:
-            pass
-    return 2 if unknown else 0
+            report.write_all(load_results(path), path.parent, sink=sink)
+        except (OSError, ValueError) as exc:
+            sink.say(f"sigharness bench: --results {args.results}: {exc}")
+            return 2
+    return 2 if unknown or any(p.endswith("no such adapter folder") for p in problems) else 0

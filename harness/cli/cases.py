@@ -8,13 +8,13 @@ import sys
 
 from harness import bless
 from harness.cases import load_cases
-from harness.cli.common import DEFAULT_CASES, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Subparsers, UsageError
+from harness.cli.common import DEFAULT_CASES, add_case_input_options, body_roots, limits_from, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Subparsers, UsageError
 from harness.model import Check
 from harness.reference import surface_of
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    loaded = load_cases(args.paths or DEFAULT_CASES)
+    loaded = load_cases(args.paths or DEFAULT_CASES, limits=limits_from(args), body_roots=tuple(body_roots(args.body_root)))
     for error in loaded.errors:
         print(error)
     print(f"{len(loaded.cases)} cases valid, {len(loaded.errors)} problems", file=sys.stderr)
@@ -63,6 +63,7 @@ def cmd_bless(args: argparse.Namespace) -> int:
 def register(sub: Subparsers) -> None:
     p = sub.add_parser("validate", help="lint case files; one line FILE:LINE: problem for each bad file")
     p.add_argument("paths", nargs="*", metavar="PATH", help="default: cases/ (the installed copy without a checkout)")
+    add_case_input_options(p)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("show", help="every stage of the reference signer for one case")

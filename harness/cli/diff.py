@@ -8,9 +8,17 @@ import sys
 from pathlib import Path
 
 from harness import diff
+from harness.redaction import Sink
+
+
+def _fail(message: str) -> int:
+    print(f"sigharness diff: {Sink().line(message)}", file=sys.stderr)
+    return 2
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    if args.limit < 0:
+        return _fail(f"--limit must be 0 or more, not {args.limit}")
     loaded = []
     for name in (args.old, args.new):
         path = Path(name)
@@ -19,25 +27,27 @@ def cmd_diff(args: argparse.Namespace) -> int:
         try:
             loaded.append((path, diff.load(path)))
         except FileNotFoundError:
-            print(f"sigharness diff: {path}: no such file", file=sys.stderr)
-            return 2
-        except (ValueError, json.JSONDecodeError) as exc:
-            print(f"sigharness diff: {path}: not a sigharness results file ({exc})", file=sys.stderr)
-            return 2
+            return _fail(f"{path}: no such file")
+        except OSError as exc:
+            return _fail(f"{path}: cannot read it ({exc.strerror or type(exc).__name__})")
+        except ValueError as exc:  # load_results names the file and the first problem
+            return _fail(str(exc))
     (old_path, old), (new_path, new) = loaded
     comparison = diff.compare(old, new)
     old_label = diff.describe(old, old_path)
     new_label = diff.describe(new, new_path)
+    sink = Sink()
     if args.format == "json":
-        print(json.dumps({
+        text = json.dumps(sink.clean({
             "old": str(old_path), "new": str(new_path), "counts": comparison.counts(), "unchanged": comparison.unchanged,
             "versions": [dict(zip(("adapter", "library", "old", "new"), v)) for v in comparison.versions],
             "changes": [c.to_json() for c in comparison.changes],
-        }, indent=1, ensure_ascii=False))
+        }), indent=1, ensure_ascii=False, allow_nan=False)
     elif args.format == "md":
-        print(diff.format_markdown(comparison, old_label, new_label), end="")
+        text = diff.format_markdown(comparison, old_label, new_label).rstrip("\n")
     else:
-        print(diff.format_text(comparison, old_label, new_label, limit=args.limit))
+        text = diff.format_text(comparison, old_label, new_label, limit=args.limit)
+    sink.say(text, sys.stdout)
     return 1 if comparison.regressions else 0
 
 

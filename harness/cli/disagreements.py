@@ -16,7 +16,12 @@ def cmd_disagreements(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     if args.update:
-        changed = update_readme(Path(args.update), data)
+        try:
+            changed = update_readme(Path(args.update), data)
+        except OSError as exc:
+            raise UsageError(f"--update {args.update}: {exc.strerror or type(exc).__name__}") from None
+        except ValueError as exc:  # no markers, not UTF-8
+            raise UsageError(f"--update {args.update}: {exc}") from None
         print(f"{'updated' if changed else 'unchanged'}: {args.update}")
     else:
         print(table(data))

@@ -1,17 +1,24 @@
-"""`sigharness report RESULTS.json [RESULTS.json ...] --out DIR`: render (and merge) runs into one report."""
+"""`sigharness report RESULTS.json [RESULTS.json ...] --out DIR`: render (and merge) runs into one report.
+
+What is written where (docs/report.md): one results file, or one run folder, is rendered into its own
+folder (or --out). Several inputs, or a folder holding run folders, are merged into --out (default
+reports/merged): the run folders found are read, never written.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from harness.redaction import Sink
 from harness.results import dumps, load_results
+
+DEFAULT_MERGED = Path("reports") / "merged"
 
 
 def _fail(message: str) -> int:
-    print(f"sigharness report: {message}", file=sys.stderr)
+    print(f"sigharness report: {Sink().line(message)}", file=sys.stderr)
     return 2
 
 
@@ -27,9 +34,13 @@ def _expectations(values: list[str] | None) -> list[tuple[str, str]]:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from harness import history, report
+    from harness.cli.common import UsageError, writable_folder
     from harness.report.merge import expand_inputs, merge
 
-    paths = expand_inputs(args.results)
+    try:
+        paths, merging = expand_inputs(args.results)
+    except ValueError as exc:
+        return _fail(str(exc))
     if not paths:
         return _fail(f"no results.json found in {' '.join(args.results)}")
     inputs = []
@@ -38,8 +49,10 @@ def cmd_report(args: argparse.Namespace) -> int:
             inputs.append((str(path), load_results(path)))
         except FileNotFoundError:
             return _fail(f"{path}: no such file")
-        except (ValueError, json.JSONDecodeError) as exc:
-            return _fail(f"{path}: not a sigharness results file ({exc})")
+        except OSError as exc:
+            return _fail(f"{path}: cannot read it ({exc.strerror or type(exc).__name__})")
+        except ValueError as exc:
+            return _fail(str(exc))
     try:
         expected = _expectations(args.expect_version)
     except ValueError as exc:
@@ -59,29 +72,35 @@ def cmd_report(args: argparse.Namespace) -> int:
         if not seen:
             problems.append(f"no input has adapter {name} (expected with version {version})")
     for line in problems:
-        print(f"sigharness report: {line}", file=sys.stderr)
+        _fail(line)
     if problems:
         return 2
 
-    data = inputs[0][1] if len(inputs) == 1 else merge(inputs)
-    out = Path(args.out) if args.out else (paths[0].parent if len(paths) == 1 else Path("reports") / "merged")
-    out.mkdir(parents=True, exist_ok=True)
+    data = inputs[0][1] if not merging else merge(inputs)
+    out = Path(args.out) if args.out else (paths[0].parent if not merging else DEFAULT_MERGED)
+    try:
+        writable_folder(out, "--out")
+    except UsageError as exc:
+        return _fail(str(exc))
+    sink = Sink()
     written: list[Path] = []
-    if len(inputs) > 1:
-        merged_path = out / "results.json"
-        merged_path.write_text(dumps(data), encoding="utf-8")
-        written.append(merged_path)
+    if merging:
+        written.append(sink.write_json(out / "results.json", data, render=dumps))
     history_path = Path(args.history) if args.history else None
-    if history_path is not None and not args.no_append:
-        if history.append(history_path, data, written[0] if written else paths[0]):
-            written.append(history_path)
-    written += report.write_all(data, out, history=history_path, title=args.title)
+    try:
+        if history_path is not None and not args.no_append:
+            if history.append(history_path, data, written[0] if written else paths[0]):
+                written.append(history_path)
+        written += report.write_all(data, out, history=history_path, title=args.title, sink=sink)
+    except OSError as exc:
+        return _fail(f"{exc.filename or out}: cannot write it ({exc.strerror or type(exc).__name__})")
     columns = sorted((data.get("adapters") or {}).items())
-    print(f"{len(data.get('results') or [])} checks, {len(data.get('cases') or {})} cases, {len(columns)} columns from {len(inputs)} run(s)")
+    say = lambda line: sink.say(line, sys.stdout)  # noqa: E731
+    say(f"{len(data.get('results') or [])} checks, {len(data.get('cases') or {})} cases, {len(columns)} columns from {len(inputs)} run(s)")
     for key, info in columns:
-        print(f"  {key:40} {info.get('library', '')} {info.get('library_version') or ('unavailable' if info.get('available') is False else '')}")
+        say(f"  {key:40} {info.get('library', '')} {info.get('library_version') or ('unavailable' if info.get('available') is False else '')}")
     for path in written:
-        print(f"wrote {path}")
+        say(f"wrote {path}")
     return 0
 
 
@@ -89,12 +108,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "report",
         help="render index.html, junit.xml and summary.md from one or more results.json (merging runs side by side)",
-        description="Render the report from results.json files. With several files the runs are merged: one column "
-        "per adapter, or per adapter and library version (name@version) when an adapter appears with several versions.",
+        description="Render the report from results.json files. One file or one run folder is rendered into its own "
+        "folder. With several files, or a folder of run folders, the runs are merged into --out (default reports/merged; "
+        "the inputs are never written): one column per adapter, or per adapter and library version (name@version) when "
+        "an adapter appears with several versions.",
     )
     p.add_argument("results", nargs="+", metavar="RESULTS.json",
-                   help="results files; a folder means its results.json, or every */results.json under it")
-    p.add_argument("--out", metavar="DIR", help="where to write (default: the run folder for one file, reports/merged for several)")
+                   help="results files; a folder means its results.json, or (merged) every */results.json under it")
+    p.add_argument("--out", metavar="DIR", help="where to write (default: the run folder for one file, reports/merged when merging)")
     p.add_argument("--title", help="the page title")
     p.add_argument("--history", metavar="FILE", help="history file (JSON lines): append this report's run once and show the trend")
     p.add_argument("--no-append", action="store_true", help="with --history: only read the history, append nothing")

@@ -20,6 +20,7 @@ from markupsafe import Markup
 from harness import history as hist
 from harness import oracles, verdicts
 from harness.report import model
+from harness.redaction import Sink
 from harness.results import expanded
 from harness.report.text import json_for_html, md_cell, shorten_tokens, xml_text
 
@@ -279,12 +280,15 @@ def _oracle_lines(table: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | None = None, title: str | None = None) -> list[Path]:
-    """Write index.html, junit.xml and summary.md into out_dir; return their paths."""
+def write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | None = None, title: str | None = None,
+              sink: Sink | None = None) -> list[Path]:
+    """Write index.html, junit.xml and summary.md into out_dir through `sink` (the run's redaction layer:
+    secrets out of every value before rendering, and out of the rendered text once more); return their paths."""
+    sink = sink or Sink()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    clean = shorten_tokens(data)  # once for every output: no output ever holds a whole session token
+    clean = shorten_tokens(sink.clean(data))  # once for every output: no secret, no whole session token
     loaded = load_history(history)
     view = model.build(clean, loaded, title)
     for name, text in (
@@ -292,9 +296,5 @@ def write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | N
         ("junit.xml", _junit(clean)),
         ("summary.md", _summary(clean, view)),
     ):
-        path = out / name
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-        written.append(path)
+        written.append(sink.write_text(out / name, text))
     return written

@@ -107,16 +107,23 @@ def merge(inputs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     return out
 
 
-def expand_inputs(paths: list[str]) -> list[Path]:
-    """RESULTS.json files as given; a folder means its results.json, or every */results.json under it."""
+def expand_inputs(paths: list[str]) -> tuple[list[Path], bool]:
+    """(results files, merging?). A file is itself; a folder means its results.json, or every */results.json
+    one level under it (a folder of runs). Merging when there is more than one input or a folder of runs:
+    the merged report then goes to --out, never into the run folders found."""
     found: list[Path] = []
+    merging = len(paths) > 1
     for name in paths:
         path = Path(name)
         if path.is_dir():
-            if (path / "results.json").exists():
+            if (path / "results.json").is_file():
                 found.append(path / "results.json")
             else:
-                found += sorted(path.glob("*/results.json"))
+                runs = sorted(p for p in path.glob("*/results.json") if p.is_file())
+                if not runs:
+                    raise ValueError(f"{path}: no results.json in it or in its subfolders (name a run folder or a results file)")
+                found += runs
+                merging = True
         else:
             found.append(path)
-    return found
+    return found, merging
