@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from harness.results import dumps, load_results
+from harness.results import dump, load_results
 
 
 def _fail(message: str) -> int:
@@ -69,7 +69,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     written: list[Path] = []
     if len(inputs) > 1:
         merged_path = out / "results.json"
-        merged_path.write_text(dumps(data), encoding="utf-8")
+        with open(merged_path, "w", encoding="utf-8") as handle:
+            dump(data, handle)
         written.append(merged_path)
     history_path = Path(args.history) if args.history else None
     if history_path is not None and not args.no_append:

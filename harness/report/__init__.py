@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from markupsafe import Markup
 from harness import history as hist
 from harness import verdicts
 from harness.report import model
-from harness.results import expanded
+from harness.results import expanded, paused_gc
 from harness.report.text import json_for_html, md_cell, shorten_tokens, xml_text
 
 HERE = Path(__file__).resolve().parent
@@ -161,54 +160,78 @@ def render_junit(data: dict[str, Any]) -> str:
     return _junit(shorten_tokens(data))
 
 
+def _attr(value: Any) -> str:
+    """An XML attribute value, escaped as ElementTree escapes it (after xml_text made it XML-safe)."""
+    text = xml_text(value)
+    if any(c in text for c in '&<>"\n\r\t'):
+        text = (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+                .replace("\r", "&#13;").replace("\n", "&#10;").replace("\t", "&#09;"))
+    return text
+
+
+def _text(value: Any) -> str:
+    text = xml_text(value)
+    if any(c in text for c in "&<>"):
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text
+
+
 def _junit(clean: dict[str, Any]) -> str:
+    """junit.xml written as text, element by element (an ElementTree of ~100,000 test cases costs seconds and
+    hundreds of MB); the output is what ElementTree with `indent` writes."""
     adapters = clean.get("adapters") or {}
+    cases = clean.get("cases") or {}
     by_adapter: dict[str, list[dict[str, Any]]] = {}
     for row in clean.get("results") or []:
         by_adapter.setdefault(row["adapter"], []).append(row)
-    root = ET.Element("testsuites", name="sigharness")
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    stamp = (clean.get("manifest") or {}).get("date", "")
+    stamp = _attr((clean.get("manifest") or {}).get("date", ""))
+    topics: dict[str, str] = {}
+    suites: list[str] = []
     for key in model.adapter_order({k: adapters.get(k, {"name": k}) for k in by_adapter}):
         rows = sorted(by_adapter[key], key=lambda r: (r["case"], r["mode"]))
         info = adapters.get(key, {})
-        suite = ET.SubElement(root, "testsuite", name=xml_text(key), timestamp=xml_text(stamp))
-        props = ET.SubElement(suite, "properties")
-        for prop in ("language", "library", "library_version", "runtime"):
-            if info.get(prop):
-                ET.SubElement(props, "property", name=prop, value=xml_text(info[prop]))
+        props = [f'      <property name="{prop}" value="{_attr(info[prop])}" />\n'
+                 for prop in ("language", "library", "library_version", "runtime") if info.get(prop)]
+        body = ["    <properties>\n" + "".join(props) + "    </properties>\n" if props else "    <properties />\n"]
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         seconds = 0.0
+        name_attr = _attr(key)
         for row in rows:
-            case = row["case"]
-            topic = model.topic_of(case, (clean.get("cases") or {}).get(case, {}))
+            case, mode = row["case"], row["mode"]
+            topic = topics.get(case)
+            if topic is None:
+                topic = topics[case] = model.topic_of(case, cases.get(case, {}))
             elapsed = (row.get("duration_ms") or 0) / 1000
             seconds += elapsed
-            tc = ET.SubElement(suite, "testcase", classname=xml_text(f"{key}.{topic}"),
-                               name=xml_text(f"{case} [{row['mode']}]"), time=f"{elapsed:.3f}")
+            head = f'    <testcase classname="{_attr(f"{key}.{topic}")}" name="{_attr(f"{case} [{mode}]")}" time="{elapsed:.3f}"'
             counts["tests"] += 1
-            status, reason = row.get("status"), xml_text(row.get("reason") or "")
+            status = row.get("status")
             junit = (verdicts.VERDICTS.get(status) or verdicts.VERDICTS[verdicts.ERROR]).junit
             if junit == "failure":
                 counts["failures"] += 1
-                node = ET.SubElement(tc, "failure", message=reason, type=xml_text(row.get("stage") or status))
-                node.text = xml_text(_failure_text(expanded(clean, row)))
+                text = _text(_failure_text(expanded(clean, row)))
+                inner = (f'<failure message="{_attr(row.get("reason") or "")}" type="{_attr(row.get("stage") or status)}"'
+                         + (f">{text}</failure>" if text else " />"))
             elif junit == "error":
                 counts["errors"] += 1
-                ET.SubElement(tc, "error", message=reason, type=xml_text(status))
+                inner = f'<error message="{_attr(row.get("reason") or "")}" type="{_attr(status)}" />'
             elif junit == "skipped":
                 counts["skipped"] += 1
-                ET.SubElement(tc, "skipped", message=xml_text(f"{status}: " + (row.get("reason") or "")))
+                inner = f'<skipped message="{_attr(f"{status}: " + (row.get("reason") or ""))}" />'
             elif status != verdicts.PASS:
-                ET.SubElement(tc, "system-out").text = xml_text(f"{status}: " + (row.get("reason") or ""))
+                inner = f'<system-out>{_text(f"{status}: " + (row.get("reason") or ""))}</system-out>'
+            else:
+                body.append(head + " />\n")
+                continue
+            body.append(f"{head}>\n      {inner}\n    </testcase>\n")
         for k, v in counts.items():
-            suite.set(k, str(v))
             totals[k] += v
-        suite.set("time", f"{seconds:.3f}")
-    for k, v in totals.items():
-        root.set(k, str(v))
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+        suites.append(f'  <testsuite name="{name_attr}" timestamp="{stamp}" tests="{counts["tests"]}" failures="{counts["failures"]}" '
+                      f'errors="{counts["errors"]}" skipped="{counts["skipped"]}" time="{seconds:.3f}">\n' + "".join(body) + "  </testsuite>\n")
+    root = (f'<testsuites name="sigharness" tests="{totals["tests"]}" failures="{totals["failures"]}" errors="{totals["errors"]}" '
+            f'skipped="{totals["skipped"]}"')
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + (root + ">\n" + "".join(suites) + "</testsuites>" if suites else root + " />") + "\n"
 
 
 def _failure_text(row: dict[str, Any]) -> str:
@@ -265,6 +288,11 @@ def _summary(clean: dict[str, Any], view: dict[str, Any], max_failures: int = 15
 
 def write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | None = None, title: str | None = None) -> list[Path]:
     """Write index.html, junit.xml and summary.md into out_dir; return their paths."""
+    with paused_gc():
+        return _write_all(data, out_dir, history, title)
+
+
+def _write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | None, title: str | None) -> list[Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
