@@ -1,11 +1,16 @@
 """Size of results.json per check, and the cost of merging eight full runs (~100,000 checks) into one
-report: wall time and peak resident memory of `sigharness report RUN1 ... RUN8 --out DIR`, measured in
-a child process, then how long the merged page takes to open in headless Chromium.
+report: wall time, CPU time and peak resident memory of `sigharness report RUN1 ... RUN8 --out DIR`,
+measured in a child process, then how long the merged page takes to open in headless Chromium.
 
-    python benchmarks/merge_runs.py reports/latest/results.json [--runs 8] [--no-browser]
+    python benchmarks/merge_runs.py reports/latest/results.json [--runs 8] [--repeat 3] [--no-browser] [--phases]
 
 The eight inputs are copies of one full run, each with other library versions (so every adapter gets
-one column per copy, as in a version matrix), written to a temporary folder.
+one column per copy, as in a version matrix), written to a temporary folder. The machine is shared:
+every figure is printed with the load average (1 minute) next to it, and CPU time (user + system of
+the child) is printed beside wall time because on a loaded machine wall time mostly measures waiting
+for a core. `--phases` also times each step of the command in this process (what each one costs).
+The browser is Debian's chromium driven through Debian's chromedriver (as tests/test_report_browser.py
+starts it; never a driver fetched from the network).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,7 +30,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness.results import dumps, load_results  # noqa: E402
+from harness.results import dump, dumps, load_results  # noqa: E402
+
+CHROMIUM = os.environ.get("SIGHARNESS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+DRIVER = os.environ.get("SIGHARNESS_CHROMEDRIVER") or shutil.which("chromedriver") or "/usr/bin/chromedriver"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--window-size=1400,1000"]
+
+
+def load() -> str:
+    return f"load {os.getloadavg()[0]:.1f}"
 
 
 def copies(source: Path, runs: int, folder: Path) -> list[Path]:
@@ -41,43 +56,107 @@ def copies(source: Path, runs: int, folder: Path) -> list[Path]:
     return paths
 
 
-def measured(command: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB) of a child process."""
+def measured(command: list[str]) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak RSS in MB) of a child process (run it in a fresh process: RUSAGE_CHILDREN
+    keeps the largest child's peak)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(proc.stderr[-3000:])
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return wall, peak
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, after.ru_maxrss / 1024
 
 
-def browser_open_ms(page: Path) -> float | None:
-    """Milliseconds until the page's own script has laid out the matrix (Selenium + Debian's chromium)."""
-    try:
-        from selenium import webdriver
-    except ImportError:
-        return None
+def child(paths: list[Path], out: Path) -> None:
+    """One timed `sigharness report`, in its own process so that its peak RSS is its own."""
+    command = [sys.executable, "-m", "harness", "report", *map(str, paths), "--out", str(out)]
+    wall, cpu, peak = measured(command)
+    print(json.dumps({"wall": wall, "cpu": cpu, "rss": peak}))
+
+
+def phases(paths: list[Path], out: Path) -> None:
+    """The steps of `sigharness report` one by one, in this process: wall and CPU seconds of each."""
+    from harness import report
+    from harness.report import merge, model
+    from harness.report.text import shorten_tokens
+    from harness.results import paused_gc
+
+    mark = [time.perf_counter(), time.process_time()]
+
+    def lap(name: str) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        print(f"  {name:28} wall {wall - mark[0]:6.2f} s  cpu {cpu - mark[1]:6.2f} s  ({load()})", flush=True)
+        mark[:] = [time.perf_counter(), time.process_time()]
+
+    inputs = [(str(p), load_results(p)) for p in paths]
+    lap("load inputs")
+    data = merge.merge(inputs)
+    del inputs
+    lap("merge")
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "results.json", "w", encoding="utf-8") as handle:
+        dump(data, handle)
+    lap("write merged results.json")
+    with paused_gc():
+        clean = shorten_tokens(data)
+        lap("shorten session tokens")
+        view = model.build(clean)
+        lap("page model (matrix, detail)")
+        page = report._html(clean, view, None, None)
+        lap("index.html")
+        junit = report._junit(clean)
+        lap("junit.xml")
+        report._summary(clean, view)
+        lap("summary.md")
+        (out / "index.html").write_text(page, encoding="utf-8")
+        (out / "junit.xml").write_text(junit, encoding="utf-8")
+        lap("write index.html, junit.xml")
+
+
+def browser_open_ms(page: Path, times: int = 3) -> list[float]:
+    """Milliseconds from navigation start to the end of the load event (the page's script has laid out the
+    matrix by then: it runs before `load`), `times` fresh loads."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="sigharness-chromium-")
     options = webdriver.ChromeOptions()
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"):
+    options.binary_location = CHROMIUM
+    for flag in FLAGS + [f"--user-data-dir={profile}"]:
         options.add_argument(flag)
-    if shutil.which("chromium"):
-        options.binary_location = shutil.which("chromium")
-    driver = webdriver.Chrome(options=options)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver.set_page_load_timeout(120)
+    found = []
     try:
-        driver.get(page.as_uri())
-        return driver.execute_script(
-            "var t = performance.getEntriesByType('navigation')[0]; return t.loadEventEnd - t.startTime;")
+        for _ in range(times):
+            driver.get("about:blank")
+            driver.get(page.as_uri())
+            rows = driver.execute_script("return document.querySelectorAll('#gbody .r').length")
+            if not rows:
+                raise SystemExit("the merged page shows no row")
+            found.append(driver.execute_script(
+                "var t = performance.getEntriesByType('navigation')[0]; return t.loadEventEnd - t.startTime;"))
     finally:
         driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+    return found
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", type=Path)
     parser.add_argument("--runs", type=int, default=8)
+    parser.add_argument("--repeat", type=int, default=1, help="timed `sigharness report` runs (best and median printed)")
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--phases", action="store_true", help="also time each step of the command in this process")
+    parser.add_argument("--child", nargs="+", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        child(args.child[:-1], args.child[-1])
+        return
     data = load_results(args.results)
     checks = len(data["results"])
     size = args.results.stat().st_size
@@ -86,14 +165,34 @@ def main() -> None:
         folder = Path(tmp)
         paths = copies(args.results, args.runs, folder)
         out = folder / "merged"
-        wall, peak = measured([sys.executable, "-m", "harness", "report", *map(str, paths), "--out", str(out)])
+        figures = []
+        for _ in range(args.repeat):
+            shutil.rmtree(out, ignore_errors=True)
+            before = load()
+            proc = subprocess.run([sys.executable, __file__, str(args.results), "--child", *map(str, paths), str(out)],
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise SystemExit(proc.stderr[-3000:] or proc.stdout[-3000:])
+            figure = json.loads(proc.stdout.strip().splitlines()[-1])
+            figures.append(figure)
+            print(f"merge + report of {args.runs} runs: wall {figure['wall']:.2f} s, cpu {figure['cpu']:.2f} s, "
+                  f"peak RSS {figure['rss']:.0f} MB ({before} before, {load()} after)", flush=True)
         merged = load_results(out / "results.json")
-        print(f"merge + report of {args.runs} runs ({len(merged['results'])} checks): {wall:.2f} s, peak RSS {peak:.0f} MB; "
-              f"merged results.json {(out / 'results.json').stat().st_size / 1e6:.0f} MB, index.html "
-              f"{(out / 'index.html').stat().st_size / 1e6:.0f} MB")
+        if len(figures) > 1:
+            walls, cpus, rss = ([f[k] for f in figures] for k in ("wall", "cpu", "rss"))
+            print(f"{len(figures)} runs: wall best {min(walls):.2f} s median {statistics.median(walls):.2f} s; cpu best {min(cpus):.2f} s "
+                  f"median {statistics.median(cpus):.2f} s; peak RSS max {max(rss):.0f} MB")
+        print(f"{len(merged['results'])} checks merged; results.json {(out / 'results.json').stat().st_size / 1e6:.0f} MB, "
+              f"index.html {(out / 'index.html').stat().st_size / 1e6:.0f} MB, junit.xml {(out / 'junit.xml').stat().st_size / 1e6:.0f} MB")
+        del merged
+        if args.phases:
+            print("steps, in this process:")
+            phases(paths, folder / "phases")
         if not args.no_browser:
+            before = load()
             ms = browser_open_ms(out / "index.html")
-            print("browser: selenium not installed" if ms is None else f"merged page opens in headless Chromium in {ms:.0f} ms")
+            print(f"merged page opens in headless Chromium in {min(ms):.0f} ms best, {statistics.median(ms):.0f} ms median of "
+                  f"{len(ms)} ({before} before, {load()} after)")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ converted in memory. See docs/results.md.
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import os
@@ -98,7 +99,7 @@ def compact_stages(stages: dict[str, dict[str, Any]] | None, algorithm: str | No
 def expanded(data: dict[str, Any], row: dict[str, Any], diffs: bool = True) -> dict[str, Any]:
     """The row with every stage's expected and actual text and (with `diffs`) the unified diff of the ones
     that differ (the report's page shows expected and actual side by side and needs no diff)."""
-    from harness.compare import first_difference, uncompared_note
+    from harness.compare import uncompared_note
 
     if not row.get("stages"):
         return row
@@ -116,9 +117,18 @@ def expanded(data: dict[str, Any], row: dict[str, Any], diffs: bool = True) -> d
             full.setdefault("actual", full["expected"])
         elif diffs and entry.get("equal") is False and "diff" not in full and full["expected"] is not None \
                 and full.get("actual") is not None:
-            full["line"], full["diff"] = first_difference(full["expected"], full["actual"])
+            full["line"], full["diff"] = _first_difference(full["expected"], full["actual"])
         stages[name] = full
     return {**row, "stages": stages, "expected_source": row.get("expected_source") or check.get("source")}
+
+
+@functools.lru_cache(maxsize=1024)
+def _first_difference(expected: str, actual: str) -> tuple[int, str]:
+    """compare.first_difference, once per pair of texts: the columns of a merged report (one adapter at
+    several versions) mostly fail with the same text."""
+    from harness.compare import first_difference
+
+    return first_difference(expected, actual)
 
 
 def upgrade(data: dict[str, Any]) -> dict[str, Any]:

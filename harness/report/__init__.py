@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from harness import history as hist
 from harness import verdicts
 from harness.report import model
 from harness.results import expanded, paused_gc
-from harness.report.text import json_for_html, md_cell, shorten_tokens, xml_text
+from harness.report.text import md_cell, shorten_tokens, xml_text
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -148,10 +150,18 @@ def _html(clean: dict[str, Any], view: dict[str, Any], history: dict[str, Any] |
         css=Markup(css),
         js=Markup(js),
         script_hash=script_hash,
-        data_json=Markup(json_for_html(view["matrix"])),
-        detail_json=Markup(json_for_html(view["detail"])),
+        data_json=Markup(_page_json(view["matrix"])),
+        detail_json=Markup(_page_json(view["detail"])),
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     )
+
+
+def _page_json(value: Any) -> str:
+    """What json_for_html gives, as ASCII: every other character as a \\u escape, so the page's two big blobs
+    are strings of one byte per character (one emoji in a reason makes a Python string four bytes per
+    character) and U+2028/9 are escaped by the encoder itself."""
+    text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def render_junit(data: dict[str, Any]) -> str:
@@ -160,10 +170,14 @@ def render_junit(data: dict[str, Any]) -> str:
     return _junit(shorten_tokens(data))
 
 
+_ATTR_SPECIAL = re.compile('[&<>"\n\r\t]')
+_TEXT_SPECIAL = re.compile("[&<>]")
+
+
 def _attr(value: Any) -> str:
     """An XML attribute value, escaped as ElementTree escapes it (after xml_text made it XML-safe)."""
     text = xml_text(value)
-    if any(c in text for c in '&<>"\n\r\t'):
+    if _ATTR_SPECIAL.search(text):
         text = (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
                 .replace("\r", "&#13;").replace("\n", "&#10;").replace("\t", "&#09;"))
     return text
@@ -171,7 +185,7 @@ def _attr(value: Any) -> str:
 
 def _text(value: Any) -> str:
     text = xml_text(value)
-    if any(c in text for c in "&<>"):
+    if _TEXT_SPECIAL.search(text):
         text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from harness import verdicts
 from harness.history import CheckState
-from harness.results import expanded
+from harness.compare import uncompared_note
+from harness.results import check_key
 from harness.verdicts import SCORE_FORMULA
 
 STATUSES = verdicts.ORDER
@@ -78,9 +79,10 @@ class Strings:
         self._index: dict[str, int] = {}
 
     def __call__(self, text: Any) -> int:
-        if text is None:
-            return -1
-        text = str(text)
+        if type(text) is not str:
+            if text is None:
+                return -1
+            text = str(text)
         index = self._index.get(text)
         if index is None:
             index = self._index[text] = len(self.items)
@@ -180,6 +182,22 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
         extra = sorted(m for (c, m) in checks if c == cid and m not in modes)
         return modes + extra
 
+    checks_in = data.get("checks") or {}
+    expected_ids: dict[str, tuple[dict[str, int], str | None, str | None]] = {}
+
+    def expectations(row: dict[str, Any]) -> tuple[dict[str, int], str | None, str | None]:
+        """The check's expected texts as string-table indices (once per check), its source, the case's algorithm."""
+        key = check_key(row["case"], row["mode"])
+        found = None if row.get("expected") else expected_ids.get(key)
+        if found is None:
+            check = checks_in.get(key) or {}
+            expected = row.get("expected") or check.get("expected") or {}
+            found = ({name: texts(text) for name, text in expected.items() if text is not None}, check.get("source"),
+                     cases_in.get(row["case"], {}).get("algorithm"))
+            if not row.get("expected"):
+                expected_ids[key] = found
+        return found
+
     state: dict[tuple[str, str, str], CheckState] = (history or {}).get("state") or {}
     latest_date = (history or {}).get("latest_date")
     rows, reason_rows, cell_details = [], [], []
@@ -212,7 +230,7 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
                     hist = [hs.since, hs.previous, hs.first_seen]
                     if hs.previous is not None and (changed_at is None or hs.since > changed_at):
                         changed_at = hs.since
-                details.append(_cell_detail(expanded(data, row, diffs=False), texts, hist))
+                details.append(_cell_detail(row, expectations(row), texts, hist))
             ran = [s for s in letters if s not in (MISSING, LETTER[verdicts.UNSUPPORTED])]
             passed = sum(1 for s in ran if s == LETTER[verdicts.PASS])
             kind = "n/a" if not ran else "all" if passed == len(ran) else "none" if passed == 0 else "some"
@@ -262,17 +280,27 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
     }
 
 
-def _cell_detail(row: dict[str, Any], s: Strings, hist: list[Any] | None) -> dict[str, Any]:
-    """One check's drill-down, with every text through the string table."""
-    out: dict[str, Any] = {"stage": row.get("stage"), "es": row.get("expected_source"), "ms": row.get("duration_ms"),
+def _cell_detail(row: dict[str, Any], expectation: tuple[dict[str, int], str | None, str | None], s: Strings,
+                 hist: list[Any] | None) -> dict[str, Any]:
+    """One check's drill-down, with every text through the string table. Taken from the row as stored (the
+    expected texts from the check's expectation, already in the table), not from an expanded copy."""
+    expected, source, algorithm = expectation
+    out: dict[str, Any] = {"stage": row.get("stage"), "es": row.get("expected_source") or (source if row.get("stages") else None),
+                           "ms": row.get("duration_ms"),
                            "ns": row.get("elapsed_ns")}
     stages = []
     for name, st in (row.get("stages") or {}).items():
         if not isinstance(st, dict):
             continue
         equal = st.get("equal")
-        stages.append([name, s(st.get("expected")), s(st.get("actual")), 1 if st.get("compared") else 0,
-                       -1 if equal is None else int(bool(equal)), st.get("line"), s(st.get("note")), s(st.get("diff"))])
+        compared = st.get("compared", "equal" in st)
+        exp = s(st["expected"]) if "expected" in st else expected.get(name, -1)  # a row written in full keeps its own
+        act = exp if equal is True and "actual" not in st else s(st.get("actual"))
+        note = st.get("note")
+        if compared is False and note is None:
+            note = uncompared_note(name, algorithm, st.get("actual"))
+        stages.append([name, exp, act, 1 if compared else 0, -1 if equal is None else int(bool(equal)), st.get("line"),
+                       s(note), s(st.get("diff"))])
     out["st"] = stages
     ver = row.get("verification")
     if isinstance(ver, dict):
