@@ -77,8 +77,10 @@ def child(paths: list[Path], out: Path) -> None:
     print(json.dumps({"wall": wall, "cpu": cpu, "rss": peak}))
 
 
-def phases(paths: list[Path], out: Path) -> None:
-    """The steps of `sigharness report` one by one, in this process: wall and CPU seconds of each."""
+def phases(paths: list[Path], out: Path, shorten: bool = True) -> None:
+    """The steps of `sigharness report` one by one, in a fresh process: wall and CPU seconds of each, and
+    the peak RSS so far. Without `shorten`, the session-token pass is left out (as when runs write tokens
+    already shortened)."""
     from harness import report
     from harness.report import merge, model
     from harness.report.text import shorten_tokens
@@ -88,7 +90,8 @@ def phases(paths: list[Path], out: Path) -> None:
 
     def lap(name: str) -> None:
         wall, cpu = time.perf_counter(), time.process_time()
-        print(f"  {name:28} wall {wall - mark[0]:6.2f} s  cpu {cpu - mark[1]:6.2f} s  ({load()})", flush=True)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"  {name:28} wall {wall - mark[0]:6.2f} s  cpu {cpu - mark[1]:6.2f} s  peak RSS so far {peak:5.0f} MB  ({load()})", flush=True)
         mark[:] = [time.perf_counter(), time.process_time()]
 
     inputs = [(str(p), load_results(p)) for p in paths]
@@ -101,8 +104,11 @@ def phases(paths: list[Path], out: Path) -> None:
         dump(data, handle)
     lap("write merged results.json")
     with paused_gc():
-        clean = shorten_tokens(data)
-        lap("shorten session tokens")
+        if shorten:
+            clean = shorten_tokens(data)
+            lap("shorten session tokens")
+        else:
+            clean = data
         view = model.build(clean)
         lap("page model (matrix, detail)")
         page = report._html(clean, view, None, None)
@@ -153,7 +159,11 @@ def main() -> None:
     parser.add_argument("--no-browser", action="store_true")
     parser.add_argument("--phases", action="store_true", help="also time each step of the command in this process")
     parser.add_argument("--child", nargs="+", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--child-phases", choices=("with-shortening", "without-shortening"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child and args.child_phases:
+        phases(args.child[:-1], args.child[-1], args.child_phases == "with-shortening")
+        return
     if args.child:
         child(args.child[:-1], args.child[-1])
         return
@@ -186,8 +196,10 @@ def main() -> None:
               f"index.html {(out / 'index.html').stat().st_size / 1e6:.0f} MB, junit.xml {(out / 'junit.xml').stat().st_size / 1e6:.0f} MB")
         del merged
         if args.phases:
-            print("steps, in this process:")
-            phases(paths, folder / "phases")
+            for how in ("with-shortening", "without-shortening"):
+                print(f"steps, one by one in a fresh process, {how.replace('-', ' ')} of session tokens:", flush=True)
+                subprocess.run([sys.executable, __file__, str(args.results), "--child-phases", how, "--child",
+                                *map(str, paths), str(folder / "phases")], check=True)
         if not args.no_browser:
             before = load()
             ms = browser_open_ms(out / "index.html")

@@ -200,7 +200,7 @@ def _junit(clean: dict[str, Any]) -> str:
         by_adapter.setdefault(row["adapter"], []).append(row)
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     stamp = _attr((clean.get("manifest") or {}).get("date", ""))
-    topics: dict[str, str] = {}
+    testcase_names: dict[tuple[str, str], tuple[str, str]] = {}
     suites: list[str] = []
     for key in model.adapter_order({k: adapters.get(k, {"name": k}) for k in by_adapter}):
         rows = sorted(by_adapter[key], key=lambda r: (r["case"], r["mode"]))
@@ -213,12 +213,13 @@ def _junit(clean: dict[str, Any]) -> str:
         name_attr = _attr(key)
         for row in rows:
             case, mode = row["case"], row["mode"]
-            topic = topics.get(case)
-            if topic is None:
-                topic = topics[case] = model.topic_of(case, cases.get(case, {}))
+            names = testcase_names.get((case, mode))
+            if names is None:  # the same for every adapter: escaped once
+                topic = model.topic_of(case, cases.get(case, {}))
+                names = testcase_names[(case, mode)] = (_attr(topic), _attr(f"{case} [{mode}]"))
             elapsed = (row.get("duration_ms") or 0) / 1000
             seconds += elapsed
-            head = f'    <testcase classname="{_attr(f"{key}.{topic}")}" name="{_attr(f"{case} [{mode}]")}" time="{elapsed:.3f}"'
+            head = f'    <testcase classname="{name_attr}.{names[0]}" name="{names[1]}" time="{elapsed:.3f}"'
             counts["tests"] += 1
             status = row.get("status")
             junit = (verdicts.VERDICTS.get(status) or verdicts.VERDICTS[verdicts.ERROR]).junit
