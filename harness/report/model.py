@@ -3,6 +3,13 @@
 The page embeds the matrix as one small blob (parsed at load: cases, one status letter per adapter per
 check, reasons through a string table) and the drill-down details as a second blob (every stage text
 stored once in a string table; parsed on the first click). So ~500 cases x 20 adapters stays a light page.
+
+A drill-down cell is positional (a merged report holds ~100,000 of them; key names would be a third of
+the page): [stage, expected_source, duration_ms, elapsed_ns, stages, verification, signed, history],
+trailing nulls left out. Stage names are indices into the blob's `stages`; texts are indices into `S`.
+  stages:       [[stage, expected, actual, compared 1/0, equal 1/0/-1, line, note, diff], ...] (no trailing none)
+  verification: [valid 1/0, reason, rules, canonical_request, [request change, ...]]
+  signed:       [method, url, [name, value, name, value, ...], body bytes]
 """
 
 from __future__ import annotations
@@ -156,6 +163,9 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
     reasons = Strings()
     reasons("")
     texts = Strings()
+    stage_names = Strings()
+    for name in STAGES:
+        stage_names(name)
     case_list, case_pos = [], {}
     for cid in case_ids:
         c = cases_in[cid]
@@ -230,7 +240,7 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
                     hist = [hs.since, hs.previous, hs.first_seen]
                     if hs.previous is not None and (changed_at is None or hs.since > changed_at):
                         changed_at = hs.since
-                details.append(_cell_detail(row, expectations(row), texts, hist))
+                details.append(_cell_detail(row, expectations(row), texts, stage_names, hist))
             ran = [s for s in letters if s not in (MISSING, LETTER[verdicts.UNSUPPORTED])]
             passed = sum(1 for s in ran if s == LETTER[verdicts.PASS])
             kind = "n/a" if not ran else "all" if passed == len(ran) else "none" if passed == 0 else "some"
@@ -265,7 +275,7 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
         "reasons": reasons.items, "rr": reason_rows, "stages": list(STAGES),
         "lastChange": last_change if state else None, "latestHistory": latest_date,
     }
-    detail = {"S": texts.items, "cells": cell_details}
+    detail = {"S": texts.items, "stages": stage_names.items, "cells": cell_details}
 
     topic_table = []
     for t in topics:
@@ -281,13 +291,10 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
 
 
 def _cell_detail(row: dict[str, Any], expectation: tuple[dict[str, int], str | None, str | None], s: Strings,
-                 hist: list[Any] | None) -> dict[str, Any]:
-    """One check's drill-down, with every text through the string table. Taken from the row as stored (the
-    expected texts from the check's expectation, already in the table), not from an expanded copy."""
+                 stage_no: Strings, hist: list[Any] | None) -> list[Any]:
+    """One check's drill-down (the positional cell described at the top), every text through the string
+    table. Taken from the row as stored, the expected texts from its check (already in the table)."""
     expected, source, algorithm = expectation
-    out: dict[str, Any] = {"stage": row.get("stage"), "es": row.get("expected_source") or (source if row.get("stages") else None),
-                           "ms": row.get("duration_ms"),
-                           "ns": row.get("elapsed_ns")}
     stages = []
     for name, st in (row.get("stages") or {}).items():
         if not isinstance(st, dict):
@@ -299,22 +306,34 @@ def _cell_detail(row: dict[str, Any], expectation: tuple[dict[str, int], str | N
         note = st.get("note")
         if compared is False and note is None:
             note = uncompared_note(name, algorithm, st.get("actual"))
-        stages.append([name, exp, act, 1 if compared else 0, -1 if equal is None else int(bool(equal)), st.get("line"),
-                       s(note), s(st.get("diff"))])
-    out["st"] = stages
+        entry = [stage_no(name), exp, act, 1 if compared else 0, -1 if equal is None else int(bool(equal)), st.get("line"),
+                 s(note), s(st.get("diff"))]
+        while len(entry) > 5 and entry[-1] in (None, -1):
+            entry.pop()
+        stages.append(entry)
     ver = row.get("verification")
     if isinstance(ver, dict):
-        out["ver"] = {"valid": ver.get("valid"), "reason": s(ver.get("reason")), "rules": ver.get("rules"),
-                      "cr": s(ver.get("canonical_request")), "changes": [s(c) for c in ver.get("request_changes") or []]}
+        valid = ver.get("valid")
+        ver = [None if valid is None else int(bool(valid)), s(ver.get("reason")), ver.get("rules"), s(ver.get("canonical_request")),
+               [s(c) for c in ver.get("request_changes") or []]]
+    else:
+        ver = None
     signed = row.get("signed")
     if isinstance(signed, dict):
         body = signed.get("body_b64")
-        out["sig"] = {"m": s(signed.get("method")), "u": s(signed.get("url")),
-                      "h": [[s(h[0]), s(h[1])] for h in signed.get("headers") or [] if isinstance(h, (list, tuple)) and len(h) == 2],
-                      "b": None if body is None else _body_size(body)}
-    if hist:
-        out["h"] = hist
-    return out
+        headers = []
+        for h in signed.get("headers") or []:
+            if isinstance(h, (list, tuple)) and len(h) == 2:
+                headers += (s(h[0]), s(h[1]))
+        signed = [s(signed.get("method")), s(signed.get("url")), headers, None if body is None else _body_size(body)]
+    else:
+        signed = None
+    stage = row.get("stage")
+    cell = [None if stage is None else stage_no(stage), row.get("expected_source") or (source if row.get("stages") else None),
+            row.get("duration_ms"), row.get("elapsed_ns"), stages, ver, signed, hist or None]
+    while cell and cell[-1] is None:
+        cell.pop()
+    return cell
 
 
 def _body_size(body_b64: str) -> int:
