@@ -74,6 +74,11 @@ def test_json_for_html_cannot_close_the_script_element():
     text = json_for_html({"a": "</script><!-- & \u2028"})
     assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
     assert json.loads(text) == {"a": "</script><!-- & \u2028"}
+    # the page's blobs: the same guarantees, and ASCII only (one byte per character in Python and on disk)
+    value = {"a": "</script><!-- & \u2028 \u2029 … \U0001F37A", "b": [1, None, "x"]}
+    page = report._page_json(value)
+    assert "<" not in page and ">" not in page and "&" not in page and page.isascii()
+    assert json.loads(page) == value
 
 
 def test_session_tokens_shortened_and_no_secret(rendered):

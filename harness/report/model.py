@@ -186,10 +186,14 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
                     "b": request.get("body_bytes")},
         })
 
+    modes_run: dict[str, set[str]] = defaultdict(set)
+    for c, m in checks:
+        modes_run[c].add(m)
+
     def modes_of(cid: str) -> list[str]:
         modes = [m for m in ("header", "query") if (cid, m) in checks]
         modes += [m for m in cases_in[cid].get("modes") or [] if m not in modes]
-        extra = sorted(m for (c, m) in checks if c == cid and m not in modes)
+        extra = sorted(m for m in modes_run.get(cid, ()) if m not in modes)
         return modes + extra
 
     checks_in = data.get("checks") or {}
