@@ -2,7 +2,7 @@
 report: wall time, CPU time and peak resident memory of `sigharness report RUN1 ... RUN8 --out DIR`,
 measured in a child process, then how long the merged page takes to open in headless Chromium.
 
-    python benchmarks/merge_runs.py reports/latest/results.json [--runs 8] [--repeat 3] [--no-browser] [--phases]
+    PYTHONPATH=. python benchmarks/merge_runs.py reports/latest/results.json [--runs 8] [--repeat 3] [--no-browser] [--phases]
 
 The eight inputs are copies of one full run, each with other library versions (so every adapter gets
 one column per copy, as in a version matrix), written to a temporary folder. The machine is shared:
@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -56,9 +57,12 @@ def copies(source: Path, runs: int, folder: Path) -> list[Path]:
     return paths
 
 
-def measured(command: list[str]) -> tuple[float, float, float]:
-    """(wall seconds, CPU seconds, peak RSS in MB) of a child process (run it in a fresh process: RUSAGE_CHILDREN
-    keeps the largest child's peak)."""
+def measured(command: list[str]) -> dict[str, Any]:
+    """Wall seconds, CPU seconds, peak RSS in MB and the first line of output of a child process.
+
+    Linux hands a process the peak RSS of the one that started it (across fork and exec), so every process
+    measured here is started by a small one (`--child`), never by the benchmark's own process, which has
+    held a full run's results."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
@@ -67,14 +71,12 @@ def measured(command: list[str]) -> tuple[float, float, float]:
         raise SystemExit(proc.stderr[-3000:])
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, after.ru_maxrss / 1024
+    return {"wall": wall, "cpu": cpu, "rss": after.ru_maxrss / 1024, "out": (proc.stdout.splitlines() or [""])[0]}
 
 
 def child(paths: list[Path], out: Path) -> None:
-    """One timed `sigharness report`, in its own process so that its peak RSS is its own."""
-    command = [sys.executable, "-m", "harness", "report", *map(str, paths), "--out", str(out)]
-    wall, cpu, peak = measured(command)
-    print(json.dumps({"wall": wall, "cpu": cpu, "rss": peak}))
+    """One timed `sigharness report`."""
+    print(json.dumps(measured([sys.executable, "-m", "harness", "report", *map(str, paths), "--out", str(out)])))
 
 
 def phases(paths: list[Path], out: Path, shorten: bool = True) -> None:
@@ -157,9 +159,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=1, help="timed `sigharness report` runs (best and median printed)")
     parser.add_argument("--no-browser", action="store_true")
-    parser.add_argument("--phases", action="store_true", help="also time each step of the command in this process")
+    parser.add_argument("--phases", action="store_true", help="also time each step of the command, one by one")
     parser.add_argument("--child", nargs="+", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child-phases", choices=("with-shortening", "without-shortening"), help=argparse.SUPPRESS)
+    parser.add_argument("--prepare", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child and args.child_phases:
         phases(args.child[:-1], args.child[-1], args.child_phases == "with-shortening")
@@ -167,39 +170,39 @@ def main() -> None:
     if args.child:
         child(args.child[:-1], args.child[-1])
         return
-    data = load_results(args.results)
-    checks = len(data["results"])
-    size = args.results.stat().st_size
-    print(f"{args.results}: {checks} checks, {size / checks:.0f} bytes per check ({size / 1e6:.1f} MB)")
+    if args.prepare:
+        paths = copies(args.results, args.runs, args.prepare)
+        print(json.dumps({"checks": len(load_results(args.results)["results"]), "paths": list(map(str, paths))}))
+        return
+    me = [sys.executable, __file__, str(args.results)]
     with tempfile.TemporaryDirectory(prefix="sigharness-merge-") as tmp:
         folder = Path(tmp)
-        paths = copies(args.results, args.runs, folder)
+        prepared = json.loads(subprocess.run(me + ["--runs", str(args.runs), "--prepare", str(folder)], check=True,
+                                             capture_output=True, text=True).stdout)
+        checks, paths, size = prepared["checks"], prepared["paths"], args.results.stat().st_size
+        print(f"{args.results}: {checks} checks, {size / checks:.0f} bytes per check ({size / 1e6:.1f} MB)")
         out = folder / "merged"
         figures = []
         for _ in range(args.repeat):
             shutil.rmtree(out, ignore_errors=True)
             before = load()
-            proc = subprocess.run([sys.executable, __file__, str(args.results), "--child", *map(str, paths), str(out)],
-                                  capture_output=True, text=True)
+            proc = subprocess.run(me + ["--child", *paths, str(out)], capture_output=True, text=True)
             if proc.returncode != 0:
                 raise SystemExit(proc.stderr[-3000:] or proc.stdout[-3000:])
             figure = json.loads(proc.stdout.strip().splitlines()[-1])
             figures.append(figure)
-            print(f"merge + report of {args.runs} runs: wall {figure['wall']:.2f} s, cpu {figure['cpu']:.2f} s, "
+            print(f"merge + report of {args.runs} runs ({figure['out']}): wall {figure['wall']:.2f} s, cpu {figure['cpu']:.2f} s, "
                   f"peak RSS {figure['rss']:.0f} MB ({before} before, {load()} after)", flush=True)
-        merged = load_results(out / "results.json")
         if len(figures) > 1:
             walls, cpus, rss = ([f[k] for f in figures] for k in ("wall", "cpu", "rss"))
             print(f"{len(figures)} runs: wall best {min(walls):.2f} s median {statistics.median(walls):.2f} s; cpu best {min(cpus):.2f} s "
                   f"median {statistics.median(cpus):.2f} s; peak RSS max {max(rss):.0f} MB")
-        print(f"{len(merged['results'])} checks merged; results.json {(out / 'results.json').stat().st_size / 1e6:.0f} MB, "
+        print(f"merged results.json {(out / 'results.json').stat().st_size / 1e6:.0f} MB, "
               f"index.html {(out / 'index.html').stat().st_size / 1e6:.0f} MB, junit.xml {(out / 'junit.xml').stat().st_size / 1e6:.0f} MB")
-        del merged
         if args.phases:
             for how in ("with-shortening", "without-shortening"):
                 print(f"steps, one by one in a fresh process, {how.replace('-', ' ')} of session tokens:", flush=True)
-                subprocess.run([sys.executable, __file__, str(args.results), "--child-phases", how, "--child",
-                                *map(str, paths), str(folder / "phases")], check=True)
+                subprocess.run(me + ["--child-phases", how, "--child", *paths, str(folder / "phases")], check=True)
         if not args.no_browser:
             before = load()
             ms = browser_open_ms(out / "index.html")

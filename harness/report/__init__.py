@@ -9,6 +9,7 @@ count moved over the last runs and since when each check has had its verdict. Se
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import re
@@ -176,6 +177,12 @@ _TEXT_SPECIAL = re.compile("[&<>]")
 
 def _attr(value: Any) -> str:
     """An XML attribute value, escaped as ElementTree escapes it (after xml_text made it XML-safe)."""
+    return _attr_text(value if isinstance(value, str) else xml_text(value))
+
+
+@functools.lru_cache(maxsize=65536)
+def _attr_text(value: str) -> str:
+    """_attr of a text, once per text (reasons repeat across adapters and runs)."""
     text = xml_text(value)
     if _ATTR_SPECIAL.search(text):
         text = (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
