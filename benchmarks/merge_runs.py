@@ -113,15 +113,14 @@ def phases(paths: list[Path], out: Path, shorten: bool = True) -> None:
             clean = data
         view = model.build(clean)
         lap("page model (matrix, detail)")
-        page = report._html(clean, view, None, None)
+        with open(out / "index.html", "w", encoding="utf-8") as handle:
+            handle.writelines(report._html_chunks(clean, view, None, None))
         lap("index.html")
-        junit = report._junit(clean)
+        with open(out / "junit.xml", "w", encoding="utf-8") as handle:
+            handle.writelines(report._junit_chunks(clean))
         lap("junit.xml")
-        report._summary(clean, view)
+        (out / "summary.md").write_text(report._summary(clean, view), encoding="utf-8")
         lap("summary.md")
-        (out / "index.html").write_text(page, encoding="utf-8")
-        (out / "junit.xml").write_text(junit, encoding="utf-8")
-        lap("write index.html, junit.xml")
 
 
 def browser_open_ms(page: Path, times: int = 3) -> list[float]:

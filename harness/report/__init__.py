@@ -15,7 +15,7 @@ import json
 import re
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable, Iterator
 
 from markupsafe import Markup
 
@@ -115,6 +115,11 @@ def _public(manifest: dict[str, Any]) -> dict[str, Any]:
 
 
 def _html(clean: dict[str, Any], view: dict[str, Any], history: dict[str, Any] | None, title: str | None) -> str:
+    return "".join(_html_chunks(clean, view, history, title))
+
+
+def _html_chunks(clean: dict[str, Any], view: dict[str, Any], history: dict[str, Any] | None, title: str | None) -> Iterator[str]:
+    """index.html as the template's pieces (never one string of the whole page)."""
     manifest = _public(clean.get("manifest") or {})
     css = verdicts.css() + (STATIC / "report.css").read_text(encoding="utf-8")
     js = (STATIC / "report.js").read_text(encoding="utf-8")
@@ -130,7 +135,7 @@ def _html(clean: dict[str, Any], view: dict[str, Any], history: dict[str, Any] |
     trend = (history or {}).get("trend") or {}
     env = _environment()
     template = env.get_template("report.html.j2")
-    return template.render(
+    return template.generate(
         title=page_title,
         view=view,
         manifest=manifest,
@@ -198,8 +203,12 @@ def _text(value: Any) -> str:
 
 
 def _junit(clean: dict[str, Any]) -> str:
-    """junit.xml written as text, element by element (an ElementTree of ~100,000 test cases costs seconds and
-    hundreds of MB); the output is what ElementTree with `indent` writes."""
+    return "".join(_junit_chunks(clean))
+
+
+def _junit_chunks(clean: dict[str, Any]) -> list[str]:
+    """junit.xml as pieces of text, element by element (an ElementTree of ~100,000 test cases costs seconds
+    and hundreds of MB; so does one string of it); joined, what ElementTree with `indent` writes."""
     adapters = clean.get("adapters") or {}
     cases = clean.get("cases") or {}
     by_adapter: dict[str, list[dict[str, Any]]] = {}
@@ -208,13 +217,15 @@ def _junit(clean: dict[str, Any]) -> str:
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     stamp = _attr((clean.get("manifest") or {}).get("date", ""))
     testcase_names: dict[tuple[str, str], tuple[str, str]] = {}
-    suites: list[str] = []
+    parts: list[str] = []
     for key in model.adapter_order({k: adapters.get(k, {"name": k}) for k in by_adapter}):
         rows = sorted(by_adapter[key], key=lambda r: (r["case"], r["mode"]))
         info = adapters.get(key, {})
         props = [f'      <property name="{prop}" value="{_attr(info[prop])}" />\n'
                  for prop in ("language", "library", "library_version", "runtime") if info.get(prop)]
-        body = ["    <properties>\n" + "".join(props) + "    </properties>\n" if props else "    <properties />\n"]
+        opening = len(parts)
+        parts.append("")  # the suite's opening tag, once its test cases are counted
+        parts.append("    <properties>\n" + "".join(props) + "    </properties>\n" if props else "    <properties />\n")
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         seconds = 0.0
         name_attr = _attr(key)
@@ -244,16 +255,22 @@ def _junit(clean: dict[str, Any]) -> str:
             elif status != verdicts.PASS:
                 inner = f'<system-out>{_text(f"{status}: " + (row.get("reason") or ""))}</system-out>'
             else:
-                body.append(head + " />\n")
+                parts.append(head + " />\n")
                 continue
-            body.append(f"{head}>\n      {inner}\n    </testcase>\n")
+            parts.append(f"{head}>\n      {inner}\n    </testcase>\n")
         for k, v in counts.items():
             totals[k] += v
-        suites.append(f'  <testsuite name="{name_attr}" timestamp="{stamp}" tests="{counts["tests"]}" failures="{counts["failures"]}" '
-                      f'errors="{counts["errors"]}" skipped="{counts["skipped"]}" time="{seconds:.3f}">\n' + "".join(body) + "  </testsuite>\n")
+        parts[opening] = (f'  <testsuite name="{name_attr}" timestamp="{stamp}" tests="{counts["tests"]}" failures="{counts["failures"]}" '
+                          f'errors="{counts["errors"]}" skipped="{counts["skipped"]}" time="{seconds:.3f}">\n')
+        parts.append("  </testsuite>\n")
     root = (f'<testsuites name="sigharness" tests="{totals["tests"]}" failures="{totals["failures"]}" errors="{totals["errors"]}" '
             f'skipped="{totals["skipped"]}"')
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + (root + ">\n" + "".join(suites) + "</testsuites>" if suites else root + " />") + "\n"
+    declaration = '<?xml version="1.0" encoding="UTF-8"?>\n'
+    if not parts:
+        return [declaration + root + " />\n"]
+    parts.insert(0, declaration + root + ">\n")
+    parts.append("</testsuites>\n")
+    return parts
 
 
 def _failure_text(row: dict[str, Any]) -> str:
@@ -321,14 +338,16 @@ def _write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | 
     clean = shorten_tokens(data)  # once for every output: no output ever holds a whole session token
     loaded = load_history(history)
     view = model.build(clean, loaded, title)
-    for name, text in (
-        ("index.html", _html(clean, view, loaded, title)),
-        ("junit.xml", _junit(clean)),
-        ("summary.md", _summary(clean, view)),
-    ):
+    outputs: tuple[tuple[str, Callable[[], Iterable[str]]], ...] = (  # one after the other, each written in pieces
+        ("index.html", lambda: _html_chunks(clean, view, loaded, title)),
+        ("junit.xml", lambda: _junit_chunks(clean)),
+        ("summary.md", lambda: [_summary(clean, view)]),
+    )
+    for name, pieces in outputs:
         path = out / name
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.writelines(pieces())
         tmp.replace(path)
         written.append(path)
     return written
