@@ -262,14 +262,13 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _chunks(data: dict[str, Any]) -> Iterator[str]:
+def _chunks(data: dict[str, Any], rows_per_chunk: int = 2000) -> Iterator[str]:
     head = {k: v for k, v in data.items() if k != "results"}
     yield json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1] + ',\n"results":[\n'
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    first = True
-    for row in data.get("results") or []:
-        yield encode(row) if first else ",\n" + encode(row)
-        first = False
+    rows = data.get("results") or []
+    for start in range(0, len(rows), rows_per_chunk):
+        yield ("" if start == 0 else ",\n") + ",\n".join(map(encode, rows[start:start + rows_per_chunk]))
     yield "\n]}\n"
 
 

@@ -278,3 +278,36 @@ def test_run_writes_every_output(tmp_path, suite):
         found = re.findall(r"x-amz-security-token:([A-Za-z0-9+/=%]{20,})", raw, re.I)
         assert found
         assert all(value not in page for value in found)
+
+
+def test_results_text_one_row_per_line_written_in_pieces():
+    """results.json: the head on the first line, then one row per line; `dump` writes the same text in pieces."""
+    import io
+
+    from harness import results
+
+    data = make_results()
+    text = results.dumps(data)
+    assert json.loads(text) == data
+    lines = text.split("\n")
+    assert lines[1] == '"results":[' and lines[-2:] == ["]}", ""]
+    assert [json.loads(line.rstrip(",")) for line in lines[2:-2]] == data["results"]
+    handle = io.StringIO()
+    results.dump(data, handle)
+    assert handle.getvalue() == text
+    assert "".join(results._chunks(data, rows_per_chunk=3)) == text  # a piece boundary inside the rows
+    assert json.loads(results.dumps({**data, "results": []}))["results"] == []
+
+
+def test_junit_attributes_and_text_escaped():
+    """junit.xml is written as text: quotes, markup, ampersands, newlines and tabs survive a parser unchanged."""
+    data = make_results()
+    reason = 'a "quoted" <b>tag</b> & more\nsecond line\twith a tab'
+    row = next(r for r in data["results"] if r["status"] == "fail")
+    row["reason"] = reason
+    root = ET.fromstring(report.render_junit(data).encode())
+    case = next(tc for tc in root.iter("testcase") if tc.get("name") == f"{row['case']} [{row['mode']}]"
+                and tc.find("failure") is not None and tc.get("classname").startswith(row["adapter"] + "."))
+    failure = case.find("failure")
+    assert failure.get("message") == reason
+    assert failure.text.startswith(reason) and "first difference at line" in failure.text
