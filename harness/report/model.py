@@ -83,15 +83,19 @@ class Strings:
 
     def __init__(self) -> None:
         self.items: list[str] = []
-        self._index: dict[str, int] = {}
+        self._index: dict[Any, int] = {None: -1}
 
     def __call__(self, text: Any) -> int:
-        if type(text) is not str:
-            if text is None:
-                return -1
-            text = str(text)
-        index = self._index.get(text)
+        try:
+            index = self._index.get(text)
+        except TypeError:  # not hashable: stored as its text
+            index = None
         if index is None:
+            if type(text) is not str:
+                text = str(text)
+                index = self._index.get(text)
+                if index is not None:
+                    return index
             index = self._index[text] = len(self.items)
             self.items.append(text)
         return index
