@@ -1,11 +1,16 @@
 """Size of results.json per check, and the cost of merging eight full runs (~100,000 checks) into one
-report: wall time and peak resident memory of `sigharness report RUN1 ... RUN8 --out DIR`, measured in
-a child process, then how long the merged page takes to open in headless Chromium.
+report: wall time, CPU time and peak resident memory of `sigharness report RUN1 ... RUN8 --out DIR`,
+measured in a child process, then how long the merged page takes to open in headless Chromium.
 
-    python benchmarks/merge_runs.py reports/latest/results.json [--runs 8] [--no-browser]
+    PYTHONPATH=. python benchmarks/merge_runs.py reports/latest/results.json [--runs 8] [--repeat 3] [--no-browser] [--phases]
 
 The eight inputs are copies of one full run, each with other library versions (so every adapter gets
-one column per copy, as in a version matrix), written to a temporary folder.
+one column per copy, as in a version matrix), written to a temporary folder. The machine is shared:
+every figure is printed with the load average (1 minute) next to it, and CPU time (user + system of
+the child) is printed beside wall time because on a loaded machine wall time mostly measures waiting
+for a core. `--phases` also times each step of the command in this process (what each one costs).
+The browser is Debian's chromium driven through Debian's chromedriver (as tests/test_report_browser.py
+starts it; never a driver fetched from the network).
 """
 
 from __future__ import annotations
@@ -15,16 +20,27 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness.results import dumps, load_results  # noqa: E402
+from harness.results import dump, dumps, load_results  # noqa: E402
+
+CHROMIUM = os.environ.get("SIGHARNESS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+DRIVER = os.environ.get("SIGHARNESS_CHROMEDRIVER") or shutil.which("chromedriver") or "/usr/bin/chromedriver"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--window-size=1400,1000"]
+
+
+def load() -> str:
+    return f"load {os.getloadavg()[0]:.1f}"
 
 
 def copies(source: Path, runs: int, folder: Path) -> list[Path]:
@@ -41,59 +57,156 @@ def copies(source: Path, runs: int, folder: Path) -> list[Path]:
     return paths
 
 
-def measured(command: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB) of a child process."""
+def measured(command: list[str]) -> dict[str, Any]:
+    """Wall seconds, CPU seconds, peak RSS in MB and the first line of output of a child process.
+
+    Linux hands a process the peak RSS of the one that started it (across fork and exec), so every process
+    measured here is started by a small one (`--child`), never by the benchmark's own process, which has
+    held a full run's results."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(proc.stderr[-3000:])
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return wall, peak
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall": wall, "cpu": cpu, "rss": after.ru_maxrss / 1024, "out": (proc.stdout.splitlines() or [""])[0]}
 
 
-def browser_open_ms(page: Path) -> float | None:
-    """Milliseconds until the page's own script has laid out the matrix (Selenium + Debian's chromium)."""
-    try:
-        from selenium import webdriver
-    except ImportError:
-        return None
+def child(paths: list[Path], out: Path) -> None:
+    """One timed `sigharness report`."""
+    print(json.dumps(measured([sys.executable, "-m", "harness", "report", *map(str, paths), "--out", str(out)])))
+
+
+def phases(paths: list[Path], out: Path, shorten: bool = True) -> None:
+    """The steps of `sigharness report` one by one, in a fresh process: wall and CPU seconds of each, and
+    the peak RSS so far. Without `shorten`, the session-token pass is left out (as when runs write tokens
+    already shortened)."""
+    from harness import report
+    from harness.report import merge, model
+    from harness.report.text import shorten_tokens
+    from harness.results import paused_gc
+
+    mark = [time.perf_counter(), time.process_time()]
+
+    def lap(name: str) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"  {name:28} wall {wall - mark[0]:6.2f} s  cpu {cpu - mark[1]:6.2f} s  peak RSS so far {peak:5.0f} MB  ({load()})", flush=True)
+        mark[:] = [time.perf_counter(), time.process_time()]
+
+    inputs = [(str(p), load_results(p)) for p in paths]
+    lap("load inputs")
+    data = merge.merge(inputs)
+    del inputs
+    lap("merge")
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "results.json", "w", encoding="utf-8") as handle:
+        dump(data, handle)
+    lap("write merged results.json")
+    with paused_gc():
+        if shorten:
+            clean = shorten_tokens(data)
+            lap("shorten session tokens")
+        else:
+            clean = data
+        view = model.build(clean)
+        lap("page model (matrix, detail)")
+        with open(out / "index.html", "w", encoding="utf-8") as handle:
+            handle.writelines(report._html_chunks(clean, view, None, None))
+        lap("index.html")
+        with open(out / "junit.xml", "w", encoding="utf-8") as handle:
+            handle.writelines(report._junit_chunks(clean))
+        lap("junit.xml")
+        (out / "summary.md").write_text(report._summary(clean, view), encoding="utf-8")
+        lap("summary.md")
+
+
+def browser_open_ms(page: Path, times: int = 3) -> list[float]:
+    """Milliseconds from navigation start to the end of the load event (the page's script has laid out the
+    matrix by then: it runs before `load`), `times` fresh loads."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="sigharness-chromium-")
     options = webdriver.ChromeOptions()
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"):
+    options.binary_location = CHROMIUM
+    for flag in FLAGS + [f"--user-data-dir={profile}"]:
         options.add_argument(flag)
-    if shutil.which("chromium"):
-        options.binary_location = shutil.which("chromium")
-    driver = webdriver.Chrome(options=options)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver.set_page_load_timeout(120)
+    found = []
     try:
-        driver.get(page.as_uri())
-        return driver.execute_script(
-            "var t = performance.getEntriesByType('navigation')[0]; return t.loadEventEnd - t.startTime;")
+        for _ in range(times):
+            driver.get("about:blank")
+            driver.get(page.as_uri())
+            rows = driver.execute_script("return document.querySelectorAll('#gbody .r').length")
+            if not rows:
+                raise SystemExit("the merged page shows no row")
+            found.append(driver.execute_script(
+                "var t = performance.getEntriesByType('navigation')[0]; return t.loadEventEnd - t.startTime;"))
     finally:
         driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+    return found
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", type=Path)
     parser.add_argument("--runs", type=int, default=8)
+    parser.add_argument("--repeat", type=int, default=1, help="timed `sigharness report` runs (best and median printed)")
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--phases", action="store_true", help="also time each step of the command, one by one")
+    parser.add_argument("--child", nargs="+", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--child-phases", choices=("with-shortening", "without-shortening"), help=argparse.SUPPRESS)
+    parser.add_argument("--prepare", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    data = load_results(args.results)
-    checks = len(data["results"])
-    size = args.results.stat().st_size
-    print(f"{args.results}: {checks} checks, {size / checks:.0f} bytes per check ({size / 1e6:.1f} MB)")
+    if args.child and args.child_phases:
+        phases(args.child[:-1], args.child[-1], args.child_phases == "with-shortening")
+        return
+    if args.child:
+        child(args.child[:-1], args.child[-1])
+        return
+    if args.prepare:
+        paths = copies(args.results, args.runs, args.prepare)
+        print(json.dumps({"checks": len(load_results(args.results)["results"]), "paths": list(map(str, paths))}))
+        return
+    me = [sys.executable, __file__, str(args.results)]
     with tempfile.TemporaryDirectory(prefix="sigharness-merge-") as tmp:
         folder = Path(tmp)
-        paths = copies(args.results, args.runs, folder)
+        prepared = json.loads(subprocess.run(me + ["--runs", str(args.runs), "--prepare", str(folder)], check=True,
+                                             capture_output=True, text=True).stdout)
+        checks, paths, size = prepared["checks"], prepared["paths"], args.results.stat().st_size
+        print(f"{args.results}: {checks} checks, {size / checks:.0f} bytes per check ({size / 1e6:.1f} MB)")
         out = folder / "merged"
-        wall, peak = measured([sys.executable, "-m", "harness", "report", *map(str, paths), "--out", str(out)])
-        merged = load_results(out / "results.json")
-        print(f"merge + report of {args.runs} runs ({len(merged['results'])} checks): {wall:.2f} s, peak RSS {peak:.0f} MB; "
-              f"merged results.json {(out / 'results.json').stat().st_size / 1e6:.0f} MB, index.html "
-              f"{(out / 'index.html').stat().st_size / 1e6:.0f} MB")
+        figures = []
+        for _ in range(args.repeat):
+            shutil.rmtree(out, ignore_errors=True)
+            before = load()
+            proc = subprocess.run(me + ["--child", *paths, str(out)], capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise SystemExit(proc.stderr[-3000:] or proc.stdout[-3000:])
+            figure = json.loads(proc.stdout.strip().splitlines()[-1])
+            figures.append(figure)
+            print(f"merge + report of {args.runs} runs ({figure['out']}): wall {figure['wall']:.2f} s, cpu {figure['cpu']:.2f} s, "
+                  f"peak RSS {figure['rss']:.0f} MB ({before} before, {load()} after)", flush=True)
+        if len(figures) > 1:
+            walls, cpus, rss = ([f[k] for f in figures] for k in ("wall", "cpu", "rss"))
+            print(f"{len(figures)} runs: wall best {min(walls):.2f} s median {statistics.median(walls):.2f} s; cpu best {min(cpus):.2f} s "
+                  f"median {statistics.median(cpus):.2f} s; peak RSS max {max(rss):.0f} MB")
+        print(f"merged results.json {(out / 'results.json').stat().st_size / 1e6:.0f} MB, "
+              f"index.html {(out / 'index.html').stat().st_size / 1e6:.0f} MB, junit.xml {(out / 'junit.xml').stat().st_size / 1e6:.0f} MB")
+        if args.phases:
+            for how in ("with-shortening", "without-shortening"):
+                print(f"steps, one by one in a fresh process, {how.replace('-', ' ')} of session tokens:", flush=True)
+                subprocess.run(me + ["--child-phases", how, "--child", *paths, str(folder / "phases")], check=True)
         if not args.no_browser:
+            before = load()
             ms = browser_open_ms(out / "index.html")
-            print("browser: selenium not installed" if ms is None else f"merged page opens in headless Chromium in {ms:.0f} ms")
+            print(f"merged page opens in headless Chromium in {min(ms):.0f} ms best, {statistics.median(ms):.0f} ms median of "
+                  f"{len(ms)} ({before} before, {load()} after)")
 
 
 if __name__ == "__main__":

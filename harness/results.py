@@ -12,6 +12,8 @@ converted in memory. See docs/results.md.
 
 from __future__ import annotations
 
+import functools
+import gc
 import json
 import math
 import os
@@ -20,8 +22,9 @@ import platform
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, Iterable, Iterator, TextIO
 
 import harness
 from harness.model import Case
@@ -101,7 +104,7 @@ def compact_stages(stages: dict[str, dict[str, Any]] | None, algorithm: str | No
 def expanded(data: dict[str, Any], row: dict[str, Any], diffs: bool = True) -> dict[str, Any]:
     """The row with every stage's expected and actual text and (with `diffs`) the unified diff of the ones
     that differ (the report's page shows expected and actual side by side and needs no diff)."""
-    from harness.compare import first_difference, uncompared_note
+    from harness.compare import uncompared_note
 
     if not row.get("stages"):
         return row
@@ -119,9 +122,18 @@ def expanded(data: dict[str, Any], row: dict[str, Any], diffs: bool = True) -> d
             full.setdefault("actual", full["expected"])
         elif diffs and entry.get("equal") is False and "diff" not in full and full["expected"] is not None \
                 and full.get("actual") is not None:
-            full["line"], full["diff"] = first_difference(full["expected"], full["actual"])
+            full["line"], full["diff"] = _first_difference(full["expected"], full["actual"])
         stages[name] = full
     return {**row, "stages": stages, "expected_source": row.get("expected_source") or check.get("source")}
+
+
+@functools.lru_cache(maxsize=1024)
+def _first_difference(expected: str, actual: str) -> tuple[int, str]:
+    """compare.first_difference, once per pair of texts: the columns of a merged report (one adapter at
+    several versions) mostly fail with the same text."""
+    from harness.compare import first_difference
+
+    return first_difference(expected, actual)
 
 
 def upgrade(data: dict[str, Any]) -> dict[str, Any]:
@@ -257,14 +269,41 @@ def manifest(sources: list[dict[str, str]], settings: dict[str, Any]) -> dict[st
     }
 
 
-def dumps(data: dict[str, Any]) -> str:
-    """results.json text: one line per row (readable, diffable) without the indentation of every key.
-    Written through a Sink (`write_results`), whose json_safe has already turned NaN and Infinity into null
-    and lone surrogates into \\udXXX; anything else non-finite raises here rather than reach the file."""
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while results are loaded, merged or rendered: JSON holds no cycles, and
+    each collection would walk every one of the millions of objects of ~100,000 rows (most of the time
+    of a merge went there)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _chunks(data: dict[str, Any], rows_per_chunk: int = 2000) -> Iterator[str]:
     head = {k: v for k, v in data.items() if k != "results"}
-    lines = [json.dumps(row, ensure_ascii=False, separators=(",", ":"), allow_nan=False) for row in data.get("results") or []]
-    text = json.dumps(head, ensure_ascii=False, separators=(",", ":"), allow_nan=False)[:-1]
-    return text + ',\n"results":[\n' + ",\n".join(lines) + "\n]}\n"
+    yield json.dumps(head, ensure_ascii=False, separators=(",", ":"), allow_nan=False)[:-1] + ',\n"results":[\n'
+    # NaN and Infinity never reach a file: a Sink's json_safe has turned them into null already, and
+    # anything that slipped past raises here rather than write invalid JSON.
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+    rows = data.get("results") or []
+    for start in range(0, len(rows), rows_per_chunk):
+        yield ("" if start == 0 else ",\n") + ",\n".join(map(encode, rows[start:start + rows_per_chunk]))
+    yield "\n]}\n"
+
+
+def dumps(data: dict[str, Any]) -> str:
+    """results.json text: one line per row (readable, diffable) without the indentation of every key."""
+    return "".join(_chunks(data))
+
+
+def dump(data: dict[str, Any], handle: TextIO) -> None:
+    """The text of `dumps` written row by row (a merged file of ~100,000 rows is never one string)."""
+    for chunk in _chunks(data):
+        handle.write(chunk)
 
 
 def write_results(out_dir: Path, data: dict[str, Any], sink: "Sink | Redactor | None" = None) -> Path:
@@ -299,7 +338,8 @@ def load_results(path: Path) -> dict[str, Any]:
     except IsADirectoryError:
         raise ValueError(f"{path}: is a folder, not a results file") from None
     try:
-        data = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+        with paused_gc():
+            data = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
     except RecursionError:
         raise ValueError(f"{path}: nested too deeply to be a results file") from None
     except ValueError as exc:

@@ -74,6 +74,11 @@ def test_json_for_html_cannot_close_the_script_element():
     text = json_for_html({"a": "</script><!-- & \u2028"})
     assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
     assert json.loads(text) == {"a": "</script><!-- & \u2028"}
+    # the page's blobs: the same guarantees, and ASCII only (one byte per character in Python and on disk)
+    value = {"a": "</script><!-- & \u2028 \u2029 … \U0001F37A", "b": [1, None, "x"]}
+    page = report._page_json(value)
+    assert "<" not in page and ">" not in page and "&" not in page and page.isascii()
+    assert json.loads(page) == value
 
 
 def test_session_tokens_shortened_and_no_secret(rendered):
@@ -166,10 +171,15 @@ def test_matrix_blob_shape(rendered):
     repro = next(c for c in data["cases"] if c["id"] == "query/plus-literal")["repro"]
     assert repro == "--cases /work/cases/query.yaml --case query/plus-literal"
     detail = _blob(rendered["index.html"], "sh-detail")
+    # a cell is positional (model.py): [stage, expected source, ms, ns, stages, verification, signed, history]
     cell = detail["cells"][data["rows"].index(row)][1]
-    stage = next(s for s in cell["st"] if s[0] == "canonical_request")
+    names = detail["stages"]
+    assert names[cell[0]] == "canonical_request"  # the first stage that differs
+    stage = next(s for s in cell[4] if names[s[0]] == "canonical_request")
     assert stage[3:6] == [1, 0, 3]  # compared, not equal, first difference at line 3
-    assert detail["S"][stage[2]].splitlines()[2] == "q=a%20b"
+    assert detail["S"][stage[1]].splitlines()[2] == "q=a%2Bb"  # expected, from the check
+    assert detail["S"][stage[2]].splitlines()[2] == "q=a%20b"  # actual, from the row
+    assert [names[s[0]] for s in cell[4]] == ["canonical_request", "string_to_sign", "signature", "signed_request"]
 
 
 def test_page_data_carries_divergence_titles_from_the_catalogue(rendered):
@@ -278,3 +288,36 @@ def test_run_writes_every_output(tmp_path, suite):
         found = re.findall(r"x-amz-security-token:([A-Za-z0-9+/=%]{20,})", raw, re.I)
         assert found
         assert all(value not in page for value in found)
+
+
+def test_results_text_one_row_per_line_written_in_pieces():
+    """results.json: the head on the first line, then one row per line; `dump` writes the same text in pieces."""
+    import io
+
+    from harness import results
+
+    data = make_results()
+    text = results.dumps(data)
+    assert json.loads(text) == data
+    lines = text.split("\n")
+    assert lines[1] == '"results":[' and lines[-2:] == ["]}", ""]
+    assert [json.loads(line.rstrip(",")) for line in lines[2:-2]] == data["results"]
+    handle = io.StringIO()
+    results.dump(data, handle)
+    assert handle.getvalue() == text
+    assert "".join(results._chunks(data, rows_per_chunk=3)) == text  # a piece boundary inside the rows
+    assert json.loads(results.dumps({**data, "results": []}))["results"] == []
+
+
+def test_junit_attributes_and_text_escaped():
+    """junit.xml is written as text: quotes, markup, ampersands, newlines and tabs survive a parser unchanged."""
+    data = make_results()
+    reason = 'a "quoted" <b>tag</b> & more\nsecond line\twith a tab'
+    row = next(r for r in data["results"] if r["status"] == "fail")
+    row["reason"] = reason
+    root = ET.fromstring(report.render_junit(data).encode())
+    case = next(tc for tc in root.iter("testcase") if tc.get("name") == f"{row['case']} [{row['mode']}]"
+                and tc.find("failure") is not None and tc.get("classname").startswith(row["adapter"] + "."))
+    failure = case.find("failure")
+    assert failure.get("message") == reason
+    assert failure.text.startswith(reason) and "first difference at line" in failure.text

@@ -9,11 +9,13 @@ count moved over the last runs and since when each check has had its verdict. Se
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
-import xml.etree.ElementTree as ET
+import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable, Iterator
 
 from markupsafe import Markup
 
@@ -21,7 +23,7 @@ from harness import history as hist
 from harness import oracles, verdicts
 from harness.report import model
 from harness.redaction import Sink
-from harness.results import expanded
+from harness.results import expanded, paused_gc
 from harness.report.text import json_for_html, md_cell, shorten_tokens, xml_text
 
 HERE = Path(__file__).resolve().parent
@@ -114,6 +116,11 @@ def _public(manifest: dict[str, Any]) -> dict[str, Any]:
 
 
 def _html(clean: dict[str, Any], view: dict[str, Any], history: dict[str, Any] | None, title: str | None) -> str:
+    return "".join(_html_chunks(clean, view, history, title))
+
+
+def _html_chunks(clean: dict[str, Any], view: dict[str, Any], history: dict[str, Any] | None, title: str | None) -> Iterator[str]:
+    """index.html as the template's pieces (never one string of the whole page)."""
     manifest = _public(clean.get("manifest") or {})
     css = verdicts.css() + (STATIC / "report.css").read_text(encoding="utf-8")
     js = (STATIC / "report.js").read_text(encoding="utf-8")
@@ -129,7 +136,7 @@ def _html(clean: dict[str, Any], view: dict[str, Any], history: dict[str, Any] |
     trend = (history or {}).get("trend") or {}
     env = _environment()
     template = env.get_template("report.html.j2")
-    return template.render(
+    return template.generate(
         title=page_title,
         view=view,
         manifest=manifest,
@@ -150,11 +157,19 @@ def _html(clean: dict[str, Any], view: dict[str, Any], history: dict[str, Any] |
         css=Markup(css),
         js=Markup(js),
         script_hash=script_hash,
-        data_json=Markup(json_for_html(view["matrix"])),
-        detail_json=Markup(json_for_html(view["detail"])),
+        data_json=Markup(_page_json(view["matrix"])),
+        detail_json=Markup(_page_json(view["detail"])),
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         oracles=oracles.table(clean),
     )
+
+
+def _page_json(value: Any) -> str:
+    """What json_for_html gives, as ASCII: every other character as a \\u escape, so the page's two big blobs
+    are strings of one byte per character (one emoji in a reason makes a Python string four bytes per
+    character) and U+2028/9 are escaped by the encoder itself."""
+    text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def render_junit(data: dict[str, Any]) -> str:
@@ -163,54 +178,101 @@ def render_junit(data: dict[str, Any]) -> str:
     return _junit(shorten_tokens(data))
 
 
+_ATTR_SPECIAL = re.compile('[&<>"\n\r\t]')
+_TEXT_SPECIAL = re.compile("[&<>]")
+
+
+def _attr(value: Any) -> str:
+    """An XML attribute value, escaped as ElementTree escapes it (after xml_text made it XML-safe)."""
+    return _attr_text(value if isinstance(value, str) else xml_text(value))
+
+
+@functools.lru_cache(maxsize=65536)
+def _attr_text(value: str) -> str:
+    """_attr of a text, once per text (reasons repeat across adapters and runs)."""
+    text = xml_text(value)
+    if _ATTR_SPECIAL.search(text):
+        text = (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+                .replace("\r", "&#13;").replace("\n", "&#10;").replace("\t", "&#09;"))
+    return text
+
+
+def _text(value: Any) -> str:
+    text = xml_text(value)
+    if _TEXT_SPECIAL.search(text):
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text
+
+
 def _junit(clean: dict[str, Any]) -> str:
+    return "".join(_junit_chunks(clean))
+
+
+def _junit_chunks(clean: dict[str, Any]) -> list[str]:
+    """junit.xml as pieces of text, element by element (an ElementTree of ~100,000 test cases costs seconds
+    and hundreds of MB; so does one string of it); joined, what ElementTree with `indent` writes."""
     adapters = clean.get("adapters") or {}
+    cases = clean.get("cases") or {}
     by_adapter: dict[str, list[dict[str, Any]]] = {}
     for row in clean.get("results") or []:
         by_adapter.setdefault(row["adapter"], []).append(row)
-    root = ET.Element("testsuites", name="sigharness")
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    stamp = (clean.get("manifest") or {}).get("date", "")
+    stamp = _attr((clean.get("manifest") or {}).get("date", ""))
+    testcase_names: dict[tuple[str, str], tuple[str, str]] = {}
+    parts: list[str] = []
     for key in model.adapter_order({k: adapters.get(k, {"name": k}) for k in by_adapter}):
         rows = sorted(by_adapter[key], key=lambda r: (r["case"], r["mode"]))
         info = adapters.get(key, {})
-        suite = ET.SubElement(root, "testsuite", name=xml_text(key), timestamp=xml_text(stamp))
-        props = ET.SubElement(suite, "properties")
-        for prop in ("language", "library", "library_version", "runtime"):
-            if info.get(prop):
-                ET.SubElement(props, "property", name=prop, value=xml_text(info[prop]))
+        props = [f'      <property name="{prop}" value="{_attr(info[prop])}" />\n'
+                 for prop in ("language", "library", "library_version", "runtime") if info.get(prop)]
+        opening = len(parts)
+        parts.append("")  # the suite's opening tag, once its test cases are counted
+        parts.append("    <properties>\n" + "".join(props) + "    </properties>\n" if props else "    <properties />\n")
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         seconds = 0.0
+        name_attr = _attr(key)
         for row in rows:
-            case = row["case"]
-            topic = model.topic_of(case, (clean.get("cases") or {}).get(case, {}))
+            case, mode = row["case"], row["mode"]
+            names = testcase_names.get((case, mode))
+            if names is None:  # the same for every adapter: escaped once
+                topic = model.topic_of(case, cases.get(case, {}))
+                names = testcase_names[(case, mode)] = (_attr(topic), _attr(f"{case} [{mode}]"))
             elapsed = (row.get("duration_ms") or 0) / 1000
             seconds += elapsed
-            tc = ET.SubElement(suite, "testcase", classname=xml_text(f"{key}.{topic}"),
-                               name=xml_text(f"{case} [{row['mode']}]"), time=f"{elapsed:.3f}")
+            head = f'    <testcase classname="{name_attr}.{names[0]}" name="{names[1]}" time="{elapsed:.3f}"'
             counts["tests"] += 1
-            status, reason = row.get("status"), xml_text(row.get("reason") or "")
+            status = row.get("status")
             junit = (verdicts.VERDICTS.get(status) or verdicts.VERDICTS[verdicts.ERROR]).junit
             if junit == "failure":
                 counts["failures"] += 1
-                node = ET.SubElement(tc, "failure", message=reason, type=xml_text(row.get("stage") or status))
-                node.text = xml_text(_failure_text(expanded(clean, row)))
+                text = _text(_failure_text(expanded(clean, row)))
+                inner = (f'<failure message="{_attr(row.get("reason") or "")}" type="{_attr(row.get("stage") or status)}"'
+                         + (f">{text}</failure>" if text else " />"))
             elif junit == "error":
                 counts["errors"] += 1
-                ET.SubElement(tc, "error", message=reason, type=xml_text(status))
+                inner = f'<error message="{_attr(row.get("reason") or "")}" type="{_attr(status)}" />'
             elif junit == "skipped":
                 counts["skipped"] += 1
-                ET.SubElement(tc, "skipped", message=xml_text(f"{status}: " + (row.get("reason") or "")))
+                inner = f'<skipped message="{_attr(f"{status}: " + (row.get("reason") or ""))}" />'
             elif status != verdicts.PASS:
-                ET.SubElement(tc, "system-out").text = xml_text(f"{status}: " + (row.get("reason") or ""))
+                inner = f'<system-out>{_text(f"{status}: " + (row.get("reason") or ""))}</system-out>'
+            else:
+                parts.append(head + " />\n")
+                continue
+            parts.append(f"{head}>\n      {inner}\n    </testcase>\n")
         for k, v in counts.items():
-            suite.set(k, str(v))
             totals[k] += v
-        suite.set("time", f"{seconds:.3f}")
-    for k, v in totals.items():
-        root.set(k, str(v))
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+        parts[opening] = (f'  <testsuite name="{name_attr}" timestamp="{stamp}" tests="{counts["tests"]}" failures="{counts["failures"]}" '
+                          f'errors="{counts["errors"]}" skipped="{counts["skipped"]}" time="{seconds:.3f}">\n')
+        parts.append("  </testsuite>\n")
+    root = (f'<testsuites name="sigharness" tests="{totals["tests"]}" failures="{totals["failures"]}" errors="{totals["errors"]}" '
+            f'skipped="{totals["skipped"]}"')
+    declaration = '<?xml version="1.0" encoding="UTF-8"?>\n'
+    if not parts:
+        return [declaration + root + " />\n"]
+    parts.insert(0, declaration + root + ">\n")
+    parts.append("</testsuites>\n")
+    return parts
 
 
 def _failure_text(row: dict[str, Any]) -> str:
@@ -284,17 +346,23 @@ def write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | N
               sink: Sink | None = None) -> list[Path]:
     """Write index.html, junit.xml and summary.md into out_dir through `sink` (the run's redaction layer:
     secrets out of every value before rendering, and out of the rendered text once more); return their paths."""
-    sink = sink or Sink()
+    with paused_gc():
+        return _write_all(data, out_dir, history, title, sink or Sink())
+
+
+def _write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | None, title: str | None,
+               sink: Sink) -> list[Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     clean = shorten_tokens(sink.clean(data))  # once for every output: no secret, no whole session token
     loaded = load_history(history)
     view = model.build(clean, loaded, title)
-    for name, text in (
-        ("index.html", _html(clean, view, loaded, title)),
-        ("junit.xml", _junit(clean)),
-        ("summary.md", _summary(clean, view)),
-    ):
-        written.append(sink.write_text(out / name, text))
+    outputs: tuple[tuple[str, Callable[[], Iterable[str]]], ...] = (  # one after the other
+        ("index.html", lambda: _html_chunks(clean, view, loaded, title)),
+        ("junit.xml", lambda: _junit_chunks(clean)),
+        ("summary.md", lambda: [_summary(clean, view)]),
+    )
+    for name, pieces in outputs:
+        written.append(sink.write_text(out / name, "".join(pieces())))
     return written

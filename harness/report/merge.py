@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import harness
-from harness.results import FORMAT, VERSION, check_key
+from harness.results import FORMAT, VERSION, check_key, paused_gc
 
 
 def column_keys(inputs: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -46,6 +46,11 @@ def column_keys(inputs: list[dict[str, Any]]) -> list[dict[str, str]]:
 
 def merge(inputs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     """One results structure from several (path, data) pairs, in the results.json format plus `manifest.merged`."""
+    with paused_gc():
+        return _merge(inputs)
+
+
+def _merge(inputs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     datas = [d for _, d in inputs]
     mapping = column_keys(datas)
     adapters: dict[str, dict[str, Any]] = {}

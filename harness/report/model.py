@@ -3,6 +3,13 @@
 The page embeds the matrix as one small blob (parsed at load: cases, one status letter per adapter per
 check, reasons through a string table) and the drill-down details as a second blob (every stage text
 stored once in a string table; parsed on the first click). So ~500 cases x 20 adapters stays a light page.
+
+A drill-down cell is positional (a merged report holds ~100,000 of them; key names would be a third of
+the page): [stage, expected_source, duration_ms, elapsed_ns, stages, verification, signed, history],
+trailing nulls left out. Stage names are indices into the blob's `stages`; texts are indices into `S`.
+  stages:       [[stage, expected, actual, compared 1/0, equal 1/0/-1, line, note, diff], ...] (no trailing none)
+  verification: [valid 1/0, reason, rules, canonical_request, [request change, ...]]
+  signed:       [method, url, [name, value, name, value, ...], body bytes]
 """
 
 from __future__ import annotations
@@ -15,8 +22,9 @@ from typing import Any, Iterable
 
 from harness import divergences, verdicts
 from harness.history import CheckState
+from harness.compare import uncompared_note
 from harness.refs import ref_link
-from harness.results import expanded
+from harness.results import check_key
 from harness.verdicts import SCORE_FORMULA
 
 STATUSES = verdicts.ORDER
@@ -76,14 +84,19 @@ class Strings:
 
     def __init__(self) -> None:
         self.items: list[str] = []
-        self._index: dict[str, int] = {}
+        self._index: dict[Any, int] = {None: -1}
 
     def __call__(self, text: Any) -> int:
-        if text is None:
-            return -1
-        text = str(text)
-        index = self._index.get(text)
+        try:
+            index = self._index.get(text)
+        except TypeError:  # not hashable: stored as its text
+            index = None
         if index is None:
+            if type(text) is not str:
+                text = str(text)
+                index = self._index.get(text)
+                if index is not None:
+                    return index
             index = self._index[text] = len(self.items)
             self.items.append(text)
         return index
@@ -154,6 +167,9 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
     reasons = Strings()
     reasons("")
     texts = Strings()
+    stage_names = Strings()
+    for name in STAGES:
+        stage_names(name)
     case_list, case_pos = [], {}
     for cid in case_ids:
         c = cases_in[cid]
@@ -174,11 +190,31 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
                     "b": request.get("body_bytes")},
         })
 
+    modes_run: dict[str, set[str]] = defaultdict(set)
+    for c, m in checks:
+        modes_run[c].add(m)
+
     def modes_of(cid: str) -> list[str]:
         modes = [m for m in ("header", "query") if (cid, m) in checks]
         modes += [m for m in cases_in[cid].get("modes") or [] if m not in modes]
-        extra = sorted(m for (c, m) in checks if c == cid and m not in modes)
+        extra = sorted(m for m in modes_run.get(cid, ()) if m not in modes)
         return modes + extra
+
+    checks_in = data.get("checks") or {}
+    expected_ids: dict[str, tuple[dict[str, int], str | None, str | None]] = {}
+
+    def expectations(row: dict[str, Any]) -> tuple[dict[str, int], str | None, str | None]:
+        """The check's expected texts as string-table indices (once per check), its source, the case's algorithm."""
+        key = check_key(row["case"], row["mode"])
+        found = None if row.get("expected") else expected_ids.get(key)
+        if found is None:
+            check = checks_in.get(key) or {}
+            expected = row.get("expected") or check.get("expected") or {}
+            found = ({name: texts(text) for name, text in expected.items() if text is not None}, check.get("source"),
+                     cases_in.get(row["case"], {}).get("algorithm"))
+            if not row.get("expected"):
+                expected_ids[key] = found
+        return found
 
     state: dict[tuple[str, str, str], CheckState] = (history or {}).get("state") or {}
     latest_date = (history or {}).get("latest_date")
@@ -212,7 +248,7 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
                     hist = [hs.since, hs.previous, hs.first_seen]
                     if hs.previous is not None and (changed_at is None or hs.since > changed_at):
                         changed_at = hs.since
-                details.append(_cell_detail(expanded(data, row, diffs=False), texts, hist))
+                details.append(_cell_detail(row, expectations(row), texts, stage_names, hist))
             ran = [s for s in letters if s not in (MISSING, LETTER[verdicts.UNSUPPORTED])]
             passed = sum(1 for s in ran if s == LETTER[verdicts.PASS])
             kind = "n/a" if not ran else "all" if passed == len(ran) else "none" if passed == 0 else "some"
@@ -248,7 +284,7 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
         "lastChange": last_change if state else None, "latestHistory": latest_date,
         "divergences": divergence_texts(c.get("divergence") for c in cases_in.values()),
     }
-    detail = {"S": texts.items, "cells": cell_details}
+    detail = {"S": texts.items, "stages": stage_names.items, "cells": cell_details}
 
     topic_table = []
     for t in topics:
@@ -263,31 +299,50 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
     }
 
 
-def _cell_detail(row: dict[str, Any], s: Strings, hist: list[Any] | None) -> dict[str, Any]:
-    """One check's drill-down, with every text through the string table."""
-    out: dict[str, Any] = {"stage": row.get("stage"), "es": row.get("expected_source"), "ms": row.get("duration_ms"),
-                           "ns": row.get("elapsed_ns")}
+def _cell_detail(row: dict[str, Any], expectation: tuple[dict[str, int], str | None, str | None], s: Strings,
+                 stage_no: Strings, hist: list[Any] | None) -> list[Any]:
+    """One check's drill-down (the positional cell described at the top), every text through the string
+    table. Taken from the row as stored, the expected texts from its check (already in the table)."""
+    expected, source, algorithm = expectation
     stages = []
     for name, st in (row.get("stages") or {}).items():
         if not isinstance(st, dict):
             continue
         equal = st.get("equal")
-        stages.append([name, s(st.get("expected")), s(st.get("actual")), 1 if st.get("compared") else 0,
-                       -1 if equal is None else int(bool(equal)), st.get("line"), s(st.get("note")), s(st.get("diff"))])
-    out["st"] = stages
+        compared = st.get("compared", "equal" in st)
+        exp = s(st["expected"]) if "expected" in st else expected.get(name, -1)  # a row written in full keeps its own
+        act = exp if equal is True and "actual" not in st else s(st.get("actual"))
+        note = st.get("note")
+        if compared is False and note is None:
+            note = uncompared_note(name, algorithm, st.get("actual"))
+        entry = [stage_no(name), exp, act, 1 if compared else 0, -1 if equal is None else int(bool(equal)), st.get("line"),
+                 s(note), s(st.get("diff"))]
+        while len(entry) > 5 and entry[-1] in (None, -1):
+            entry.pop()
+        stages.append(entry)
     ver = row.get("verification")
     if isinstance(ver, dict):
-        out["ver"] = {"valid": ver.get("valid"), "reason": s(ver.get("reason")), "rules": ver.get("rules"),
-                      "cr": s(ver.get("canonical_request")), "changes": [s(c) for c in ver.get("request_changes") or []]}
+        valid = ver.get("valid")
+        ver = [None if valid is None else int(bool(valid)), s(ver.get("reason")), ver.get("rules"), s(ver.get("canonical_request")),
+               [s(c) for c in ver.get("request_changes") or []]]
+    else:
+        ver = None
     signed = row.get("signed")
     if isinstance(signed, dict):
         body = signed.get("body_b64")
-        out["sig"] = {"m": s(signed.get("method")), "u": s(signed.get("url")),
-                      "h": [[s(h[0]), s(h[1])] for h in signed.get("headers") or [] if isinstance(h, (list, tuple)) and len(h) == 2],
-                      "b": None if body is None else _body_size(body)}
-    if hist:
-        out["h"] = hist
-    return out
+        headers = []
+        for h in signed.get("headers") or []:
+            if isinstance(h, (list, tuple)) and len(h) == 2:
+                headers += (s(h[0]), s(h[1]))
+        signed = [s(signed.get("method")), s(signed.get("url")), headers, None if body is None else _body_size(body)]
+    else:
+        signed = None
+    stage = row.get("stage")
+    cell = [None if stage is None else stage_no(stage), row.get("expected_source") or (source if row.get("stages") else None),
+            row.get("duration_ms"), row.get("elapsed_ns"), stages, ver, signed, hist or None]
+    while cell and cell[-1] is None:
+        cell.pop()
+    return cell
 
 
 def _body_size(body_b64: str) -> int:

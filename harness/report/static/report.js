@@ -45,6 +45,21 @@
   }
   function uniq(list) { var seen = new Set(); return list.filter(function (x) { if (seen.has(x)) return false; seen.add(x); return true; }); }
   function S(i) { return i == null || i < 0 ? null : details().S[i]; }
+  // One drill-down cell, from its positional form (harness/report/model.py) to named fields.
+  function cellDetail(r, ai) {
+    var X = details(), c = X.cells[r][ai];
+    if (!c) return {};
+    var d = { stage: c[0] == null ? null : X.stages[c[0]], es: c[1], ms: c[2], ns: c[3], h: c[7] };
+    d.st = (c[4] || []).map(function (s) { return [X.stages[s[0]]].concat(s.slice(1)); });
+    var v = c[5], g = c[6];
+    if (v) d.ver = { valid: v[0], reason: v[1], rules: v[2], cr: v[3], changes: v[4] || [] };
+    if (g) {
+      var hs = [];
+      for (var i = 0; i + 1 < g[2].length; i += 2) hs.push([g[2][i], g[2][i + 1]]);
+      d.sig = { m: g[0], u: g[1], h: hs, b: g[3] };
+    }
+    return d;
+  }
   function pct(x) { return x == null ? "—" : (x >= 0.995 && x < 1 ? "99%" : Math.round(x * 100) + "%"); }
   function shq(s) { s = String(s); return /^[A-Za-z0-9_\/.@%+=:,-]+$/.test(s) ? s : "'" + s.replace(/'/g, "'\\''") + "'"; }
   function byId(id) { return document.getElementById(id); }
@@ -579,7 +594,7 @@
 
   function buildCell(r, ai) {
     var row = ROWS[r], c = C[row[0]], a = A[ai], st = STATUS_OF[row[2][ai]];
-    var d = details().cells[r][ai] || {};
+    var d = cellDetail(r, ai);
     var reason = D.rr[r][ai] ? D.reasons[D.rr[r][ai]] : "";
     drTitle.textContent = c.title;
     drBody.append(h("p", { class: "sub" }, h("code", null, c.id), " · " + row[1] + " mode · ", h("strong", null, a.k), " (" + a.lib + " " + a.ver + ", " + a.lang + ")"));
