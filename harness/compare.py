@@ -9,7 +9,7 @@ from typing import Any
 
 from harness.http_text import parse_signed_request
 from harness.integrity import request_changes
-from harness.model import Check, SignedRequest
+from harness.model import SINGLE, Check, SignedRequest
 from harness.reference import surface_of
 from harness.reference.authorization import components
 from harness.reference.encoding import uri_decode
@@ -40,6 +40,10 @@ class Expected:
 
 def expected_for(check: Check) -> Expected:
     """The case's expectations for this mode, completed by the reference signer."""
+    if check.case.surface != SINGLE:
+        from harness.surface_compare import expected_for_surface
+
+        return expected_for_surface(check)
     reference = surface_of(check).sign(check)
     assert reference.signed is not None
     ref = {
@@ -138,6 +142,32 @@ class Judgement:
         }
 
 
+def compare_stages(names: tuple[str, ...], expected: dict[str, str], actual: dict[str, str | None],
+                   algorithm: str = "sigv4") -> tuple[dict[str, dict[str, Any]], str | None]:
+    """Each stage's entry (expected, actual, compared, equal, first differing line) and the first
+    stage that differs."""
+    stages: dict[str, dict[str, Any]] = {}
+    first: str | None = None
+    for stage in names:
+        exp = expected.get(stage)
+        act = actual.get(stage)
+        entry: dict[str, Any] = {"expected": _clip(exp), "actual": _clip(act)}
+        if stage == "signature" and algorithm == "sigv4a":
+            entry.update(compared=False, note=NOTE_ECDSA)
+        elif act is None:
+            entry.update(compared=False, note=NOTE_NOT_EXPOSED)
+        elif exp is None:
+            entry.update(compared=False, note=NOTE_NO_EXPECTATION)
+        else:
+            equal = exp == act
+            entry.update(compared=True, equal=equal)
+            if not equal:
+                entry["line"], entry["diff"] = first_difference(exp, act)
+                first = first or stage
+        stages[stage] = entry
+    return stages, first
+
+
 def judge(check: Check, expected: Expected, answer: dict[str, Any]) -> Judgement:
     """The verdict for one adapter answer (already known to be a well-formed protocol message)."""
     status = answer.get("status")
@@ -155,6 +185,10 @@ def judge(check: Check, expected: Expected, answer: dict[str, Any]) -> Judgement
         return Judgement("fail", f"refused a valid request: {why}", stage="sign")
     if status != "signed":
         return Judgement("error", f"unknown answer status {status!r}")
+    if check.case.surface != SINGLE:
+        from harness.surface_compare import judge_surface
+
+        return judge_surface(check, expected, answer)
     try:
         signed = SignedRequest.from_json(answer["signed"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -167,25 +201,7 @@ def judge(check: Check, expected: Expected, answer: dict[str, Any]) -> Judgement
         "signature": None if algorithm == "sigv4a" else signature_of(signed),
         "signed_request": render_signed_request(signed, algorithm),
     }
-    stages: dict[str, dict[str, Any]] = {}
-    first: str | None = None
-    for stage in surface_of(check).stages:
-        exp = expected.stages.get(stage)
-        act = actual[stage]
-        entry: dict[str, Any] = {"expected": _clip(exp), "actual": _clip(act)}
-        if stage == "signature" and algorithm == "sigv4a":
-            entry.update(compared=False, note=NOTE_ECDSA)
-        elif act is None:
-            entry.update(compared=False, note=NOTE_NOT_EXPOSED)
-        elif exp is None:
-            entry.update(compared=False, note=NOTE_NO_EXPECTATION)
-        else:
-            equal = exp == act
-            entry.update(compared=True, equal=equal)
-            if not equal:
-                entry["line"], entry["diff"] = first_difference(exp, act)
-                first = first or stage
-        stages[stage] = entry
+    stages, first = compare_stages(surface_of(check).stages, expected.stages, actual, algorithm)
 
     body = case.request.body if signed.body is None else signed.body
     rules = ServerRules.for_context(check.context)

@@ -60,6 +60,7 @@ class Host:
                 "modes": info["modes"],
                 "exposes": info.get("exposes", []),
                 "bench": True,
+                **({"surfaces": info["surfaces"]} if "surfaces" in info else {}),
             },
         }
 
@@ -77,14 +78,17 @@ class Host:
         except Exception as exc:  # noqa: BLE001 - an adapter bug, reported as such
             log(traceback.format_exc())
             return {**base, "status": "error", "reason": describe(exc)}
-        return {
+        answer = {
             **base,
             "status": "signed",
-            "signed": outcome["signed"],
             "canonical_request": outcome.get("canonical_request"),
             "string_to_sign": outcome.get("string_to_sign"),
             "elapsed_ns": watch.elapsed_ns,
         }
+        for what in ("signed", "form", "token"):  # a request, a presigned POST form, or a token
+            if what in outcome:
+                answer[what] = outcome[what]
+        return answer
 
     def bench(self, msg: dict) -> dict:
         msg_id = msg.get("id")

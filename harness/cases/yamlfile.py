@@ -338,7 +338,12 @@ def build_case(
     limits: Limits = DEFAULT_LIMITS, body_roots: tuple[Path, ...] | None = None,
 ) -> Case:
     """Validate one case mapping and resolve its defaults. Body files are read only from inside
-    `body_roots` (default: the case file's own folder)."""
+    `body_roots` (default: the case file's own folder). A case with `surface:` (a presigned POST
+    policy or an IAM token) is built by harness/cases/surfaces.py."""
+    if "surface" in data:
+        from harness.cases.surfaces import build_surface_case
+
+        return build_surface_case(data, base, lines, file, origin)
     _schema_check(data, base, lines, file)
     req = data["request"]
     at = lambda *p: lines.line(base + p)  # noqa: E731
