@@ -64,7 +64,10 @@ async function sign(msg) {
       type: 'result',
       id: msg.id,
       status: 'signed',
-      signed: out.signed,
+      // a signed request, a presigned POST form, or a token (docs/adapter-protocol.md)
+      ...(out.signed !== undefined ? { signed: out.signed } : {}),
+      ...(out.form !== undefined ? { form: out.form } : {}),
+      ...(out.token !== undefined ? { token: out.token } : {}),
       canonical_request: out.canonical_request ?? null,
       string_to_sign: out.string_to_sign ?? null,
       elapsed_ns: out.elapsed_ns,

@@ -135,6 +135,38 @@ function amzDate(date) {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
 }
 
+/**
+ * Run `fn` with the process clock reading `date` (a fake clock, as the SDK's own signer tests pin
+ * time with jest.useFakeTimers().setSystemTime): `new Date()` and `Date.now()` give the check's
+ * signing time; everything else about Date is untouched. For libraries that read the clock
+ * themselves and take no signing date (@aws-sdk/rds-signer, @aws-sdk/dsql-signer).
+ */
+async function atFixedTime(date, fn) {
+  const RealDate = Date;
+  const fixed = date.getTime();
+  class FixedDate extends RealDate {
+    constructor(...args) {
+      if (args.length === 0) super(fixed);
+      else super(...args);
+    }
+
+    static now() {
+      return fixed;
+    }
+  }
+  global.Date = FixedDate;
+  try {
+    return await fn();
+  } finally {
+    global.Date = RealDate;
+  }
+}
+
+/** The surface a check is for: single (header or query signing), post-policy, rds, dsql, eks. */
+function surfaceOf(check) {
+  return check.raw.surface || 'single';
+}
+
 /** nanoseconds since an arbitrary origin */
 function now() {
   return process.hrtime.bigint();
@@ -145,6 +177,7 @@ module.exports = {
   Rejected,
   Unsupported,
   amzDate,
+  atFixedTime,
   describe,
   hasHeader,
   installedVersion,
@@ -155,4 +188,5 @@ module.exports = {
   repeatedHeaderNames,
   splitAuthority,
   standardPathRules,
+  surfaceOf,
 };
