@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import replace
 from typing import Any
 
 from harness.cases.surfaces import POST_POLICY, expected_verdict, post_rules, post_upload, token_rules
@@ -104,7 +105,9 @@ def judge_surface(check: Check, expected: Expected, answer: dict[str, Any]) -> J
                 document = f"<not base64 of UTF-8 text: {policy!r}>"
             actual = {"policy_document": document, "string_to_sign": policy, "signature": values.get("x-amz-signature"),
                       "form_fields": render_fields(fields)}
-            verification = verify_post_with_choices(post_upload(case, fields), post_rules(case), case.open_choices)
+            upload, rules = post_upload(case, fields), post_rules(case)
+            verification = verify_post_with_choices(upload, rules, case.open_choices)
+            at_signing = verify_post_with_choices(upload, replace(rules, now=case.context.timestamp), case.open_choices)
             changes = form_changes(check, fields)
             signed = {"method": "POST", "url": url, "headers": []}
         else:
@@ -114,7 +117,9 @@ def judge_surface(check: Check, expected: Expected, answer: dict[str, Any]) -> J
             shown = render_token(case.surface, token)
             actual = {"canonical_request": answer.get("canonical_request"), "string_to_sign": answer.get("string_to_sign"),
                       "signature": _signature_in(shown), "token": shown}
-            verification = verify_token_with_choices(token, token_rules(case), case.open_choices)
+            rules = token_rules(case)
+            verification = verify_token_with_choices(token, rules, case.open_choices)
+            at_signing = verify_token_with_choices(token, replace(rules, now=case.context.timestamp), case.open_choices)
             url = "https://" + token if case.surface != "eks" else token
             signed = {"method": "GET", "url": url, "headers": []}
     except (KeyError, TypeError, ValueError) as exc:
@@ -140,6 +145,12 @@ def judge_surface(check: Check, expected: Expected, answer: dict[str, Any]) -> J
     elif wanted == "reject" and wanted_reason not in verification.reason:
         result.status, result.stage = "fail", first or what
         result.reason = f"a server refuses it for another reason than the case's ({wanted_reason}): {verification.reason}"
+    elif wanted == "reject" and not at_signing.valid and wanted_reason not in at_signing.reason:
+        # Refused as the case expects (say, expired) -- but at its signing time it would be refused
+        # for another reason (say, its signature): the expected refusal hid a broken form or token.
+        result.status, result.stage = "fail", first or what
+        result.reason = f"refused as the case expects, but at its signing time a server refuses it too: {at_signing.reason}"
+        ver["at_signing_time"] = at_signing.reason
     elif changes:
         result.status, result.stage = "fail", first or what
         result.reason = f"signed a different {what} than the one asked for: " + "; ".join(changes[:5])
