@@ -277,7 +277,7 @@ def _cell_detail(row: dict[str, Any], s: Strings, hist: list[Any] | None) -> dic
     out["st"] = stages
     ver = row.get("verification")
     if isinstance(ver, dict):
-        out["ver"] = {"valid": ver.get("valid"), "reason": s(ver.get("reason")), "rules": ver.get("rules"),
+        out["ver"] = {"valid": ver.get("valid"), "reason": s(ver.get("reason")), "rules": ver.get("rules"), "exp": s(ver.get("expected")),
                       "cr": s(ver.get("canonical_request")), "changes": [s(c) for c in ver.get("request_changes") or []]}
     signed = row.get("signed")
     if isinstance(signed, dict):
