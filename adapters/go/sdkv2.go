@@ -28,7 +28,8 @@ func (sdkV2Adapter) Capabilities() map[string]interface{} {
 		"why": map[string]string{
 			"rds": "github.com/aws/aws-sdk-go-v2/feature/rds/auth v1.7.12 BuildAuthToken signs at time.Now().UTC() " +
 				"(BuildAuthTokenOptions has no fields): a token for the check's signing time cannot be asked for",
-			"dsql": "no github.com/aws/aws-sdk-go-v2/feature/dsql/auth module on the Go module proxy (404, looked at 2026-12-01)",
+			"dsql": "github.com/aws/aws-sdk-go-v2/feature/dsql/auth (added upstream in aws/aws-sdk-go-v2#2929) is not served " +
+				"by the Go module proxy this project builds from (404, looked at 2026-12-01)",
 		},
 	}
 }
