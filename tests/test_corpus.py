@@ -39,7 +39,10 @@ def test_reference_adapter_passes_the_whole_corpus(tmp_path):
     for r in data["results"]:
         if r["case"] in pinned:
             assert r["status"] == "variant" and r["stage"] == "policy_document", r
-    statuses = Counter(r["status"] for r in data["results"] if r["case"] not in pinned)
+    # The reference refuses to presign beyond a week, which a case allowing refusals counts as variant.
+    refused = {r["case"] for r in data["results"] if data["cases"][r["case"]]["refusal_ok"] and r["reason"].startswith("refused (the case allows it)")}
+    assert refused <= {"tokens/dsql-expires-above-one-week"}, refused
+    statuses = Counter(r["status"] for r in data["results"] if r["case"] not in pinned | refused)
     assert set(statuses) == {"pass"}, [(r["case"], r["mode"], r["reason"]) for r in data["results"] if r["status"] != "pass"][:5]
     assert {"form", "token"} <= {r["mode"] for r in data["results"]}
     expect_error = [r for r in data["results"] if data["cases"][r["case"]]["expect_error"]]

@@ -75,6 +75,11 @@ def test_reference_reproduces_published_vector(case_id):
 def test_verifier_decides_as_the_case_says(case_id):
     """On the library's own token where the case has one, else on the reference's."""
     case = TOKENS[case_id]
+    if (case.subject.expires or 0) > 604800:  # beyond any presigned URL: the reference refuses to make it
+        with pytest.raises(ValueError, match="604800"):
+            tk.sign_token(case.subject)
+        assert case.server.verdict == "reject" and case.flags.get("refusal_ok")
+        return
     token = _library_token(case) if {"token", "signed_url"} & set(given(case)) else tk.sign_token(case.subject).stages["token"]
     result = verify_token_with_choices(token, token_rules(case), case.open_choices)
     assert result.valid == (case.server.verdict == "accept"), result.reason
