@@ -23,19 +23,32 @@ from harness.verify.post_policy import verify_post_with_choices
 from harness.verify.tokens import verify_token_with_choices
 
 
+def token_url(kind: str, token: str) -> str | None:
+    """The presigned URL a token is: 'https://' + the token (rds, dsql), or the URL inside an EKS
+    token's base64url framing (None when it is not one)."""
+    if kind != "eks":
+        return "https://" + token
+    if not token.startswith(tk.EKS_PREFIX):
+        return None
+    body = token[len(tk.EKS_PREFIX):]
+    try:
+        return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+
+
 def render_token(kind: str, token: str) -> str:
     """A token as text (the `token` stage): its authority and path, then its query parameters one
     per line, sorted (their order is the library's and means nothing to the server). An EKS token
     is shown as the URL inside its base64url framing."""
     head = ""
     text = token
-    if kind == "eks" and token.startswith(tk.EKS_PREFIX):
-        body = token[len(tk.EKS_PREFIX):]
-        try:
-            text = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode("utf-8")
-        except (binascii.Error, ValueError):
+    if kind == "eks":
+        url = token_url(kind, token)
+        if url is None:
             return token
-        head = tk.EKS_PREFIX + (" base64url (padded) of:" if "=" in body else " base64url of:") + "\n"
+        text = url
+        head = tk.EKS_PREFIX + (" base64url (padded) of:" if "=" in token else " base64url of:") + "\n"
     before, _, query = text.partition("?")
     params = sorted(p for p in query.split("&") if p)
     return head + "\n".join([before] + [f"?{p}" for p in params])
@@ -120,8 +133,7 @@ def judge_surface(check: Check, expected: Expected, answer: dict[str, Any]) -> J
             rules = token_rules(case)
             verification = verify_token_with_choices(token, rules, case.open_choices)
             at_signing = verify_token_with_choices(token, replace(rules, now=case.context.timestamp), case.open_choices)
-            url = "https://" + token if case.surface != "eks" else token
-            signed = {"method": "GET", "url": url, "headers": []}
+            signed = {"method": "GET", "url": token_url(case.surface, token) or token, "headers": []}
     except (KeyError, TypeError, ValueError) as exc:
         what = "form" if case.surface == POST_POLICY else "token"
         return Judgement("error", f"malformed `{what}` in the answer: {type(exc).__name__}: {exc}")
