@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from harness.cases.surfaces import POST_POLICY, expected_verdict, post_rules, post_upload, token_rules
-from harness.compare import Expected, Judgement, compare_stages
+from harness.judgement import Expected, Judgement, compare_stages
 from harness.model import Check
 from harness.reference import render_fields, surface_of
 from harness.reference import tokens as tk

@@ -17,6 +17,7 @@ from typing import Any
 import jsonschema
 
 from harness.cases.errors import CaseError
+from harness.cases.schema import _schema_check, schema
 from harness.model import Case, Context, Request, ServerSide, Source, parse_timestamp
 from harness.reference.post_policy import EXPIRATION_FORMAT, PostPolicy
 from harness.reference.tokens import SURFACES as TOKEN_KINDS
@@ -40,8 +41,6 @@ def mode_of(surface: str) -> str:
 
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.protocols.Validator:
-    from harness.cases.yamlfile import schema
-
     full = schema()
     sub = {"$ref": "#/$defs/surface_case", "$defs": full["$defs"]}
     return jsonschema.validators.validator_for(full)(sub)
@@ -155,8 +154,6 @@ def _token(data: dict[str, Any], surface: str, timestamp: datetime, at: Any, fil
 
 def build_surface_case(data: dict[str, Any], base: tuple, lines: Any, file: str, origin: str = "cases") -> Case:
     """Validate one surface case mapping and build its Case (one check, mode `form` or `token`)."""
-    from harness.cases.yamlfile import _schema_check
-
     _check_block(data, base, lines, file)
     _schema_check(data, base, lines, file, _validator())
     at = lambda *p: lines.line(base + p)  # noqa: E731
