@@ -13,12 +13,13 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, harness_run, unavailable
+from conftest import ROOT, harness_run, run_results, unavailable
 from test_adapters_python import SITECUSTOMIZE
 
 BREAK_JS = ROOT / "adapters" / "js" / "testing" / "break-libraries.js"
@@ -113,3 +114,22 @@ def test_adapter_fails_when_its_library_is_altered(normal_run, sabotaged_run, ad
                 assert result["status"] == "variant" and result["stage"] == "signature", (adapter, case, result)
             continue
         assert result["status"] == "fail", (adapter, case, result)
+
+
+def test_planted_credentials_and_region_are_never_used(normal_run, tmp_path):
+    """The generators get the check's credentials and region explicitly: with other credentials,
+    a session token and a region planted in the environment and ~/.aws, every verdict is the same
+    and nothing planted reaches the results."""
+    home = tmp_path / "home"
+    (home / ".aws").mkdir(parents=True)
+    (home / ".aws" / "credentials").write_text("[default]\naws_access_key_id = AKIAPLANTEDPLANTED00\n"
+                                               "aws_secret_access_key = plantedplantedplantedplantedplanted0000\n")
+    (home / ".aws" / "config").write_text("[default]\nregion = eu-west-3\n")
+    env = dict(os.environ, HOME=str(home), AWS_ACCESS_KEY_ID="AKIAPLANTEDPLANTED00",
+               AWS_SECRET_ACCESS_KEY="plantedplantedplantedplantedplanted0000", AWS_SESSION_TOKEN="planted-token",
+               AWS_REGION="eu-west-3", AWS_DEFAULT_REGION="eu-west-3", PYTHONPATH=str(ROOT))
+    _, data = run_results(tmp_path, "--cases", str(CASES), "--case", "post-policy/*", "--case", "tokens/*",
+                          "--adapters", ",".join(ADAPTERS), env=env, timeout=600)
+    assert {(r["adapter"], r["case"]): r["status"] for r in data["results"]} == {k: r["status"] for k, r in normal_run.items()}
+    text = (tmp_path / "run" / "results.json").read_text()
+    assert "AKIAPLANTED" not in text and "planted-token" not in text and "eu-west-3" not in text
