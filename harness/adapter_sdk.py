@@ -381,7 +381,8 @@ class Host:
             "library": info["library"], "library_version": info["library_version"],
             "capabilities": {"algorithms": list(info["algorithms"]), "modes": list(info["modes"]),
                              "exposes": list(info.get("exposes", [])), "bench": True,
-                             **({"why": dict(info["why"])} if info.get("why") else {})},
+                             **({"why": dict(info["why"])} if info.get("why") else {}),
+                             **({"surfaces": list(info["surfaces"])} if "surfaces" in info else {})},
         }
 
     @staticmethod
@@ -405,9 +406,13 @@ class Host:
             elapsed = watch.elapsed_ns or time.perf_counter_ns() - started
         except Exception as exc:  # noqa: BLE001 - sorted by refusal()
             return self.refusal(msg_id, exc)
-        return {"type": "result", "id": msg_id, "status": "signed", "signed": outcome["signed"],
-                "canonical_request": outcome.get("canonical_request"),
-                "string_to_sign": outcome.get("string_to_sign"), "elapsed_ns": elapsed}
+        answer = {"type": "result", "id": msg_id, "status": "signed",
+                  "canonical_request": outcome.get("canonical_request"),
+                  "string_to_sign": outcome.get("string_to_sign"), "elapsed_ns": elapsed}
+        for what in ("signed", "form", "token"):  # a request, a presigned POST form, or a token
+            if what in outcome:
+                answer[what] = outcome[what]
+        return answer
 
     def bench(self, msg: dict) -> dict:
         msg_id = msg.get("id")

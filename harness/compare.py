@@ -3,43 +3,26 @@ server would, and give the verdict (pass, variant, fail, unsupported, error)."""
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass, field
 from typing import Any
 
 from harness.http_text import parse_signed_request
 from harness.integrity import request_changes
-from harness.model import Check, SignedRequest
+from harness.judgement import clip, compare_stages  # noqa: F401 - clip is also imported from here
+from harness.judgement import Expected, Judgement, first_difference, uncompared_note  # noqa: F401 - also imported from here
+from harness.model import SINGLE, Check, SignedRequest
 from harness.reference import surface_of
 from harness.reference.authorization import components
 from harness.reference.encoding import uri_decode
+from harness.surface_compare import expected_for_surface, judge_surface
 from harness.verify.single import ServerRules, verify_with_choices
 
-MAX_STAGE_TEXT = 64 * 1024
 ECDSA_MASK = "<ECDSA signature: random per signing, verified instead of compared>"
-# Why a stage was not compared.
-NOTE_ECDSA = "ECDSA signatures are random; verified, not compared"
-NOTE_NOT_EXPOSED = "not exposed by the library"
-NOTE_NO_EXPECTATION = "no expectation"
-
-
-def uncompared_note(stage: str, algorithm: str | None, actual: str | None) -> str:
-    """Why `judge` did not compare a stage (results files keep this derived, not written)."""
-    if stage == "signature" and algorithm == "sigv4a":
-        return NOTE_ECDSA
-    return NOTE_NOT_EXPOSED if actual is None else NOTE_NO_EXPECTATION
-
-
-@dataclass
-class Expected:
-    """What a correct signer produces for one check, stage by stage, and where that came from."""
-
-    stages: dict[str, str]
-    source: str  # "case" (the case's own expectation files or blessed values) or "reference"
 
 
 def expected_for(check: Check) -> Expected:
     """The case's expectations for this mode, completed by the reference signer."""
+    if check.case.surface != SINGLE:
+        return expected_for_surface(check)
     reference = surface_of(check).sign(check)
     assert reference.signed is not None
     ref = {
@@ -104,40 +87,6 @@ def render_signed_request(signed: SignedRequest, algorithm: str) -> str:
     return "\n".join(lines)
 
 
-def first_difference(expected: str, actual: str) -> tuple[int, str]:
-    """(1-based line of the first difference, unified diff)."""
-    exp_lines, act_lines = expected.split("\n"), actual.split("\n")
-    line = next((i + 1 for i, (a, b) in enumerate(zip(exp_lines, act_lines)) if a != b), min(len(exp_lines), len(act_lines)) + 1)
-    diff = "\n".join(difflib.unified_diff(exp_lines, act_lines, "expected", "actual", lineterm="", n=1))
-    return line, clip(diff)
-
-
-def clip(text: str | None) -> str | None:
-    if text is None or len(text) <= MAX_STAGE_TEXT:
-        return text
-    return text[:MAX_STAGE_TEXT] + f"\n... ({len(text) - MAX_STAGE_TEXT} more characters not kept)"
-
-
-@dataclass
-class Judgement:
-    status: str
-    reason: str = ""
-    stage: str | None = None  # the first differing stage
-    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
-    verification: dict[str, Any] | None = None
-    signed: dict[str, Any] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "reason": self.reason,
-            "stage": self.stage,
-            "stages": self.stages,
-            "verification": self.verification,
-            "signed": self.signed,
-        }
-
-
 def judge(check: Check, expected: Expected, answer: dict[str, Any]) -> Judgement:
     """The verdict for one adapter answer (already known to be a well-formed protocol message)."""
     status = answer.get("status")
@@ -155,6 +104,8 @@ def judge(check: Check, expected: Expected, answer: dict[str, Any]) -> Judgement
         return Judgement("fail", f"refused a valid request: {why}", stage="sign")
     if status != "signed":
         return Judgement("error", f"unknown answer status {status!r}")
+    if check.case.surface != SINGLE:
+        return judge_surface(check, expected, answer)
     try:
         signed = SignedRequest.from_json(answer["signed"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -167,25 +118,7 @@ def judge(check: Check, expected: Expected, answer: dict[str, Any]) -> Judgement
         "signature": None if algorithm == "sigv4a" else signature_of(signed),
         "signed_request": render_signed_request(signed, algorithm),
     }
-    stages: dict[str, dict[str, Any]] = {}
-    first: str | None = None
-    for stage in surface_of(check).stages:
-        exp = expected.stages.get(stage)
-        act = actual[stage]
-        entry: dict[str, Any] = {"expected": clip(exp), "actual": clip(act)}
-        if stage == "signature" and algorithm == "sigv4a":
-            entry.update(compared=False, note=NOTE_ECDSA)
-        elif act is None:
-            entry.update(compared=False, note=NOTE_NOT_EXPOSED)
-        elif exp is None:
-            entry.update(compared=False, note=NOTE_NO_EXPECTATION)
-        else:
-            equal = exp == act
-            entry.update(compared=True, equal=equal)
-            if not equal:
-                entry["line"], entry["diff"] = first_difference(exp, act)
-                first = first or stage
-        stages[stage] = entry
+    stages, first = compare_stages(surface_of(check).stages, expected.stages, actual, algorithm)
 
     body = case.request.body if signed.body is None else signed.body
     rules = ServerRules.for_context(check.context)

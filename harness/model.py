@@ -10,7 +10,7 @@ from typing import Any
 from harness.services import profile
 from harness.settings import ALGORITHMS, MODES, PAYLOADS, TOKEN_PLACEMENTS, PayloadKind, SessionTokenPlacement
 
-__all__ = ["ALGORITHMS", "MODES", "PAYLOADS", "TOKEN_PLACEMENTS", "Request", "Context", "Case", "Check", "SignedRequest"]
+__all__ = ["ALGORITHMS", "MODES", "PAYLOADS", "SINGLE", "TOKEN_PLACEMENTS", "Request", "Context", "Case", "Check", "ServerSide", "SignedRequest"]
 
 Headers = tuple[tuple[str, str], ...]
 
@@ -107,6 +107,21 @@ class Source:
 
 
 @dataclass(frozen=True)
+class ServerSide:
+    """A surface case's receiving side (POST: S3; tokens: the database or cluster): its clock, its
+    settings (bucket, endpoint, user, admin, cluster_id, sts_hosts; default: what the case asks
+    for) and what it decides about a correct generator's form or token."""
+
+    at: datetime
+    verdict: str  # accept | reject
+    reason: str = ""  # a substring of the rejection reason
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+SINGLE = "single"  # the single-shot surface: a request signed in header or query mode
+
+
+@dataclass(frozen=True)
 class Case:
     id: str
     title: str
@@ -119,6 +134,13 @@ class Case:
     expect_error: str | None = None
     source: Source = Source("<memory>")
     origin: str = "cases"  # the case source name: "cases", "aws-c-auth", ...
+    surface: str = SINGLE  # single | post-policy | rds | dsql | eks (harness/reference SURFACES)
+    # Surface cases only (harness/cases/surfaces.py): what the generator is asked for (a
+    # reference PostPolicy or TokenRequest), the same as JSON for adapters, and the server.
+    subject: Any = None
+    subject_json: dict[str, Any] = field(default_factory=dict)
+    server: ServerSide | None = None
+    upload: dict[str, Any] = field(default_factory=dict)  # post-policy: the browser's file and a published form
 
     @property
     def open_choices(self) -> tuple[str, ...]:
@@ -137,6 +159,10 @@ class Check:
         return (self.case.id, self.mode)
 
     @property
+    def surface(self) -> str:
+        return self.case.surface
+
+    @property
     def context(self) -> Context:
         """The case's context with the mode-dependent defaults resolved."""
         ctx = self.case.context
@@ -145,13 +171,17 @@ class Check:
         return ctx
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "case": self.case.id,
             "mode": self.mode,
             "algorithm": self.case.context.algorithm,
             "request": self.case.request.to_json(),
             "context": self.context.to_json(),
         }
+        if self.case.surface != SINGLE:  # single-shot checks stay as they were
+            data["surface"] = self.case.surface
+            data.update(self.case.subject_json)  # {"post": {...}} or {"token": {...}}
+        return data
 
 
 def parse_timestamp(text: str) -> datetime:

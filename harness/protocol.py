@@ -15,7 +15,7 @@ from typing import Any
 
 import jsonschema
 
-from harness.model import ALGORITHMS, MODES, Check
+from harness.model import ALGORITHMS, MODES, SINGLE, Check
 
 VERSION = 1
 # The statuses of a `result` answer, and what each means for the verdict (harness/compare.py).
@@ -104,10 +104,11 @@ class Capabilities:
     modes: tuple[str, ...] = MODES
     exposes: tuple[str, ...] = ()
     bench: bool = False
-    why: tuple[tuple[str, str], ...] = ()  # algorithm or mode left out -> why the library cannot
+    why: tuple[tuple[str, str], ...] = ()  # algorithm, mode or surface left out -> why the library cannot
     kind: str = SIGNER
     verifies: tuple[str, ...] = ()  # a verifier's free-form list of what it checks (e.g. "s3-path")
     services: tuple[str, ...] = ()  # a verifier that judges only these services' scopes (empty: any)
+    surfaces: tuple[str, ...] = (SINGLE,)  # single, post-policy, rds, dsql, eks (harness/reference SURFACES)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Capabilities":
@@ -121,16 +122,21 @@ class Capabilities:
             kind=str(data.get("kind") or SIGNER),
             verifies=tuple(data.get("verifies") or ()),
             services=tuple(data.get("services") or ()),
+            surfaces=tuple(data.get("surfaces") or (SINGLE,)),
         )
 
     def missing(self, check: Check) -> str | None:
         """Why the adapter cannot take this check at all (None: it can)."""
         algorithm, why = check.context.algorithm, dict(self.why)
+        if check.surface not in self.surfaces:
+            what = "single-shot signing (header or query mode)" if check.surface == SINGLE else f"{check.surface} ({check.mode} mode)"
+            return why.get(check.surface) or \
+                f"the library does not make {what} (the adapter declares surfaces: {', '.join(self.surfaces)})"
         if algorithm not in self.algorithms:
             role = "verifier" if self.kind == VERIFIER else "signer"
             return why.get(algorithm) or \
                 f"the library has no {algorithm.upper()} {role} (the adapter declares algorithms: {', '.join(self.algorithms)})"
-        if check.mode not in self.modes:
+        if check.surface == SINGLE and check.mode not in self.modes:
             what = "presigned URLs (query mode)" if check.mode == "query" else f"{check.mode} mode"
             verb = "verify" if self.kind == VERIFIER else "sign"
             return why.get(check.mode) or \

@@ -23,18 +23,39 @@ from conftest import ROOT, suite_check, suite_or_skip, unavailable
 from harness import protocol
 from harness.adapters.manifest import discover, ensure_built
 from harness.adapters.process import scrubbed_env
+from harness.cases import load_cases
+from harness.compare import expected_for, judge
+from harness.model import Check
 
 KNOWN, PROBLEMS = discover(kind=None)
 SIGNERS = sorted(n for n, s in KNOWN.items() if s.kind == "signer")
 VERIFIERS = sorted(n for n, s in KNOWN.items() if s.kind == "verifier")
 
 
-def transcript(name: str) -> list[dict]:
+# One case per signing surface beyond single-shot, sent to the adapters that declare the surface.
+SURFACE_CASES = {
+    "post-policy": "post-policy/every-condition-kind",
+    "rds": "tokens/rds-special-user",
+    "dsql": "tokens/dsql-botocore-dbconnect",
+    "eks": "tokens/eks-session-token",
+}
+
+
+def surface_check(surface: str) -> Check:
+    loaded = load_cases([ROOT / "cases" / "post-policy", ROOT / "cases" / "tokens"])
+    case = next(c for c in loaded.cases if c.id == SURFACE_CASES[surface])
+    return Check(case, case.modes[0])
+
+
+def transcript(name: str, surfaces: tuple[str, ...] = ("single",)) -> list[dict]:
+    """Single-shot signs for every adapter (one that does not declare the single surface answers
+    them unsupported), then one sign per other surface the adapter declares."""
     return [
         protocol.hello(name),
         {"type": "sign", "id": "v4-header", "check": suite_check("aws-c-auth/v4/get-vanilla", "header")},
         {"type": "sign", "id": "v4-query", "check": suite_check("aws-c-auth/v4/get-vanilla-query", "query")},
         {"type": "sign", "id": "v4a-header", "check": suite_check("aws-c-auth/v4a/get-vanilla", "header")},
+        *({"type": "sign", "id": surface, "check": surface_check(surface).to_json()} for surface in surfaces if surface != "single"),
         {"type": "bench", "id": "floor", "floor": "hmac-sha256-chain", "iterations": 50},
         {"type": "no-such-message", "id": "odd"},
         protocol.BYE,
@@ -130,9 +151,12 @@ def test_verifier_speaks_the_protocol(name, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", SIGNERS)
 def test_adapter_speaks_the_protocol(name, tmp_path):
-    answers, proc = replay(name, tmp_path)
+    probe, _ = replay(name, tmp_path, [protocol.hello(name), protocol.BYE])
+    surfaces = protocol.Hello.parse(probe[0], name).capabilities.surfaces if probe else ("single",)
+    messages = transcript(name, surfaces)
+    answers, proc = replay(name, tmp_path, messages)
     assert proc.returncode == 0, f"{name} exited {proc.returncode} after bye; stderr: {proc.stderr[-2000:]}"
-    assert len(answers) == len(transcript(name)) - 1, f"{name}: one answer per message but bye; got {answers}"
+    assert len(answers) == len(messages) - 1, f"{name}: one answer per message but bye; got {answers}"
     hello, *results = answers
     parsed = protocol.Hello.parse(hello, name)  # schema, version, and the manifest's name (or none)
     assert parsed.library_version not in ("", "unknown")
@@ -141,15 +165,23 @@ def test_adapter_speaks_the_protocol(name, tmp_path):
         assert answer.get("type") in ("result", "bench"), (name, answer)
         protocol.validate("bench_answer" if answer["type"] == "bench" else "result_answer", answer)
         by_id[answer["id"]] = answer
-    assert [a["id"] for a in results] == ["v4-header", "v4-query", "v4a-header", "floor", "odd"], "answers in order"
+    others = [s for s in surfaces if s != "single"]
+    assert [a["id"] for a in results] == ["v4-header", "v4-query", "v4a-header", *others, "floor", "odd"], "answers in order"
     for ident, mode, algorithm in (("v4-header", "header", "sigv4"), ("v4-query", "query", "sigv4"),
                                    ("v4a-header", "header", "sigv4a")):
         answer = protocol.Result.parse(by_id[ident])
-        declared = mode in parsed.capabilities.modes and algorithm in parsed.capabilities.algorithms
+        declared = "single" in parsed.capabilities.surfaces and mode in parsed.capabilities.modes \
+            and algorithm in parsed.capabilities.algorithms
         if declared:
             assert answer.status == protocol.SIGNED, f"{name} declares {algorithm} {mode} but answered {answer}"
         else:
             assert answer.status == protocol.UNSUPPORTED and answer.reason, f"{name}: undeclared {algorithm} {mode}: {answer}"
+    for surface in others:  # a declared surface is signed, and its form or token is one a server accepts
+        answer = protocol.Result.parse(by_id[surface])
+        assert answer.status == protocol.SIGNED, f"{name} declares {surface} but answered {answer}"
+        check = surface_check(surface)
+        verdict = judge(check, expected_for(check), by_id[surface])
+        assert verdict.status in ("pass", "variant"), f"{name} {surface}: {verdict.status}: {verdict.reason}"
     floor = by_id["floor"]
     if parsed.capabilities.bench:
         assert floor["type"] == "bench" and floor["iterations"] == 50 and floor["elapsed_ns"] > 0, floor

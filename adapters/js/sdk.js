@@ -238,6 +238,7 @@ function host(adapter) {
         exposes: caps.exposes || [],
         bench: true,
         ...(caps.why ? { why: caps.why } : {}), // an algorithm or mode left out -> why the library cannot
+        ...(caps.surfaces ? { surfaces: caps.surfaces } : {}), // signing surfaces besides single-shot
       },
     };
   }
@@ -252,7 +253,10 @@ function host(adapter) {
         type: 'result',
         id: msg.id,
         status: 'signed',
-        signed: out.signed,
+        // a signed request, a presigned POST form, or a token (docs/adapter-protocol.md)
+        ...(out.signed !== undefined ? { signed: out.signed } : {}),
+        ...(out.form !== undefined ? { form: out.form } : {}),
+        ...(out.token !== undefined ? { token: out.token } : {}),
         canonical_request: out.canonical_request ?? null,
         string_to_sign: out.string_to_sign ?? null,
         elapsed_ns: out.elapsed_ns ?? elapsed,

@@ -12,7 +12,7 @@ import time
 
 import harness
 from harness.model import Case, Check, Context, Request, parse_timestamp
-from harness.reference import sign_request
+from harness.reference import post_policy, sign_request, tokens
 
 
 def _check(data: dict) -> Check:
@@ -38,6 +38,29 @@ def _check(data: dict) -> Check:
         double_encode=bool(ctx["double_encode"]),
     )
     return Check(Case(data["case"], data["case"], request, context), data["mode"])
+
+
+def _sign_surface(data: dict) -> dict:
+    """A presigned POST form or an IAM token, from the check's `post` / `token` block, by the
+    reference modules (harness/reference/post_policy.py, tokens.py)."""
+    ctx, started = data["context"], time.perf_counter_ns()
+    timestamp = parse_timestamp(ctx["timestamp"])
+    if data["surface"] == "post-policy":
+        p = data["post"]
+        context = Context(ctx["access_key_id"], ctx["secret_access_key"], ctx.get("session_token"), ctx["region"],
+                          (ctx["region"],), "s3", timestamp, expires=int(p["expires"]))
+        post = post_policy.PostPolicy(p["bucket"], p["key"], context, conditions=p["conditions"],
+                                      fields=[(n, v) for n, v in p["fields"]], expiration=p["expiration"])
+        fields = post_policy.sign_post(post).fields
+        return {"status": "signed", "form": {"url": p["url"], "fields": [list(f) for f in fields]},
+                "elapsed_ns": time.perf_counter_ns() - started}
+    t = data["token"]
+    request = tokens.TokenRequest(t["kind"], t["host"], ctx["access_key_id"], ctx["secret_access_key"], ctx["region"], timestamp,
+                                  session_token=ctx.get("session_token"), port=t["port"], user=t["user"],
+                                  action=t["action"] or "DbConnect", cluster_id=t["cluster_id"], expires=t["expires"])
+    stages = tokens.sign_token(request).stages
+    return {"status": "signed", "token": stages["token"], "canonical_request": stages["canonical_request"],
+            "string_to_sign": stages["string_to_sign"], "elapsed_ns": time.perf_counter_ns() - started}
 
 
 def _sign(check: Check) -> dict:
@@ -73,12 +96,15 @@ def handle(message: dict) -> dict | None:
             "runtime": f"{platform.python_implementation()} {platform.python_version()}",
             "library": "sigharness reference signer", "library_version": harness.__version__,
             "capabilities": {"algorithms": ["sigv4", "sigv4a"], "modes": ["header", "query"],
+                             "surfaces": ["single", "post-policy", "rds", "dsql", "eks"],
                              "exposes": ["canonical_request", "string_to_sign"], "bench": True},
         }
     ident = message.get("id")
     if kind == "sign":
         try:
-            return dict(_sign(_check(message["check"])), type="result", id=ident)
+            data = message["check"]
+            answer = _sign_surface(data) if data.get("surface") else _sign(_check(data))
+            return dict(answer, type="result", id=ident)
         except Exception as exc:  # the reference refusing is a finding, reported as such
             return {"type": "result", "id": ident, "status": "rejected", "reason": f"{type(exc).__name__}: {exc}"}
     if kind == "bench":

@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from harness.cases.errors import CaseError
+from harness.cases.schema import _schema_check, schema  # noqa: F401 - schema: also imported from here
+from harness.cases.surfaces import build_surface_case
 from harness.cases.files import InputFileError, inside, read_limited
 from harness.divergences import catalogue
 from harness.limits import DEFAULT as DEFAULT_LIMITS
@@ -37,18 +35,6 @@ DEFAULTS = {
     "expires": 3600,
 }
 Path_ = tuple[Any, ...]
-
-
-@lru_cache(maxsize=1)
-def schema() -> dict[str, Any]:
-    text = resources.files("harness.cases").joinpath("case.schema.json").read_text(encoding="utf-8")
-    return json.loads(text)
-
-
-@lru_cache(maxsize=1)
-def _validator() -> jsonschema.protocols.Validator:
-    cls = jsonschema.validators.validator_for(schema())
-    return cls(schema())
 
 
 class _Lines:
@@ -260,34 +246,6 @@ def parse_yaml(text: str, file: str, limits: Limits = DEFAULT_LIMITS) -> tuple[l
     raise CaseError(file, 1, f"expected a case (mapping) or a list of cases, found a {type(data).__name__}")
 
 
-def _describe(error: jsonschema.ValidationError) -> tuple[Path_, str, bool]:
-    """(path, message, point-at-key) for the most useful schema error."""
-    path = tuple(error.absolute_path)
-    where = ".".join(str(p) for p in path) or "case"
-    if error.validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        if extra:
-            known = ", ".join(sorted(error.schema.get("properties", {})))
-            return path + (extra[0],), f"unknown key {extra[0]!r} in {where} (known: {known})", True
-    if error.validator == "required":
-        return path, f"{where}: {error.message}", True
-    if error.validator in ("oneOf", "anyOf") and error.context:
-        if where == "request":
-            return path, "request: give either `url`, or `host` (with optional scheme, path, query), not both", True
-        best = jsonschema.exceptions.best_match(error.context)
-        return path, f"{where}: {best.message}", False
-    return path, f"{where}: {error.message}", False
-
-
-def _schema_check(data: dict[str, Any], base: Path_, lines: _Lines, file: str,
-                  validator: jsonschema.protocols.Validator | None = None) -> None:
-    """One FILE:LINE error for the most useful schema error of `data` (the case schema, or `validator`'s)."""
-    errors = sorted((validator or _validator()).iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
-    if errors:
-        path, message, at_key = _describe(jsonschema.exceptions.best_match(errors))
-        raise CaseError(file, lines.line(base + path, key=at_key), message)
-
-
 def _body(spec: Any, base: Path_, lines: _Lines, file: str, limits: Limits, body_roots: tuple[Path, ...] | None) -> bytes:
     at = lambda key: lines.line(base + ("request", "body", key) if key else base + ("request", "body"))  # noqa: E731
     limit = limits.body_bytes
@@ -338,7 +296,10 @@ def build_case(
     limits: Limits = DEFAULT_LIMITS, body_roots: tuple[Path, ...] | None = None,
 ) -> Case:
     """Validate one case mapping and resolve its defaults. Body files are read only from inside
-    `body_roots` (default: the case file's own folder)."""
+    `body_roots` (default: the case file's own folder). A case with `surface:` (a presigned POST
+    policy or an IAM token) is built by harness/cases/surfaces.py."""
+    if "surface" in data:
+        return build_surface_case(data, base, lines, file, origin)
     _schema_check(data, base, lines, file)
     req = data["request"]
     at = lambda *p: lines.line(base + p)  # noqa: E731

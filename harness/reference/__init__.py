@@ -4,9 +4,9 @@ shared single-shot code (canonical.py, signing.py, authorization.py).
 A surface declares itself here once: the check modes it serves, the stages it exposes (compared
 with each adapter's answer, in order), the stages `sigharness show` prints, and its `sign(check)`.
 Comparison, `show` and bless read the declaration; a new surface adds its module and one entry.
-The streaming (chunked.py, event_stream.py), POST policy (post_policy.py) and token (tokens.py)
-modules reproduce their vectors and are verified in harness/verify/; they join this table when the
-case format carries them (docs/streaming.md, docs/post-policy-and-tokens.md).
+A case names its surface (`Case.surface`: single, post-policy, rds, dsql, eks); the streaming
+modules (chunked.py, event_stream.py) join this table when the case format carries them
+(docs/streaming.md).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from harness.model import Check
-from harness.reference import signer
+from harness.model import SINGLE, Check
+from harness.reference import post_policy, signer, tokens
 from harness.reference.signer import REFUSAL_STAGE, SigningResult, sign, sign_request
 
 
@@ -28,16 +28,40 @@ class Surface:
     sign: Callable[[Check], SigningResult]
 
 
+def render_fields(fields: list[tuple[str, str]]) -> str:
+    """A form as text (the POST `form_fields` stage): one `name: value` line per field, names in
+    lower case and sorted, as S3 reads them (names are case-insensitive, the order is free)."""
+    return "\n".join(f"{name.lower()}: {value}" for name, value in sorted(fields, key=lambda f: f[0].lower()))
+
+
+def sign_post(check: Check) -> SigningResult:
+    """Every stage of a presigned POST for a post-policy case (its `subject` is a PostPolicy)."""
+    stages = post_policy.sign_post(check.case.subject).stages
+    return SigningResult({**stages, "form_fields": render_fields(stages["form_fields"])})
+
+
+def sign_token(check: Check) -> SigningResult:
+    """Every stage of an IAM token for an rds, dsql or eks case (its `subject` is a TokenRequest)."""
+    return SigningResult(dict(tokens.sign_token(check.case.subject).stages))
+
+
 SURFACES: dict[str, Surface] = {
-    "single": Surface("single", ("header", "query"), signer.STAGES, signer.SHOWN_STAGES, signer.sign),
+    SINGLE: Surface(SINGLE, ("header", "query"), signer.STAGES, signer.SHOWN_STAGES, signer.sign),
+    "post-policy": Surface("post-policy", ("form",), post_policy.STAGES, post_policy.STAGES, sign_post),
+    **{kind: Surface(kind, ("token",), tokens.STAGES, tokens.STAGES[:3] + ("signed_url", "token"), sign_token)
+       for kind in tokens.SURFACES},
 }
 
 
 def surface_of(check: Check) -> Surface:
+    """The surface the check's case names, else the one serving its mode."""
+    named = SURFACES.get(check.case.surface)
+    if named is not None and check.mode in named.modes:
+        return named
     for surface in SURFACES.values():
         if check.mode in surface.modes:
             return surface
     raise ValueError(f"no signing surface serves mode {check.mode!r}")
 
 
-__all__ = ["REFUSAL_STAGE", "SURFACES", "Surface", "SigningResult", "sign", "sign_request", "surface_of"]
+__all__ = ["REFUSAL_STAGE", "SURFACES", "Surface", "SigningResult", "render_fields", "sign", "sign_request", "surface_of"]

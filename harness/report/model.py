@@ -324,7 +324,7 @@ def _cell_detail(row: dict[str, Any], expectation: tuple[dict[str, int], str | N
     if isinstance(ver, dict):
         valid = ver.get("valid")
         ver = [None if valid is None else int(bool(valid)), s(ver.get("reason")), ver.get("rules"), s(ver.get("canonical_request")),
-               [s(c) for c in ver.get("request_changes") or []]]
+               [s(c) for c in ver.get("request_changes") or []], s(ver.get("expected"))]
     else:
         ver = None
     signed = row.get("signed")

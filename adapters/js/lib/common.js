@@ -59,11 +59,44 @@ function standardPathRules(service) {
   return { normalize: !s3, double: !s3 };
 }
 
+/**
+ * Run `fn` with the process clock reading `date` (a fake clock, as the SDK's own signer tests pin
+ * time with jest.useFakeTimers().setSystemTime): `new Date()` and `Date.now()` give the check's
+ * signing time; everything else about Date is untouched. For libraries that read the clock
+ * themselves and take no signing date (@aws-sdk/rds-signer, @aws-sdk/dsql-signer).
+ */
+async function atFixedTime(date, fn) {
+  const RealDate = Date;
+  const fixed = date.getTime();
+  class FixedDate extends RealDate {
+    constructor(...args) {
+      if (args.length === 0) super(fixed);
+      else super(...args);
+    }
+
+    static now() {
+      return fixed;
+    }
+  }
+  global.Date = FixedDate;
+  try {
+    return await fn();
+  } finally {
+    global.Date = RealDate;
+  }
+}
+
+/** The surface a check is for: single (header or query signing), post-policy, rds, dsql, eks. */
+function surfaceOf(check) {
+  return check.raw.surface || 'single';
+}
+
 module.exports = {
   ADAPTER_DIR,
   Rejected,
   Unsupported,
   amzDate,
+  atFixedTime,
   describe,
   hasHeader,
   installedVersion,
@@ -74,4 +107,5 @@ module.exports = {
   repeatedHeaderNames,
   splitAuthority,
   standardPathRules,
+  surfaceOf,
 };

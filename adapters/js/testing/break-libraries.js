@@ -28,6 +28,12 @@ const PATCHES = {
       return original.call(this, { ...credentials, secretAccessKey: credentials.secretAccessKey + SABOTAGE }, ...rest);
     };
     note('@smithy/signature-v4 SignatureV4.prototype.getSigningKey');
+    // The module's getSigningKey function, which @aws-sdk/s3-presigned-post calls for the POST
+    // policy (replaced before that package destructures it at load time).
+    const signingKey = lib.getSigningKey;
+    lib.getSigningKey = (sha256, credentials, ...rest) =>
+      signingKey(sha256, { ...credentials, secretAccessKey: credentials.secretAccessKey + SABOTAGE }, ...rest);
+    note('@smithy/signature-v4 getSigningKey');
   },
   // @smithy/signature-v4a: the ECDSA signing step.
   '@smithy/signature-v4a': (lib) => {

@@ -14,7 +14,8 @@
   var STATUS_OF = D.letters; // letter -> verdict, from harness/verdicts.py
   var SYM = D.symbols;
   var A = D.adapters, C = D.cases, ROWS = D.rows;
-  var STAGE_TITLE = { canonical_request: "canonical request", string_to_sign: "string to sign", signature: "signature", signed_request: "signed request" };
+  var STAGE_TITLE = { canonical_request: "canonical request", string_to_sign: "string to sign", signature: "signature", signed_request: "signed request",
+    policy_document: "POST policy document", form_fields: "form fields", token: "token", form: "form" };
   var RH = 28; // row height, px (matches --rh)
 
   // ------------------------------------------------------------------ helpers
@@ -52,7 +53,7 @@
     var d = { stage: c[0] == null ? null : X.stages[c[0]], es: c[1], ms: c[2], ns: c[3], h: c[7] };
     d.st = (c[4] || []).map(function (s) { return [X.stages[s[0]]].concat(s.slice(1)); });
     var v = c[5], g = c[6];
-    if (v) d.ver = { valid: v[0], reason: v[1], rules: v[2], cr: v[3], changes: v[4] || [] };
+    if (v) d.ver = { valid: v[0], reason: v[1], rules: v[2], cr: v[3], changes: v[4] || [], exp: v[5] === undefined ? -1 : v[5] };
     if (g) {
       var hs = [];
       for (var i = 0; i + 1 < g[2].length; i += 2) hs.push([g[2][i], g[2][i + 1]]);
@@ -616,11 +617,12 @@
       drBody.append(h("h3", null, "Server-side verification"));
       drBody.append(h("p", null, v.valid ? h("span", { class: "chip st-pass" }, "✓ accepted") : h("span", { class: "chip st-fail" }, "✗ rejected"),
         " ", S(v.reason) || "", v.rules && v.rules !== "spec" ? " (accepted under the open choice " + v.rules + ")" : ""));
+      if (S(v.exp)) drBody.append(h("p", { class: "sub" }, "The case expects the server to refuse a correct generator's answer (" + S(v.exp) + ")."));
       if (v.changes && v.changes.length) drBody.append(h("ul", null, v.changes.map(function (x) { return h("li", null, S(x)); })));
       if (S(v.cr)) drBody.append(h("details", null, h("summary", null, "The canonical request the verifier derived from what it received"), h("pre", { class: "pre" }, S(v.cr))));
     }
     if (d.sig) {
-      drBody.append(h("h3", null, "Signed request as the library emitted it"));
+      drBody.append(h("h3", null, row[1] === "form" ? "Where the library's form is posted" : row[1] === "token" ? "The token as a presigned URL" : "Signed request as the library emitted it"));
       drBody.append(h("pre", { class: "pre" }, (S(d.sig.m) || "") + " " + (S(d.sig.u) || "")));
       var tbl = h("table", { class: "hdrs" });
       d.sig.h.forEach(function (pair) { tbl.append(h("tr", null, h("td", null, S(pair[0]) + ":"), h("td", null, S(pair[1])))); });

@@ -1,0 +1,3 @@
+'use strict';
+// js-rds-signer: see dbsigners.js.
+module.exports = require('./dbsigners').rds;
