@@ -66,24 +66,7 @@ function standardPathRules(service) {
  * themselves and take no signing date (@aws-sdk/rds-signer, @aws-sdk/dsql-signer).
  */
 async function atFixedTime(date, fn) {
-  const RealDate = Date;
-  const fixed = date.getTime();
-  class FixedDate extends RealDate {
-    constructor(...args) {
-      if (args.length === 0) super(fixed);
-      else super(...args);
-    }
-
-    static now() {
-      return fixed;
-    }
-  }
-  global.Date = FixedDate;
-  try {
-    return await fn();
-  } finally {
-    global.Date = RealDate;
-  }
+  return sdk.withFixedDate(date, fn); // the SDK's fake clock (adapters/js/sdk.js)
 }
 
 /** The surface a check is for: single (header or query signing), post-policy, rds, dsql, eks. */
