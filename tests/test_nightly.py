@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from harness.adapters.manifest import read_manifest
 from harness import nightly
 from harness.nightly_dry_run import expand_matrix, run_night
 
@@ -57,7 +58,10 @@ def test_actionlint_catches_a_broken_workflow(tmp_path: Path):
 
 def test_shards_cover_every_adapter_folder_pinned_and_latest():
     combos = expand_matrix(_flow()["jobs"]["shard"]["strategy"])
-    folders = {p.parent.name for p in (ROOT / "adapters").glob("*/adapter.yaml")}
+    # every folder with a signer (folders of oracles only -- verifier-kind adapters -- sign nothing)
+    folders = {p.parent.name for p in (ROOT / "adapters").glob("*/adapter.yaml")
+               if any(spec.kind == "signer" for spec in read_manifest(p))}
+    assert {"python", "js", "go", "rust", "java", "ruby", "reference"} <= folders
     assert {c["folder"] for c in combos} == folders
     pinned = {c["folder"] for c in combos if c["track"] == "pinned"}
     latest = {c["folder"] for c in combos if c["track"] == "latest"}
@@ -138,8 +142,9 @@ def test_dry_run_two_nights_history_gate_and_issue(tmp_path: Path):
     assert {"Run this folder's adapters", "Merge the shards, per track and side by side",
             "Gate against the previous night (exit 1 on a regression)"} <= ran
 
-    # the second night the reference adapter cannot import the harness: every check becomes an error
-    broken = f"{CASES} --adapter-env PYTHONPATH={tmp_path / 'nothing-here'}"
+    # the second night the reference adapter's Python cannot start (its standard library is not where
+    # PYTHONHOME says): every check becomes an error, whatever is installed where
+    broken = f"{CASES} --adapter-env PYTHONHOME={tmp_path / 'nothing-here'}"
     second = run_night(state, ["reference"], ["pinned"], broken, SUITE, log=lambda line: None)
     assert [r.name for r in second.failed()] == ["Gate against the previous night (exit 1 on a regression)"]
     summary = second.summaries["merge"]

@@ -50,8 +50,10 @@ def installed(tmp_path_factory) -> tuple[Path, Path]:
                           capture_output=True, text=True, check=True).stdout.strip()
     # the dependencies (PyYAML, jsonschema, ...) of the test environment, after the venv's own packages
     Path(site, "zz-test-environment.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # --ignore-installed: the test environment (on the venv's path through the .pth above) may hold an editable
+    # sigharness already (tox installs one), and the wheel must still be installed, console script and all
     install = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index",
-                              "-q", str(wheel)], capture_output=True, text=True, timeout=300)
+                              "--ignore-installed", "-q", str(wheel)], capture_output=True, text=True, timeout=300)
     assert install.returncode == 0, install.stderr[-3000:]
     return venv / "bin", wheel
 
