@@ -131,7 +131,7 @@ class Capabilities:
         if check.surface not in self.surfaces:
             what = "single-shot signing (header or query mode)" if check.surface == SINGLE else f"{check.surface} ({check.mode} mode)"
             return why.get(check.surface) or \
-                f"the library does not make {what} (the adapter declares surfaces: {', '.join(self.surfaces)})"
+                f"the library does not offer {what} (the adapter declares surfaces: {', '.join(self.surfaces)})"
         if algorithm not in self.algorithms:
             role = "verifier" if self.kind == VERIFIER else "signer"
             return why.get(algorithm) or \

@@ -61,7 +61,7 @@ def test_check_json_carries_what_a_generator_needs():
 def test_capabilities_default_to_single_and_gate_surfaces():
     plain = Capabilities.from_json({})
     assert plain.surfaces == ("single",)
-    assert "does not make rds" in plain.missing(check("tokens/rds-botocore"))
+    assert "does not offer rds" in plain.missing(check("tokens/rds-botocore"))
     rds_only = Capabilities.from_json({"surfaces": ["rds"], "why": {"dsql": "no DSQL helper in v1"}})
     assert rds_only.missing(check("tokens/rds-botocore")) is None
     assert rds_only.missing(check("tokens/dsql-one-hour")) == "no DSQL helper in v1"
