@@ -32,8 +32,8 @@ import botocore.session  # noqa: E402
 import botocore.signers  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
-from ad_botocore import _SigningLog  # noqa: E402
-from ad_common import Check, FixedClock, Stopwatch, Unsupported, dist_version, library_call  # noqa: E402
+from ad_botocore import BotocoreAdapter, _SigningLog  # noqa: E402
+from ad_common import Check, FixedClock, Stopwatch, Unsupported, library_call  # noqa: E402
 
 import logging  # noqa: E402
 
@@ -57,17 +57,8 @@ class BotocorePresignersAdapter:
         logger.addHandler(self.log)
 
     def hello(self) -> dict:
-        if botocore.compat.HAS_CRT:
-            raise RuntimeError("awscrt is importable: botocore would presign with its CRT signers")
-        return {
-            "library": self.library,
-            "library_version": dist_version("botocore"),
-            "runtime_extra": f"botocore {botocore.__version__}, HAS_CRT=False",
-            "algorithms": ["sigv4"],
-            "modes": ["header", "query"],
-            "surfaces": ["post-policy", "rds", "dsql", "eks"],
-            "exposes": ["canonical_request", "string_to_sign"],
-        }
+        """py-botocore's hello (the same botocore, without awscrt), serving the presigning surfaces."""
+        return {**BotocoreAdapter.hello(self), "surfaces": ["post-policy", "rds", "dsql", "eks"]}
 
     def _client(self, service: str, check: Check, **kwargs):
         return self.session.create_client(
