@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections import Counter
 
 from harness.model import Context, Request, SignedRequest
+from harness.reference.signer import SIGNER_HEADERS
 from harness.reference.canonical import canonical_header_value, normalize_uri_path, query_parameters
 from harness.reference.encoding import uri_decode
 
-SIGNER_OWNED_HEADERS = {"authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256", "x-amz-region-set"}
+SIGNER_OWNED_HEADERS = frozenset(SIGNER_HEADERS)  # what a signer sets itself (harness/reference/signer.py)
 
 
 def _form(value: str, plus_as_space: bool = True) -> str:

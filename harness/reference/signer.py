@@ -128,7 +128,6 @@ def presign_parameters(context: Context, signed_headers_value: str) -> list[tupl
     return params
 
 
-MAX_EXPIRES = 604800  # seven days: the longest a presigned URL may be valid
 
 
 def _presigned_payload_header(request: Request, context: Context) -> list[tuple[str, str]]:
@@ -141,8 +140,8 @@ def _presigned_payload_header(request: Request, context: Context) -> list[tuple[
 
 
 def _sign_query(request: Request, context: Context) -> SigningResult:
-    if not 1 <= context.expires <= MAX_EXPIRES:
-        raise ValueError(f"X-Amz-Expires must be between 1 and {MAX_EXPIRES} seconds, not {context.expires}")
+    if not 1 <= context.expires <= signing.MAX_EXPIRES:
+        raise ValueError(f"X-Amz-Expires must be between 1 and {signing.MAX_EXPIRES} seconds, not {context.expires}")
     headers = _base_headers(request) + _presigned_payload_header(request, context)
     signed_names = cr.headers_to_sign(headers)
     added = presign_parameters(context, cr.signed_headers(signed_names))

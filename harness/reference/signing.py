@@ -18,6 +18,8 @@ ALGORITHM_NAMES = {"sigv4": SIGV4_ALGORITHM, "sigv4a": SIGV4A_ALGORITHM}
 # Order n of the NIST P-256 group.
 P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
+MAX_EXPIRES = 604800  # seven days: the longest a presigned URL may be valid (X-Amz-Expires)
+
 
 def credential_scope(date_stamp: str, region: str, service: str, algorithm: str = "sigv4") -> str:
     """CredentialScope: date/region/service/aws4_request (SigV4A leaves the region out)."""

@@ -23,7 +23,6 @@ from harness.settings import PayloadKind, SessionTokenPlacement
 from harness.reference.authorization import Authorization, MalformedAuthorization, is_sigv4
 from harness.reference.encoding import uri_decode, uri_encode
 
-MAX_EXPIRES = 604800  # seven days
 MAX_CLOCK_SKEW = timedelta(minutes=15)
 _SPACE_RUN = re.compile(" +")
 
@@ -210,8 +209,8 @@ def _verify(signed: SignedRequest, body: bytes, rules: ServerRules) -> Verificat
             expires = int(expires_text)
         except ValueError:
             raise Rejected(f"X-Amz-Expires {expires_text!r} is not a number") from None
-        if not 1 <= expires <= MAX_EXPIRES:
-            raise Rejected(f"X-Amz-Expires {expires} is outside 1..{MAX_EXPIRES}")
+        if not 1 <= expires <= signing.MAX_EXPIRES:
+            raise Rejected(f"X-Amz-Expires {expires} is outside 1..{signing.MAX_EXPIRES}")
         if not signed_at - MAX_CLOCK_SKEW <= rules.now <= signed_at + timedelta(seconds=expires):
             raise Rejected("presigned URL is not valid at the server's time")
     if algorithm == "sigv4a":
