@@ -20,8 +20,7 @@ from dataclasses import dataclass, replace
 from harness.model import Context, Request, SignedRequest
 from harness.reference import signing
 from harness.reference.canonical import EMPTY_SHA256
-from harness.reference.signer import sign_request
-from harness.reference.steps import Step, Steps
+from harness.reference.steps import Step, Steps, sign_seed
 
 STAGES = (
     "seed_canonical_request",
@@ -213,13 +212,9 @@ def sign_upload(upload: ChunkedUpload) -> ChunkedSigning:
     if upload.seed_signature is not None:
         previous = upload.seed_signature
     else:
-        seed = sign_request(seed_request(upload), context, "header")
+        seed, steps = sign_seed(seed_request(upload), context)
         result.signed = seed.signed
-        result.steps += [
-            Step("seed_canonical_request", seed.stages["canonical_request"]),
-            Step("seed_string_to_sign", seed.stages["string_to_sign"]),
-            Step("seed_signature", seed.stages["signature"]),
-        ]
+        result.steps += steps
         previous = seed.stages["signature"]
     scope = signing.credential_scope(context.date_stamp, context.region, context.service, context.algorithm)
     body = bytearray()

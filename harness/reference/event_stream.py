@@ -24,8 +24,7 @@ from typing import Union
 
 from harness.model import Context, Request, SignedRequest
 from harness.reference import signing
-from harness.reference.signer import sign_request
-from harness.reference.steps import Step, Steps
+from harness.reference.steps import Step, Steps, sign_seed
 
 STAGES = (
     "seed_canonical_request",
@@ -264,13 +263,9 @@ def sign_stream(stream: EventStream) -> EventSigning:
     if stream.prior_signature is not None:
         prior = stream.prior_signature
     else:
-        seed = sign_request(seed_request(stream), context, "header")
+        seed, steps = sign_seed(seed_request(stream), context)
         result.signed = seed.signed
-        result.steps += [
-            Step("seed_canonical_request", seed.stages["canonical_request"]),
-            Step("seed_string_to_sign", seed.stages["string_to_sign"]),
-            Step("seed_signature", seed.stages["signature"]),
-        ]
+        result.steps += steps
         prior = seed.stages["signature"]
     for index, event in enumerate(stream.events):
         headers = event.raw_headers if event.raw_headers is not None else date_header(event.date_header_value)

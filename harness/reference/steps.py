@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from harness.model import Context, Request
+from harness.reference.signer import SigningResult, sign_request
+
 
 @dataclass(frozen=True)
 class Step:
@@ -36,3 +39,10 @@ class Steps:
             if len(wanted) > positions.get(stage, 0):
                 return stage, positions.get(stage, 0), wanted[positions.get(stage, 0)], ""
         return None
+
+
+def sign_seed(request: Request, context: Context) -> tuple[SigningResult, list[Step]]:
+    """The seed of a chain (aws-chunked or event stream): the header-signed request that opens it, and its
+    stages as the chain's first steps (seed_canonical_request, seed_string_to_sign, seed_signature)."""
+    seed = sign_request(request, context, "header")
+    return seed, [Step(f"seed_{stage}", seed.stages[stage]) for stage in ("canonical_request", "string_to_sign", "signature")]
