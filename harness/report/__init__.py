@@ -161,6 +161,8 @@ def _html_chunks(clean: dict[str, Any], view: dict[str, Any], history: dict[str,
         detail_json=Markup(_page_json(view["detail"])),
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         oracles=oracles.table(clean),
+        fail_kinds=verdicts.FAIL_KINDS,
+        kind_counts=view["kind_counts"],
     )
 
 
