@@ -75,7 +75,7 @@ class FailKind:
 
 REJECTED, ACCEPTED_INVALID, REFUSED_VALID = "rejected", "accepted-invalid", "refused-valid"
 FAIL_KINDS: tuple[FailKind, ...] = (
-    FailKind(REJECTED, "✗", "f", "rejected by a server",
+    FailKind(REJECTED, "✗", "f", "signed wrongly",
              "a server rejects what it signed, or it signed another request than the one asked for"),
     FailKind(ACCEPTED_INVALID, "⚠", "a", "accepted an invalid input",
              "signed without complaint an input a correct signer refuses (or a server must refuse)"),

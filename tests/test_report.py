@@ -30,8 +30,9 @@ def _blob(page: str, blob_id: str) -> dict:
 def rendered(tmp_path_factory) -> dict[str, str]:
     out = tmp_path_factory.mktemp("report")
     paths = report.write_all(make_results(), out)
-    assert [p.name for p in paths] == ["index.html", "junit.xml", "summary.md"]
-    return {p.name: p.read_text(encoding="utf-8") for p in paths}
+    assert [str(p.relative_to(out)) for p in paths] == ["index.html", "junit.xml", "summary.md", "known-issues/index.html"]
+    return {str(p.relative_to(out)): p.read_text(encoding="utf-8") for p in paths} | {
+        f"known-issues/{p.name}": p.read_text(encoding="utf-8") for p in (out / "known-issues").glob("*.html")}
 
 
 def test_html_is_self_contained(rendered):

@@ -1,6 +1,6 @@
 """Outputs rendered from results.json: index.html (one self-contained page), junit.xml and summary.md.
 
-    write_all(data, out_dir, history=None) -> [index.html, junit.xml, summary.md]
+    write_all(data, out_dir, history=None) -> [index.html, junit.xml, summary.md, known-issues/index.html]
 
 `history` is a history file (see harness.history); when given, the page shows per adapter how the pass
 count moved over the last runs and since when each check has had its verdict. See docs/report.md.
@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from harness import history as hist
 from harness import oracles, verdicts
-from harness.report import model
+from harness.report import known_issues, model
 from harness.redaction import Sink
 from harness.results import expanded, paused_gc
 from harness.report.text import json_for_html, md_cell, shorten_tokens, xml_text
@@ -162,6 +162,7 @@ def _html_chunks(clean: dict[str, Any], view: dict[str, Any], history: dict[str,
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         oracles=oracles.table(clean),
         fail_kinds=verdicts.FAIL_KINDS,
+        known_file=known_issues.file_name,
         kind_counts=view["kind_counts"],
     )
 
@@ -367,4 +368,16 @@ def _write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | 
     )
     for name, pieces in outputs:
         written.append(sink.write_text(out / name, "".join(pieces())))
+    written.append(_write_known_issues(clean, view, out, sink))
     return written
+
+
+def _write_known_issues(clean: dict[str, Any], view: dict[str, Any], out: Path, sink: Sink) -> Path:
+    """known-issues/<adapter>.html per adapter with failing checks, and known-issues/index.html (returned)."""
+    folder = out / "known-issues"
+    folder.mkdir(exist_ok=True)
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    index = folder / "index.html"
+    for name, text in known_issues.pages(clean, view, _environment(), generated):
+        sink.write_text(folder / name, text)
+    return index

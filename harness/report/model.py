@@ -386,7 +386,8 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
     for t in topics:
         cells = [per_topic[t][key].as_dict() for key in order]
         n_cases = sum(1 for cid in case_ids if topic_of(cid, cases_in[cid]) == t)
-        topic_table.append({"topic": t, "cases": n_cases, "cells": cells, "agreement": dict(topic_agreement[t])})
+        first = next(cid for cid in case_ids if topic_of(cid, cases_in[cid]) == t)
+        topic_table.append({"topic": t, "surface": surface_by_case[first], "cases": n_cases, "cells": cells, "agreement": dict(topic_agreement[t])})
     surface_table = [{"surface": n, "cells": [per_surface[n][key].as_dict() for key in order],
                       "cases": sum(1 for cid in case_ids if surface_by_case[cid] == n)} for n in surfaces]
     counts = Counter(r.get("status") for r in rows_in)

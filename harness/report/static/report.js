@@ -583,6 +583,36 @@
       if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus({ preventScroll: true }); }
     });
   });
+  document.querySelectorAll("button[data-surface]").forEach(function (b) {
+    b.addEventListener("click", function () {
+      state.sf = new Set([b.getAttribute("data-surface")]);
+      update(true);
+      byId("sec-matrix").scrollIntoView({ block: "start" });
+    });
+  });
+  // the score table sorts by any column (numbers by their data-v, best first; text A to Z); the reference stays apart
+  document.querySelectorAll("#scores button.sort").forEach(function (b) {
+    b.addEventListener("click", function () {
+      var col = Number(b.getAttribute("data-col")), body = byId("scores-ranked");
+      var desc = b.getAttribute("aria-sort") !== "descending";
+      if (col < 2) desc = !desc;
+      document.querySelectorAll("#scores button.sort").forEach(function (x) { x.removeAttribute("aria-sort"); });
+      b.setAttribute("aria-sort", desc ? "descending" : "ascending");
+      var rows = Array.from(body.querySelectorAll("tr[data-k]"));
+      function key(tr) { var cell = tr.children[col]; var v = cell && cell.getAttribute("data-v"); return v == null ? (cell ? cell.textContent : "") : isNaN(Number(v)) ? v : Number(v); }
+      rows.sort(function (x, y) {
+        var ux = x.classList.contains("unavailable"), uy = y.classList.contains("unavailable");
+        if (ux !== uy) return ux ? 1 : -1;  // an adapter that did not run stays last
+        var kx = key(x), ky = key(y), d = typeof kx === "number" && typeof ky === "number" ? kx - ky : String(kx).localeCompare(String(ky));
+        return desc ? -d : d;
+      });
+      rows.forEach(function (tr) {
+        var why = tr.nextElementSibling && tr.nextElementSibling.classList.contains("unavailable-why") ? tr.nextElementSibling : null;
+        body.append(tr);
+        if (why) body.append(why);
+      });
+    });
+  });
   document.querySelectorAll("[data-topic]").forEach(function (b) {
     if (b.tagName !== "BUTTON") return;
     b.addEventListener("click", function () {
@@ -791,6 +821,21 @@
     if (focus) drTitle.focus();
     renderBody(true);
   }
+  // Scroll the page to the matrix and the matrix to the open check's row, its cell active.
+  function revealOpen() {
+    if (!state.open) return;
+    var target = -1;
+    view.items.forEach(function (it, i) { if (target < 0 && it.r != null && C[ROWS[it.r][0]].id === state.open.c && ROWS[it.r][1] === state.open.m) target = i; });
+    if (target < 0) return;
+    var col = 0;
+    view.cols.forEach(function (ai, j) { if (A[ai].k === state.open.a) col = j + 1; });
+    active.i = target;
+    active.col = col;
+    byId("sec-matrix").scrollIntoView({ block: "start" });
+    grid.scrollTop = Math.max(0, target * RH - 3 * RH);
+    scrollToItem(target, col);
+    renderBody(true);
+  }
   function closeDrawer() {
     state.open = null;
     drawer.hidden = true;
@@ -808,7 +853,7 @@
     A.forEach(function (a, i) {
       var st = STATUS_OF[row[2][i]];
       var b = h("button", { type: "button", "aria-current": i === current ? "true" : null, title: D.rr[r][i] ? D.reasons[D.rr[r][i]] : st },
-        h("span", { class: "chip st-" + st }, h("span", { "aria-hidden": "true" }, SYM[st]), " " + (st === "missing" ? "not run" : st)), " ", a.k);
+        KIND_OF[row[2][i]] ? letterChip(row[2][i]) : h("span", { class: "chip st-" + st }, h("span", { "aria-hidden": "true" }, SYM[st]), " " + (st === "missing" ? "not run" : st)), " ", a.k);
       if (st === "missing") b.disabled = true;
       b.addEventListener("click", function () { state.open = { c: C[row[0]].id, m: row[1], a: a.k }; writeHash(); showDrawer(true); });
       box.append(b);
@@ -832,7 +877,18 @@
     var reason = D.rr[r][ai] ? D.reasons[D.rr[r][ai]] : "";
     drTitle.textContent = c.title;
     drBody.append(h("p", { class: "sub" }, h("code", null, c.id), " · " + row[1] + " mode · ", h("strong", null, a.k), " (" + a.lib + " " + a.ver + ", " + a.lang + ")"));
-    drBody.append(h("div", { class: "verdict-line" }, chip(st), h("span", null, reason || (st === D.order[0] ? D.meaning[st] : ""))));
+    var L = row[2][ai], kd = KIND_OF[L];
+    drBody.append(h("div", { class: "verdict-line" }, letterChip(L), h("span", null, reason || (st === D.order[0] ? D.meaning[st] : ""))));
+    if (kd) drBody.append(h("p", { class: "sub kind-line" }, "What happened: " + KIND[kd].meaning + "."));
+    if (D.classes[st] === "bad" && (c.div || (c.refs && c.refs.length))) {
+      var ev = [];
+      if (c.div) { var dvt = divText(c.div); ev.push(h("span", { class: "divref", title: dvt[1] }, h("b", null, c.div), " " + dvt[0] + (dvt[1] ? ": " + dvt[1] : ""))); }
+      (c.refs || []).forEach(function (ref) {
+        var url = ref[1] && /^https?:\/\//.test(ref[1]) ? ref[1] : null;
+        ev.push(url ? h("a", { href: url, rel: "noreferrer noopener", target: "_blank" }, ref[0]) : h("span", null, ref[0]));
+      });
+      drBody.append(h("p", { class: "evidence" }, h("strong", null, "Evidence and known issues: "), ev.map(function (x, i) { return i ? [" · ", x] : x; })));
+    }
     var facts = [];
     if (d.es) facts.push("expected stages from " + (d.es === "case" ? "the case itself" : "the reference signer"));
     if (d.stage) facts.push("first difference: " + (STAGE_TITLE[d.stage] || d.stage));
@@ -993,18 +1049,35 @@
   // ------------------------------------------------------------------ start
   window.addEventListener("hashchange", function () {
     if (writing) return;
+    var sec = /^#[A-Za-z][\w-]*$/.test(location.hash) ? document.getElementById(location.hash.slice(1)) : null;
+    if (sec) { sec.scrollIntoView({ block: "start" }); return; }
     readHash();
     update(false);
     showDrawer(false);
+    revealOpen();
   });
-  readHash();
+  // A section id as the fragment (#sec-oracles) goes to that section; anything else is a view.
+  var section = /^#[A-Za-z][\w-]*$/.test(location.hash) ? document.getElementById(location.hash.slice(1)) : null;
+  if (!section) readHash();
   update(false);
-  if (state.open) showDrawer(false);
+  if (section) section.scrollIntoView({ block: "start" });
+  else if (state.open) { showDrawer(false); revealOpen(); }
+  else if (location.hash.length > 1) byId(state.q || Array.from(SET_KEYS).some(function (k) { return state[k].size && k !== "s"; }) ? "sec-choose" : "sec-matrix").scrollIntoView({ block: "start" });
 
   // for tests and for anyone scripting the page
   window.sigharnessReport = {
     viewCSV: viewCSV, viewJSON: viewJSON, viewRecords: viewRecords,
     shown: function () { return { rows: view.rows, cases: view.cases, adapters: view.cols.length }; },
     state: function () { return hashString(); },
+    // set a view from a fragment (as a link would) and return the milliseconds filtering and drawing took
+    apply: function (fragment) {
+      var t0 = performance.now();
+      writing = true;
+      try { history.replaceState(null, "", "#" + fragment); } finally { writing = false; }
+      readHash();
+      update(false);
+      showDrawer(false);
+      return performance.now() - t0;
+    },
   };
 })();
