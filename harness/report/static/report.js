@@ -3,6 +3,7 @@
    Every text from the results goes through textContent or esc(); nothing from the data is ever code. */
 (function () {
   "use strict";
+  if (window.performance && performance.mark) performance.mark("sigharness-start");
 
   var D = JSON.parse(document.getElementById("sh-data").textContent);
   var X = null; // drill-down details: parsed on first use
@@ -707,7 +708,9 @@
       var breaks = p.broken.map(function (r) {
         var b = h("button", { type: "button", class: "linkish", title: "open the drill-down" }, C[ROWS[r][0]].title + " (" + ROWS[r][1] + ")");
         b.addEventListener("click", function () { openCheck(r, p.ai); });
-        return h("li", null, letterChip(ROWS[r][2][p.ai]), " ", b);
+        var L = ROWS[r][2][p.ai], k = KIND_OF[L];
+        return h("li", null, h("span", { class: "st-" + STATUS_OF[L] + (k ? " k-" + k : ""), title: k ? "fail: " + KIND[k].label : STATUS_OF[L] },
+          LETTER_SYM[L] + " ", h("span", { class: "sr" }, (k ? "fail: " + KIND[k].label : STATUS_OF[L]) + ": ")), b);
       });
       if (p.bad > p.broken.length) {
         var more = h("button", { type: "button", class: "linkish" }, "all " + p.bad + " in the matrix");
@@ -721,7 +724,7 @@
       return h("tr", { class: a.ref ? "ref" : null, "data-k": a.k },
         h("td", { class: "num" }, label), h("th", { scope: "row" }, h("code", null, a.k)), h("td", null, a.lib + " " + a.ver),
         h("td", { class: "num" }, p.ran ? p.good + "/" + p.ran : "—"), h("td", { class: "num" }, pct(p.score)), h("td", { class: "num" }, pct(p.cov)),
-        h("td", { class: "counts" }, counts), h("td", null, p.ran === 0 ? h("span", { class: "muted" }, "no check run") : breaks.length ? h("ul", { class: "breaks" }, breaks) : h("span", { class: "muted" }, "nothing")));
+        h("td", { class: "counts" }, counts), h("td", null, p.ran === 0 ? h("span", { class: "muted" }, "no check run") : p.judged === 0 ? h("span", { class: "muted" }, "cannot express these checks (unsupported)") : breaks.length ? h("ul", { class: "breaks" }, breaks) : h("span", { class: "muted" }, "nothing")));
     }
     per.forEach(function (p) {
       if (A[p.ai].ref) { refs.push(p); return; }
@@ -1064,6 +1067,7 @@
   else if (state.open) { showDrawer(false); revealOpen(); }
   else if (location.hash.length > 1) byId(state.q || Array.from(SET_KEYS).some(function (k) { return state[k].size && k !== "s"; }) ? "sec-choose" : "sec-matrix").scrollIntoView({ block: "start" });
 
+  if (window.performance && performance.mark) performance.mark("sigharness-ready");  // benchmarks/report_browser.py reads both marks
   // for tests and for anyone scripting the page
   window.sigharnessReport = {
     viewCSV: viewCSV, viewJSON: viewJSON, viewRecords: viewRecords,
