@@ -302,6 +302,12 @@ def test_questions_in_chromium(browser, question_url):
     assert "fail: accepted an invalid input" in body
     assert "Evidence and known issues:" in body and "sigv4-query-string-auth" in body  # the case's reference, next to the verdict
 
+    # the oracles' opinions, a disagreement with this harness's verifier marked
+    _open(browser, question_url + "#oc=query%2Fplus-literal&om=query&oa=js-mixed")
+    oracles = browser.execute_script("return Array.from(document.querySelectorAll('#dr-body ul.oracles li')).map(li => [li.textContent, li.className])")
+    assert oracles == [["oracle-lenient: accept (signature matches its reading) — disagrees with this harness's verifier (reject)", "differs"],
+                       ["oracle-strict: reject", ""]]
+
     # the score table: coverage and rates; the reference apart; sortable
     scores = browser.execute_script(
         "return Array.from(document.querySelectorAll('#scores-ranked tr[data-k]')).map(tr => tr.getAttribute('data-k'))")

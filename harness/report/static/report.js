@@ -63,7 +63,7 @@
   function cellDetail(r, ai) {
     var X = details(), c = X.cells[r][ai];
     if (!c) return {};
-    var d = { stage: c[0] == null ? null : X.stages[c[0]], es: c[1], ms: c[2], ns: c[3], h: c[7] };
+    var d = { stage: c[0] == null ? null : X.stages[c[0]], es: c[1], ms: c[2], ns: c[3], h: c[7], op: c[8] || null };
     d.st = (c[4] || []).map(function (s) { return [X.stages[s[0]]].concat(s.slice(1)); });
     var v = c[5], g = c[6];
     if (v) d.ver = { valid: v[0], reason: v[1], rules: v[2], cr: v[3], changes: v[4] || [], exp: v[5] === undefined ? -1 : v[5] };
@@ -912,6 +912,15 @@
       if (S(v.exp)) drBody.append(h("p", { class: "sub" }, "The case expects the server to refuse a correct generator's answer (" + S(v.exp) + ")."));
       if (v.changes && v.changes.length) drBody.append(h("ul", null, v.changes.map(function (x) { return h("li", null, S(x)); })));
       if (S(v.cr)) drBody.append(h("details", null, h("summary", null, "The canonical request the verifier derived from what it received"), h("pre", { class: "pre" }, S(v.cr))));
+    }
+    if (d.op && d.op.length) {  // the oracles (docs/oracles.md): verifiers written by others, asked about this answer
+      var ours = d.ver ? (d.ver.valid ? "accept" : "reject") : null;
+      drBody.append(h("h3", null, "Oracles"));
+      drBody.append(h("ul", { class: "oracles" }, d.op.map(function (o) {
+        var said = S(o[1]) || "?", differs = ours && said !== ours && said !== "n/a";
+        return h("li", { class: differs ? "differs" : null }, h("code", null, S(o[0])), ": " + said + (S(o[2]) ? " (" + S(o[2]) + ")" : ""),
+          differs ? h("strong", null, " — disagrees with this harness's verifier (" + ours + ")") : "");
+      })));
     }
     if (d.sig) {
       drBody.append(h("h3", null, row[1] === "form" ? "Where the library's form is posted" : row[1] === "token" ? "The token as a presigned URL" : "Signed request as the library emitted it"));
