@@ -344,13 +344,16 @@
       var t = a.tally;
       return '<div class="hc sc" role="columnheader" title="' + esc(a.k + ": score " + pct(t.score) + " — pass " + t.pass + ", variant " + t.variant + ", fail " + t.fail + ", error " + t.error + ", unsupported " + t.unsupported) + '">' + esc(a.avail ? pct(t.score) : "n/a") + "</div>";
     });
-    ghead.innerHTML = html.join("");
-    grid.classList.toggle("compact", state.compact);
+    var text = html.join("");
+    if (text !== lastHead) { ghead.innerHTML = text; lastHead = text; headH = null; }  // unchanged columns: no new layout
+    if (grid.classList.contains("compact") !== state.compact) { grid.classList.toggle("compact", state.compact); headH = null; }
     grid.setAttribute("aria-colcount", String(cols.length + 3));
     grid.setAttribute("aria-rowcount", String(view.items.length));
   }
 
-  function headHeight() { return ghead.offsetHeight; }
+  var lastHead = "", headH = null;
+  function headHeight() { if (headH === null) headH = ghead.offsetHeight; return headH; }
+  var metrics = null;  // the left columns' width and a cell's, read from the CSS once per update
 
   function renderBody(force) {
     var items = view.items, cols = view.cols;
@@ -358,7 +361,12 @@
     var top = grid.scrollTop, visible = Math.max(grid.clientHeight - headHeight(), RH);
     var first = Math.max(0, Math.floor(top / RH) - 8);
     var last = Math.min(items.length, Math.ceil((top + visible) / RH) + 8);
-    var key = first + ":" + last + ":" + active.i + ":" + active.col;
+    // and only the columns in view (a merged report has ~150): a spacer stands for the ones to the left
+    if (!metrics) metrics = { lw: leftWidth(), cw: cellW() };
+    var cw = metrics.cw, left = grid.scrollLeft;
+    var c0 = Math.max(0, Math.floor(left / cw) - 4);
+    var c1 = Math.min(cols.length, Math.ceil((left + grid.clientWidth - metrics.lw) / cw) + 4);
+    var key = first + ":" + last + ":" + c0 + ":" + c1 + ":" + active.i + ":" + active.col;
     if (!force && key === lastRange) return;
     lastRange = key;
     var html = [], openKey = state.open ? state.open.c + "\u0000" + state.open.m + "\u0000" + state.open.a : "";
@@ -387,14 +395,15 @@
       var agTitle = it.ran ? it.passed + " of the " + it.ran + " shown adapters that ran this check pass it, exactly or as a variant (" + it.ag + ")" : "no shown adapter ran this check";
       var agSym = it.ag === "all" ? "●" : it.ag === "none" ? "○" : it.ag === "some" ? "◐" : "·";
       html.push('<div class="agree ' + (it.ag === "na" ? "na" : it.ag) + '" role="gridcell" title="' + esc(agTitle) + '"><span aria-hidden="true">' + agSym + "</span>" + (it.ran ? it.passed + "/" + it.ran : "—") + '<span class="sr"> ' + it.ag + "</span></div>");
-      for (var j = 0; j < cols.length; j++) {
+      if (c0 > 0) html.push('<div class="cs" aria-hidden="true" style="width:' + (c0 * cw) + 'px"></div>');
+      for (var j = c0; j < c1; j++) {
         var ai = cols[j], Lc = letters[ai], st = STATUS_OF[Lc] || D.order[D.order.length - 1], a = A[ai], kd = KIND_OF[Lc];
         var dim = view.primary && !view.primary.has(st) && !(kd && view.primary.has(kd));
         var sel = openKey && openKey === c.id + "\u0000" + row[1] + "\u0000" + a.k;
         var reason = rr[ai] ? D.reasons[rr[ai]] : "";
         var word = kd ? "fail (" + KIND[kd].label + ")" : st;
         var tip = a.k + " · " + row[1] + " · " + (st === "missing" ? (a.avail ? "not run" : "unavailable: " + a.why) : word) + (reason ? ": " + reason : "");
-        html.push('<div class="c st-' + st + (kd ? " k-" + kd : "") + (dim ? " dim" : "") + (sel ? " sel" : "") + '" role="gridcell" data-col="' + (j + 1) + '" tabindex="' +
+        html.push('<div class="c st-' + st + (kd ? " k-" + kd : "") + (dim ? " dim" : "") + (sel ? " sel" : "") + '" role="gridcell" aria-colindex="' + (j + 4) + '" data-col="' + (j + 1) + '" tabindex="' +
           (active.i === i && active.col === j + 1 ? "0" : "-1") + '" title="' + esc(tip) + '"><span aria-hidden="true">' + (LETTER_SYM[Lc] || SYM[st]) + '</span><span class="sr">' + esc(word) + "</span></div>");
       }
       html.push("</div>");
@@ -410,7 +419,7 @@
     rafPending = true;
     requestAnimationFrame(function () { rafPending = false; renderBody(false); });
   });
-  window.addEventListener("resize", function () { renderBody(true); });
+  window.addEventListener("resize", function () { metrics = null; headH = null; renderBody(true); });
 
   function firstRowItem() { for (var i = 0; i < view.items.length; i++) if (view.items[i].r != null) return i; return -1; }
   function stepRow(i, delta) {
@@ -695,6 +704,7 @@
     });
     return per;
   }
+  var RANK_LINES = 30, rankAll = false;  // a merged report has ~150 columns: the first 30, the rest on demand
   function renderRanking() {
     var body = byId("rank-body");
     body.textContent = "";
@@ -726,26 +736,44 @@
         h("td", { class: "num" }, p.ran ? p.good + "/" + p.ran : "—"), h("td", { class: "num" }, pct(p.score)), h("td", { class: "num" }, pct(p.cov)),
         h("td", { class: "counts" }, counts), h("td", null, p.ran === 0 ? h("span", { class: "muted" }, "no check run") : p.judged === 0 ? h("span", { class: "muted" }, "cannot express these checks (unsupported)") : breaks.length ? h("ul", { class: "breaks" }, breaks) : h("span", { class: "muted" }, "nothing")));
     }
+    var shownLines = 0, hiddenLines = 0, frag = document.createDocumentFragment();
     per.forEach(function (p) {
       if (A[p.ai].ref) { refs.push(p); return; }
       if (!A[p.ai].avail) return;
       rank++;
-      body.append(line(p, String(rank)));
+      if (!rankAll && shownLines >= RANK_LINES) { hiddenLines++; return; }
+      shownLines++;
+      frag.append(line(p, String(rank)));
     });
-    refs.forEach(function (p) { body.append(line(p, "ref")); });
+    if (hiddenLines) {
+      var all = h("button", { type: "button", class: "linkish" }, "show the other " + hiddenLines);
+      all.addEventListener("click", function () { rankAll = true; renderRanking(); });
+      frag.append(h("tr", null, h("td"), h("td", { colspan: "7", class: "muted" }, hiddenLines + " more adapters rank lower: ", all)));
+    }
+    refs.forEach(function (p) { frag.append(line(p, "ref")); });
+    body.append(frag);
   }
 
+  var timing = {};
   function update(fromUser) {
+    var t0 = performance.now();
+    metrics = null;
     computeView();
+    var t1 = performance.now();
     syncControls();
+    var t2 = performance.now();
     renderHead();
+    var t3 = performance.now();
     if (active.i >= view.items.length || (active.i >= 0 && view.items[active.i].r == null)) active = { i: firstRowItem(), col: 0 };
     if (active.i < 0) active.i = firstRowItem();
     if (fromUser) grid.scrollTop = 0;
     lastRange = "";
     renderBody(true);
+    var t4 = performance.now();
     byId("empty").hidden = view.rows > 0;
     renderRanking();
+    var t5 = performance.now();
+    timing = { filter: t1 - t0, controls: t2 - t1, head: t3 - t2, body: t4 - t3, ranking: t5 - t4 };
     byId("shown").textContent = "Showing " + view.rows + " of " + ROWS.length + " checks (" + view.cases + " cases) × " + view.cols.length + " of " + A.length + " adapters";
     if (fromUser) writeHash();
   }
@@ -1082,6 +1110,7 @@
     viewCSV: viewCSV, viewJSON: viewJSON, viewRecords: viewRecords,
     shown: function () { return { rows: view.rows, cases: view.cases, adapters: view.cols.length }; },
     state: function () { return hashString(); },
+    timing: function () { return timing; },  // the last update's milliseconds, step by step
     // set a view from a fragment (as a link would) and return the milliseconds filtering and drawing took
     apply: function (fragment) {
       var t0 = performance.now();
