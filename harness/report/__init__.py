@@ -304,6 +304,8 @@ def _summary(clean: dict[str, Any], view: dict[str, Any], max_failures: int = 15
         f"{md_cell(manifest.get('date', ''))} · sigharness {md_cell(manifest.get('harness_version', ''))} · "
         + " · ".join(f"{model.SYMBOL[s]} {s} {counts[s]}" for s in model.STATUSES),
         "",
+        "A fail is: " + " · ".join(f"{k.symbol} {k.label} {view['kind_counts'][k.name]}" for k in verdicts.FAIL_KINDS) + ".",
+        "",
         "| adapter | library | version | score | " + " | ".join(f"{model.SYMBOL[s]} {s}" for s in verdicts.COUNT_ORDER) + " |",
         "| --- | --- | --- | ---: | " + " | ".join("---:" for _ in verdicts.COUNT_ORDER) + " |",
     ]

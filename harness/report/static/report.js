@@ -19,6 +19,11 @@
   Object.keys(STATUS_OF).forEach(function (L) { LETTER_SYM[L] = SYM[STATUS_OF[L]]; });
   D.fail_kinds.forEach(function (k) { STATUS_OF[k.letter] = "fail"; KIND_OF[k.letter] = k.name; KIND[k.name] = k; LETTER_SYM[k.letter] = k.symbol; });
   var KIND_NAMES = D.fail_kinds.map(function (k) { return k.name; });
+  var LETTER_RANK = {};  // best first, a fail's kinds in their declared order (harness/verdicts.py)
+  Object.keys(STATUS_OF).forEach(function (L) {
+    var k = KIND_OF[L];
+    LETTER_RANK[L] = D.order.indexOf(STATUS_OF[L]) * 10 + (k ? KIND_NAMES.indexOf(k) : 0);
+  });
   var GOOD = {}, BAD = {};
   Object.keys(STATUS_OF).forEach(function (L) { var cl = D.classes[STATUS_OF[L]]; if (cl === "good") GOOD[L] = 1; else if (cl === "bad") BAD[L] = 1; });
   var A = D.adapters, C = D.cases, ROWS = D.rows;
@@ -711,7 +716,7 @@
     var per = ranking(), rank = 0, refs = [];
     function line(p, label) {
       var a = A[p.ai];
-      var counts = Object.keys(p.n).sort(function (x, y) { return "pvfareu".indexOf(x) - "pvfareu".indexOf(y); }).map(function (L) {
+      var counts = Object.keys(p.n).sort(function (x, y) { return LETTER_RANK[x] - LETTER_RANK[y]; }).map(function (L) {
         var k = KIND_OF[L];
         return h("span", { class: "cnt st-" + STATUS_OF[L] + (k ? " k-" + k : ""), title: k ? "fail: " + KIND[k].label : STATUS_OF[L] }, (LETTER_SYM[L] || "?") + " " + p.n[L]);
       });
