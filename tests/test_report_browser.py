@@ -305,7 +305,8 @@ def test_questions_in_chromium(browser, question_url):
     # the oracles' opinions, a disagreement with this harness's verifier marked
     _open(browser, question_url + "#oc=query%2Fplus-literal&om=query&oa=js-mixed")
     oracles = browser.execute_script("return Array.from(document.querySelectorAll('#dr-body ul.oracles li')).map(li => [li.textContent, li.className])")
-    assert oracles == [["oracle-lenient: accept (signature matches its reading) — disagrees with this harness's verifier (reject)", "differs"],
+    assert oracles == [["oracle-lenient: accept (signature matches its reading) — disagrees with this harness's verifier (reject)"
+                        " · a reviewed difference: lenient-plus (harness/oracle_differences.yaml)", "differs known"],
                        ["oracle-strict: reject", ""]]
 
     # the score table: coverage and rates; the reference apart; sortable

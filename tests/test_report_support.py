@@ -182,6 +182,7 @@ def question_results() -> dict[str, Any]:
                    verification=None, signed=None)
     flagged = next(r for r in rows if (r["case"], r["mode"], r["adapter"]) == ("query/plus-literal", "query", "js-mixed"))
     flagged["opinions"] = {"oracle-lenient": {"verdict": "accept", "reason": "signature matches its reading"}, "oracle-strict": {"verdict": "reject"}}
+    flagged["oracles_disagree"] = [{"oracle": "oracle-lenient", "known": "lenient-plus"}]
     signed = _row("query/sorting", "query", "js-mixed", "fail")
     signed.update(case="presign/expires-7d", stage="sign", reason="signed a request a correct signer refuses: X-Amz-Expires above 604800")
     refusal = _row("query/sorting", "query", "py-good", "pass")

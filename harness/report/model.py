@@ -6,7 +6,7 @@ stored once in a string table; parsed on the first click). So ~500 cases x 20 ad
 
 A drill-down cell is positional (a merged report holds ~100,000 of them; key names would be a third of
 the page): [stage, expected_source, duration_ms, elapsed_ns, stages, verification, signed, history],
-trailing nulls left out (a ninth, the oracles' opinions [[oracle, verdict, reason], ...], when they were asked). Stage names are indices into the blob's `stages`; texts are indices into `S`.
+trailing nulls left out (a ninth, the oracles' opinions [[oracle, verdict, reason, known difference or "" when flagged], ...], when they were asked). Stage names are indices into the blob's `stages`; texts are indices into `S`.
   stages:       [[stage, expected, actual, compared 1/0, equal 1/0/-1, line, note, diff], ...] (no trailing none)
   verification: [valid 1/0, reason, rules, canonical_request, [request change, ...]]
   signed:       [method, url, [name, value, name, value, ...], body bytes]
@@ -442,7 +442,9 @@ def _cell_detail(row: dict[str, Any], expectation: tuple[dict[str, int], str | N
     opinions = row.get("opinions")
     said = None
     if isinstance(opinions, dict) and opinions:
-        said = [[s(name), s((o or {}).get("verdict")), s((o or {}).get("reason"))] for name, o in sorted(opinions.items()) if isinstance(o, dict)]
+        flagged = {f.get("oracle"): f.get("known") for f in row.get("oracles_disagree") or [] if isinstance(f, dict)}
+        said = [[s(name), s((o or {}).get("verdict")), s((o or {}).get("reason"))] + ([s(flagged[name] or "")] if name in flagged else [])
+                for name, o in sorted(opinions.items()) if isinstance(o, dict)]
     cell = [None if stage is None else stage_no(stage), row.get("expected_source") or (source if row.get("stages") else None),
             row.get("duration_ms"), row.get("elapsed_ns"), stages, ver, signed, hist or None, said or None]
     while cell and cell[-1] is None:

@@ -950,9 +950,10 @@
       var ours = d.ver ? (d.ver.valid ? "accept" : "reject") : null;
       drBody.append(h("h3", null, "Oracles"));
       drBody.append(h("ul", { class: "oracles" }, d.op.map(function (o) {
-        var said = S(o[1]) || "?", differs = ours && said !== ours && said !== "n/a";
-        return h("li", { class: differs ? "differs" : null }, h("code", null, S(o[0])), ": " + said + (S(o[2]) ? " (" + S(o[2]) + ")" : ""),
-          differs ? h("strong", null, " — disagrees with this harness's verifier (" + ours + ")") : "");
+        var said = S(o[1]) || "?", differs = ours && said !== ours && said !== "n/a", known = o.length > 3 ? S(o[3]) : null;
+        return h("li", { class: differs ? (known ? "differs known" : "differs") : null }, h("code", null, S(o[0])), ": " + said + (S(o[2]) ? " (" + S(o[2]) + ")" : ""),
+          differs ? h("strong", null, " — disagrees with this harness's verifier (" + ours + ")") : "",
+          differs ? (known ? " · a reviewed difference: " + known + " (harness/oracle_differences.yaml)" : " · to triage") : "");
       })));
     }
     if (d.sig) {
