@@ -413,6 +413,11 @@ def test_surfaces_come_from_the_registry():
     assert model.readable_title("found/1445d9ec1e", {"title": "found/1445d9ec1e", "service": "s3", "tags": ["found", "path"],
                                                      "request": {"method": "GET", "url": "https://x.amazonaws.com/%80"}}) == \
         "found: s3 GET /%80 (path)"
+    rows = [{"case": "found/1", "status": "fail", "stage": "canonical_request"}, {"case": "found/1", "status": "fail", "stage": "canonical_request"},
+            {"case": "found/1", "status": "fail", "stage": "signature"}, {"case": "found/1", "status": "pass", "stage": None}]
+    assert model.first_stages(rows) == {"found/1": "canonical_request"}
+    assert model.readable_title("found/ab12cd34ef", {"title": "", "service": "s3", "request": {"url": "https://x/%80"}}, "canonical_request") == \
+        "found: s3 GET /%80, differs in the canonical request"
 
 
 def test_known_issues_pages(rendered):

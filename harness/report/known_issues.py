@@ -63,7 +63,7 @@ def issues(clean: dict[str, Any], view: dict[str, Any]) -> dict[str, list[dict[s
         code = case.get("divergence")
         entry = model.divergence_texts([code]).get(code) if code else None
         out[row["adapter"]].append({
-            "case": row["case"], "mode": row["mode"], "title": model.readable_title(row["case"], case),
+            "case": row["case"], "mode": row["mode"], "title": model.readable_title(row["case"], case, row.get("stage")),
             "topic": model.topic_of(row["case"], case), "status": row.get("status"),
             "kind": verdicts.FAIL_KIND[kind] if kind else None, "stage": stage, "stage_words": STAGE_WORDS.get(stage or "", stage or ""),
             "reason": row.get("reason") or "", "diff": diff, "refs": [(str(r), ref_link(str(r))) for r in case.get("refs") or []],

@@ -185,8 +185,9 @@ def payload_kind(case: dict[str, Any]) -> str:
 _HASHLIKE = re.compile(r"^[0-9a-f]{8,}$")
 
 
-def readable_title(case_id: str, case: dict[str, Any]) -> str:
-    """The case's title; for a found case named by its hash, one generated from what it holds."""
+def readable_title(case_id: str, case: dict[str, Any], differs: str | None = None) -> str:
+    """The case's title; for a found case named by its hash, one generated from what it holds and from the stage
+    where the libraries that fail it differ first (`differs`)."""
     title = str(case.get("title") or "")
     last = case_id.rsplit("/", 1)[-1]
     if title and title != case_id and not _HASHLIKE.match(title.rsplit("/", 1)[-1]):
@@ -198,7 +199,17 @@ def readable_title(case_id: str, case: dict[str, Any]) -> str:
     target = re.sub(r"^https?://[^/]+", "", url) or "/"
     tags = [t for t in case.get("tags") or [] if t not in ("found", "fuzz")]
     extra = f" ({', '.join(tags[:3])})" if tags else ""
-    return f"found: {case.get('service') or '?'} {request.get('method') or 'GET'} {target[:60]}{extra}"
+    where = f", differs in the {differs.replace('_', ' ')}" if differs else ""
+    return f"found: {case.get('service') or '?'} {request.get('method') or 'GET'} {target[:60]}{extra}{where}"
+
+
+def first_stages(rows: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """Per case, the first differing stage its failing rows name most often (for generated titles)."""
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for row in rows:
+        if row.get("status") == verdicts.FAIL and row.get("stage"):
+            counts[row["case"]][row["stage"]] += 1
+    return {case: c.most_common(1)[0][0] for case, c in counts.items()}
 
 
 def client_of(name: str) -> str:
@@ -252,6 +263,7 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
     tags = sorted({t for c in cases_in.values() for t in c.get("tags") or []}, key=natural_key)
     tag_index = {t: i for i, t in enumerate(tags)}
 
+    differs = first_stages(rows_in)
     reasons = Strings()
     reasons("")
     texts = Strings()
@@ -265,7 +277,7 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
         request = c.get("request") or {}
         path = case_path(c, sources)
         case_list.append({
-            "id": cid, "title": readable_title(cid, c), "surf": surface_index[surface_by_case[cid]], "pay": payload_kind(c),
+            "id": cid, "title": readable_title(cid, c, differs.get(cid)), "surf": surface_index[surface_by_case[cid]], "pay": payload_kind(c),
             "topic": topic_index[topic_of(cid, c)],
             "tags": [tag_index[t] for t in c.get("tags") or []], "algo": c.get("algorithm"), "svc": c.get("service"),
             "region": c.get("region"), "rset": c.get("region_set") or [], "modes": c.get("modes") or [],
