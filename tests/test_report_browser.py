@@ -182,7 +182,7 @@ def test_report_in_chromium(browser, page_url):
     _open(browser, page_url + "#s=unsupported")
     csv = browser.execute_script("return window.sigharnessReport.viewCSV()")
     lines = csv.strip().split("\r\n")
-    assert lines[0] == "case,mode,topic,adapter,language,library,library_version,status,reason"
+    assert lines[0] == "case,mode,topic,adapter,language,library,library_version,status,reason,fail_kind"
     assert sorted(line.split(",")[0] for line in lines[1:]) == ["headers/script", "path/dots"]
     assert all(",unsupported," in line for line in lines[1:])
     exported = browser.execute_script("return JSON.parse(window.sigharnessReport.viewJSON())")
@@ -325,6 +325,12 @@ def test_questions_in_chromium(browser, question_url):
     # passed by counts what the score counts as good: pass + variant is "all"
     _open(browser, question_url + "#q=plus-literal&m=header")
     assert browser.execute_script("return document.querySelector('#gbody .r .agree').className") == "agree all"
+
+    # export keeps the cells of the chosen kind, and names it
+    _open(browser, question_url + "#s=refused-valid")
+    records = browser.execute_script("return window.sigharnessReport.viewRecords()")
+    assert [(r["case"], r["adapter"], r["status"], r["fail_kind"]) for r in records] == \
+        [("path/dots", "js-mixed", "fail", "refused-valid"), ("path/dots", "js-mixed@3.0.0", "fail", "refused-valid")]
 
     # versions: only the checks whose verdict differs across versions of one library
     _open(browser, question_url + "#vd=1")

@@ -790,11 +790,11 @@
       if (it.r == null) return;
       var row = ROWS[it.r], c = C[row[0]];
       view.cols.forEach(function (ai) {
-        var st = STATUS_OF[row[2][ai]];
-        if (state.s.size && !state.s.has(st)) return;
+        var L = row[2][ai], st = STATUS_OF[L], kd = KIND_OF[L] || "";
+        if (view.primary && !view.primary.has(st) && !(kd && view.primary.has(kd))) return;  // the cells the verdict filter keeps
         var a = A[ai];
         out.push({ case: c.id, mode: row[1], topic: D.topics[c.topic], adapter: a.k, language: a.lang, library: a.lib, library_version: a.ver,
-          status: st, reason: D.rr[it.r][ai] ? D.reasons[D.rr[it.r][ai]] : "" });
+          status: st, reason: D.rr[it.r][ai] ? D.reasons[D.rr[it.r][ai]] : "", fail_kind: kd });
       });
     });
     return out;
@@ -805,7 +805,7 @@
     return /[",\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
   }
   function viewCSV() {
-    var cols = ["case", "mode", "topic", "adapter", "language", "library", "library_version", "status", "reason"];
+    var cols = ["case", "mode", "topic", "adapter", "language", "library", "library_version", "status", "reason", "fail_kind"];
     return [cols.join(",")].concat(viewRecords().map(function (r) { return cols.map(function (k) { return csvField(r[k]); }).join(","); })).join("\r\n") + "\r\n";
   }
   function viewJSON() {
