@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from harness.cases.errors import CaseError
-from harness.cases.yamlfile import parse_yaml
 from harness.model import Context, Request, Source, parse_timestamp, split_url
 from harness.reference import chunked, event_stream
 
@@ -193,6 +192,8 @@ def build_vector(data: dict[str, Any], base: tuple[Any, ...], lines: Any, file: 
 
 def load_vectors(path: Path) -> list[Vector]:
     """Every vector of one YAML file (a list of vector mappings)."""
+    from harness.cases.yamlfile import parse_yaml  # here: yamlfile builds streaming cases with content_bytes
+
     file = str(path)
     try:
         text = path.read_text(encoding="utf-8")
