@@ -48,11 +48,29 @@ class StreamVerification:
     decoded: list[bytes]  # the payload as the server decoded it (chunks) or the event payloads
 
 
+def render_message(message: bytes) -> str:
+    """An envelope as text: its headers sorted by name (their order is not signed: aws-sdk-go and
+    the Ruby gem write :date first, smithy-rs :chunk-signature first), then its payload."""
+    try:
+        headers, payload, _ = es.decode_message(message)
+    except es.MessageError as exc:
+        return f"<not an event stream message: {exc}> {message[:64].hex()}"
+    lines = []
+    for h in sorted(headers, key=lambda h: h.name):
+        value = bytes(h.value).hex() if isinstance(h.value, (bytes, bytearray)) else h.value
+        lines.append(f"{h.name} ({h.type}): {value}")
+    return "\n".join(lines + [f"payload ({len(payload)} bytes): {payload[:256].hex()}" + ("..." if len(payload) > 256 else "")])
+
+
 def expected_for_stream(check: Check) -> Expected:
-    """The reference's stages (`chunk_signature.0`, ...), the case's published values over them."""
+    """The reference's stages (`chunk_signature.0`, ...), the case's published values over them;
+    envelopes as render_message shows them."""
     stages = dict(surface_of(check).sign(check).stages)
     given = check.case.expect.get(check.mode) or {}
     stages.update(given)
+    for name, value in stages.items():
+        if name.startswith("signed_message."):
+            stages[name] = render_message(bytes.fromhex(value))
     return Expected(stages, "case" if given else "reference")
 
 
@@ -199,7 +217,7 @@ def events_actual(answer: dict[str, Any], messages: list[bytes]) -> dict[str, st
         try:
             headers, payload, _ = es.decode_message(message)
         except es.MessageError:
-            actual[f"signed_message.{index}"] = message.hex()
+            actual[f"signed_message.{index}"] = render_message(message)
             continue
         date = next((h for h in headers if h.name == ":date" and h.type == "timestamp"), None)
         sig = next((h for h in headers if h.name == ":chunk-signature" and h.type == "bytes"), None)
@@ -207,7 +225,7 @@ def events_actual(answer: dict[str, Any], messages: list[bytes]) -> dict[str, st
             actual[f"date_header.{index}"] = es.date_header(int(date.value)).hex()  # type: ignore[arg-type]
         if sig is not None:
             actual["final_event" if not payload else f"event_signature.{index}"] = bytes(sig.value).hex()  # type: ignore[arg-type]
-        actual[f"signed_message.{index}"] = message.hex()
+        actual[f"signed_message.{index}"] = render_message(message)
         if index < len(answered) and answered[index].get("string_to_sign") is not None:
             actual[f"event_string_to_sign.{index}"] = str(answered[index]["string_to_sign"])
     return actual
