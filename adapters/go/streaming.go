@@ -93,7 +93,7 @@ func signStream(ad Adapter, c *Check, logSigning bool) Result {
 	}
 	seed := *c
 	seed.Mode = "header"
-	seed.Request.Headers = append(append([][2]string{}, c.Request.Headers...))
+	seed.Request.Headers = append([][2]string{}, c.Request.Headers...)
 	if name == "sdk-v2" {
 		// SignHTTP takes the payload hash; the ContentSHA256Header middleware writes it as the header.
 		seed.Context.Payload, seed.Context.ContentSHA256Header = eventsPayload, true
