@@ -210,7 +210,8 @@ class Fuzzer:
         key = data_key(data)
         if key in self._cache:
             return self._cache[key]
-        check = Check(to_case(data), data["context"]["modes"][0])
+        case = to_case(data)
+        check = Check(case, case.modes[0])  # header or query; `stream` for a streaming case
         try:
             outcomes = dict(self.evaluate(check))
         except Exception as exc:  # the reference signer cannot sign it: not a divergence to judge

@@ -54,6 +54,7 @@ class Grammar:
     methods: tuple[str, ...] = METHODS
     tokens: bool = True
     bodies: bool = True
+    surfaces: tuple[str, ...] = ("single",)  # single, aws-chunked, event-stream (harness/fuzz/streams.py)
 
 
 def _escape(byte: int, lower: bool) -> str:
@@ -203,6 +204,11 @@ def case_data(grammar: Grammar = Grammar()) -> st.SearchStrategy[dict[str, Any]]
 
 @st.composite
 def _case_data(draw: st.DrawFn, grammar: Grammar) -> dict[str, Any]:
+    surface = draw(st.sampled_from(grammar.surfaces))
+    if surface != "single":
+        from harness.fuzz.streams import stream_data
+
+        return draw(stream_data(surface, grammar.algorithms))
     mode = draw(st.sampled_from(grammar.modes))
     algorithm = draw(st.sampled_from(grammar.algorithms))
     service = draw(st.sampled_from(grammar.services))

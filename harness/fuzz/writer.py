@@ -53,6 +53,8 @@ def areas(data: dict[str, Any]) -> list[str]:
         found.append("methods")
     if ctx.get("modes") == ["query"]:
         found.append("presign")
+    if data.get("surface"):
+        found.insert(0, data["surface"])  # aws-chunked, event-stream
     return found or ["basic"]
 
 
@@ -66,7 +68,7 @@ def _request_text(data: dict[str, Any], limit: int = 60) -> str:
 
 def title_for(data: dict[str, Any], signature: Signature) -> str:
     ctx = data.get("context", {})
-    bits = [f"{ctx.get('modes', ['header'])[0]} mode"]
+    bits = [data["surface"] if data.get("surface") else f"{ctx.get('modes', ['header'])[0]} mode"]
     if ctx.get("service"):
         bits.append(ctx["service"])
     if ctx.get("algorithm") == "sigv4a":
