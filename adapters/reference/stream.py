@@ -8,9 +8,8 @@ import base64
 from dataclasses import replace
 from typing import Any
 
-from harness.model import Check
+from harness.model import Check, parse_timestamp
 from harness.reference import chunked, event_stream
-from harness.model import parse_timestamp
 
 
 def upload_of(data: dict[str, Any], check: Check) -> chunked.ChunkedUpload:

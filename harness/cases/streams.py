@@ -18,9 +18,9 @@ from typing import Any, Callable
 
 import jsonschema
 
+from harness.cases.content import content_bytes
 from harness.cases.errors import CaseError
 from harness.cases.schema import _schema_check, schema
-from harness.cases.streaming import content_bytes
 from harness.model import Case, Context, Source
 from harness.reference import chunked, event_stream
 from harness.settings import PayloadKind
