@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
@@ -292,7 +293,8 @@ def judge_stream(check: Check, expected: Expected, answer: dict[str, Any]) -> Ju
     shown = dict(answer["signed"])
     result = Judgement("pass", stage=first, stages=stages, verification=ver, signed=shown)
     if not verification.valid:
-        result.status, result.stage = "fail", first or "stream"
+        chunks = len(case.subject.chunks) if is_chunked else 0
+        result.status, result.stage = "fail", first or stage_of_refusal(verification.reason, chunks)
         where = f"; first difference in {first}" if first else ""
         result.reason = f"a server would reject it: {verification.reason}{where}"
     elif changes:
@@ -305,6 +307,20 @@ def judge_stream(check: Check, expected: Expected, answer: dict[str, Any]) -> Ju
     elif verification.rules != "spec":
         result.reason = f"a server accepts it under the open choice {verification.rules} (S3's own rules refuse it)"
     return result
+
+
+def stage_of_refusal(reason: str, chunks: int) -> str:
+    """The stage a verifier's refusal names ("chunk 3 signature ...", "message 1: ...", "trailer ..."),
+    for the drill-down when no compared stage differs (SigV4A, strings to sign not exposed)."""
+    found = re.match(r"(?:chunk (\d+)|(final chunk)|(trailer)|message (\d+))", reason)
+    if found is None:
+        return "stream"
+    chunk, final, trailer, message = found.groups()
+    if chunk is not None:
+        return "final_chunk" if int(chunk) == chunks else f"chunk_signature.{chunk}"
+    if final or trailer:
+        return "final_chunk" if final else "trailer_signature"
+    return f"event_signature.{message}"
 
 
 def _mask_ecdsa(stages: dict[str, dict[str, Any]], names: list[str]) -> tuple[dict[str, dict[str, Any]], str | None]:
