@@ -47,3 +47,18 @@ def test_finds_an_event_header_fault_and_shrinks_it_to_one_header():
     data = stats.findings[0].data
     assert data["surface"] == "event-stream" and len(data["events"]) == 1
     assert [h["type"] for h in data["events"][0]["message"]["headers"]] == ["uuid"]
+
+
+def test_command_finds_a_broken_chain_and_writes_a_streaming_case_that_loads(tmp_path):
+    from conftest import FIXTURES, ROOT, sigharness
+    from harness.cases import load_cases
+
+    out = tmp_path / "found"
+    proc = sigharness("fuzz", "--adapters", "py-reference,stream-chain-on-seed", "--adapter-dir", str(ROOT / "adapters"),
+                      "--adapter-dir", str(FIXTURES / "adapters"), "--surfaces", "aws-chunked", "--max-examples", "20",
+                      "--seconds", "60", "--shrink-seconds", "15", "--out", str(out), "--quiet", timeout=300)
+    assert "fail@chunk_signature: stream-chain-on-seed" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    loaded = load_cases([out])
+    assert not loaded.errors and loaded.cases
+    found = next(c for c in loaded.cases if c.flags["found_by"]["stage"] == "chunk_signature")
+    assert found.surface == "aws-chunked" and len(found.subject.chunks) == 2  # shrunk to the shortest chain that shows it
