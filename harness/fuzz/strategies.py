@@ -204,7 +204,8 @@ def case_data(grammar: Grammar = Grammar()) -> st.SearchStrategy[dict[str, Any]]
 
 @st.composite
 def _case_data(draw: st.DrawFn, grammar: Grammar) -> dict[str, Any]:
-    surface = draw(st.sampled_from(grammar.surfaces))
+    # No draw for a single surface: runs without --surfaces keep the examples a seed gave before.
+    surface = draw(st.sampled_from(grammar.surfaces)) if len(grammar.surfaces) > 1 else grammar.surfaces[0]
     if surface != "single":
         from harness.fuzz.streams import stream_data
 
