@@ -338,9 +338,14 @@ def row_spans(path: Path, count: int) -> list[tuple[int, int]] | None:
     rows = lines[:count]
     if lines[count].strip() not in (b"]}", b"") or not all(line.startswith(b"{") for line in rows):
         return None
+    if count and rows[-1].endswith(b","):
+        return None  # every row but the last ends with the comma that joins it to the next
     lengths = list(map(len, rows))
-    offsets = accumulate((n + 1 for n in lengths[:-1]), initial=start)
-    return [(offset, n - (line[-1:] == b",")) for offset, n, line in zip(offsets, lengths, rows)]
+    offsets = list(accumulate(map((1).__add__, lengths[:-1]), initial=start))
+    lengths = [n - 1 for n in lengths]  # the comma
+    if count:
+        lengths[-1] += 1
+    return list(zip(offsets, lengths))
 
 
 encode_row = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode  # a row, as `dumps` writes it
