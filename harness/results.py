@@ -388,7 +388,8 @@ def _finite(text: str) -> float:
 
 
 _ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-_BIG_EXPONENT = re.compile(r"[0-9][eE][+]?[0-9]{3}")
+# a JSON number (after ':', '[' or ',', not inside a string's hex digits) with an exponent of 3+ digits
+_BIG_EXPONENT = re.compile(r"[:\[,][ \t\r\n]*-?[0-9][0-9.]*[eE][+-]?[0-9]{3,}[ \t\r\n]*[,\]}]")
 _ESCAPED_SURROGATE_BYTES = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
