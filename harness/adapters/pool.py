@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from harness import protocol
 from harness.adapters.manifest import AdapterSpec, Availability, ensure_built
@@ -20,6 +20,9 @@ from harness.adapters.process import AdapterFault, AdapterProcess, network_isola
 from harness.limits import DEFAULT, Limits
 from harness.model import Check
 from harness.protocol import Hello
+
+if TYPE_CHECKING:
+    from harness.wire.stage import WireStage
 
 Log = Callable[[str], None]
 
@@ -33,6 +36,7 @@ class PoolSettings:
     secrets: frozenset[str] = frozenset()
     isolate_network: bool = False
     log_dir: Path | None = None  # one log file per adapter (its stderr), redacted
+    wire: "WireStage | None" = None  # the run's wire stage: adapters start through its relay (harness/wire/stage.py)
 
     @staticmethod
     def isolation(choice: str) -> tuple[bool, str | None]:
@@ -71,7 +75,8 @@ class AdapterSession:
             limits = self.settings.limits
             proc = AdapterProcess(self.spec, self.build_dir, self.log_path, self.settings.adapter_env, self.settings.secrets,
                                   limits.answer_bytes, limits.start_seconds, self.settings.isolate_network,
-                                  max_depth=limits.nesting_depth, log_limit=limits.adapter_log_bytes)
+                                  max_depth=limits.nesting_depth, log_limit=limits.adapter_log_bytes,
+                                  wrap=self._wrap())
             try:
                 self.hello = proc.start()
             except AdapterFault:
@@ -80,6 +85,10 @@ class AdapterSession:
             self.proc = proc
         assert self.hello is not None
         return self.hello
+
+    def _wrap(self) -> Callable[[list[str]], list[str]] | None:
+        wire = self.settings.wire
+        return None if wire is None else (lambda argv: wire.command(self.spec.name, argv))
 
     def ready(self) -> str | None:
         """Start the process if it is not running; None when it runs, else why not (counted as a fault)."""
@@ -120,6 +129,10 @@ class AdapterSession:
             if isinstance(answer.get("elapsed_ns"), int):
                 self.elapsed_ns += answer["elapsed_ns"]
         return answer, fault
+
+    def send(self, check: Check, client: str) -> tuple[dict[str, Any] | None, str | None]:
+        """The adapter's answer to `send` (sign, then send with `client` to the capture server; see `request`)."""
+        return self.request(protocol.send(check, client))
 
     def _collect(self, proc: AdapterProcess) -> None:
         """Keep what a process knew before it goes: its protocol faults and how it was contained."""
