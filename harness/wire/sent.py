@@ -16,7 +16,7 @@ from typing import Any
 
 from harness.judgement import clip
 from harness.model import Check, SignedRequest
-from harness.protocol import Sent
+from harness.protocol import RECEIVED_HEADER, Sent
 from harness.reference.authorization import components
 from harness.reference.encoding import uri_decode
 from harness.verdicts import ERROR, FAIL, PASS, VARIANT
@@ -140,8 +140,9 @@ def judge_sent(check: Check, signed_json: dict[str, Any] | None, sent: Sent | No
         return {"status": FAIL, "reason": f"the client refused or failed to send: {sent.error}", "stage": "sent", "wire": wire}
     wire["status"] = sent.status
     if received is None:
-        return {"status": ERROR, "reason": f"the capture server has no request {sent.received!r} from this adapter "
-                f"(the client got status {sent.status})", "stage": "sent", "wire": wire}
+        what = (f"the client's answer (status {sent.status}) carried no {RECEIVED_HEADER}" if sent.received is None else
+                f"the capture server has no request {sent.received!r} from this adapter (the client got status {sent.status})")
+        return {"status": ERROR, "reason": what, "stage": "sent", "wire": wire}
     wire["received"] = received_json(received)
     if received.fault:
         return {"status": FAIL, "reason": f"the capture server could not read what the client sent: {received.fault}",
@@ -162,6 +163,8 @@ def judge_sent(check: Check, signed_json: dict[str, Any] | None, sent: Sent | No
     first = f"; first difference: {diffs[0].text}" if diffs else "; it arrived as signed"
     body_changed = any(d.kind == "body" for d in diffs)
     if not verification.valid:
+        if not any(d.signed for d in diffs):
+            first = f"; nothing the signature covers changed on the wire (the signer's verdict: {signer_status})"
         return {**judged, "status": FAIL, "reason": f"a server would reject what arrived: {verification.reason}{first}"}
     if body_changed:
         return {**judged, "status": FAIL, "reason": f"a server accepts it, but not the body the library signed{first}"}

@@ -15,6 +15,9 @@ from harness.wire.relay import DEFAULT_PORTS, relay_available, route
 from harness.wire.server import CaptureServer, Received, WireLimits
 
 SCHEME = "http"  # what adapters send with: no TLS; the scheme is not signed
+# A run's capture server answers a request that is not whole (a Content-Length longer than the body
+# sent) within 2 s, well inside a client's own timeout (adapter_sdk.SEND_TIMEOUT, 10 s).
+RUN_LIMITS = WireLimits(request_seconds=2.0)
 DEFAULT_PORT = {"https": 443, "http": 80}
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,253}")
 _UNCLAIMED = 1000  # requests kept per channel that no answer named (a client's retry, a redirect)
@@ -55,7 +58,7 @@ class WireStage:
     """Use as a context: the capture server runs while the adapters send. `command(adapter, argv)` is
     the adapter's start command through the relay; `claim(adapter, number)` the request a client sent."""
 
-    def __init__(self, hosts: list[str], ports: list[int], limits: WireLimits = WireLimits()):
+    def __init__(self, hosts: list[str], ports: list[int], limits: WireLimits = RUN_LIMITS):
         self.hosts = hosts
         self.ports = ports
         self.server = CaptureServer(on_request=self._arrived, limits=limits)
