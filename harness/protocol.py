@@ -181,8 +181,14 @@ class Hello:
             raise ProtocolError(f"adapter speaks protocol {answer['protocol']!r}, the harness {VERSION}")
         if answer.get("name") not in (None, name):
             raise ProtocolError(f"adapter calls itself {answer['name']!r}, its manifest {name!r}")
-        return cls(name, str(answer["language"]), str(answer.get("runtime") or "unknown"), str(answer["library"]),
-                   str(answer["library_version"]), Capabilities.from_json(answer.get("capabilities") or {}), answer)
+        capabilities = Capabilities.from_json(answer.get("capabilities") or {})
+        language = str(answer["language"])
+        foreign = [c for c in capabilities.clients if language in CLIENTS and c not in CLIENTS[language]]
+        if foreign:
+            raise ProtocolError(f"capabilities/clients: {', '.join(foreign)} is not a {language} client "
+                                f"({language} clients: {', '.join(CLIENTS[language])})")
+        return cls(name, language, str(answer.get("runtime") or "unknown"), str(answer["library"]),
+                   str(answer["library_version"]), capabilities, answer)
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,8 @@ def test_a_faithful_client_passes_and_the_request_arrives_byte_for_byte(tmp_path
         assert wire["signed"]["url"].startswith("https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/docs/a b")
     port = rows[("wire-test/port", "header", "fake-wire+urllib")]
     assert port["status"] == "pass", port  # reached the relay on :8443, Host kept its port
-    assert ["Host", "example.amazonaws.com:8443"] in port["wire"]["received"]["headers"]
+    assert "\r\nHost: example.amazonaws.com:8443\r\n" in port["wire"]["received"]["raw_head"]
+    assert "body_b64" not in port["wire"]["received"]  # the body arrived as signed
 
 
 def test_a_client_that_refuses_is_a_wire_failure_not_an_adapter_error(tmp_path, namespaces):
@@ -98,7 +99,7 @@ def test_python_adapters_send_with_urllib_requests_and_botocore_session(tmp_path
     for adapter in ("py-botocore+urllib", "py-botocore+botocore-session", "py-botocore+httpx", "py-requests-aws4auth+requests"):
         row = rows[("scenarios/apigw-post-sts", "header", adapter)]
         assert row["status"] == "pass", row
-        headers = dict((n.lower(), v) for n, v in row["wire"]["received"]["headers"])
+        headers = dict((n.lower(), v) for n, v in row["signed"]["headers"])  # the request as received
         assert headers["x-amz-security-token"] and headers["host"] == "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"
     # botocore signs the raw space; urllib refuses the URL, botocore's session and httpx escape it
     space = ("wire/path-raw-space", "header")
@@ -136,3 +137,33 @@ def test_differences_name_what_the_client_changed_signed_first():
                      "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/s/aws4_request, "
                      "SignedHeaders=content-length;host;x-amz-date, Signature=00", b"abc")
     assert differences(signed, b"abc", same) == []
+
+
+def test_hello_clients_must_belong_to_the_adapters_language():
+    from harness.protocol import Hello, ProtocolError
+
+    hello = {"type": "hello", "protocol": 1, "language": "javascript", "library": "x", "library_version": "1",
+             "capabilities": {"clients": ["urllib"]}}
+    with pytest.raises(ProtocolError, match="urllib is not a javascript client"):
+        Hello.parse(hello, "x")
+    hello["capabilities"]["clients"] = ["fetch", "axios"]
+    assert Hello.parse(hello, "x").capabilities.clients == ("fetch", "axios")
+    del hello["capabilities"]["clients"]
+    assert Hello.parse(hello, "x").capabilities.clients == ()  # no clients: no send
+
+
+def test_hosts_and_ports_of_the_planned_checks(tmp_path):
+    from harness.cases import load_cases
+    from harness.model import Check
+    from harness.wire.stage import hosts_and_ports
+
+    (tmp_path / "c.yaml").write_text(CASE + """
+- id: wire-test/ip
+  title: an IP literal host
+  request: {method: GET, url: 'https://127.0.0.1:443/x'}
+""", encoding="utf-8")
+    loaded = load_cases([str(tmp_path / "c.yaml")])
+    hosts, ports, bad = hosts_and_ports([Check(c, m) for c in loaded.cases for m in c.modes])
+    assert hosts == ["a1b2c3d4e5.execute-api.us-east-1.amazonaws.com", "example.amazonaws.com"]
+    assert ports == [80, 8443]  # 443 is the default port: sent to 80
+    assert bad == ["127.0.0.1"]

@@ -114,17 +114,20 @@ def differences(signed: SignedRequest, signed_body: bytes, received: Received) -
     return sorted(out, key=lambda d: not d.signed)  # stable: what the signature covers first
 
 
-def received_json(received: Received) -> dict[str, Any]:
-    """The received request for results.json: parsed fields, the head as text and the body as base64,
-    both bounded (the raw bytes are the capture server's; a results file keeps what the report shows)."""
-    data = received.to_json()
-    data.pop("raw_head_b64", None)
-    data.pop("raw_body_b64", None)
-    body = received.body
-    data["raw_head"] = clip(received.raw_head.decode("latin-1"))
-    data["body_b64"] = base64.b64encode(body[:4096]).decode("ascii")
-    if len(body) > 4096:
-        data["body_kept"] = f"first 4096 of {len(body)} bytes"
+def received_json(received: Received, signed_body: bytes | None = None) -> dict[str, Any]:
+    """The received request for results.json, compact: the head as text (clipped like stage texts; its
+    headers are also the row's `signed`, the request as received), what the server made of it, and
+    the body (base64, first 4 KiB) only where it differs from the body signed."""
+    data: dict[str, Any] = {"seq": received.seq, "target": received.target, "raw_head": clip(received.raw_head.decode("latin-1")),
+                            "status": received.status}
+    for key, value in (("fault", received.fault), ("notes", list(received.notes)), ("chunked", received.chunked),
+                       ("continued", received.continued), ("trailers", [list(h) for h in received.trailers])):
+        if value:
+            data[key] = value
+    if signed_body is None or received.body != signed_body:
+        data["body_b64"] = base64.b64encode(received.body[:4096]).decode("ascii")
+        if len(received.body) > 4096:
+            data["body_kept"] = f"first 4096 of {len(received.body)} bytes"
     return data
 
 
@@ -151,6 +154,7 @@ def judge_sent(check: Check, signed_json: dict[str, Any] | None, sent: Sent | No
         return {"status": ERROR, "reason": "the adapter's answer to send has no `signed`", "stage": "sent", "wire": wire}
     signed = SignedRequest.from_json(signed_json)
     signed_body = check.case.request.body if signed.body is None else signed.body
+    wire["received"] = received_json(received, signed_body)
     diffs = differences(signed, signed_body, received)
     wire["differences"] = [d.to_json() for d in diffs[:KEPT_DIFFERENCES]]
     if diffs:
@@ -159,7 +163,8 @@ def judge_sent(check: Check, signed_json: dict[str, Any] | None, sent: Sent | No
     verification = verify_with_choices(arrived, received.body, ServerRules.for_context(check.context), check.case.open_choices)
     ver = {"valid": verification.valid, "reason": verification.reason, "rules": verification.rules}
     judged: dict[str, Any] = {"verification": ver, "wire": wire, "stage": "sent",
-                              "signed": SignedRequest(arrived.method, arrived.url, arrived.headers, received.body).to_json()}
+                              "signed": SignedRequest(arrived.method, arrived.url, arrived.headers,
+                                                      None if received.body == check.case.request.body else received.body).to_json()}
     first = f"; first difference: {diffs[0].text}" if diffs else "; it arrived as signed"
     body_changed = any(d.kind == "body" for d in diffs)
     if not verification.valid:
