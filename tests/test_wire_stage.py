@@ -46,7 +46,8 @@ def _cases(tmp_path: Path) -> Path:
 
 def _fake_run(tmp_path: Path, behaviour: str, *extra: str) -> tuple[object, dict[tuple[str, str, str], dict]]:
     proc, data = run_results(tmp_path, "--cases", str(_cases(tmp_path)), "--adapter-dir", str(FAKE), "--adapters", "fake-wire",
-                             "--adapter-env", f"WIRE_FAKE_CLIENT={behaviour}", *extra, timeout=120)
+                             "--adapter-env", f"WIRE_FAKE_CLIENT={behaviour}", *extra, timeout=120,
+                             send="--no-send" not in extra)
     return proc, {(r["case"], r["mode"], r["adapter"]): r for r in data["results"]}
 
 
@@ -94,7 +95,7 @@ def test_python_adapters_send_with_urllib_requests_and_botocore_session(tmp_path
     proc, data = run_results(tmp_path, "--cases", str(ROOT / "cases" / "wire" / "clients.yaml"),
                              str(ROOT / "cases" / "scenarios" / "apigateway.yaml"),
                              "--case", "wire/path-raw-space", "--case", "scenarios/apigw-post-sts",
-                             "--adapters", "py-botocore,py-requests-aws4auth", timeout=300)
+                             "--adapters", "py-botocore,py-requests-aws4auth", timeout=300, send=True)
     rows = {(r["case"], r["mode"], r["adapter"]): r for r in data["results"]}
     for adapter in ("py-botocore+urllib", "py-botocore+botocore-session", "py-botocore+httpx", "py-requests-aws4auth+requests"):
         row = rows[("scenarios/apigw-post-sts", "header", adapter)]
