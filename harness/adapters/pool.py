@@ -64,31 +64,39 @@ class AdapterSession:
         self.protocol_faults: list[str] = []  # answers nobody asked for (discarded), across restarts
         self.protocol_fault_count = 0
         self.mechanism = ""  # how the process is contained (harness/adapters/process.py)
+        self.sends: bool | None = None  # declares HTTP clients (known after the first hello; wire stage only)
 
     @property
     def log_path(self) -> Path | None:
         return self.settings.log_dir / f"{self.spec.name}.log" if self.settings.log_dir else None
 
     def start(self) -> Hello:
-        """Start the process now (a fault propagates as AdapterFault)."""
+        """Start the process now (a fault propagates as AdapterFault). With the run's wire stage, an adapter
+        whose hello declares HTTP clients is started again through the relay (once: the session remembers
+        it); the others run as without it."""
         if self.proc is None:
-            limits = self.settings.limits
-            proc = AdapterProcess(self.spec, self.build_dir, self.log_path, self.settings.adapter_env, self.settings.secrets,
-                                  limits.answer_bytes, limits.start_seconds, self.settings.isolate_network,
-                                  max_depth=limits.nesting_depth, log_limit=limits.adapter_log_bytes,
-                                  wrap=self._wrap())
-            try:
-                self.hello = proc.start()
-            except AdapterFault:
-                proc.kill()
-                raise
-            self.proc = proc
+            self.proc = self._launch(self.sends is True)
+            if self.sends is None and self.settings.wire is not None:
+                self.sends = bool(self.hello and self.hello.capabilities.clients)
+                if self.sends:
+                    self.proc.stop()
+                    self.proc = None
+                    self.proc = self._launch(True)
         assert self.hello is not None
         return self.hello
 
-    def _wrap(self) -> Callable[[list[str]], list[str]] | None:
-        wire = self.settings.wire
-        return None if wire is None else (lambda argv: wire.command(self.spec.name, argv))
+    def _launch(self, through_relay: bool) -> AdapterProcess:
+        limits, wire = self.settings.limits, self.settings.wire
+        wrap = (lambda argv: wire.command(self.spec.name, argv)) if through_relay and wire is not None else None
+        proc = AdapterProcess(self.spec, self.build_dir, self.log_path, self.settings.adapter_env, self.settings.secrets,
+                              limits.answer_bytes, limits.start_seconds, self.settings.isolate_network,
+                              max_depth=limits.nesting_depth, log_limit=limits.adapter_log_bytes, wrap=wrap)
+        try:
+            self.hello = proc.start()
+        except AdapterFault:
+            proc.kill()
+            raise
+        return proc
 
     def ready(self) -> str | None:
         """Start the process if it is not running; None when it runs, else why not (counted as a fault)."""
