@@ -326,11 +326,14 @@ def check_one(session: AdapterSession, check: Check, expected: Expected, oracles
 def assemble(the_plan: Plan, options: RunOptions, rows: list[dict[str, Any]], adapters_info: dict[str, dict[str, Any]],
              wall_started: float, cpu_started: float) -> dict[str, Any]:
     """The results.json document (docs/results.md) from the rows and adapter records."""
-    checks_run = len(rows) - len(the_plan.previous_rows)
+    fresh = rows[len(the_plan.previous_rows):]
+    sent = sum(1 for r in fresh if r.get("wire"))  # the wire stage's ADAPTER+CLIENT rows
+    checks_run = len(fresh) - sent
     timing = {
         "wall_s": round(time.perf_counter() - wall_started, 3),
         "harness_cpu_s": round(time.process_time() - cpu_started, 3),  # this process only, not the adapters
         "checks": checks_run,
+        **({"sent": sent} if sent else {}),
     }
     if checks_run:
         timing["harness_cpu_ms_per_check"] = round(1000 * timing["harness_cpu_s"] / checks_run, 3)

@@ -67,7 +67,11 @@ def send_one(wire: WireStage, session: "AdapterSession", check: Check, client: s
     if answer is None:
         judged: dict[str, Any] = {"status": ERROR, "reason": fault, "wire": {"client": client, "signer": signer_status}}
     else:
-        judged = judge_answer(wire, session.spec.name, check, client, answer, signer_status)
+        try:
+            judged = judge_answer(wire, session.spec.name, check, client, answer, signer_status)
+        except Exception as exc:  # noqa: BLE001 - a harness bug costs this row, not the adapter's run
+            judged = {"status": ERROR, "reason": f"harness could not judge what was sent: {type(exc).__name__}: {exc}",
+                      "wire": {"client": client, "signer": signer_status}}
     judged["duration_ms"] = round((time.perf_counter_ns() - started) / 1e6, 3)
     return judged
 
