@@ -38,6 +38,7 @@ from ad_common import (
 
 class AwsRequestsAuthAdapter:
     library = "aws-requests-auth"
+    session: requests.Session | None = None  # made on the first send, kept like an application's
 
     def __init__(self) -> None:
         self.clock = FixedClock()
@@ -94,15 +95,18 @@ class AwsRequestsAuthAdapter:
         }
 
     def sign_and_send(self, check: Check, auth, watch: Stopwatch, client: str, scheme: str):
-        """``requests``: ``requests.request(method, url, headers=..., data=..., auth=auth)``, the README's
-        way: the auth hook signs what requests sends (same clock, so `sign`'s signature unless the URL
+        """``requests``: ``session.request(method, url, headers=..., data=..., auth=auth)`` on a kept
+        ``requests.Session``, the README's way: the auth hook signs what requests sends (same clock, so `sign`'s signature unless the URL
         requests prepares differs)."""
         outcome = self.sign(check, auth, watch)
 
+        if self.session is None:
+            self.session = requests.Session()
+
         def go():
             self.clock.now = check.timestamp
-            answer = requests.request(check.method, send_url(check.url, scheme), headers=dict(check.headers),
-                                      data=check.body or None, auth=auth, timeout=SEND_TIMEOUT)
+            answer = self.session.request(check.method, send_url(check.url, scheme), headers=dict(check.headers),
+                                          data=check.body or None, auth=auth, timeout=SEND_TIMEOUT)
             return answer.status_code, answer.headers
 
         return outcome, sent_by(client, go)
