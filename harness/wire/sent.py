@@ -114,12 +114,25 @@ def differences(signed: SignedRequest, signed_body: bytes, received: Received) -
     return sorted(out, key=lambda d: not d.signed)  # stable: what the signature covers first
 
 
+def rendered_head(received: Received) -> bytes:
+    """The head written from the parsed fields (`Name: value`, CRLF): when the raw head is exactly this,
+    results.json does not keep it twice."""
+    lines = [f"{received.method} {received.target} {received.version}"] + [f"{n}: {v}" for n, v in received.headers]
+    text = "\r\n".join(lines) + "\r\n\r\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return b""
+
+
 def received_json(received: Received, signed_body: bytes | None = None) -> dict[str, Any]:
-    """The received request for results.json, compact: the head as text (clipped like stage texts; its
-    headers are also the row's `signed`, the request as received), what the server made of it, and
-    the body (base64, first 4 KiB) only where it differs from the body signed."""
-    data: dict[str, Any] = {"seq": received.seq, "target": received.target, "raw_head": clip(received.raw_head.decode("latin-1")),
-                            "status": received.status}
+    """The received request for results.json, compact: the request line's target and version, what the
+    server made of it, the raw head as text only where it is not exactly `Name: value` lines of the
+    row's `signed` (the request as received: method, URL, headers in order), and the body (base64, first
+    4 KiB) only where it differs from the body signed."""
+    data: dict[str, Any] = {"seq": received.seq, "target": received.target, "version": received.version, "status": received.status}
+    if received.raw_head != rendered_head(received):  # else the head is the row's `signed` (method, target, headers) exactly
+        data["raw_head"] = clip(received.raw_head.decode("latin-1"))
     for key, value in (("fault", received.fault), ("notes", list(received.notes)), ("chunked", received.chunked),
                        ("continued", received.continued), ("trailers", [list(h) for h in received.trailers])):
         if value:
