@@ -169,3 +169,13 @@ def test_hosts_and_ports_of_the_planned_checks(tmp_path):
     assert hosts == ["a1b2c3d4e5.execute-api.us-east-1.amazonaws.com", "example.amazonaws.com"]
     assert ports == [80, 8443]  # 443 is the default port: sent to 80
     assert bad == ["127.0.0.1"]
+
+
+def test_the_wire_stage_says_in_one_line_why_it_is_off():
+    from harness.wire import run as wire_run
+
+    lines: list[str] = []
+    assert wire_run.start(True, False, [], lines.append) is None  # adapters not isolated (--isolate-network off)
+    assert lines == ["wire stage off: adapters are not network-isolated here (--isolate-network off, or no namespaces); "
+                     "only what the signers return is judged (--no-send silences this)"]
+    assert wire_run.start(False, True, [], lines.append) is None and len(lines) == 1  # --no-send: silent
