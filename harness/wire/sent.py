@@ -1,7 +1,7 @@
 """The `sent` stage: the request as it arrived at the capture server, compared with the request the
 library signed, and the wire verdict (docs/wire.md, "The sent stage").
 
-`differences(signed, received)` names what the HTTP client changed after signing, first difference
+`differences(signed, body, received)` names what the HTTP client changed after signing, first difference
 first (what a server's signature check sees before what it does not); `judge_sent` verifies the
 received request as a server would (harness/verify/single.py, the service's rules and the case's open
 choices) and gives the verdict. The oracles judge the received request too: the judged row carries it
@@ -29,8 +29,8 @@ KEPT_DIFFERENCES = 10
 
 @dataclass(frozen=True)
 class Difference:
-    """One change the client made: `kind` (path, query, method, host, signed-header, body, framing,
-    unsigned-header, added-header, dropped-header) and what it was, in words."""
+    """One change the client made: `kind` (method, path, query, host, signed-header, framing, body,
+    unsigned-header: changed or dropped, added-header) and what it was, in words."""
 
     kind: str
     text: str
