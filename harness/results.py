@@ -71,6 +71,7 @@ class ResultRow:
     duration_ms: float | None = None  # wall time of the check, as the harness saw it
     opinions: dict[str, dict[str, str]] | None = None  # oracle name -> {"verdict", "reason"} (harness/oracles.py)
     oracles_disagree: list[dict[str, Any]] | None = None  # oracles whose accept/reject differs from ours
+    wire: dict[str, Any] | None = None  # an ADAPTER+CLIENT row: client, signer verdict, differences, received (harness/wire/sent.py)
 
     @classmethod
     def of(cls, case: str, mode: str, adapter: str, judged: dict[str, Any], algorithm: str | None = None) -> "ResultRow":

@@ -22,6 +22,7 @@ from markupsafe import Markup
 from harness import history as hist
 from harness import oracles, verdicts
 from harness.report import known_issues, model
+from harness.wire import table as wire_table
 from harness.redaction import Sink
 from harness.results import expanded, paused_gc
 from harness.report.text import json_for_html, md_cell, with_short_tokens, xml_text
@@ -164,6 +165,8 @@ def _html_chunks(clean: dict[str, Any], view: dict[str, Any], history: dict[str,
         fail_kinds=verdicts.FAIL_KINDS,
         known_file=known_issues.file_name,
         kind_counts=view["kind_counts"],
+        wire=wire_table.table(clean),
+        wire_findings=wire_table.findings(clean),
     )
 
 
@@ -318,6 +321,7 @@ def _summary(clean: dict[str, Any], view: dict[str, Any], max_failures: int = 15
     lines += ["", f"{model.SCORE_FORMULA}. Checks passed by all adapters that ran them: {agree.get('all', 0)}; "
               f"by some: {agree.get('some', 0)}; by none: {agree.get('none', 0)}."]
     lines += _oracle_lines(oracles.table(clean))
+    lines += _wire_lines(clean, max_failures)
     bad = [r for r in clean.get("results") or [] if verdicts.klass(r.get("status")) == verdicts.BAD]
     if bad:
         lines += ["", f"<details><summary>{len(bad)} failing checks</summary>", "",
@@ -344,6 +348,28 @@ def _oracle_lines(table: list[dict[str, Any]]) -> list[str]:
         name = md_cell(o["name"]) + ("" if o["available"] else " (unavailable)")
         lines.append(f"| {name} | {md_cell(o['library'])} {md_cell(o['version'])} | {o['judged']} | {o['agree']} | {rate} | "
                      f"{o['known']} / {o['unknown']} | {o['not_applicable']} |")
+    return lines
+
+
+def _wire_lines(clean: dict[str, Any], max_rows: int) -> list[str]:
+    """The wire stage (docs/wire.md): signer verdicts next to wire verdicts per ADAPTER+CLIENT, and the
+    checks that pass when signed and fail when sent."""
+    table = wire_table.table(clean)
+    if not table:
+        return []
+    def tally(counts: dict[str, int]) -> str:
+        return " ".join(f"{model.SYMBOL[s]}{counts[s]}" for s in verdicts.COUNT_ORDER if counts.get(s))
+    lines = ["", "| adapter+client | signer verdicts | wire verdicts | passes when signed, fails when sent |",
+             "| --- | --- | --- | ---: |"]
+    for w in table:
+        lines.append(f"| {md_cell(w['name'])} | {tally(w['signer'])} | {tally(w['wire'])} | {w['signed_not_sent']} |")
+    found = wire_table.findings(clean)
+    if found:
+        lines += ["", f"<details><summary>{len(found)} checks pass when signed and fail when sent</summary>", "",
+                  "| case | mode | adapter+client | first difference |", "| --- | --- | --- | --- |"]
+        lines += [f"| {md_cell(f['case'])} | {f['mode']} | {md_cell(f['adapter'])} | {md_cell(f['difference'][:200])} |"
+                  for f in found[:max_rows]]
+        lines += ["", "</details>"]
     return lines
 
 
