@@ -57,6 +57,11 @@ ADDED = {
 }
 ADDED_BY_LANGUAGE = {("go", "net-http"): {"user-agent", "accept-encoding"}, ("rb", "net-http"): {"user-agent", "accept"}}
 
+# What a client refuses to send by default (not worked around: docs/wire.md "Clients per adapter").
+# java.net.http throws for a restricted header name in HttpRequest.Builder.header unless the user
+# sets -Djdk.httpclient.allowRestrictedHeaders (aws/aws-sdk-java-v2#3152); every signed request has Host.
+REFUSED = {"java-net-http": 'java.lang.IllegalArgumentException: restricted header name: "Host"'}
+
 CONTEXT = {
     "access_key_id": "AKIDEXAMPLE", "secret_access_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
     "session_token": None, "region": "us-east-1", "region_set": ["us-east-1"], "service": "service",
@@ -94,6 +99,7 @@ class Exchange:
     answers: dict[str, dict]  # "client/check" -> answer
     received: dict[int, Received]  # seq -> request
     stderr: str
+    arrived: int  # requests the server received while this adapter ran
 
 
 def run_exchange(name: str, server: CaptureServer, host: str, tmp: Path, *, relay: bool = False) -> Exchange:
@@ -110,11 +116,12 @@ def run_exchange(name: str, server: CaptureServer, host: str, tmp: Path, *, rela
     messages.append({"type": "bye"})
     home = tmp / f"home-{name}"
     home.mkdir(exist_ok=True)
+    before = len(server.received)
     answers, proc = talk(command, messages, folder, home, adapter=name)
     assert answers and answers[0]["type"] == "hello", proc.stderr[-3000:]
     by_id = {a.get("id"): a for a in answers[1:]}
     return Exchange(answers[0], {k: by_id.get(str(i + 1), {}) for i, k in enumerate(keys)},
-                    {r.seq: r for r in server.received}, proc.stderr)
+                    {r.seq: r for r in server.received}, proc.stderr, len(server.received) - before)
 
 
 @pytest.fixture(scope="module")
@@ -148,12 +155,15 @@ def target_of(url: str) -> str:
     return re.sub(r"^[a-z]+://[^/?#]*", "", url) or "/"
 
 
-def assert_arrived(ex: Exchange, key: str, language: str) -> Received:
+def assert_arrived(ex: Exchange, key: str, language: str) -> Received | None:
     answer = ex.answers[key]
     client = key.split("/")[0]
     assert answer.get("status") == "signed", answer
     sent = answer.get("sent")
     assert sent and sent.get("client") == client, answer
+    if client in REFUSED:
+        assert sent.get("error") == REFUSED[client] and "status" not in sent, sent
+        return None
     assert "error" not in sent, f"{key}: the client failed: {sent['error']}\n{ex.stderr[-2000:]}"
     assert sent["status"] == 200, sent
     got = ex.received[int(sent["received"])]
@@ -200,6 +210,10 @@ def test_send_arrives_as_signed(direct, name, client, check):
         assert answer["status"] == "unsupported" and client in answer["reason"], answer
         return
     got = assert_arrived(ex, key, language(name))
+    if got is None:  # refused by the client: nothing of this adapter's may have arrived from it
+        named = sum(1 for a in ex.answers.values() if "received" in a.get("sent", {}))
+        assert ex.arrived == named, f"{ex.arrived} requests arrived while the adapter was running, {named} answered"
+        return
     assert got.client.startswith("tcp:127.0.0.1:")
 
 
@@ -220,7 +234,7 @@ def test_unknown_client_and_failed_connection_are_answered(tmp_path):
     assert answers[2]["status"] == "signed" and "ECONNREFUSED" in answers[2]["sent"]["error"], answers[2]
 
 
-RELAY_PAIRS = [(a, CLIENTS[a][0]) for a in CLIENTS] + [("java-sdk-v2", "apache"), ("rb-aws-sigv4", "open-uri")]
+RELAY_PAIRS = [(a, CLIENTS[a][-1] if a == "java-sdk-v2" else CLIENTS[a][0]) for a in CLIENTS] + [("rb-aws-sigv4", "open-uri")]
 
 
 @pytest.mark.parametrize("name,client", RELAY_PAIRS, ids=[f"{a}+{c}" for a, c in RELAY_PAIRS])
@@ -232,5 +246,7 @@ def test_send_through_the_relay_with_the_signed_host(relayed, name, client):
         if not applicable(client, check):
             continue
         got = assert_arrived(ex, f"{client}/{check}", language(name))
+        if got is None:
+            continue
         assert got.header_values("Host") == [SIGNED_HOST]
         assert got.client.startswith("unix:")

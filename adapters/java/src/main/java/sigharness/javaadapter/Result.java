@@ -17,6 +17,9 @@ final class Result {
     String canonicalRequest;
     String stringToSign;
     long elapsedNs = -1;
+    // what `send` hands to the SDK's own HTTP client (Sender.java; java-sdk-v2 only)
+    software.amazon.awssdk.http.SdkHttpRequest sdkRequest;
+    software.amazon.awssdk.http.ContentStreamProvider sdkPayload;
 
     private Result(String status, String reason) {
         this.status = status;
