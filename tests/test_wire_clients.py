@@ -217,21 +217,29 @@ def test_send_arrives_as_signed(direct, name, client, check):
     assert got.client.startswith("tcp:127.0.0.1:")
 
 
-def test_unknown_client_and_failed_connection_are_answered(tmp_path):
-    """An unknown client is an adapter error; a connection that fails is `sent.error`, within the
-    timeout (nothing listens on the port)."""
+REFUSAL_PAIRS = [("js-aws4", "fetch"), ("go-sdk-v2", "net-http"), ("java-sdk-v2", "apache"),
+                 ("rb-aws-sigv4", "net-http"), ("rust-aws-sigv4", "reqwest")]
+
+
+@pytest.mark.parametrize("name,client", REFUSAL_PAIRS, ids=[f"{a}+{c}" for a, c in REFUSAL_PAIRS])
+def test_unknown_client_and_failed_connection_are_answered(tmp_path, name, client):
+    """An unknown client is an adapter error; a connection that fails is `sent.error` (the client's
+    exception), not a hang and not a lost answer (nothing listens on the port)."""
     import socket
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: connections are refused
     check = make_check("wire/refused", "header", f"127.0.0.1:{port}")
-    command, folder = adapter_command("js-aws4")
+    command, folder = adapter_command(name)
     answers, proc = talk(command, [{"type": "hello", "protocol": 1},
                                    {"type": "send", "id": "1", "check": check, "client": "no-such", "scheme": "http"},
-                                   {"type": "send", "id": "2", "check": check, "client": "fetch", "scheme": "http"},
-                                   {"type": "bye"}], folder, tmp_path, adapter="js-aws4")
-    assert answers[1]["status"] == "error" and "no-such" in answers[1]["reason"]
-    assert answers[2]["status"] == "signed" and "ECONNREFUSED" in answers[2]["sent"]["error"], answers[2]
+                                   {"type": "send", "id": "2", "check": check, "client": client, "scheme": "http"},
+                                   {"type": "bye"}], folder, tmp_path, adapter=name)
+    assert len(answers) == 3, proc.stderr[-2000:]
+    assert answers[1]["status"] == "error" and "no-such" in answers[1]["reason"], answers[1]
+    sent = answers[2].get("sent", {})
+    assert answers[2]["status"] == "signed" and "status" not in sent, answers[2]
+    assert sent["client"] == client and "refused" in sent["error"].lower(), sent
 
 
 RELAY_PAIRS = [(a, CLIENTS[a][-1] if a == "java-sdk-v2" else CLIENTS[a][0]) for a in CLIENTS] + [("rb-aws-sigv4", "open-uri")]
