@@ -34,6 +34,8 @@ CLIENTS = {
     "js-aws4": ["fetch", "node-https", "axios"],
     "js-smithy": ["fetch", "node-https"],
     "js-aws4fetch": ["fetch", "node-https"],
+    "js-aws-crt": ["fetch", "node-https"],
+    "js-sdk-crt": ["fetch", "node-https"],
     "go-sdk-v2": ["net-http"],
     "go-http-auth": ["net-http"],
     "go-sdk-v1": ["net-http"],
