@@ -45,7 +45,8 @@ module SigharnessSend
   def net_http(url, signed, body)
     uri = URI(url)
     method = signed['method']
-    klass = Net::HTTP.const_get(method.capitalize) if Net::HTTP.const_defined?(method.capitalize, false)
+    name = method.capitalize
+    klass = Net::HTTP.const_get(name, false) if name.match?(/\A[A-Z][a-z]*\z/) && Net::HTTP.const_defined?(name, false)
     request = if klass.is_a?(Class) && klass < Net::HTTPRequest && klass::METHOD == method
                 klass.new(uri)
               else
