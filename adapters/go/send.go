@@ -42,6 +42,9 @@ func sendOne(ad Adapter, msg *message) Result {
 		return adapterError("unknown client %q (this adapter sends with: %s)", msg.Client, strings.Join(clients, ", "))
 	}
 	res := signOne(ad, msg.Check, true)
+	if res.Status == "signed" && res.Stream != nil {
+		return unsupported("net-http sends single signed requests; this check is a streaming one")
+	}
 	if res.Status != "signed" || res.Signed == nil {
 		return res
 	}

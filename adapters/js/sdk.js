@@ -390,6 +390,7 @@ function host(adapter) {
         ...(out.signed !== undefined ? { signed: out.signed } : {}),
         ...(out.form !== undefined ? { form: out.form } : {}),
         ...(out.token !== undefined ? { token: out.token } : {}),
+        ...(out.stream !== undefined ? { stream: out.stream } : {}), // an aws-chunked or event-stream chain
         canonical_request: out.canonical_request ?? null,
         string_to_sign: out.string_to_sign ?? null,
         elapsed_ns: out.elapsed_ns ?? elapsed,
@@ -403,6 +404,10 @@ function host(adapter) {
     const clients = clientsOf(adapter);
     if (!clients.includes(msg.client)) {
       return { type: 'result', id: msg.id, status: 'error', reason: `unknown client ${JSON.stringify(msg.client)} (this adapter sends with: ${clients.join(', ') || 'none'})` };
+    }
+    const surface = msg.check && msg.check.surface;
+    if (surface && surface !== 'single') {
+      return { type: 'result', id: msg.id, status: 'unsupported', reason: `${msg.client} sends single signed requests; this check is ${surface}` };
     }
     const answer = await sign(msg);
     if (answer.status !== 'signed') return answer;

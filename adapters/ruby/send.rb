@@ -95,6 +95,11 @@ module SigharnessSend
       return { 'type' => 'result', 'id' => msg['id'], 'status' => 'error',
                'reason' => "unknown client #{client.inspect} (this adapter sends with: #{CLIENTS.join(', ')})" }
     end
+    surface = msg['check']['surface']
+    if surface && surface != 'single'
+      return { 'type' => 'result', 'id' => msg['id'], 'status' => 'unsupported',
+               'reason' => "#{client} sends single signed requests; this check is #{surface}" }
+    end
     answer = SigharnessRuby.answer(msg['id'], msg['check'])
     return answer unless answer['status'] == 'signed'
 

@@ -9,6 +9,7 @@
 
 mod capture;
 mod send;
+mod streaming;
 
 use std::io::{self, BufRead, Write};
 use std::panic::{self, AssertUnwindSafe};
@@ -158,7 +159,7 @@ fn parse_check(check: &Value) -> Res<Check> {
     let expires = context.get("expires").and_then(Value::as_u64);
 
     let payload = get_str(context, "payload")?.to_string();
-    if !matches!(payload.as_str(), "body" | "empty" | "unsigned") {
+    if !matches!(payload.as_str(), "body" | "empty" | "unsigned") && !payload.starts_with("STREAMING-") {
         return Err(Outcome::Unsupported(format!("unknown payload kind `{payload}`")));
     }
 
@@ -257,6 +258,9 @@ fn signable_body<'a>(c: &'a Check) -> SignableBody<'a> {
         "body" => SignableBody::Bytes(&c.body),
         // The crate's own helper for an empty body: it hashes zero bytes itself.
         "empty" => SignableBody::empty(),
+        // A streaming seed (streaming.rs), as the SDK's aws-chunked and event-stream clients sign it.
+        "STREAMING-UNSIGNED-PAYLOAD-TRAILER" => SignableBody::StreamingUnsignedPayloadTrailer,
+        p if p.starts_with("STREAMING-") => SignableBody::Precomputed(p.to_string()),
         _ => SignableBody::UnsignedPayload,
     }
 }
@@ -375,6 +379,13 @@ fn handle_send(msg: &Value) -> Res<Value> {
     let Some(check) = msg.get("check") else {
         return adapter_err("send message without `check`");
     };
+    if let Some(surface) = check.get("surface").and_then(Value::as_str) {
+        if surface != "single" {
+            return Err(Outcome::Unsupported(format!(
+                "{client} sends single signed requests; this check is {surface}"
+            )));
+        }
+    }
     let mut answer = handle_sign(check)?;
     let scheme = msg.get("scheme").and_then(Value::as_str).unwrap_or("http");
     let sent = send::send(&answer["signed"], check, client, scheme);
@@ -462,6 +473,7 @@ fn hello() -> Value {
             "modes": ["header", "query"],
             "exposes": ["canonical_request", "string_to_sign"],
             "bench": true,
+            "surfaces": ["single", "aws-chunked", "event-stream"],
             "clients": send::CLIENTS,
         },
     })
@@ -534,6 +546,7 @@ fn main() {
             Some("hello") => hello(),
             Some("bye") => break,
             Some("sign") => match msg.get("check") {
+                Some(check) if check.get("surface").is_some() => answer(&id, "result", streaming::handle_stream(check)),
                 Some(check) => answer(&id, "result", handle_sign(check)),
                 None => answer(&id, "result", adapter_err("sign message without `check`")),
             },

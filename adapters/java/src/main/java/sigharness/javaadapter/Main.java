@@ -85,6 +85,9 @@ public final class Main {
                 } catch (RuntimeException e) {
                     return Result.error("cannot read the check: " + Result.describe(e)).toMessage(id);
                 }
+                if (check.surface != null) {
+                    return Streaming.sign(adapter, check).toMessage(id);
+                }
                 return adapter.sign(check).toMessage(id);
             }
             case "send": {
@@ -111,6 +114,8 @@ public final class Main {
         caps.put("modes", List.of("header", "query"));
         caps.put("exposes", adapter.exposes());
         caps.put("bench", true);
+        caps.put("surfaces", Streaming.surfaces(adapter));
+        caps.put("why", Streaming.why(adapter));
         caps.put("clients", Sender.clients(adapter)); // HTTP clients for `send` (Sender.java)
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("type", "hello");

@@ -74,6 +74,9 @@ final class Sender {
             return Result.error("unknown client \"" + client + "\" (this adapter sends with: "
                 + String.join(", ", clients(adapter)) + ")").toMessage(id);
         }
+        if (check.surface != null) {
+            return Result.unsupported(client + " sends single signed requests; this check is " + check.surface).toMessage(id);
+        }
         Result res = adapter.sign(check);
         Map<String, Object> answer = res.toMessage(id);
         if (!res.isSigned()) {
