@@ -109,14 +109,27 @@ class KnownDifference:
     reason: str  # a regular expression the oracle's reason matches
     rule: str
     evidence: tuple[str, ...]
-    case: str = "*"  # a case id pattern
+    case: str = "*"  # case id patterns (globs), separated by '|'
     ours_reason: str = ""  # a regular expression our verifier's reason matches
     path: str = ""  # a regular expression the received path matches
+    received: str = ""  # a regular expression the received request matches (`received_text`: request line, then headers)
+    ours_rules: str = ""  # a regular expression the rules our verifier accepted under match ("spec" or an open choice)
 
-    def matches(self, oracle: str, case: str, ours: str, theirs: str, reason: str, ours_reason: str = "", path: str = "") -> bool:
-        return (fnmatch.fnmatchcase(oracle, self.oracle) and fnmatch.fnmatchcase(case, self.case)
+    def matches(self, oracle: str, case: str, ours: str, theirs: str, reason: str, ours_reason: str = "", path: str = "",
+                received: str = "", ours_rules: str = "spec") -> bool:
+        return (fnmatch.fnmatchcase(oracle, self.oracle) and any(fnmatch.fnmatchcase(case, p) for p in self.case.split("|"))
                 and ours == self.ours and theirs == self.theirs and re.search(self.reason, reason) is not None
-                and re.search(self.ours_reason, ours_reason) is not None and re.search(self.path, path) is not None)
+                and re.search(self.ours_reason, ours_reason) is not None and re.search(self.path, path) is not None
+                and re.search(self.received, received) is not None and re.search(self.ours_rules, ours_rules) is not None)
+
+
+def received_text(signed: SignedRequest) -> str:
+    """The received request as a known difference's `received` pattern reads it: 'METHOD path?query', then one
+    'name: value' line per header (name lower-cased)."""
+    _, _, path, query = signed.parts()
+    lines = [f"{signed.method} {path}{'?' + query if query else ''}"]
+    lines += [f"{name.lower()}: {value}" for name, value in signed.headers]
+    return "\n".join(lines)
 
 
 def read_differences(text: str, where: str = DIFFERENCES_FILE) -> list[KnownDifference]:
@@ -126,13 +139,27 @@ def read_differences(text: str, where: str = DIFFERENCES_FILE) -> list[KnownDiff
         try:
             out.append(KnownDifference(str(entry["id"]), str(entry["oracle"]), str(entry["ours"]), str(entry["theirs"]),
                                        str(entry["reason"]), str(entry["rule"]), tuple(entry["evidence"]),
-                                       str(entry.get("case", "*")), str(entry.get("ours_reason", "")),
-                                       str(entry.get("path", ""))))
+                                       _globs(entry.get("case", "*")), str(entry.get("ours_reason", "")),
+                                       str(entry.get("path", "")), str(entry.get("received", "")),
+                                       str(entry.get("ours_rules", ""))))
         except (KeyError, TypeError) as exc:
             raise ValueError(f"{where}: entry {i + 1} needs id, oracle, ours, theirs, reason, rule and evidence ({exc})") from None
         if not out[-1].evidence:
             raise ValueError(f"{where}: entry {out[-1].id} has no evidence link")
+        for key in ("reason", "ours_reason", "path", "received", "ours_rules"):
+            try:
+                re.compile(getattr(out[-1], key))
+            except re.error as exc:
+                raise ValueError(f"{where}: entry {out[-1].id}: `{key}` is not a regular expression ({exc})") from None
+    ids = [k.id for k in out]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{where}: duplicate ids {sorted({i for i in ids if ids.count(i) > 1})}")
     return out
+
+
+def _globs(value: Any) -> str:
+    """A case pattern: one glob, or a list of globs (kept joined with '|')."""
+    return "|".join(str(v) for v in value) if isinstance(value, list) else str(value)
 
 
 @lru_cache(maxsize=1)
@@ -142,7 +169,8 @@ def known_differences() -> tuple[KnownDifference, ...]:
 
 
 def disagreements(case: str, ours_valid: bool, opinions: dict[str, dict[str, str]],
-                  known: Iterable[KnownDifference] | None = None, ours_reason: str = "", path: str = "") -> list[dict[str, Any]]:
+                  known: Iterable[KnownDifference] | None = None, ours_reason: str = "", path: str = "",
+                  received: str = "", ours_rules: str = "spec") -> list[dict[str, Any]]:
     """Each oracle whose accept/reject differs from ours, with its reason and the known entry that covers it."""
     ours = ACCEPT if ours_valid else REJECT
     known = known_differences() if known is None else tuple(known)
@@ -151,7 +179,8 @@ def disagreements(case: str, ours_valid: bool, opinions: dict[str, dict[str, str
         theirs = opinion["verdict"]
         if theirs == NOT_APPLICABLE or theirs == ours:
             continue
-        entry = next((k for k in known if k.matches(name, case, ours, theirs, opinion.get("reason", ""), ours_reason, path)), None)
+        entry = next((k for k in known if k.matches(name, case, ours, theirs, opinion.get("reason", ""), ours_reason, path,
+                                                 received, ours_rules)), None)
         flag = {"oracle": name, "ours": ours, "theirs": theirs, "reason": opinion.get("reason", "")}
         flag["known"] = entry.id if entry else None
         out.append(flag)
@@ -314,7 +343,8 @@ class Oracles:
         # `oracles` holds the declarations): rows would repeat it thousands of times
         judged["opinions"] = {name: compact(opinion) for name, opinion in opinions.items() if not opinion.get("declared")}
         flags = disagreements(check.case.id, bool(verification.get("valid")), opinions,
-                              ours_reason=str(verification.get("reason") or ""), path=signed.parts()[2])
+                              ours_reason=str(verification.get("reason") or ""), path=signed.parts()[2],
+                              received=received_text(signed), ours_rules=str(verification.get("rules") or "spec"))
         if flags:
             judged["oracles_disagree"] = flags
 
