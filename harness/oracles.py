@@ -347,6 +347,10 @@ class Oracles:
                               received=received_text(signed), ours_rules=str(verification.get("rules") or "spec"))
         if flags:
             judged["oracles_disagree"] = flags
+        if judged.get("decided_by") is not None:
+            from harness.provenance import oracle_sides
+
+            judged["decided_by"]["oracles"] = oracle_sides(bool(verification.get("valid")), opinions)
 
     def records(self) -> dict[str, dict[str, Any]]:
         """Each oracle's entry in results.json (`oracles`): library, version, processes, opinions given."""

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness import oracles as orc
+from harness import provenance
 from harness import results as res
 from harness.adapters.manifest import AdapterSpec, discover
 from harness.adapters.pool import AdapterPool, AdapterSession, PoolSettings
@@ -305,6 +306,12 @@ def check_one(session: AdapterSession, check: Check, expected: Expected, oracles
     elapsed = answer.get("elapsed_ns")  # a number the adapter reports: kept only when it is a whole number
     judged["elapsed_ns"] = elapsed if isinstance(elapsed, int) and not isinstance(elapsed, bool) else None
     judged["duration_ms"] = _ms(started)  # the adapter's check; the oracles' time is not the adapter's
+    try:
+        decided = provenance.decided_by(check, judged)
+    except Exception as exc:  # noqa: BLE001 - a provenance bug must not cost the verdict
+        decided = {"rule": f"unknown (harness error: {type(exc).__name__}: {exc})"}
+    if decided:
+        judged["decided_by"] = decided
     if oracles is not None:
         oracles.annotate(check, judged)
     return judged
