@@ -13,7 +13,7 @@ from conftest import ROOT, SUITE, suite_or_skip, unavailable
 from harness import protocol
 from harness.adapters.manifest import discover
 from harness.adapters.pool import PoolSettings
-from harness.model import Check
+from harness.model import Check, SignedRequest
 from harness.oracles import (KnownDifference, Oracles, agreement, disagreements, known_differences, read_differences,
                              select, server_for)
 from harness.reference import sign
@@ -274,3 +274,47 @@ def test_s3s_checks_the_body_against_its_declared_hash(oracles):
     got = opinion(oracles, "oracle-s3s", check, signed, body)
     assert got["verdict"] == protocol.REJECT and "BadDigest" in got["reason"], got
     assert opinion(oracles, "oracle-s3s", check, signed, check.case.request.body)["verdict"] == protocol.ACCEPT
+
+
+MISMATCH = "The request signature we calculated does not match the signature you provided."
+
+
+@pytest.mark.parametrize(("case", "ours", "request_", "theirs_reason", "ours_rules", "entry"), [
+    ("payload/unsigned-s3-header", True,
+     SignedRequest("PUT", "https://b.s3.amazonaws.com/k", (("Host", "b.s3.amazonaws.com"), ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"))),
+     MISMATCH, "spec", "scratchstack-unsigned-payload"),
+    ("path/plus", True, SignedRequest("GET", "https://example.amazonaws.com/a+b", (("Host", "example.amazonaws.com"),)),
+     MISMATCH, "spec", "scratchstack-plus-is-space"),
+    ("headers/preset-authorization", True,
+     SignedRequest("GET", "https://example.amazonaws.com/?X-Amz-Signature=00", (("Authorization", "Bearer x"),)),
+     "", "other-authorization-ignored", "scratchstack-one-auth-mechanism"),
+    ("query/key-prefix", True, SignedRequest("GET", "https://example.amazonaws.com/?key-type=s3&key=", ()),
+     MISMATCH, "spec", "scratchstack-sorts-pairs"),
+])
+def test_reviewed_entries_cover_their_class(case, ours, request_, theirs_reason, ours_rules, entry):
+    from harness.oracles import received_text
+
+    opinions = {"oracle-scratchstack": {"verdict": "reject", "reason": theirs_reason}}
+    flags = disagreements(case, ours, opinions, path=request_.parts()[2], received=received_text(request_), ours_rules=ours_rules)
+    assert flags[0]["known"] == entry
+
+
+def test_reviewed_entries_do_not_cover_other_classes():
+    from harness.oracles import received_text
+
+    plain = SignedRequest("GET", "https://example.amazonaws.com/a", (("Host", "example.amazonaws.com"),))
+    opinions = {"oracle-scratchstack": {"verdict": "reject", "reason": MISMATCH}}
+    # a plain request: no '+', no escape, no unsigned payload, a case no entry names -> to triage
+    assert disagreements("path/other", True, opinions, path="/a", received=received_text(plain))[0]["known"] is None
+    # the preset-authorization entry needs our acceptance under the open choice, not under the spec
+    assert disagreements("headers/preset-authorization", True, {"oracle-scratchstack": {"verdict": "reject", "reason": ""}},
+                         path="/", received=received_text(plain), ours_rules="spec")[0]["known"] is None
+
+
+def test_read_differences_refuses_bad_patterns_and_duplicate_ids():
+    entry = "{id: a, oracle: b, ours: accept, theirs: reject, reason: x, rule: y, evidence: [https://e]"
+    with pytest.raises(ValueError, match="not a regular expression"):
+        read_differences(f"differences: [{entry}, received: '('}}]")
+    with pytest.raises(ValueError, match="duplicate ids"):
+        read_differences(f"differences: [{entry}}}, {entry}}}]")
+    assert read_differences(f"differences: [{entry}, case: [a/*, b/c]}}]")[0].case == "a/*|b/c"
