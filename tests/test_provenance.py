@@ -120,3 +120,23 @@ def test_oracle_sides_split_by_our_verdict():
     opinions = {"o-a": {"verdict": "accept"}, "o-r": {"verdict": "reject"}, "o-n": {"verdict": "n/a"}}
     assert provenance.oracle_sides(True, opinions) == {"agree": ["o-a"], "disagree": ["o-r"]}
     assert provenance.oracle_sides(False, opinions) == {"agree": ["o-r"], "disagree": ["o-a"]}
+
+
+def test_the_drill_down_cell_carries_the_provenance():
+    from harness.report.model import _decided
+
+    texts: list[str] = []
+
+    def s(text):
+        if text is None:
+            return -1
+        texts.append(text)
+        return len(texts) - 1
+
+    row = {"decided_by": {"rule": "s3-canonical-path", "evidence": "https://github.com/boto/boto/issues/2849",
+                          "oracles": {"agree": ["oracle-s3s"], "disagree": ["oracle-scratchstack"]}},
+           "oracles_disagree": [{"oracle": "oracle-scratchstack", "reason": "mismatch", "known": "scratchstack-plus-is-space"}]}
+    rule, evidence, agree, against = _decided(row, s)
+    assert (texts[rule], texts[evidence], agree) == ("s3-canonical-path", "https://github.com/boto/boto/issues/2849", ["oracle-s3s"])
+    assert against == [["oracle-scratchstack", texts.index("mismatch"), "scratchstack-plus-is-space"]]
+    assert _decided({}, s) is None
