@@ -210,15 +210,17 @@ class Oracles:
         self._pending: dict[int, concurrent.futures.Future[None]] = {}
         self._pending_lock = threading.Lock()
         self._workers: concurrent.futures.ThreadPoolExecutor | None = None
+        self._starting: threading.Thread | None = None
 
     @property
     def unavailable(self) -> dict[str, str]:
         return self.pool.unavailable
 
     def start(self) -> "Oracles":
-        """Build (cached), start one process per oracle (its hello must say `kind: verifier`), then the extra ones."""
+        """Build (cached), start every process of every oracle at once (its hello must say `kind: verifier`)."""
         self.pool.prepare()
         self.pool.start_all()
+        extra: list[AdapterSession] = []
         for name, session in list(self.pool.sessions.items()):
             assert session.hello is not None
             if session.hello.capabilities.kind != VERIFIER:
@@ -228,14 +230,42 @@ class Oracles:
             oracle = Oracle(name, queue.Queue(), [session])
             for _ in range(self.processes - 1):
                 oracle.sessions.append(AdapterSession(session.spec, session.build_dir, self.pool.settings, self.log))
-            for s in oracle.sessions:
-                if s.ready() is None:  # started now, not on a first request in the middle of the run
-                    oracle.idle.put(s)
+                extra.append(oracle.sessions[-1])
             self.oracles[name] = oracle
-        if self.oracles:
+        # the extra processes start together (not one after the other), before the first request
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(extra)), thread_name_prefix="oracle-start") as starting:
+            list(starting.map(lambda s: s.ready(), extra))
+        for oracle in self.oracles.values():
+            for s in oracle.sessions:
+                if s.ready() is None:
+                    oracle.idle.put(s)
+        if self.oracles and self._workers is None:
             self._workers = concurrent.futures.ThreadPoolExecutor(
                 max_workers=self.processes * len(self.oracles) + 2, thread_name_prefix="oracle")
         return self
+
+    def start_in_background(self) -> "Oracles":
+        """`start` in a thread, so the oracles start while the signers are checked and started; rows handed to
+        `annotate` meanwhile wait for it (`started`)."""
+        workers = self.processes * len(self.pool.specs) + 2
+        if self.pool.specs:
+            self._workers = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="oracle")
+        self._starting = threading.Thread(target=self._start_logged, name="oracle-start", daemon=True)
+        self._starting.start()
+        return self
+
+    def _start_logged(self) -> None:
+        try:
+            self.start()
+        except Exception as exc:  # noqa: BLE001 - oracles that cannot start cost their opinions, not the run
+            self.log(f"oracles: could not start: {type(exc).__name__}: {exc}")
+            for spec in self.pool.specs:
+                self.pool.unavailable.setdefault(spec.name, f"did not start: {type(exc).__name__}: {exc}")
+
+    def started(self) -> None:
+        """Wait until the oracles started by `start_in_background` are up."""
+        if self._starting is not None:
+            self._starting.join()
 
     @property
     def names(self) -> list[str]:
@@ -295,9 +325,8 @@ class Oracles:
     def annotate(self, check: Check, judged: dict[str, Any]) -> None:
         """Have the oracles judge a row that carries a signed request and our verification: its `opinions`
         (and `oracles_disagree`) are added in a worker thread; `then` says when."""
-        if not self.oracles or judged.get("verification") is None or judged.get("signed") is None:
+        if self._workers is None or judged.get("verification") is None or judged.get("signed") is None:
             return
-        assert self._workers is not None
         future = self._workers.submit(self._annotate_now, check, judged)
         with self._pending_lock:
             self._pending[id(judged)] = future
@@ -320,12 +349,14 @@ class Oracles:
 
     def drain(self) -> None:
         """Wait until every row handed to `annotate` is judged (and its `then` has run)."""
+        self.started()
         if self._workers is not None:
             self._workers.shutdown(wait=True)
             self._workers = None
 
     def _annotate_now(self, check: Check, judged: dict[str, Any]) -> None:
         try:
+            self.started()
             self.judge(check, judged)
         except Exception as exc:  # noqa: BLE001 - a harness bug costs this row its opinions, not the run
             judged["opinions"] = {name: {"verdict": NOT_APPLICABLE, "reason": f"harness error: {type(exc).__name__}: {exc}"}

@@ -223,7 +223,7 @@ def execute(the_plan: Plan, options: RunOptions, sink: "res.Sink", log: Callable
     rows: list[dict[str, Any]] = list(the_plan.previous_rows)
     rows_lock = threading.Lock()
     with AdapterPool(owing, settings, log) as pool, orc.Oracles(the_plan.oracle_specs if owing else [], settings, log) as oracles:
-        oracles.start()  # built and started before the signers; they judge while the signers sign on
+        oracles.start_in_background()  # built and started while the signers are; they judge while the signers sign on
         pool.prepare()
         for name, reason in pool.unavailable.items():
             spec = next(s for s in owing if s.name == name)
