@@ -11,8 +11,9 @@ signers sign on meanwhile: `then(judged, write)` writes the row once it is judge
 
 from __future__ import annotations
 
-import fnmatch
+import base64
 import concurrent.futures
+import fnmatch
 import hashlib
 import json
 import queue
@@ -211,6 +212,8 @@ class Oracles:
         self._pending_lock = threading.Lock()
         self._workers: concurrent.futures.ThreadPoolExecutor | None = None
         self._starting: threading.Thread | None = None
+        self._declared: dict[tuple[str, ...], str | None] = {}
+        self._bodies: dict[int, tuple[bytes, bytes, str]] = {}
 
     @property
     def unavailable(self) -> dict[str, str]:
@@ -279,7 +282,7 @@ class Oracles:
             fault = session.ready()
             if fault:
                 return {"verdict": NOT_APPLICABLE, "reason": f"oracle unavailable: {fault}"}
-            missing = session.missing_capability(check)
+            missing = self._missing(name, check)
             if missing:
                 return {"verdict": NOT_APPLICABLE, "reason": missing}
             answer, fault = session.request(message, expect="opinion")
@@ -298,21 +301,22 @@ class Oracles:
         """Every oracle's (or those `names`) opinion on one received request: name -> {"verdict", "reason"}."""
         # What the server receives and knows, for the cache: the check fixes the server's configuration;
         # a large body is named by its digest. The message itself is built only when an oracle is asked.
-        key = (check.case.id, check.mode, signed.method, signed.url, tuple(signed.headers),
-               body if len(body) <= 4096 else hashlib.sha256(body).digest())
+        digest, body_b64 = self._body_forms(body)
+        key = (check.case.id, check.mode, signed.method, signed.url, tuple(signed.headers), digest)
         message: dict[str, Any] | None = None
         out = {}
         for name in (self.names if names is None else names):
             with self._cache_lock:
                 cached = self._cache.get((name, key))
                 self.cache_hits += cached is not None
-            hello = self.oracles[name].sessions[0].hello
-            missing = hello.capabilities.missing(check) if hello is not None else None
-            if cached is None and missing:  # the engine answers for what an oracle declares it cannot judge
-                cached = {"verdict": NOT_APPLICABLE, "reason": missing, "declared": True}
+            if cached is None:
+                missing = self._missing(name, check)
+                if missing:  # the engine answers for what an oracle declares it cannot judge
+                    cached = {"verdict": NOT_APPLICABLE, "reason": missing, "declared": True}
             if cached is None:
                 if message is None:
-                    received = SignedRequest(signed.method, signed.url, signed.headers, body).to_json()
+                    received = {"method": signed.method, "url": signed.url, "headers": [list(h) for h in signed.headers],
+                                "body_b64": body_b64}
                     message = protocol.verify(received, server_for(check), hints_for(check, signed, body))
                 cached = self.ask(name, check, message)
                 if not cached["reason"].startswith(("oracle unavailable", "oracle fault")):
@@ -321,6 +325,29 @@ class Oracles:
                             self._cache[(name, key)] = cached
             out[name] = dict(cached)
         return out
+
+    def _missing(self, name: str, check: Check) -> str | None:
+        """What of the check the oracle declares it cannot judge (None: it can); once per oracle and check."""
+        ctx = check.case.context  # what capabilities read: surface, mode, algorithm, service
+        memo_key = (name, check.surface, check.mode, ctx.algorithm, ctx.service)
+        if memo_key not in self._declared:
+            hello = self.oracles[name].sessions[0].hello
+            self._declared[memo_key] = hello.capabilities.missing(check) if hello is not None else None
+        return self._declared[memo_key]
+
+    def _body_forms(self, body: bytes) -> tuple[Any, str]:
+        """(the body as the opinion cache names it, its base64): a large body (the case's own bytes, shared by
+        every signer's row) is hashed and encoded once per run, not once per row."""
+        if len(body) <= 4096:
+            return body, base64.b64encode(body).decode("ascii")
+        with self._cache_lock:
+            known = self._bodies.get(id(body))
+        if known is None or known[0] is not body:
+            known = (body, hashlib.sha256(body).digest(), base64.b64encode(body).decode("ascii"))
+            with self._cache_lock:
+                if len(self._bodies) < 64:
+                    self._bodies[id(body)] = known  # keeps `body` alive, so its id stays its own
+        return known[1], known[2]
 
     def annotate(self, check: Check, judged: dict[str, Any]) -> None:
         """Have the oracles judge a row that carries a signed request and our verification: its `opinions`
