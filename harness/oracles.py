@@ -29,6 +29,7 @@ import yaml
 from harness import protocol
 from harness.adapters.manifest import AdapterSpec
 from harness.adapters.pool import AdapterPool, AdapterSession, PoolSettings
+from harness.judgement import SPEC_CANONICAL_REQUEST
 from harness.model import Check, SignedRequest
 from harness.protocol import ACCEPT, NOT_APPLICABLE, REJECT, VERIFIER, Opinion, ProtocolError
 
@@ -72,7 +73,7 @@ _HINTS: dict[tuple[Any, ...], dict[str, Any]] = {}
 _HINTS_LOCK = threading.Lock()
 
 
-def hints_for(check: Check, signed: SignedRequest, body: bytes) -> dict[str, Any] | None:
+def hints_for(check: Check, signed: SignedRequest, body: bytes, canonical_request: str | None = None) -> dict[str, Any] | None:
     """For SigV4A only: what aws-crt's verification API asks besides the request (docs/oracles.md). The
     canonical request does not depend on the (random) ECDSA signature, so requests that differ only
     there share one computation."""
@@ -88,10 +89,11 @@ def hints_for(check: Check, signed: SignedRequest, body: bytes) -> dict[str, Any
         from harness.verify.single import ServerRules, verify
 
         numbers = sigv4a_private_key(context.access_key_id, context.secret_access_key).public_key().public_numbers()
-        ours = verify(signed, body, ServerRules.for_context(context))
+        if canonical_request is None:  # the judge's own, when it judged under the spec rules; else derived here
+            canonical_request = verify(signed, body, ServerRules.for_context(context)).canonical_request
         cached = {"sigv4a_public_key": {"x": f"{numbers.x:064x}", "y": f"{numbers.y:064x}"}}
-        if ours.canonical_request is not None:
-            cached["canonical_request"] = ours.canonical_request
+        if canonical_request is not None:
+            cached["canonical_request"] = canonical_request
         with _HINTS_LOCK:
             if len(_HINTS) < CACHE_ENTRIES:
                 _HINTS[key] = cached
@@ -297,7 +299,7 @@ class Oracles:
             oracle.idle.put(session)
 
     def opinions(self, check: Check, signed: SignedRequest, body: bytes,
-                 names: Iterable[str] | None = None) -> dict[str, dict[str, str]]:
+                 names: Iterable[str] | None = None, canonical_request: str | None = None) -> dict[str, dict[str, str]]:
         """Every oracle's (or those `names`) opinion on one received request: name -> {"verdict", "reason"}."""
         # What the server receives and knows, for the cache: the check fixes the server's configuration;
         # a large body is named by its digest. The message itself is built only when an oracle is asked.
@@ -317,7 +319,7 @@ class Oracles:
                 if message is None:
                     received = {"method": signed.method, "url": signed.url, "headers": [list(h) for h in signed.headers],
                                 "body_b64": body_b64}
-                    message = protocol.verify(received, server_for(check), hints_for(check, signed, body))
+                    message = protocol.verify(received, server_for(check), hints_for(check, signed, body, canonical_request))
                 cached = self.ask(name, check, message)
                 if not cached["reason"].startswith(("oracle unavailable", "oracle fault")):
                     with self._cache_lock:
@@ -396,7 +398,7 @@ class Oracles:
             return
         signed = SignedRequest.from_json(signed_json)
         body = check.case.request.body if signed.body is None else signed.body
-        opinions = self.opinions(check, signed, body)
+        opinions = self.opinions(check, signed, body, canonical_request=judged.pop(SPEC_CANONICAL_REQUEST, None))
         # an oracle whose declared capabilities leave the check out has no opinion to keep (results.json
         # `oracles` holds the declarations): rows would repeat it thousands of times
         judged["opinions"] = {name: compact(opinion) for name, opinion in opinions.items() if not opinion.get("declared")}

@@ -120,3 +120,49 @@ def judge(signed: dict, secret: str, service: str, body: bytes, s3: bool, plus_a
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
     ok = hmac.compare_digest(hmac.new(key, sts.encode(), hashlib.sha256).hexdigest(), signature)
     return ok, "" if ok else "signature does not match"
+
+
+def judge_post(fields_text: str, secret: str, bucket: str, server_at: str, filename: str = "") -> tuple[bool, str]:
+    """(accepted, why) for an S3 POST form (fields as "name: value" lines), from the S3 POST documentation:
+    https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html and
+    sigv4-authentication-HTTPPOST.html: x-amz-signature is HMAC-SHA256(signing key, the policy field as
+    sent); the policy has not expired; every field but the exempt ones is named by a condition, and every
+    condition holds for the fields (key with ${filename} replaced)."""
+    import json as _json
+    from datetime import datetime as _dt
+
+    fields: dict[str, str] = {}
+    for line in fields_text.split("\n"):
+        name, _, value = line.partition(": ")
+        fields[name.lower()] = value
+    credential = fields["x-amz-credential"]
+    scope = credential.split("/", 1)[1]
+    key = ("AWS4" + secret).encode()
+    for part in scope.split("/"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    if not hmac.compare_digest(hmac.new(key, fields["policy"].encode(), hashlib.sha256).hexdigest(), fields["x-amz-signature"]):
+        return False, "x-amz-signature is not the HMAC of the policy"
+    policy = _json.loads(base64.b64decode(fields["policy"]))
+    expiration = _dt.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
+    if expiration <= _dt.fromisoformat(server_at.replace("Z", "+00:00")):
+        return False, "policy expired"
+    values = dict(fields, bucket=bucket)
+    values["key"] = values.get("key", "").replace("${filename}", filename)
+    named = {"bucket", "policy", "x-amz-signature", "file"}
+    for condition in policy["conditions"]:
+        if isinstance(condition, dict):
+            (name, want), = condition.items()
+            named.add(name.lower())
+            if values.get(name.lower()) != want:
+                return False, f"condition {condition} fails"
+        elif condition[0] == "content-length-range":
+            continue
+        else:
+            op, name, want = condition
+            name = name.lstrip("$").lower()
+            named.add(name)
+            got = values.get(name, "")
+            if (op == "eq" and got != want) or (op == "starts-with" and not got.startswith(want)):
+                return False, f"condition {condition} fails"
+    extra = [n for n in fields if n not in named and not n.startswith("x-ignore-")]
+    return (False, f"fields not in the policy: {extra}") if extra else (True, "")

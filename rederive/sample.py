@@ -37,7 +37,7 @@ def main() -> int:
         for name in adapters:
             if by_adapter[name] and len(sample) < args.size:
                 sample.append(by_adapter[name].pop())
-    out = [{k: row.get(k) for k in ("case", "mode", "adapter", "status", "reason", "verification", "signed", "opinions")}
+    out = [{k: row.get(k) for k in ("case", "mode", "adapter", "status", "reason", "verification", "signed", "opinions", "stages")}
            for row in sample]
     (HERE / "sample.json").write_text(json.dumps({"results": args.results, "seed": args.seed, "sample": out}, indent=1) + "\n")
     for row in out:

@@ -318,3 +318,24 @@ def test_read_differences_refuses_bad_patterns_and_duplicate_ids():
     with pytest.raises(ValueError, match="duplicate ids"):
         read_differences(f"differences: [{entry}}}, {entry}}}]")
     assert read_differences(f"differences: [{entry}, case: [a/*, b/c]}}]")[0].case == "a/*|b/c"
+
+
+def test_sigv4a_hints_take_the_judges_canonical_request(monkeypatch):
+    """The judge's own canonical request goes to aws-crt's hints: our verifier is not run a second time."""
+    from harness import oracles as orc
+    from harness.cases import load_cases
+    from harness.reference import surface_of
+    from harness.verify import single
+
+    case = next(c for c in load_cases([ROOT / "cases" / "sigv4a"]).cases if c.context.algorithm == "sigv4a")
+    check = Check(case, "header")
+    signed = surface_of(check).sign(check).signed
+    orc._HINTS.clear()
+
+    def no_second_verification(*args, **kwargs):
+        raise AssertionError("verified twice")
+
+    monkeypatch.setattr(single, "verify", no_second_verification)
+    hints = orc.hints_for(check, signed, case.request.body, "THE JUDGE'S CANONICAL REQUEST")
+    assert hints["canonical_request"] == "THE JUDGE'S CANONICAL REQUEST" and len(hints["sigv4a_public_key"]["x"]) == 64
+    orc._HINTS.clear()
