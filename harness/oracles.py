@@ -402,9 +402,11 @@ class Oracles:
         # an oracle whose declared capabilities leave the check out has no opinion to keep (results.json
         # `oracles` holds the declarations): rows would repeat it thousands of times
         judged["opinions"] = {name: compact(opinion) for name, opinion in opinions.items() if not opinion.get("declared")}
+        ours = ACCEPT if verification.get("valid") else REJECT
+        differs = any(o["verdict"] not in (ours, NOT_APPLICABLE) for o in opinions.values())
         flags = disagreements(check.case.id, bool(verification.get("valid")), opinions,
                               ours_reason=str(verification.get("reason") or ""), path=signed.parts()[2],
-                              received=received_text(signed), ours_rules=str(verification.get("rules") or "spec"))
+                              received=received_text(signed), ours_rules=str(verification.get("rules") or "spec")) if differs else []
         if flags:
             judged["oracles_disagree"] = flags
         if judged.get("decided_by") is not None:
