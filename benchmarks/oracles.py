@@ -38,7 +38,7 @@ def timed_run(cases: list[str], adapters: str | None, oracles: bool, env: dict[s
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    return wall, json.loads((out / "results.json").read_text()), cpu
+    return wall, dict(json.loads((out / "results.json").read_text()), _out=str(out)), cpu
 
 
 def main() -> int:
@@ -66,7 +66,7 @@ def main() -> int:
             if oracles:
                 data = result
             print(f"run {i + 1} {'with' if oracles else 'without'} oracles: {wall:.2f}s wall, {cpu:.2f}s CPU, "
-                  f"load {loads[-1]:.1f} before", file=sys.stderr)
+                  f"load {loads[-1]:.1f} before, {result.get('_out')}", file=sys.stderr)
     best = {k: min(v) for k, v in walls.items()}
     median = {k: statistics.median(v) for k, v in walls.items()}
     load = os.getloadavg()[0]
