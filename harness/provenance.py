@@ -12,7 +12,6 @@ from typing import Any
 import yaml
 
 from harness.model import Check, SignedRequest
-from harness.services import profile
 
 RULES_FILE = "verdict_rules.yaml"
 DECIDED = ("fail", "variant")
@@ -81,23 +80,28 @@ def rule_for(check: Check, judged: dict[str, Any]) -> str:
 
 
 def signature_rule(check: Check, judged: dict[str, Any]) -> str:
-    """A signature that does not match: the service rule that made our canonical request differ from the
-    received bytes when one did (S3's re-encoded path, the double-encoded path, tabs folded), else SigV4's."""
+    """A signature that does not match: the service rule without which the request would have been accepted
+    (S3's re-encoded path, the double-encoded path, tabs folded), else SigV4's own canonicalization."""
+    from dataclasses import replace
+
+    from harness.verify.single import ServerRules, verify
+
     signed_json = judged.get("signed")
-    canonical = str((judged.get("verification") or {}).get("canonical_request") or "")
-    if not signed_json or not canonical:
+    if not signed_json:
         return "sigv4-signature"
     signed = SignedRequest.from_json(signed_json)
-    path = signed.parts()[2] or "/"
-    lines = canonical.split("\n")
-    service = profile(check.context.service)
-    if len(lines) > 1 and lines[1] != path:
-        if service.reencode_path and not check.context.double_encode:
-            return "s3-canonical-path"
-        if check.context.double_encode and "%" in path:
-            return "double-encoded-path"
-    if any("\t" in value for _, value in signed.headers):
-        return "header-tabs-folded"
+    body = check.case.request.body if signed.body is None else signed.body
+    rules = ServerRules.for_context(check.context)
+    alternatives = []
+    if rules.reencode_path:
+        alternatives.append(("s3-canonical-path", replace(rules, reencode_path=False)))
+    if rules.double_encode and "%" in signed.parts()[2]:
+        alternatives.append(("double-encoded-path", replace(rules, double_encode=False)))
+    if rules.header_tabs_folded and any("\t" in value for _, value in signed.headers):
+        alternatives.append(("header-tabs-folded", replace(rules, header_tabs_folded=False)))
+    for rule, other in alternatives:
+        if verify(signed, body, other).valid:
+            return rule
     return "sigv4-signature"
 
 

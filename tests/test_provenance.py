@@ -140,3 +140,24 @@ def test_the_drill_down_cell_carries_the_provenance():
     assert (texts[rule], texts[evidence], agree) == ("s3-canonical-path", "https://github.com/boto/boto/issues/2849", ["oracle-s3s"])
     assert against == [["oracle-scratchstack", texts.index("mismatch"), "scratchstack-plus-is-space"]]
     assert _decided({}, s) is None
+
+
+def test_an_s3_path_that_is_not_canonical_does_not_take_the_blame_for_another_mistake():
+    """The raw '@' is re-encoded by S3, but this signature is wrong for any path: SigV4's rule decided it."""
+    check = Check(_case("cases/path/s3.yaml", "path/s3-at"), "header")
+    signed = _reference(check)
+    assert "@" in signed.parts()[2]
+    broken = replace(signed, headers=tuple((n, v[:-4] + "0000" if n.lower() == "authorization" else v) for n, v in signed.headers))
+    judged = _judged(check, broken)
+    assert judged["status"] == "fail" and judged["decided_by"]["rule"] == "sigv4-signature"
+
+
+def test_a_path_encoded_once_outside_s3_is_decided_by_double_encoding():
+    check = Check(_case("cases/path/encoding.yaml", "path/unicode-encoded"), "header")
+    signed = _reference(check)
+    canonical = surface_of(check).sign(check).stages["canonical_request"]
+    path = signed.parts()[2]
+    assert "%25" in canonical.split("\n")[1]  # the reference encodes the received escapes again
+    once = _signed_over(check, signed, canonical.replace(canonical.split("\n")[1], path, 1))
+    judged = _judged(check, once)
+    assert judged["status"] == "fail" and judged["decided_by"]["rule"] == "double-encoded-path"
