@@ -37,8 +37,13 @@ def main() -> int:
         for name in adapters:
             if by_adapter[name] and len(sample) < args.size:
                 sample.append(by_adapter[name].pop())
-    out = [{k: row.get(k) for k in ("case", "mode", "adapter", "status", "reason", "verification", "signed", "opinions", "stages")}
-           for row in sample]
+    out = []
+    for row in sample:
+        kept = {k: row.get(k) for k in ("case", "mode", "adapter", "status", "reason", "verification", "signed", "opinions")}
+        form = ((row.get("stages") or {}).get("form_fields") or {}).get("actual")
+        if form:  # a POST form's fields (the only stage the re-derivation reads)
+            kept["stages"] = {"form_fields": {"actual": form}}
+        out.append(kept)
     (HERE / "sample.json").write_text(json.dumps({"results": args.results, "seed": args.seed, "sample": out}, indent=1) + "\n")
     for row in out:
         print(f"{row['status']:8} {row['adapter']:32} {row['mode']:6} {row['case']}")
