@@ -135,7 +135,8 @@ def test_the_drill_down_cell_carries_the_provenance():
 
     row = {"decided_by": {"rule": "s3-canonical-path", "evidence": "https://github.com/boto/boto/issues/2849",
                           "oracles": {"agree": ["oracle-s3s"], "disagree": ["oracle-scratchstack"]}},
-           "oracles_disagree": [{"oracle": "oracle-scratchstack", "reason": "mismatch", "known": "scratchstack-plus-is-space"}]}
+           "opinions": {"oracle-s3s": {"verdict": "accept"}, "oracle-scratchstack": {"verdict": "reject", "reason": "mismatch"}},
+           "oracles_disagree": [{"oracle": "oracle-scratchstack", "known": "scratchstack-plus-is-space"}]}
     rule, evidence, agree, against = _decided(row, s)
     assert (texts[rule], texts[evidence], agree) == ("s3-canonical-path", "https://github.com/boto/boto/issues/2849", ["oracle-s3s"])
     assert against == [["oracle-scratchstack", texts.index("mismatch"), "scratchstack-plus-is-space"]]

@@ -353,8 +353,10 @@ def _decided(row: dict[str, Any], s: Strings) -> list[Any] | None:
         return None
     sides = decided.get("oracles") or {}
     flags = {f.get("oracle"): f for f in row.get("oracles_disagree") or () if isinstance(f, dict)}
-    against = [[name, s((flags.get(name) or {}).get("reason")), (flags.get(name) or {}).get("known")]
-               for name in sides.get("disagree") or ()]
+    opinions = row.get("opinions") or {}
+    # the oracle's reason is its opinion (a flag keeps only the oracle and the reviewed entry)
+    against = [[name, s((opinions.get(name) or {}).get("reason") or (flags.get(name) or {}).get("reason")),
+                (flags.get(name) or {}).get("known")] for name in sides.get("disagree") or ()]
     return [s(decided.get("rule")), s(decided.get("evidence")), list(sides.get("agree") or ()), against]
 
 
