@@ -339,9 +339,14 @@ def row_spans(path: Path, count: int) -> list[tuple[int, int]] | None:
     rows = lines[:count]
     if lines[count].strip() not in (b"]}", b"") or not all(line.startswith(b"{") for line in rows):
         return None
+    if count and rows[-1].endswith(b","):
+        return None  # every row but the last ends with the comma that joins it to the next
     lengths = list(map(len, rows))
-    offsets = accumulate((n + 1 for n in lengths[:-1]), initial=start)
-    return [(offset, n - (line[-1:] == b",")) for offset, n, line in zip(offsets, lengths, rows)]
+    offsets = list(accumulate(map((1).__add__, lengths[:-1]), initial=start))
+    lengths = [n - 1 for n in lengths]  # the comma
+    if count:
+        lengths[-1] += 1
+    return list(zip(offsets, lengths))
 
 
 encode_row = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode  # a row, as `dumps` writes it
@@ -384,7 +389,8 @@ def _finite(text: str) -> float:
 
 
 _ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-_BIG_EXPONENT = re.compile(r"[0-9][eE][+]?[0-9]{3}")
+# a JSON number (after ':', '[' or ',', not inside a string's hex digits) with an exponent of 3+ digits
+_BIG_EXPONENT = re.compile(r"[:\[,][ \t\r\n]*-?[0-9][0-9.]*[eE][+-]?[0-9]{3,}[ \t\r\n]*[,\]}]")
 _ESCAPED_SURROGATE_BYTES = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 

@@ -38,11 +38,13 @@ SURFACE_CASES = {
     "rds": "tokens/rds-special-user",
     "dsql": "tokens/dsql-botocore-dbconnect",
     "eks": "tokens/eks-session-token",
+    "aws-chunked": "streaming/chunked-unsigned-payload-trailer",  # botocore's one aws-chunked upload
+    "event-stream": "streaming/events-transcribe-audio",
 }
 
 
 def surface_check(surface: str) -> Check:
-    loaded = load_cases([ROOT / "cases" / "post-policy", ROOT / "cases" / "tokens"])
+    loaded = load_cases([ROOT / "cases" / "post-policy", ROOT / "cases" / "tokens", ROOT / "cases" / "streaming"])
     case = next(c for c in loaded.cases if c.id == SURFACE_CASES[surface])
     return Check(case, case.modes[0])
 

@@ -85,6 +85,9 @@ public final class Main {
                 } catch (RuntimeException e) {
                     return Result.error("cannot read the check: " + Result.describe(e)).toMessage(id);
                 }
+                if (check.surface != null) {
+                    return Streaming.sign(adapter, check).toMessage(id);
+                }
                 return adapter.sign(check).toMessage(id);
             }
             case "bench":
@@ -101,6 +104,8 @@ public final class Main {
         caps.put("modes", List.of("header", "query"));
         caps.put("exposes", adapter.exposes());
         caps.put("bench", true);
+        caps.put("surfaces", Streaming.surfaces(adapter));
+        caps.put("why", Streaming.why(adapter));
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("type", "hello");
         m.put("protocol", PROTOCOL);
