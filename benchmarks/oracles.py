@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -25,15 +26,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def timed_run(cases: list[str], adapters: str | None, oracles: bool, env: dict[str, str]) -> tuple[float, dict]:
+def timed_run(cases: list[str], adapters: str | None, oracles: bool, env: dict[str, str]) -> tuple[float, dict, float]:
+    """(wall seconds, results.json, CPU seconds of the run: the harness and every adapter and oracle process it waited for)."""
     out = Path(tempfile.mkdtemp(prefix="sigharness-bench-oracles-"))
     cmd = [sys.executable, "-m", "harness", "run", "--cases", *cases, "--out", str(out), "--no-report", "--quiet"]
     cmd += [] if oracles else ["--no-oracles"]
     cmd += ["--adapters", adapters] if adapters else []
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(cmd, cwd=ROOT, env=env, check=False, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - started
-    return wall, json.loads((out / "results.json").read_text())
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return wall, dict(json.loads((out / "results.json").read_text()), _out=str(out)), cpu
 
 
 def main() -> int:
@@ -49,14 +54,19 @@ def main() -> int:
     if not args.no_warm_up:
         timed_run(args.cases, args.adapters, True, env)
     walls: dict[bool, list[float]] = {False: [], True: []}
+    cpus: dict[bool, list[float]] = {False: [], True: []}
+    loads: list[float] = []
     data: dict = {}
     for i in range(args.repeat):
         for oracles in (False, True):
-            wall, result = timed_run(args.cases, args.adapters, oracles, env)
+            loads.append(os.getloadavg()[0])
+            wall, result, cpu = timed_run(args.cases, args.adapters, oracles, env)
             walls[oracles].append(wall)
+            cpus[oracles].append(cpu)
             if oracles:
                 data = result
-            print(f"run {i + 1} {'with' if oracles else 'without'} oracles: {wall:.2f}s", file=sys.stderr)
+            print(f"run {i + 1} {'with' if oracles else 'without'} oracles: {wall:.2f}s wall, {cpu:.2f}s CPU, "
+                  f"load {loads[-1]:.1f} before, {result.get('_out')}", file=sys.stderr)
     best = {k: min(v) for k, v in walls.items()}
     median = {k: statistics.median(v) for k, v in walls.items()}
     load = os.getloadavg()[0]
@@ -66,7 +76,11 @@ def main() -> int:
           f"{', '.join(n for n, o in (data.get('oracles') or {}).items() if o.get('available')) or 'none'}")
     print(f"- without oracles: best {best[False]:.2f} s, median {median[False]:.2f} s over {len(walls[False])} runs")
     print(f"- with every oracle: best {best[True]:.2f} s, median {median[True]:.2f} s over {len(walls[True])} runs")
-    print(f"- ratio: best {best[True] / best[False]:.2f}x, median {median[True] / median[False]:.2f}x (target: at most 1.2x)")
+    print(f"- ratio: best {best[True] / best[False]:.2f}x, median {median[True] / median[False]:.2f}x (target: at most 1.2x); "
+          f"pairs: {', '.join(f'{b / a:.2f}x' for a, b in zip(walls[False], walls[True]))}")
+    print(f"- CPU of the whole run (harness, signers, oracles): without {statistics.median(cpus[False]):.1f} s, with "
+          f"{statistics.median(cpus[True]):.1f} s (median), {statistics.median(cpus[True]) / statistics.median(cpus[False]):.2f}x")
+    print(f"- load average (1 min) before each run: {min(loads):.1f} to {max(loads):.1f}")
     asked = {n: o.get("asked") for n, o in (data.get("oracles") or {}).items()}
     print(f"- requests each oracle answered (the rest were identical requests, from the cache): {asked}\n")
     print("| oracle | library | judged | agree | rate | disagree: known | disagree: to triage | n/a |")

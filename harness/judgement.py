@@ -13,6 +13,7 @@ MAX_STAGE_TEXT = 64 * 1024
 NOTE_ECDSA = "ECDSA signatures are random; verified, not compared"
 NOTE_NOT_EXPOSED = "not exposed by the library"
 NOTE_NO_EXPECTATION = "no expectation"
+SPEC_CANONICAL_REQUEST = "_spec_canonical_request"  # a judged row's transient key (not a results field)
 
 
 def uncompared_note(stage: str, algorithm: str | None, actual: str | None) -> str:
@@ -52,9 +53,11 @@ class Judgement:
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
     verification: dict[str, Any] | None = None
     signed: dict[str, Any] | None = None
+    # our verifier's canonical request under the spec rules, kept for the oracles (results rows drop it)
+    spec_canonical_request: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "status": self.status,
             "reason": self.reason,
             "stage": self.stage,
@@ -62,6 +65,9 @@ class Judgement:
             "verification": self.verification,
             "signed": self.signed,
         }
+        if self.spec_canonical_request is not None:
+            out[SPEC_CANONICAL_REQUEST] = self.spec_canonical_request
+        return out
 
 
 def compare_stages(names: tuple[str, ...], expected: dict[str, str], actual: dict[str, str | None],

@@ -11,8 +11,9 @@ signers sign on meanwhile: `then(judged, write)` writes the row once it is judge
 
 from __future__ import annotations
 
-import fnmatch
+import base64
 import concurrent.futures
+import fnmatch
 import hashlib
 import json
 import queue
@@ -28,6 +29,7 @@ import yaml
 from harness import protocol
 from harness.adapters.manifest import AdapterSpec
 from harness.adapters.pool import AdapterPool, AdapterSession, PoolSettings
+from harness.judgement import SPEC_CANONICAL_REQUEST
 from harness.model import Check, SignedRequest
 from harness.protocol import ACCEPT, NOT_APPLICABLE, REJECT, VERIFIER, Opinion, ProtocolError
 
@@ -71,7 +73,7 @@ _HINTS: dict[tuple[Any, ...], dict[str, Any]] = {}
 _HINTS_LOCK = threading.Lock()
 
 
-def hints_for(check: Check, signed: SignedRequest, body: bytes) -> dict[str, Any] | None:
+def hints_for(check: Check, signed: SignedRequest, body: bytes, canonical_request: str | None = None) -> dict[str, Any] | None:
     """For SigV4A only: what aws-crt's verification API asks besides the request (docs/oracles.md). The
     canonical request does not depend on the (random) ECDSA signature, so requests that differ only
     there share one computation."""
@@ -87,10 +89,11 @@ def hints_for(check: Check, signed: SignedRequest, body: bytes) -> dict[str, Any
         from harness.verify.single import ServerRules, verify
 
         numbers = sigv4a_private_key(context.access_key_id, context.secret_access_key).public_key().public_numbers()
-        ours = verify(signed, body, ServerRules.for_context(context))
+        if canonical_request is None:  # the judge's own, when it judged under the spec rules; else derived here
+            canonical_request = verify(signed, body, ServerRules.for_context(context)).canonical_request
         cached = {"sigv4a_public_key": {"x": f"{numbers.x:064x}", "y": f"{numbers.y:064x}"}}
-        if ours.canonical_request is not None:
-            cached["canonical_request"] = ours.canonical_request
+        if canonical_request is not None:
+            cached["canonical_request"] = canonical_request
         with _HINTS_LOCK:
             if len(_HINTS) < CACHE_ENTRIES:
                 _HINTS[key] = cached
@@ -109,14 +112,27 @@ class KnownDifference:
     reason: str  # a regular expression the oracle's reason matches
     rule: str
     evidence: tuple[str, ...]
-    case: str = "*"  # a case id pattern
+    case: str = "*"  # case id patterns (globs), separated by '|'
     ours_reason: str = ""  # a regular expression our verifier's reason matches
     path: str = ""  # a regular expression the received path matches
+    received: str = ""  # a regular expression the received request matches (`received_text`: request line, then headers)
+    ours_rules: str = ""  # a regular expression the rules our verifier accepted under match ("spec" or an open choice)
 
-    def matches(self, oracle: str, case: str, ours: str, theirs: str, reason: str, ours_reason: str = "", path: str = "") -> bool:
-        return (fnmatch.fnmatchcase(oracle, self.oracle) and fnmatch.fnmatchcase(case, self.case)
+    def matches(self, oracle: str, case: str, ours: str, theirs: str, reason: str, ours_reason: str = "", path: str = "",
+                received: str = "", ours_rules: str = "spec") -> bool:
+        return (fnmatch.fnmatchcase(oracle, self.oracle) and any(fnmatch.fnmatchcase(case, p) for p in self.case.split("|"))
                 and ours == self.ours and theirs == self.theirs and re.search(self.reason, reason) is not None
-                and re.search(self.ours_reason, ours_reason) is not None and re.search(self.path, path) is not None)
+                and re.search(self.ours_reason, ours_reason) is not None and re.search(self.path, path) is not None
+                and re.search(self.received, received) is not None and re.search(self.ours_rules, ours_rules) is not None)
+
+
+def received_text(signed: SignedRequest) -> str:
+    """The received request as a known difference's `received` pattern reads it: 'METHOD path?query', then one
+    'name: value' line per header (name lower-cased)."""
+    _, _, path, query = signed.parts()
+    lines = [f"{signed.method} {path}{'?' + query if query else ''}"]
+    lines += [f"{name.lower()}: {value}" for name, value in signed.headers]
+    return "\n".join(lines)
 
 
 def read_differences(text: str, where: str = DIFFERENCES_FILE) -> list[KnownDifference]:
@@ -126,13 +142,27 @@ def read_differences(text: str, where: str = DIFFERENCES_FILE) -> list[KnownDiff
         try:
             out.append(KnownDifference(str(entry["id"]), str(entry["oracle"]), str(entry["ours"]), str(entry["theirs"]),
                                        str(entry["reason"]), str(entry["rule"]), tuple(entry["evidence"]),
-                                       str(entry.get("case", "*")), str(entry.get("ours_reason", "")),
-                                       str(entry.get("path", ""))))
+                                       _globs(entry.get("case", "*")), str(entry.get("ours_reason", "")),
+                                       str(entry.get("path", "")), str(entry.get("received", "")),
+                                       str(entry.get("ours_rules", ""))))
         except (KeyError, TypeError) as exc:
             raise ValueError(f"{where}: entry {i + 1} needs id, oracle, ours, theirs, reason, rule and evidence ({exc})") from None
         if not out[-1].evidence:
             raise ValueError(f"{where}: entry {out[-1].id} has no evidence link")
+        for key in ("reason", "ours_reason", "path", "received", "ours_rules"):
+            try:
+                re.compile(getattr(out[-1], key))
+            except re.error as exc:
+                raise ValueError(f"{where}: entry {out[-1].id}: `{key}` is not a regular expression ({exc})") from None
+    ids = [k.id for k in out]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{where}: duplicate ids {sorted({i for i in ids if ids.count(i) > 1})}")
     return out
+
+
+def _globs(value: Any) -> str:
+    """A case pattern: one glob, or a list of globs (kept joined with '|')."""
+    return "|".join(str(v) for v in value) if isinstance(value, list) else str(value)
 
 
 @lru_cache(maxsize=1)
@@ -142,7 +172,8 @@ def known_differences() -> tuple[KnownDifference, ...]:
 
 
 def disagreements(case: str, ours_valid: bool, opinions: dict[str, dict[str, str]],
-                  known: Iterable[KnownDifference] | None = None, ours_reason: str = "", path: str = "") -> list[dict[str, Any]]:
+                  known: Iterable[KnownDifference] | None = None, ours_reason: str = "", path: str = "",
+                  received: str = "", ours_rules: str = "spec") -> list[dict[str, Any]]:
     """Each oracle whose accept/reject differs from ours, with its reason and the known entry that covers it."""
     ours = ACCEPT if ours_valid else REJECT
     known = known_differences() if known is None else tuple(known)
@@ -151,7 +182,8 @@ def disagreements(case: str, ours_valid: bool, opinions: dict[str, dict[str, str
         theirs = opinion["verdict"]
         if theirs == NOT_APPLICABLE or theirs == ours:
             continue
-        entry = next((k for k in known if k.matches(name, case, ours, theirs, opinion.get("reason", ""), ours_reason, path)), None)
+        entry = next((k for k in known if k.matches(name, case, ours, theirs, opinion.get("reason", ""), ours_reason, path,
+                                                 received, ours_rules)), None)
         flag = {"oracle": name, "ours": ours, "theirs": theirs, "reason": opinion.get("reason", "")}
         flag["known"] = entry.id if entry else None
         out.append(flag)
@@ -181,15 +213,19 @@ class Oracles:
         self._pending: dict[int, concurrent.futures.Future[None]] = {}
         self._pending_lock = threading.Lock()
         self._workers: concurrent.futures.ThreadPoolExecutor | None = None
+        self._starting: threading.Thread | None = None
+        self._declared: dict[tuple[str, ...], str | None] = {}
+        self._bodies: dict[int, tuple[bytes, bytes, str]] = {}
 
     @property
     def unavailable(self) -> dict[str, str]:
         return self.pool.unavailable
 
     def start(self) -> "Oracles":
-        """Build (cached), start one process per oracle (its hello must say `kind: verifier`), then the extra ones."""
+        """Build (cached), start every process of every oracle at once (its hello must say `kind: verifier`)."""
         self.pool.prepare()
         self.pool.start_all()
+        extra: list[AdapterSession] = []
         for name, session in list(self.pool.sessions.items()):
             assert session.hello is not None
             if session.hello.capabilities.kind != VERIFIER:
@@ -199,14 +235,42 @@ class Oracles:
             oracle = Oracle(name, queue.Queue(), [session])
             for _ in range(self.processes - 1):
                 oracle.sessions.append(AdapterSession(session.spec, session.build_dir, self.pool.settings, self.log))
-            for s in oracle.sessions:
-                if s.ready() is None:  # started now, not on a first request in the middle of the run
-                    oracle.idle.put(s)
+                extra.append(oracle.sessions[-1])
             self.oracles[name] = oracle
-        if self.oracles:
+        # the extra processes start together (not one after the other), before the first request
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(extra)), thread_name_prefix="oracle-start") as starting:
+            list(starting.map(lambda s: s.ready(), extra))
+        for oracle in self.oracles.values():
+            for s in oracle.sessions:
+                if s.ready() is None:
+                    oracle.idle.put(s)
+        if self.oracles and self._workers is None:
             self._workers = concurrent.futures.ThreadPoolExecutor(
                 max_workers=self.processes * len(self.oracles) + 2, thread_name_prefix="oracle")
         return self
+
+    def start_in_background(self) -> "Oracles":
+        """`start` in a thread, so the oracles start while the signers are checked and started; rows handed to
+        `annotate` meanwhile wait for it (`started`)."""
+        workers = self.processes * len(self.pool.specs) + 2
+        if self.pool.specs:
+            self._workers = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="oracle")
+        self._starting = threading.Thread(target=self._start_logged, name="oracle-start", daemon=True)
+        self._starting.start()
+        return self
+
+    def _start_logged(self) -> None:
+        try:
+            self.start()
+        except Exception as exc:  # noqa: BLE001 - oracles that cannot start cost their opinions, not the run
+            self.log(f"oracles: could not start: {type(exc).__name__}: {exc}")
+            for spec in self.pool.specs:
+                self.pool.unavailable.setdefault(spec.name, f"did not start: {type(exc).__name__}: {exc}")
+
+    def started(self) -> None:
+        """Wait until the oracles started by `start_in_background` are up."""
+        if self._starting is not None:
+            self._starting.join()
 
     @property
     def names(self) -> list[str]:
@@ -220,7 +284,7 @@ class Oracles:
             fault = session.ready()
             if fault:
                 return {"verdict": NOT_APPLICABLE, "reason": f"oracle unavailable: {fault}"}
-            missing = session.missing_capability(check)
+            missing = self._missing(name, check)
             if missing:
                 return {"verdict": NOT_APPLICABLE, "reason": missing}
             answer, fault = session.request(message, expect="opinion")
@@ -235,26 +299,27 @@ class Oracles:
             oracle.idle.put(session)
 
     def opinions(self, check: Check, signed: SignedRequest, body: bytes,
-                 names: Iterable[str] | None = None) -> dict[str, dict[str, str]]:
+                 names: Iterable[str] | None = None, canonical_request: str | None = None) -> dict[str, dict[str, str]]:
         """Every oracle's (or those `names`) opinion on one received request: name -> {"verdict", "reason"}."""
         # What the server receives and knows, for the cache: the check fixes the server's configuration;
         # a large body is named by its digest. The message itself is built only when an oracle is asked.
-        key = (check.case.id, check.mode, signed.method, signed.url, tuple(signed.headers),
-               body if len(body) <= 4096 else hashlib.sha256(body).digest())
+        digest, body_b64 = self._body_forms(body)
+        key = (check.case.id, check.mode, signed.method, signed.url, tuple(signed.headers), digest)
         message: dict[str, Any] | None = None
         out = {}
         for name in (self.names if names is None else names):
             with self._cache_lock:
                 cached = self._cache.get((name, key))
                 self.cache_hits += cached is not None
-            hello = self.oracles[name].sessions[0].hello
-            missing = hello.capabilities.missing(check) if hello is not None else None
-            if cached is None and missing:  # the engine answers for what an oracle declares it cannot judge
-                cached = {"verdict": NOT_APPLICABLE, "reason": missing, "declared": True}
+            if cached is None:
+                missing = self._missing(name, check)
+                if missing:  # the engine answers for what an oracle declares it cannot judge
+                    cached = {"verdict": NOT_APPLICABLE, "reason": missing, "declared": True}
             if cached is None:
                 if message is None:
-                    received = SignedRequest(signed.method, signed.url, signed.headers, body).to_json()
-                    message = protocol.verify(received, server_for(check), hints_for(check, signed, body))
+                    received = {"method": signed.method, "url": signed.url, "headers": [list(h) for h in signed.headers],
+                                "body_b64": body_b64}
+                    message = protocol.verify(received, server_for(check), hints_for(check, signed, body, canonical_request))
                 cached = self.ask(name, check, message)
                 if not cached["reason"].startswith(("oracle unavailable", "oracle fault")):
                     with self._cache_lock:
@@ -263,12 +328,34 @@ class Oracles:
             out[name] = dict(cached)
         return out
 
+    def _missing(self, name: str, check: Check) -> str | None:
+        """What of the check the oracle declares it cannot judge (None: it can); once per oracle and check."""
+        ctx = check.case.context  # what capabilities read: surface, mode, algorithm, service
+        memo_key = (name, check.surface, check.mode, ctx.algorithm, ctx.service)
+        if memo_key not in self._declared:
+            hello = self.oracles[name].sessions[0].hello
+            self._declared[memo_key] = hello.capabilities.missing(check) if hello is not None else None
+        return self._declared[memo_key]
+
+    def _body_forms(self, body: bytes) -> tuple[Any, str]:
+        """(the body as the opinion cache names it, its base64): a large body (the case's own bytes, shared by
+        every signer's row) is hashed and encoded once per run, not once per row."""
+        if len(body) <= 4096:
+            return body, base64.b64encode(body).decode("ascii")
+        with self._cache_lock:
+            known = self._bodies.get(id(body))
+        if known is None or known[0] is not body:
+            known = (body, hashlib.sha256(body).digest(), base64.b64encode(body).decode("ascii"))
+            with self._cache_lock:
+                if len(self._bodies) < 64:
+                    self._bodies[id(body)] = known  # keeps `body` alive, so its id stays its own
+        return known[1], known[2]
+
     def annotate(self, check: Check, judged: dict[str, Any]) -> None:
         """Have the oracles judge a row that carries a signed request and our verification: its `opinions`
         (and `oracles_disagree`) are added in a worker thread; `then` says when."""
-        if not self.oracles or judged.get("verification") is None or judged.get("signed") is None:
+        if self._workers is None or judged.get("verification") is None or judged.get("signed") is None:
             return
-        assert self._workers is not None
         future = self._workers.submit(self._annotate_now, check, judged)
         with self._pending_lock:
             self._pending[id(judged)] = future
@@ -291,12 +378,14 @@ class Oracles:
 
     def drain(self) -> None:
         """Wait until every row handed to `annotate` is judged (and its `then` has run)."""
+        self.started()
         if self._workers is not None:
             self._workers.shutdown(wait=True)
             self._workers = None
 
     def _annotate_now(self, check: Check, judged: dict[str, Any]) -> None:
         try:
+            self.started()
             self.judge(check, judged)
         except Exception as exc:  # noqa: BLE001 - a harness bug costs this row its opinions, not the run
             judged["opinions"] = {name: {"verdict": NOT_APPLICABLE, "reason": f"harness error: {type(exc).__name__}: {exc}"}
@@ -309,14 +398,21 @@ class Oracles:
             return
         signed = SignedRequest.from_json(signed_json)
         body = check.case.request.body if signed.body is None else signed.body
-        opinions = self.opinions(check, signed, body)
+        opinions = self.opinions(check, signed, body, canonical_request=judged.pop(SPEC_CANONICAL_REQUEST, None))
         # an oracle whose declared capabilities leave the check out has no opinion to keep (results.json
         # `oracles` holds the declarations): rows would repeat it thousands of times
         judged["opinions"] = {name: compact(opinion) for name, opinion in opinions.items() if not opinion.get("declared")}
+        ours = ACCEPT if verification.get("valid") else REJECT
+        differs = any(o["verdict"] not in (ours, NOT_APPLICABLE) for o in opinions.values())
         flags = disagreements(check.case.id, bool(verification.get("valid")), opinions,
-                              ours_reason=str(verification.get("reason") or ""), path=signed.parts()[2])
+                              ours_reason=str(verification.get("reason") or ""), path=signed.parts()[2],
+                              received=received_text(signed), ours_rules=str(verification.get("rules") or "spec")) if differs else []
         if flags:
             judged["oracles_disagree"] = flags
+        if judged.get("decided_by") is not None:
+            from harness.provenance import oracle_sides
+
+            judged["decided_by"]["oracles"] = oracle_sides(bool(verification.get("valid")), opinions)
 
     def records(self) -> dict[str, dict[str, Any]]:
         """Each oracle's entry in results.json (`oracles`): library, version, processes, opinions given."""

@@ -72,6 +72,7 @@ class ResultRow:
     opinions: dict[str, dict[str, str]] | None = None  # oracle name -> {"verdict", "reason"} (harness/oracles.py)
     oracles_disagree: list[dict[str, Any]] | None = None  # oracles whose accept/reject differs from ours
     wire: dict[str, Any] | None = None  # an ADAPTER+CLIENT row: client, signer verdict, differences, received (harness/wire/sent.py)
+    decided_by: dict[str, Any] | None = None  # fail/variant: the rule (harness/provenance.py) and the oracles on each side
 
     @classmethod
     def of(cls, case: str, mode: str, adapter: str, judged: dict[str, Any], algorithm: str | None = None) -> "ResultRow":

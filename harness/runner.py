@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness import oracles as orc
+from harness import provenance
 from harness import results as res
 from harness.adapters.manifest import AdapterSpec, discover
 from harness.adapters.pool import AdapterPool, AdapterSession, PoolSettings
@@ -230,7 +231,7 @@ def execute(the_plan: Plan, options: RunOptions, sink: "res.Sink", log: Callable
     signer_settings = wire_run.with_wire(settings, wire)
     with wire or wire_run.nothing(), AdapterPool(owing, signer_settings, log) as pool, \
             orc.Oracles(the_plan.oracle_specs if owing else [], settings, log) as oracles:
-        oracles.start()  # built and started before the signers; they judge while the signers sign on
+        oracles.start_in_background()  # built and started while the signers are; they judge while the signers sign on
         pool.prepare()
         for name, reason in pool.unavailable.items():
             spec = next(s for s in owing if s.name == name)
@@ -320,6 +321,12 @@ def check_one(session: AdapterSession, check: Check, expected: Expected, oracles
     elapsed = answer.get("elapsed_ns")  # a number the adapter reports: kept only when it is a whole number
     judged["elapsed_ns"] = elapsed if isinstance(elapsed, int) and not isinstance(elapsed, bool) else None
     judged["duration_ms"] = _ms(started)  # the adapter's check; the oracles' time is not the adapter's
+    try:
+        decided = provenance.decided_by(check, judged)
+    except Exception as exc:  # noqa: BLE001 - a provenance bug must not cost the verdict
+        decided = {"rule": f"unknown (harness error: {type(exc).__name__}: {exc})"}
+    if decided:
+        judged["decided_by"] = decided
     if oracles is not None:
         oracles.annotate(check, judged)
     return judged

@@ -5,11 +5,14 @@ check, reasons through a string table) and the drill-down details as a second bl
 stored once in a string table; parsed on the first click). So ~500 cases x 20 adapters stays a light page.
 
 A drill-down cell is positional (a merged report holds ~100,000 of them; key names would be a third of
-the page): [stage, expected_source, duration_ms, elapsed_ns, stages, verification, signed, history],
-trailing nulls left out (a ninth, the oracles' opinions [[oracle, verdict, reason, known difference or "" when flagged], ...], when they were asked). Stage names are indices into the blob's `stages`; texts are indices into `S`.
+the page): [stage, expected_source, duration_ms, elapsed_ns, stages, verification, signed, history, opinions,
+decided_by], trailing nulls left out. opinions: the oracles' opinions [[oracle, verdict, reason, known difference or ""
+when flagged], ...], when they were asked; decided_by: the rule that decided a fail or variant. Stage names are
+indices into the blob's `stages`; texts are indices into `S`.
   stages:       [[stage, expected, actual, compared 1/0, equal 1/0/-1, line, note, diff], ...] (no trailing none)
   verification: [valid 1/0, reason, rules, canonical_request, [request change, ...]]
   signed:       [method, url, [name, value, name, value, ...], body bytes]
+  decided_by:   [rule, evidence, [oracle that agrees, ...], [[oracle that disagrees, its reason, known entry], ...]]
 """
 
 from __future__ import annotations
@@ -458,10 +461,24 @@ def _cell_detail(row: dict[str, Any], expectation: tuple[dict[str, int], str | N
         said = [[s(name), s((o or {}).get("verdict")), s((o or {}).get("reason"))] + ([s(flagged[name] or "")] if name in flagged else [])
                 for name, o in sorted(opinions.items()) if isinstance(o, dict)]
     cell = [None if stage is None else stage_no(stage), row.get("expected_source") or (source if row.get("stages") else None),
-            row.get("duration_ms"), row.get("elapsed_ns"), stages, ver, signed, hist or None, said or None]
+            row.get("duration_ms"), row.get("elapsed_ns"), stages, ver, signed, hist or None, said or None, _decided(row, s)]
     while cell and cell[-1] is None:
         cell.pop()
     return cell
+
+
+def _decided(row: dict[str, Any], s: Strings) -> list[Any] | None:
+    """A fail's or variant's provenance (harness/provenance.py): the rule, its evidence, the oracles on each side."""
+    decided = row.get("decided_by")
+    if not isinstance(decided, dict):
+        return None
+    sides = decided.get("oracles") or {}
+    flags = {f.get("oracle"): f for f in row.get("oracles_disagree") or () if isinstance(f, dict)}
+    opinions = row.get("opinions") or {}
+    # the oracle's reason is its opinion (a flag keeps only the oracle and the reviewed entry)
+    against = [[name, s((opinions.get(name) or {}).get("reason") or (flags.get(name) or {}).get("reason")),
+                (flags.get(name) or {}).get("known")] for name in sides.get("disagree") or ()]
+    return [s(decided.get("rule")), s(decided.get("evidence")), list(sides.get("agree") or ()), against]
 
 
 def _body_size(body_b64: str) -> int:

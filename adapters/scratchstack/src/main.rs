@@ -24,6 +24,10 @@ use tower::BoxError;
 const LIBRARY: &str = "scratchstack-aws-signature";
 const LIBRARY_VERSION: &str = env!("SIGHARNESS_LIBRARY_VERSION");
 const RUSTC_VERSION: &str = env!("SIGHARNESS_RUSTC_VERSION");
+/// Why presigned URLs are left out: the crate rejects every one before it checks a signature.
+const QUERY_LEFT_OUT: &str = "scratchstack-aws-signature 0.11.4 reads X-Amz-Credential still percent-encoded \
+    (query_string_to_normalized_map keeps %2F), so it rejects every presigned URL before checking its signature \
+    (known difference scratchstack-encoded-credential); it is not asked about them";
 
 /// An opinion: ("accept" | "reject" | "n/a", reason).
 type Opinion = (&'static str, String);
@@ -155,7 +159,8 @@ fn answer(message: &Value) -> Option<Value> {
             let mut hello = json!({
                 "type": "hello", "protocol": 1, "language": "rust", "runtime": RUSTC_VERSION,
                 "library": LIBRARY, "library_version": LIBRARY_VERSION,
-                "capabilities": {"kind": "verifier", "algorithms": ["sigv4"], "modes": ["header", "query"], "verifies": ["sigv4-header", "sigv4-query", "s3-path"]},
+                "capabilities": {"kind": "verifier", "algorithms": ["sigv4"], "modes": ["header"], "verifies": ["sigv4-header", "s3-path"],
+                    "why": {"query": QUERY_LEFT_OUT}},
             });
             if let Some(name) = message.get("adapter") {
                 hello["name"] = name.clone();

@@ -68,7 +68,7 @@
   function cellDetail(r, ai) {
     var X = details(), c = X.cells[r][ai];
     if (!c) return {};
-    var d = { stage: c[0] == null ? null : X.stages[c[0]], es: c[1], ms: c[2], ns: c[3], h: c[7], op: c[8] || null };
+    var d = { stage: c[0] == null ? null : X.stages[c[0]], es: c[1], ms: c[2], ns: c[3], h: c[7], op: c[8] || null, dec: c[9] };
     d.st = (c[4] || []).map(function (s) { return [X.stages[s[0]]].concat(s.slice(1)); });
     var v = c[5], g = c[6];
     if (v) d.ver = { valid: v[0], reason: v[1], rules: v[2], cr: v[3], changes: v[4] || [], exp: v[5] === undefined ? -1 : v[5] };
@@ -954,6 +954,17 @@
         return h("li", { class: differs ? (known ? "differs known" : "differs") : null }, h("code", null, S(o[0])), ": " + said + (S(o[2]) ? " (" + S(o[2]) + ")" : ""),
           differs ? h("strong", null, " — disagrees with this harness's verifier (" + ours + ")") : "",
           differs ? (known ? " · a reviewed difference: " + known + " (harness/oracle_differences.yaml)" : " · to triage") : "");
+      })));
+    }
+    if (d.dec) {
+      var ev = S(d.dec[1]);
+      drBody.append(h("h3", null, "Decided by"));
+      drBody.append(h("p", null, "rule ", h("code", null, S(d.dec[0])), ev ? [" · evidence ", /^https?:\/\//.test(ev) ? h("a", { href: ev, rel: "noreferrer noopener", target: "_blank" }, ev) : ev] : ""));
+      var sides = [];
+      if (d.dec[2] && d.dec[2].length) sides.push("oracles that agree with this verdict's verification: " + d.dec[2].join(", "));
+      if (sides.length) drBody.append(h("p", { class: "sub" }, sides.join(" · ")));
+      if (d.dec[3] && d.dec[3].length) drBody.append(h("ul", null, d.dec[3].map(function (x) {
+        return h("li", null, "oracles disagree: " + x[0] + (S(x[1]) ? " (" + S(x[1]) + ")" : "") + (x[2] ? " · known difference " + x[2] : " · to triage"));
       })));
     }
     if (d.sig) {
