@@ -17,7 +17,10 @@ from harness.wire.server import CaptureServer, Received, WireLimits
 SCHEME = "http"  # what adapters send with: no TLS; the scheme is not signed
 # A run's capture server answers a request that is not whole (a Content-Length longer than the body
 # sent) within 2 s, well inside a client's own timeout (adapter_sdk.SEND_TIMEOUT, 10 s).
-RUN_LIMITS = WireLimits(request_seconds=2.0)
+# Every adapter+client keeps its own kept-alive connections (pools: undici, urllib3, reqwest, axios), each
+# a connection to the one server through the relays: a full run (~50 pairs) went past the default 64 and
+# clients got 503s. 512 at once, and an idle connection closed after 10 s, leave room for several each.
+RUN_LIMITS = WireLimits(request_seconds=2.0, connections=512, idle_seconds=10.0)
 DEFAULT_PORT = {"https": 443, "http": 80}
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,253}")
 _UNCLAIMED = 1000  # requests kept per channel that no answer named (a client's retry, a redirect)
