@@ -210,8 +210,19 @@ module SigharnessRuby
     }
   end
 
+  # The adapter this process serves: rb-aws-sigv4 (this module), or the one named on the command line.
+  def impl
+    @impl ||= if ARGV.first == 'rb-aws-sdk-presigners'
+                require_relative 'presigners'
+                Presigners.load_libraries
+                Presigners
+              else
+                self
+              end
+  end
+
   def answer(id, check)
-    sign(check).merge('type' => 'result', 'id' => id)
+    impl.sign(check).merge('type' => 'result', 'id' => id)
   rescue Answer => e
     { 'type' => 'result', 'id' => id, 'status' => e.status, 'reason' => e.message }
   rescue StandardError, ScriptError => e
@@ -272,7 +283,7 @@ module SigharnessRuby
         next
       end
       case msg['type']
-      when 'hello' then write(hello)
+      when 'hello' then write(impl.hello)
       when 'bye' then break
       when 'sign' then write(answer(msg['id'], msg['check']))
       when 'bench' then write(bench(msg))
