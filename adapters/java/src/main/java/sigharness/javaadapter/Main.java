@@ -101,6 +101,9 @@ public final class Main {
         caps.put("modes", List.of("header", "query"));
         caps.put("exposes", adapter.exposes());
         caps.put("bench", true);
+        if (!adapter.why().isEmpty()) {
+            caps.put("why", adapter.why());
+        }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("type", "hello");
         m.put("protocol", PROTOCOL);
