@@ -37,7 +37,7 @@ SURFACE_CASES = {
     "post-policy": "post-policy/every-condition-kind",
     "rds": "tokens/rds-special-user",
     "dsql": "tokens/dsql-botocore-dbconnect",
-    "eks": "tokens/eks-session-token",
+    "eks": "tokens/eks-ruby-sts-presigner",  # X-Amz-Expires 900: Aws::STS::Presigner presigns for 900 s only
 }
 
 
