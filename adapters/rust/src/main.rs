@@ -8,6 +8,7 @@
 //! through its TRACE `tracing` events, captured by the subscriber in `capture`.
 
 mod capture;
+mod tokens;
 
 use std::io::{self, BufRead, Write};
 use std::panic::{self, AssertUnwindSafe};
@@ -482,6 +483,8 @@ fn main() {
         default_hook(info);
     }));
     capture::install();
+    // `rust-sdk-tokens` (the SDK's IAM token generators, tokens.rs) when named on the command line.
+    let token_generators = std::env::args().nth(1).as_deref() == Some(tokens::NAME);
 
     let stdin = io::stdin();
     let stdout = io::stdout();
@@ -510,9 +513,11 @@ fn main() {
         };
         let id = msg.get("id").cloned().unwrap_or(Value::Null);
         let reply = match msg.get("type").and_then(Value::as_str) {
+            Some("hello") if token_generators => tokens::hello(),
             Some("hello") => hello(),
             Some("bye") => break,
             Some("sign") => match msg.get("check") {
+                Some(check) if token_generators => answer(&id, "result", tokens::handle_sign(check)),
                 Some(check) => answer(&id, "result", handle_sign(check)),
                 None => answer(&id, "result", adapter_err("sign message without `check`")),
             },
