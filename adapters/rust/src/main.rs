@@ -521,6 +521,8 @@ fn main() {
                 Some(check) => answer(&id, "result", handle_sign(check)),
                 None => answer(&id, "result", adapter_err("sign message without `check`")),
             },
+            Some("bench") if token_generators => answer(&id, "result", Err(Outcome::Unsupported(
+                "rust-sdk-tokens does not bench (capabilities.bench: false)".into()))),
             Some("bench") => {
                 let r = handle_bench(&msg);
                 let kind = if r.is_ok() { "bench" } else { "result" };

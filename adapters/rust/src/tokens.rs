@@ -128,6 +128,9 @@ fn dsql_token(token: &Value, ctx: &Value, cfg: &SdkConfig) -> Res<String> {
 
 pub fn handle_sign(check: &Value) -> Res<Value> {
     let surface = check.get("surface").and_then(Value::as_str).unwrap_or("single");
+    if surface != "rds" && surface != "dsql" {
+        return Err(Outcome::Unsupported(format!("no AWS SDK for Rust token generator for surface {surface:?}")));
+    }
     let ctx = check.get("context").ok_or_else(|| Outcome::Error("check without context".into()))?;
     let token = check.get("token").ok_or_else(|| Outcome::Error("check without token".into()))?;
     let cfg = sdk_config(ctx)?;
@@ -135,8 +138,7 @@ pub fn handle_sign(check: &Value) -> Res<Value> {
     let started = Instant::now();
     let made = match surface {
         "rds" => rds_token(token, ctx, &cfg),
-        "dsql" => dsql_token(token, ctx, &cfg),
-        other => Err(Outcome::Unsupported(format!("no AWS SDK for Rust token generator for surface {other:?}"))),
+        _ => dsql_token(token, ctx, &cfg),
     };
     let elapsed_ns = started.elapsed().as_nanos() as u64;
     let traced = capture::end();
