@@ -31,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness.results import dump, dumps, load_results  # noqa: E402
+from harness.results import dumps, load_results  # noqa: E402
 
 CHROMIUM = os.environ.get("SIGHARNESS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = os.environ.get("SIGHARNESS_CHROMEDRIVER") or shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -85,7 +85,8 @@ def phases(paths: list[Path], out: Path, shorten: bool = True) -> None:
     already shortened)."""
     from harness import report
     from harness.report import merge, model
-    from harness.report.text import shorten_tokens
+    from harness.redaction import Sink
+    from harness.report.text import shorten_tokens, tokens_shortened
     from harness.results import paused_gc
 
     mark = [time.perf_counter(), time.process_time()]
@@ -96,30 +97,29 @@ def phases(paths: list[Path], out: Path, shorten: bool = True) -> None:
         print(f"  {name:28} wall {wall - mark[0]:6.2f} s  cpu {cpu - mark[1]:6.2f} s  peak RSS so far {peak:5.0f} MB  ({load()})", flush=True)
         mark[:] = [time.perf_counter(), time.process_time()]
 
+    sink = Sink()
     inputs = [(str(p), load_results(p)) for p in paths]
     lap("load inputs")
-    data = merge.merge(inputs)
+    origins = merge.Origins()
+    data = sink.adopt(merge.merge(inputs, origins))
     del inputs
     lap("merge")
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "results.json", "w", encoding="utf-8") as handle:
-        dump(data, handle)
+    merge.write_merged(out, data, origins, sink)
     lap("write merged results.json")
     with paused_gc():
-        if shorten:
+        if shorten and not tokens_shortened(data):
             clean = shorten_tokens(data)
             lap("shorten session tokens")
         else:
             clean = data
         view = model.build(clean)
         lap("page model (matrix, detail)")
-        with open(out / "index.html", "w", encoding="utf-8") as handle:
-            handle.writelines(report._html_chunks(clean, view, None, None))
+        sink.write_pieces(out / "index.html", report._html_chunks(clean, view, None, None))
         lap("index.html")
-        with open(out / "junit.xml", "w", encoding="utf-8") as handle:
-            handle.writelines(report._junit_chunks(clean))
+        sink.write_pieces(out / "junit.xml", report._junit_chunks(clean))
         lap("junit.xml")
-        (out / "summary.md").write_text(report._summary(clean, view), encoding="utf-8")
+        sink.write_pieces(out / "summary.md", [report._summary(clean, view)])
         lap("summary.md")
 
 

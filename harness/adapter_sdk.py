@@ -409,7 +409,7 @@ class Host:
         answer = {"type": "result", "id": msg_id, "status": "signed",
                   "canonical_request": outcome.get("canonical_request"),
                   "string_to_sign": outcome.get("string_to_sign"), "elapsed_ns": elapsed}
-        for what in ("signed", "form", "token"):  # a request, a presigned POST form, or a token
+        for what in ("signed", "form", "token", "stream"):  # a request, a POST form, a token; a stream's chain
             if what in outcome:
                 answer[what] = outcome[what]
         return answer

@@ -13,6 +13,7 @@ from harness.model import SINGLE, Check, SignedRequest
 from harness.reference import surface_of
 from harness.reference.authorization import components
 from harness.reference.encoding import uri_decode
+from harness.stream_compare import STREAM_SURFACES, expected_for_stream, judge_stream
 from harness.surface_compare import expected_for_surface, judge_surface
 from harness.verify.single import ServerRules, verify_with_choices
 
@@ -21,6 +22,8 @@ ECDSA_MASK = "<ECDSA signature: random per signing, verified instead of compared
 
 def expected_for(check: Check) -> Expected:
     """The case's expectations for this mode, completed by the reference signer."""
+    if check.case.surface in STREAM_SURFACES:
+        return expected_for_stream(check)
     if check.case.surface != SINGLE:
         return expected_for_surface(check)
     reference = surface_of(check).sign(check)
@@ -104,6 +107,8 @@ def judge(check: Check, expected: Expected, answer: dict[str, Any]) -> Judgement
         return Judgement("fail", f"refused a valid request: {why}", stage="sign")
     if status != "signed":
         return Judgement("error", f"unknown answer status {status!r}")
+    if check.case.surface in STREAM_SURFACES:
+        return judge_stream(check, expected, answer)
     if check.case.surface != SINGLE:
         return judge_surface(check, expected, answer)
     try:

@@ -19,6 +19,8 @@ import math
 import os
 import re
 import platform
+from itertools import accumulate
+from json.encoder import encode_basestring
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
@@ -72,12 +74,29 @@ class ResultRow:
 
     @classmethod
     def of(cls, case: str, mode: str, adapter: str, judged: dict[str, Any], algorithm: str | None = None) -> "ResultRow":
-        known = {f.name for f in fields(cls)} - {"case", "mode", "adapter", "stages"}
+        known = {f.name for f in fields(cls)} - {"case", "mode", "adapter", "stages", "verification", "oracles_disagree"}
         return cls(case, mode, adapter, stages=compact_stages(judged.get("stages"), algorithm),
+                   verification=compact_verification(judged.get("verification")),
+                   oracles_disagree=compact_disagreements(judged.get("oracles_disagree")),
                    **{k: v for k, v in judged.items() if k in known})
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v not in (None, False, "") or k in ("status", "reason")}
+
+
+def compact_verification(verification: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The verifier's answer without an empty reason (an accepted request has none)."""
+    if not verification:
+        return verification
+    return {k: v for k, v in verification.items() if k != "reason" or v}
+
+
+def compact_disagreements(flags: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """Each disagreeing oracle's name and the reviewed entry that covers it (or null: to triage). Its verdict
+    and reason are the row's `opinions`, and ours is `verification.valid`: a row does not repeat them."""
+    if not flags:
+        return None
+    return [{"oracle": f["oracle"], "known": f.get("known")} for f in flags]
 
 
 def compact_stages(stages: dict[str, dict[str, Any]] | None, algorithm: str | None = None) -> dict[str, dict[str, Any]] | None:
@@ -283,33 +302,78 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _chunks(data: dict[str, Any], rows_per_chunk: int = 2000) -> Iterator[str]:
+def head_text(data: dict[str, Any]) -> str:
+    """results.json's first line: everything but the rows."""
     head = {k: v for k, v in data.items() if k != "results"}
-    yield json.dumps(head, ensure_ascii=False, separators=(",", ":"), allow_nan=False)[:-1] + ',\n"results":[\n'
+    return json.dumps(head, ensure_ascii=False, separators=(",", ":"), allow_nan=False)[:-1] + ',\n"results":[\n'
+
+
+def pieces(data: dict[str, Any], rows_per_chunk: int = 2000, rows_text: Iterator[str] | None = None) -> Iterator[str]:
+    """results.json in pieces of `rows_per_chunk` rows; `rows_text`, when given, yields each row's text in
+    order (a merge copies rows from its inputs' files rather than encoding them again)."""
+    yield head_text(data)
     # NaN and Infinity never reach a file: a Sink's json_safe has turned them into null already, and
     # anything that slipped past raises here rather than write invalid JSON.
-    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
     rows = data.get("results") or []
+    texts = rows_text if rows_text is not None else map(encode_row, rows)
     for start in range(0, len(rows), rows_per_chunk):
-        yield ("" if start == 0 else ",\n") + ",\n".join(map(encode, rows[start:start + rows_per_chunk]))
+        yield ("" if start == 0 else ",\n") + ",\n".join(next(texts) for _ in range(min(rows_per_chunk, len(rows) - start)))
     yield "\n]}\n"
+
+
+def row_spans(path: Path, count: int) -> list[tuple[int, int]] | None:
+    """Where each of the file's `count` rows lies, as (byte offset, length): results.json as `dumps` writes
+    it, the head on the first line and then one row per line. None for a file laid out otherwise (written
+    by hand, or by another tool): its rows are then encoded again when they are copied."""
+    raw = Path(path).read_bytes()
+    if _ESCAPED_SURROGATE_BYTES.search(raw):
+        return None  # load_results changed those rows (json_safe): copied, they would differ from the data
+    start = raw.find(b'\n"results":[\n')
+    if start < 0:
+        return None
+    start += len(b'\n"results":[\n')
+    lines = raw[start:].split(b"\n")
+    if len(lines) < count + 1:
+        return None
+    rows = lines[:count]
+    if lines[count].strip() not in (b"]}", b"") or not all(line.startswith(b"{") for line in rows):
+        return None
+    if count and rows[-1].endswith(b","):
+        return None  # every row but the last ends with the comma that joins it to the next
+    lengths = list(map(len, rows))
+    offsets = list(accumulate(map((1).__add__, lengths[:-1]), initial=start))
+    lengths = [n - 1 for n in lengths]  # the comma
+    if count:
+        lengths[-1] += 1
+    return list(zip(offsets, lengths))
+
+
+encode_row = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode  # a row, as `dumps` writes it
+
+
+_quoted = functools.lru_cache(maxsize=65536)(encode_basestring)  # a JSON string as `dumps` writes it (ensure_ascii=False)
+
+
+def row_prefix(case: str, mode: str, adapter: str) -> str:
+    """How a row's line starts in results.json (ResultRow's first three fields, as `dumps` encodes them)."""
+    return f'{{"case":{_quoted(case)},"mode":{_quoted(mode)},"adapter":{_quoted(adapter)}'
 
 
 def dumps(data: dict[str, Any]) -> str:
     """results.json text: one line per row (readable, diffable) without the indentation of every key."""
-    return "".join(_chunks(data))
+    return "".join(pieces(data))
 
 
 def dump(data: dict[str, Any], handle: TextIO) -> None:
     """The text of `dumps` written row by row (a merged file of ~100,000 rows is never one string)."""
-    for chunk in _chunks(data):
+    for chunk in pieces(data):
         handle.write(chunk)
 
 
 def write_results(out_dir: Path, data: dict[str, Any], sink: "Sink | Redactor | None" = None) -> Path:
     """results.json, through the run's Sink (redacted, JSON-safe), replaced atomically."""
     sink = sink if isinstance(sink, Sink) else Sink(sink or Redactor())
-    return sink.write_json(out_dir / RESULTS, data, render=dumps)
+    return sink.write_pieces(out_dir / RESULTS, pieces(sink.clean(data)))
 
 
 def _no_constant(name: str) -> Any:
@@ -324,6 +388,9 @@ def _finite(text: str) -> float:
 
 
 _ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+# a JSON number (after ':', '[' or ',', not inside a string's hex digits) with an exponent of 3+ digits
+_BIG_EXPONENT = re.compile(r"[:\[,][ \t\r\n]*-?[0-9][0-9.]*[eE][+-]?[0-9]{3,}[ \t\r\n]*[,\]}]")
+_ESCAPED_SURROGATE_BYTES = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 def load_results(path: Path) -> dict[str, Any]:
@@ -339,7 +406,10 @@ def load_results(path: Path) -> dict[str, Any]:
         raise ValueError(f"{path}: is a folder, not a results file") from None
     try:
         with paused_gc():
-            data = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+            # a number too large for a float (1e999) is found by the hook; the hook costs a Python call per
+            # number, so only a text that may hold one (an exponent of three digits or more) pays for it
+            hook = _finite if _BIG_EXPONENT.search(text) else None
+            data = json.loads(text, parse_constant=_no_constant, parse_float=hook)
     except RecursionError:
         raise ValueError(f"{path}: nested too deeply to be a results file") from None
     except ValueError as exc:
@@ -368,6 +438,43 @@ def _kind(value: Any) -> str:
         type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
 
 
+_TEXT = (str, type(None))
+_OBJECT = (dict, type(None))
+_NUMBER = (int, float, type(None))
+
+
+def _row_ok(row: Any) -> bool:
+    """A row of the right shape, found quickly (the checks below, without the message: ~130,000 rows in a
+    merge of eight runs). False sends the row through those checks, which name its first problem."""
+    if type(row) is not dict:
+        return False
+    get = row.get
+    if not (type(get("case")) is str and type(get("mode")) is str and type(get("adapter")) is str
+            and type(get("status")) is str and type(get("reason")) in _TEXT and type(get("stage")) in _TEXT
+            and type(get("expected_source")) in _TEXT):
+        return False
+    stages, verification, signed, expected = get("stages"), get("verification"), get("signed"), get("expected")
+    if not (type(stages) in _OBJECT and type(verification) in _OBJECT and type(signed) in _OBJECT and type(expected) in _OBJECT):
+        return False
+    for key in ("duration_ms", "elapsed_ns"):
+        value = get(key)
+        if type(value) not in _NUMBER or (value is not None and abs(value) > MAX_NUMBER):
+            return False
+    if stages:
+        for entry in stages.values():
+            if type(entry) is not dict or any(type(entry.get(k)) not in _TEXT for k in ("expected", "actual", "note", "diff")):
+                return False
+    if expected and any(type(v) not in _TEXT for v in expected.values()):
+        return False
+    if signed:
+        headers = signed.get("headers")
+        if headers is not None and (type(headers) is not list or any(type(h) is not list for h in headers)):
+            return False
+        if any(type(signed.get(k)) not in _TEXT for k in ("method", "url", "body_b64")):
+            return False
+    return True
+
+
 def shape_problem(data: dict[str, Any]) -> str | None:
     """The first way `data` differs from the results format (results.schema.json), or None. It checks what
     every reader (report, merge, diff, history, disagreements) relies on, so none of them meets a wrong type."""
@@ -377,11 +484,14 @@ def shape_problem(data: dict[str, Any]) -> str | None:
     def is_number(v: Any) -> bool:
         return isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= MAX_NUMBER
 
-    def depth(obj: Any, level: int = 0) -> int:
-        if level > MAX_DEPTH:
-            return level
-        children = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, list) else ()
-        return max((depth(v, level + 1) for v in children), default=level)
+    def depth(obj: Any) -> int:
+        """How many levels of objects and lists nest (stops past MAX_DEPTH): one level at a time, so ~100,000
+        rows cost one list comprehension per level instead of a recursive call per value."""
+        level, count = [obj] if type(obj) in (dict, list) else [], 0
+        while level and count <= MAX_DEPTH:
+            count += 1
+            level = [c for o in level for c in (o.values() if type(o) is dict else o) if type(c) is dict or type(c) is list]
+        return count
 
     if "results" not in data:
         return "results is missing"
@@ -442,6 +552,8 @@ def shape_problem(data: dict[str, Any]) -> str | None:
         if not is_text(line):
             return f"case_errors[{index}] is {_kind(line)}, not text"
     for index, row in enumerate(data["results"]):
+        if _row_ok(row):
+            continue
         where = f"results[{index}]"
         if not isinstance(row, dict):
             return f"{where} is {_kind(row)}, not an object"

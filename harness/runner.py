@@ -20,6 +20,7 @@ from harness.compare import Expected, clip, expected_for, judge
 from harness.model import Check
 from harness.limits import Limits
 from harness.redaction import harness_environment_secrets
+from harness.report.text import with_short_tokens
 from harness.verdicts import COUNT_ORDER, ERROR, UNSUPPORTED
 
 
@@ -198,8 +199,9 @@ def run(options: RunOptions, log: Callable[[str], None] = print, progress_emit: 
         progress_emit = lambda line, final: emit(sink.line(line), final)  # noqa: E731
     sink.write_json(out / res.RUN_SETTINGS, options.settings())
     rows, adapters_info, unavailable = execute(the_plan, options, sink, log, progress_emit)
-    # cleaned once: results.json and every later output (report, history, console, --baseline) come from it
-    data = sink.clean(assemble(the_plan, options, rows, adapters_info, wall_started, cpu_started))
+    # cleaned once: results.json and every later output (report, history, console, --baseline) come from it;
+    # session tokens shortened here, once, so no report or merge of this run has to (docs/results.md)
+    data = sink.clean(with_short_tokens(assemble(the_plan, options, rows, adapters_info, wall_started, cpu_started)))
     path = res.write_results(out, data, sink)
     return RunOutcome(out, path, data, the_plan.case_errors, the_plan.problems, unavailable, sink)
 

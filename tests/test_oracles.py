@@ -224,7 +224,10 @@ def test_a_run_records_every_oracle_opinion_and_flags_disagreement(tmp_path):
     for row in rows:
         flagged = {f["oracle"]: f for f in row.get("oracles_disagree", [])}
         if row["case"].startswith("aws-c-auth/v4/"):
-            assert flagged["oracle-contrarian"]["known"] is None and flagged["oracle-contrarian"]["reason"].startswith("contrarian")
+            # the flag names the oracle and the reviewed entry; its verdict and reason are the row's opinion, once
+            assert flagged["oracle-contrarian"] == {"oracle": "oracle-contrarian", "known": None}
+            assert row["opinions"]["oracle-contrarian"]["verdict"] == "reject"
+            assert row["opinions"]["oracle-contrarian"]["reason"].startswith("contrarian")
         if row["mode"] == "query" and row["case"].startswith("aws-c-auth/v4/"):
             assert flagged["oracle-scratchstack"]["known"] == "scratchstack-encoded-credential"
     v4 = len([r for r in rows if r["case"].startswith("aws-c-auth/v4/")])

@@ -38,11 +38,13 @@ SURFACE_CASES = {
     "rds": "tokens/rds-session-token-nondefault-port",  # (aws-sdk-rds refuses the special user name: a verdict, not protocol)
     "dsql": "tokens/dsql-botocore-dbconnect",
     "eks": "tokens/eks-ruby-sts-presigner",  # X-Amz-Expires 900: Aws::STS::Presigner presigns for 900 s only
+    "aws-chunked": "streaming/chunked-unsigned-payload-trailer",  # botocore's one aws-chunked upload
+    "event-stream": "streaming/events-transcribe-audio",
 }
 
 
 def surface_check(surface: str) -> Check:
-    loaded = load_cases([ROOT / "cases" / "post-policy", ROOT / "cases" / "tokens"])
+    loaded = load_cases([ROOT / "cases" / "post-policy", ROOT / "cases" / "tokens", ROOT / "cases" / "streaming"])
     case = next(c for c in loaded.cases if c.id == SURFACE_CASES[surface])
     return Check(case, case.modes[0])
 

@@ -59,6 +59,8 @@ type Check struct {
 		NormalizePath         bool     `json:"normalize_path"`
 		DoubleEncode          bool     `json:"double_encode"`
 	} `json:"context"`
+	Surface     string           `json:"surface"`      // aws-chunked, event-stream (streaming.go)
+	EventStream *EventStreamSpec `json:"event_stream"` // event-stream checks
 }
 
 func (c *Check) token() string {
@@ -86,6 +88,7 @@ type Result struct {
 	CanonicalRequest *string        `json:"canonical_request"`
 	StringToSign     *string        `json:"string_to_sign"`
 	ElapsedNs        int64          `json:"elapsed_ns,omitempty"`
+	Stream           interface{}    `json:"stream,omitempty"` // an aws-chunked or event-stream chain (streaming.go)
 }
 
 func unsupported(format string, a ...interface{}) Result {
@@ -203,7 +206,7 @@ func handle(ad Adapter, line []byte, write func(interface{})) (stop bool) {
 			"runtime":         "go " + strings.TrimPrefix(runtime.Version(), "go"),
 			"library":         ad.Library(),
 			"library_version": moduleVersion(ad.Module()),
-			"capabilities":    ad.Capabilities(),
+			"capabilities":    withStreaming(adapterName(ad), ad.Capabilities()),
 		}
 		if msg.Adapter != "" {
 			hello["name"] = msg.Adapter // the name is the manifest's; echoed, never kept here
@@ -232,6 +235,9 @@ func signOne(ad Adapter, raw json.RawMessage, logSigning bool) (res Result) {
 	var c Check
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return adapterError("bad check: %v", err)
+	}
+	if c.Surface == "aws-chunked" || c.Surface == "event-stream" {
+		return signStream(ad, &c, logSigning)
 	}
 	return ad.Sign(&c, logSigning)
 }

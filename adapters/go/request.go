@@ -11,6 +11,7 @@ import (
 	"net/textproto"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -143,6 +144,9 @@ func payloadHashHex(c *Check, body []byte) (string, error) {
 		return emptySHA256, nil
 	case "unsigned":
 		return "UNSIGNED-PAYLOAD", nil
+	}
+	if strings.HasPrefix(c.Context.Payload, "STREAMING-") { // a streaming seed (streaming.go)
+		return c.Context.Payload, nil
 	}
 	return "", fmt.Errorf("unknown context.payload %q", c.Context.Payload)
 }

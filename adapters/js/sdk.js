@@ -257,6 +257,7 @@ function host(adapter) {
         ...(out.signed !== undefined ? { signed: out.signed } : {}),
         ...(out.form !== undefined ? { form: out.form } : {}),
         ...(out.token !== undefined ? { token: out.token } : {}),
+        ...(out.stream !== undefined ? { stream: out.stream } : {}), // an aws-chunked or event-stream chain
         canonical_request: out.canonical_request ?? null,
         string_to_sign: out.string_to_sign ?? null,
         elapsed_ns: out.elapsed_ns ?? elapsed,

@@ -40,6 +40,10 @@ class AwsCrtAdapter:
             "algorithms": ["sigv4", "sigv4a"],
             "modes": ["header", "query"],
             "exposes": [],
+            # awscrt's AwsSignatureType has HTTP_REQUEST_HEADERS and HTTP_REQUEST_QUERY_PARAMS only: no
+            # chunk, trailer or event signature type is bound in Python (docs/streaming.md).
+            "why": {s: f"awscrt {dist_version('awscrt')} binds AwsSignatureType HTTP_REQUEST_HEADERS and HTTP_REQUEST_QUERY_PARAMS "
+                       "only: no chunk, trailing-headers or event signing" for s in ("aws-chunked", "event-stream")},
         }
 
     def prepare(self, check: Check):

@@ -29,6 +29,8 @@ from botocore.awsrequest import AWSRequest  # noqa: E402
 from botocore.config import Config  # noqa: E402
 from botocore.credentials import Credentials  # noqa: E402
 
+from botocore_streaming import WHY as STREAMING_WHY  # noqa: E402
+from botocore_streaming import sign_chunked  # noqa: E402
 from ad_common import (  # noqa: E402
     Check,
     FixedClock,
@@ -91,9 +93,13 @@ class BotocoreAdapter:
             "algorithms": ["sigv4"],
             "modes": ["header", "query"],
             "exposes": ["canonical_request", "string_to_sign"],
+            "surfaces": ["single", "aws-chunked"],  # aws-chunked: STREAMING-UNSIGNED-PAYLOAD-TRAILER (botocore_streaming.py)
+            "why": STREAMING_WHY,
         }
 
     def prepare(self, check: Check):
+        if check.raw.get("surface"):
+            return None  # botocore_streaming.py
         if check.algorithm != "sigv4":
             raise Unsupported("botocore's pure-Python signers implement SigV4 only; "
                               "SigV4A needs awscrt (see py-botocore-crt)")
@@ -118,6 +124,11 @@ class BotocoreAdapter:
         return cls(creds, check.service, check.region, expires=check.expires)
 
     def sign(self, check: Check, signer, watch: Stopwatch) -> dict:
+        if check.raw.get("surface") == "aws-chunked":
+            self.log.reset()
+            with watch.running():
+                answer = sign_chunked(check, self.clock)
+            return {**answer, "canonical_request": self.log.canonical_request, "string_to_sign": self.log.string_to_sign}
         request = AWSRequest(method=check.method, url=check.url, data=check.body)
         for name, value in check.headers:
             request.headers[name] = value  # HTTPHeaders appends: duplicates are kept

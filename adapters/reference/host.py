@@ -13,6 +13,7 @@ import time
 import harness
 from harness.model import Case, Check, Context, Request, parse_timestamp
 from harness.reference import post_policy, sign_request, tokens
+from stream import sign_stream
 
 
 def _check(data: dict) -> Check:
@@ -96,14 +97,17 @@ def handle(message: dict) -> dict | None:
             "runtime": f"{platform.python_implementation()} {platform.python_version()}",
             "library": "sigharness reference signer", "library_version": harness.__version__,
             "capabilities": {"algorithms": ["sigv4", "sigv4a"], "modes": ["header", "query"],
-                             "surfaces": ["single", "post-policy", "rds", "dsql", "eks"],
+                             "surfaces": ["single", "post-policy", "rds", "dsql", "eks", "aws-chunked", "event-stream"],
                              "exposes": ["canonical_request", "string_to_sign"], "bench": True},
         }
     ident = message.get("id")
     if kind == "sign":
         try:
             data = message["check"]
-            answer = _sign_surface(data) if data.get("surface") else _sign(_check(data))
+            if data.get("surface") in ("aws-chunked", "event-stream"):
+                answer = sign_stream(data, _check(data))
+            else:
+                answer = _sign_surface(data) if data.get("surface") else _sign(_check(data))
             return dict(answer, type="result", id=ident)
         except Exception as exc:  # the reference refusing is a finding, reported as such
             return {"type": "result", "id": ident, "status": "rejected", "reason": f"{type(exc).__name__}: {exc}"}

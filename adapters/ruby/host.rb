@@ -67,8 +67,10 @@ module SigharnessRuby
         # sign_request returns both; presign_url returns only the URL.
         'exposes' => crt? ? [] : %w[canonical_request string_to_sign],
         'bench' => true,
+        'surfaces' => %w[single event-stream],
         # why an algorithm is missing, for the engine's `unsupported` reason
-        'why' => crt? ? {} : { 'sigv4a' => "aws-sigv4 #{Aws::Sigv4::VERSION} signs SigV4A only with the aws-crt gem, which is not installed" }
+        'why' => (crt? ? {} : { 'sigv4a' => "aws-sigv4 #{Aws::Sigv4::VERSION} signs SigV4A only with the aws-crt gem, which is not installed" })
+          .merge('aws-chunked' => "aws-sigv4 #{Aws::Sigv4::VERSION} has no aws-chunked signing (Signer: sign_request, sign_event, presign_url)")
       }
     }
   end
@@ -222,6 +224,10 @@ module SigharnessRuby
   end
 
   def answer(id, check)
+    if impl.equal?(self) && check['surface'] == 'event-stream'
+      return Streaming.sign(check).merge('type' => 'result', 'id' => id)
+    end
+
     impl.sign(check).merge('type' => 'result', 'id' => id)
   rescue Answer => e
     { 'type' => 'result', 'id' => id, 'status' => e.status, 'reason' => e.message }
@@ -294,5 +300,7 @@ module SigharnessRuby
     exit 0
   end
 end
+
+require_relative 'streaming'
 
 SigharnessRuby.main if $PROGRAM_NAME == __FILE__

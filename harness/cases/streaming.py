@@ -8,8 +8,6 @@ problem is one CaseError, FILE:LINE: what is wrong.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -17,6 +15,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
+from harness.cases.content import content_bytes
 from harness.cases.errors import CaseError
 from harness.cases.yamlfile import parse_yaml
 from harness.model import Context, Request, Source, parse_timestamp, split_url
@@ -47,27 +46,6 @@ class Vector:
     stream: event_stream.EventStream | None = None
     verify_only: tuple[str, ...] = ()  # stages checked by verification, not by value (SigV4A)
     wire: bytes | None = None  # the body as sent, when the source pins it
-
-
-def content_bytes(spec: Any, where: str, file: str, line: int) -> bytes:
-    """Bytes from {text}, {base64}, {hex}, {repeat, times} or a plain string."""
-    if isinstance(spec, str):
-        return spec.encode("utf-8")
-    if not isinstance(spec, dict) or len(set(spec) & {"text", "base64", "hex", "repeat"}) != 1:
-        raise CaseError(file, line, f"{where}: give one of text, base64, hex, or repeat with times")
-    try:
-        if "text" in spec:
-            return str(spec["text"]).encode("utf-8")
-        if "base64" in spec:
-            return base64.b64decode(spec["base64"], validate=True)
-        if "hex" in spec:
-            return bytes.fromhex(spec["hex"])
-    except (binascii.Error, ValueError) as exc:
-        raise CaseError(file, line, f"{where}: {exc}") from None
-    times = spec.get("times")
-    if not isinstance(times, int) or times < 0:
-        raise CaseError(file, line, f"{where}: repeat needs times, a whole number >= 0")
-    return str(spec["repeat"]).encode("utf-8") * times
 
 
 def _header(spec: Any, where: str, file: str, line: int) -> event_stream.Header:

@@ -15,6 +15,7 @@ import yaml
 
 from harness.cases.errors import CaseError
 from harness.cases.schema import _schema_check, schema  # noqa: F401 - schema: also imported from here
+from harness.cases.streams import STREAM_SURFACES, build_stream_case
 from harness.cases.surfaces import build_surface_case
 from harness.cases.files import InputFileError, inside, read_limited
 from harness.divergences import catalogue
@@ -298,6 +299,9 @@ def build_case(
     """Validate one case mapping and resolve its defaults. Body files are read only from inside
     `body_roots` (default: the case file's own folder). A case with `surface:` (a presigned POST
     policy or an IAM token) is built by harness/cases/surfaces.py."""
+    if data.get("surface") in STREAM_SURFACES:  # aws-chunked, event-stream: harness/cases/streams.py
+        return build_stream_case(data, base, lines, file, origin,
+                                 lambda plain: build_case(plain, base, lines, file, origin, limits=limits, body_roots=body_roots))
     if "surface" in data:
         return build_surface_case(data, base, lines, file, origin)
     _schema_check(data, base, lines, file)

@@ -41,8 +41,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         surface = surface_of(Check(case, mode))
         result = surface.sign(Check(case, mode))
         print(f"\n=== {mode} mode ({case.context.algorithm}) ===")
-        for stage in surface.shown_stages:
-            if stage in result.stages:
+        # A streaming stage repeats per chunk or event (`chunk_signature.0`, ...): those in chain order.
+        chained = any("." in stage for stage in result.stages)
+        for stage in (result.stages if chained else surface.shown_stages):
+            if stage in result.stages and stage.partition(".")[0] in surface.shown_stages:
                 print(f"--- {stage}\n{result.stages[stage]}")
         if args.signing_key and "signing_key" in result.stages:
             print(f"--- signing_key\n{result.stages['signing_key']}")

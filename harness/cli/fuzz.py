@@ -84,6 +84,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         algorithms=_choices(args.algorithms, ALGORITHMS, "--algorithms"),
         services=_choices(args.services, SERVICES, "--services"),
         methods=_choices(args.methods, METHODS, "--methods"),
+        surfaces=_choices(args.surfaces or "single", ("single", "aws-chunked", "event-stream"), "--surfaces"),
         tokens=not args.no_tokens,
         bodies=not args.no_bodies,
     )
@@ -186,6 +187,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--algorithms", metavar="A,A", help="sigv4,sigv4a (default both)")
     p.add_argument("--services", metavar="S,S", help="services to draw from (default: service,s3,execute-api,es,sts,iotdevicegateway,vpc-lattice-svcs)")
     p.add_argument("--methods", metavar="M,M", help="methods to draw from")
+    p.add_argument("--surfaces", metavar="S,S",
+                   help="signing surfaces to draw: single (default), aws-chunked, event-stream (docs/streaming.md)")
     p.add_argument("--no-tokens", action="store_true", help="never add a session token")
     p.add_argument("--no-bodies", action="store_true", help="never add a body")
     p.add_argument("--keep-compound", action="store_true", help="also store signatures that are a union of known ones")

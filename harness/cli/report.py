@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from harness.redaction import Sink
-from harness.results import dumps, load_results
+from harness.results import load_results
 
 DEFAULT_MERGED = Path("reports") / "merged"
 
@@ -35,7 +35,7 @@ def _expectations(values: list[str] | None) -> list[tuple[str, str]]:
 def cmd_report(args: argparse.Namespace) -> int:
     from harness import history, report
     from harness.cli.common import UsageError, writable_folder
-    from harness.report.merge import expand_inputs, merge
+    from harness.report.merge import Origins, expand_inputs, merge, write_merged
 
     try:
         paths, merging = expand_inputs(args.results)
@@ -76,16 +76,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     if problems:
         return 2
 
-    data = inputs[0][1] if not merging else merge(inputs)
+    sink = Sink()
+    # what load_results returned is JSON-safe, and this command knows no secret: nothing to clean again
+    origins = Origins()
+    data = sink.adopt(inputs[0][1] if not merging else merge(inputs, origins))
     out = Path(args.out) if args.out else (paths[0].parent if not merging else DEFAULT_MERGED)
     try:
         writable_folder(out, "--out")
     except UsageError as exc:
         return _fail(str(exc))
-    sink = Sink()
     written: list[Path] = []
     if merging:
-        written.append(sink.write_json(out / "results.json", data, render=dumps))
+        written.append(write_merged(out, data, origins, sink))
     history_path = Path(args.history) if args.history else None
     try:
         if history_path is not None and not args.no_append:

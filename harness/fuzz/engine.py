@@ -52,7 +52,10 @@ def _outcome(session: AdapterSession, check: Check, expected: Expected) -> Outco
         judged = judge(check, expected, answer)
     except Exception as exc:  # a harness bug is reported as one, not a crash of the fuzzer
         return Outcome("error", reason=f"harness could not judge this answer: {type(exc).__name__}: {exc}")
-    return Outcome(judged.status, judged.stage, judged.reason, judged.to_json())
+    # A streaming stage without its chunk or event number (`chunk_signature.3` -> `chunk_signature`):
+    # the same fault at another chunk is the same divergence, and shrinking finds the first.
+    stage = judged.stage.partition(".")[0] if judged.stage else judged.stage
+    return Outcome(judged.status, stage, judged.reason, judged.to_json())
 
 
 class Fleet:
@@ -210,7 +213,8 @@ class Fuzzer:
         key = data_key(data)
         if key in self._cache:
             return self._cache[key]
-        check = Check(to_case(data), data["context"]["modes"][0])
+        case = to_case(data)
+        check = Check(case, case.modes[0])  # header or query; `stream` for a streaming case
         try:
             outcomes = dict(self.evaluate(check))
         except Exception as exc:  # the reference signer cannot sign it: not a divergence to judge

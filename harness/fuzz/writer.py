@@ -53,6 +53,8 @@ def areas(data: dict[str, Any]) -> list[str]:
         found.append("methods")
     if ctx.get("modes") == ["query"]:
         found.append("presign")
+    if data.get("surface"):
+        found.insert(0, data["surface"])  # aws-chunked, event-stream
     return found or ["basic"]
 
 
@@ -66,7 +68,7 @@ def _request_text(data: dict[str, Any], limit: int = 60) -> str:
 
 def title_for(data: dict[str, Any], signature: Signature) -> str:
     ctx = data.get("context", {})
-    bits = [f"{ctx.get('modes', ['header'])[0]} mode"]
+    bits = [data["surface"] if data.get("surface") else f"{ctx.get('modes', ['header'])[0]} mode"]
     if ctx.get("service"):
         bits.append(ctx["service"])
     if ctx.get("algorithm") == "sigv4a":
@@ -102,7 +104,8 @@ def tool_note(finding: Finding) -> str:
 def _diff_excerpt(detail: Any, stage: str | None) -> str:
     if not isinstance(detail, dict) or not stage:
         return ""
-    entry = (detail.get("stages") or {}).get(stage) or {}
+    stages = detail.get("stages") or {}
+    entry = stages.get(stage) or next((e for name, e in stages.items() if name.startswith(stage + ".") and e.get("diff")), {})
     diff = entry.get("diff") or ""
     changed = [line for line in diff.split("\n") if line[:1] in "+-" and not line.startswith(("+++", "---"))]
     return " | ".join(changed[:NOTE_DIFF_LINES])
@@ -112,7 +115,7 @@ def case_mapping(finding: Finding, note: str | None = None) -> dict[str, Any]:
     data = finding.data
     digest = case_hash(data)
     req = dict(data["request"])
-    url = f"https://{req.pop('host')}{req.pop('path', '/')}"
+    url = req.pop("url", None) or f"https://{req.pop('host')}{req.pop('path', '/')}"  # streaming cases carry a url
     query = req.pop("query", "")
     if query:
         url += f"?{query}"
@@ -120,7 +123,7 @@ def case_mapping(finding: Finding, note: str | None = None) -> dict[str, Any]:
     flags: dict[str, Any] = {"note": note or tool_note(finding)}
     flags.update(data.get("flags", {}))
     flags["found_by"] = {"seed": finding.seed, "round": finding.round, **finding.signature.to_found_by()}
-    return {
+    mapping = {
         "id": f"found/{digest}",
         "title": title_for(data, finding.signature),
         "tags": ["found", *areas(data)],
@@ -128,6 +131,10 @@ def case_mapping(finding: Finding, note: str | None = None) -> dict[str, Any]:
         "request": request,
         "context": data.get("context", {}),
     }
+    for key in ("surface", "chunked", "events"):  # a streaming case (harness/fuzz/streams.py)
+        if key in data:
+            mapping[key] = data[key]
+    return mapping
 
 
 def _comparable(check: Check) -> dict[str, Any]:

@@ -4,9 +4,8 @@ shared single-shot code (canonical.py, signing.py, authorization.py).
 A surface declares itself here once: the check modes it serves, the stages it exposes (compared
 with each adapter's answer, in order), the stages `sigharness show` prints, and its `sign(check)`.
 Comparison, `show` and bless read the declaration; a new surface adds its module and one entry.
-A case names its surface (`Case.surface`: single, post-policy, rds, dsql, eks); the streaming
-modules (chunked.py, event_stream.py) join this table when the case format carries them
-(docs/streaming.md).
+A case names its surface (`Case.surface`: single, post-policy, rds, dsql, eks, aws-chunked,
+event-stream; docs/streaming.md for the last two).
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from harness.model import SINGLE, Check
-from harness.reference import post_policy, signer, tokens
+from harness.reference import chunked, event_stream, post_policy, signer, tokens
 from harness.reference.signer import REFUSAL_STAGE, SigningResult, sign, sign_request
 
 
@@ -45,11 +44,26 @@ def sign_token(check: Check) -> SigningResult:
     return SigningResult(dict(tokens.sign_token(check.case.subject).stages))
 
 
+def sign_chunked(check: Check) -> SigningResult:
+    """Every stage of an aws-chunked upload (its `subject` is a ChunkedUpload), `stage.N` per chunk."""
+    result = chunked.sign_upload(check.case.subject)
+    return SigningResult(result.flat(), result.signed)
+
+
+def sign_events(check: Check) -> SigningResult:
+    """Every stage of an event stream (its `subject` is an EventStream), `stage.N` per event."""
+    result = event_stream.sign_stream(check.case.subject)
+    return SigningResult(result.flat(), result.signed)
+
+
 SURFACES: dict[str, Surface] = {
     SINGLE: Surface(SINGLE, ("header", "query"), signer.STAGES, signer.SHOWN_STAGES, signer.sign),
     "post-policy": Surface("post-policy", ("form",), post_policy.STAGES, post_policy.STAGES, sign_post),
     **{kind: Surface(kind, ("token",), tokens.STAGES, tokens.STAGES[:3] + ("signed_url", "token"), sign_token)
        for kind in tokens.SURFACES},
+    # One mode, `stream`; the stages repeat per chunk or event (`chunk_signature.0`, ...).
+    "aws-chunked": Surface("aws-chunked", ("stream",), chunked.STAGES, chunked.STAGES, sign_chunked),
+    "event-stream": Surface("event-stream", ("stream",), event_stream.STAGES, event_stream.STAGES, sign_events),
 }
 
 

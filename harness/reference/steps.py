@@ -9,6 +9,9 @@ from harness.model import Context, Request
 from harness.reference.signer import SigningResult, sign_request
 
 
+ONCE = ("final_chunk", "final_event")  # once per stream, though numbered as the last chunk or event
+
+
 @dataclass(frozen=True)
 class Step:
     """One stage's value; `index` numbers the chunk or event it belongs to (None: once per stream)."""
@@ -25,6 +28,12 @@ class Steps:
     def values(self, stage: str) -> list[str]:
         """The stage's values in order (chunk 0 first)."""
         return [s.text for s in self.steps if s.stage == stage]
+
+    def flat(self) -> dict[str, str]:
+        """The stages as one mapping in chain order: `stage.N` for a per-chunk or per-event value
+        (`chunk_signature.0`), the name alone for a value once per stream (the final chunk's or
+        final event's signature, the trailer's)."""
+        return {(s.stage if s.index is None or s.stage in ONCE else f"{s.stage}.{s.index}"): s.text for s in self.steps}
 
     def first_difference(self, expected: dict[str, list[str] | tuple[str, ...]]) -> tuple[str, int, str, str] | None:
         """The first (stage, position, expected, actual) that differs, in chain order; None if all agree."""

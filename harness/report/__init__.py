@@ -24,7 +24,7 @@ from harness import oracles, verdicts
 from harness.report import model
 from harness.redaction import Sink
 from harness.results import expanded, paused_gc
-from harness.report.text import json_for_html, md_cell, shorten_tokens, xml_text
+from harness.report.text import json_for_html, md_cell, with_short_tokens, xml_text
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -99,7 +99,7 @@ def sparkline(points: list[dict[str, Any]], width: int = 120, height: int = 26) 
 
 
 def render_html(data: dict[str, Any], history: dict[str, Any] | None = None, title: str | None = None) -> str:
-    clean = shorten_tokens(data)
+    clean = with_short_tokens(data)
     return _html(clean, model.build(clean, history, title), history, title)
 
 
@@ -175,7 +175,7 @@ def _page_json(value: Any) -> str:
 def render_junit(data: dict[str, Any]) -> str:
     """One <testcase> per case x mode x adapter; a <testsuite> per adapter. fail -> failure, error -> error,
     unsupported -> skipped, variant -> passed (with the reason in system-out)."""
-    return _junit(shorten_tokens(data))
+    return _junit(with_short_tokens(data))
 
 
 _ATTR_SPECIAL = re.compile('[&<>"\n\r\t]')
@@ -288,7 +288,7 @@ def _failure_text(row: dict[str, Any]) -> str:
 
 def render_summary(data: dict[str, Any], max_failures: int = 15) -> str:
     """A short Markdown table for a pull request comment."""
-    clean = shorten_tokens(data)
+    clean = with_short_tokens(data)
     return _summary(clean, model.build(clean), max_failures)
 
 
@@ -355,7 +355,7 @@ def _write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    clean = shorten_tokens(sink.clean(data))  # once for every output: no secret, no whole session token
+    clean = with_short_tokens(sink.clean(data))  # once for every output: no secret, no whole session token
     loaded = load_history(history)
     view = model.build(clean, loaded, title)
     outputs: tuple[tuple[str, Callable[[], Iterable[str]]], ...] = (  # one after the other
@@ -364,5 +364,5 @@ def _write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | 
         ("summary.md", lambda: [_summary(clean, view)]),
     )
     for name, pieces in outputs:
-        written.append(sink.write_text(out / name, "".join(pieces())))
+        written.append(sink.write_pieces(out / name, pieces()))
     return written

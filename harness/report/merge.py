@@ -9,13 +9,18 @@ column, the later input wins.
 
 from __future__ import annotations
 
+import mmap
 import platform
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import harness
-from harness.results import FORMAT, VERSION, check_key, paused_gc
+from harness.report.text import SHORTENED, tokens_shortened
+from harness.redaction import Sink
+from harness.results import FORMAT, RESULTS, VERSION, check_key, encode_row, pieces, paused_gc, row_prefix, row_spans
 
 
 def column_keys(inputs: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -44,13 +49,49 @@ def column_keys(inputs: list[dict[str, Any]]) -> list[dict[str, str]]:
     return mapping
 
 
-def merge(inputs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
-    """One results structure from several (path, data) pairs, in the results.json format plus `manifest.merged`."""
+@dataclass
+class Origins:
+    """Where each merged row came from: (input, its place in that input's rows, its name there), for the rows
+    taken over unchanged apart from their column key, so `write_merged` can copy their text."""
+
+    inputs: list[tuple[str, int, Any]] = field(default_factory=list)  # (path, rows, format version) per input
+    rows: dict[int, tuple[int, int, str]] = field(default_factory=dict)  # id(row) -> (input, index, adapter there)
+
+
+def merge(inputs: list[tuple[str, dict[str, Any]]], origins: Origins | None = None) -> dict[str, Any]:
+    """One results structure from several (path, data) pairs, in the results.json format plus `manifest.merged`.
+    With `origins`, it records where each row came from (for `write_merged`)."""
     with paused_gc():
-        return _merge(inputs)
+        return _merge(inputs, origins)
 
 
-def _merge(inputs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+def write_merged(out_dir: Path, data: dict[str, Any], origins: Origins, sink: Sink) -> Path:
+    """The merged results.json, the same text `results.dumps(data)` gives, with each row taken over unchanged
+    copied from its input's file (its column key put in) instead of encoded again: a merge of eight full
+    runs writes ~130 MB, and encoding it cost more than reading the inputs. A row that changed, or an
+    input laid out otherwise, is encoded."""
+    spans = [row_spans(Path(p), n) if v == VERSION else None for p, n, v in origins.inputs]
+    with ExitStack() as stack:
+        files = [stack.enter_context(mmap.mmap(stack.enter_context(open(p, "rb")).fileno(), 0, access=mmap.ACCESS_READ))
+                 if s else None for (p, _, _), s in zip(origins.inputs, spans)]
+
+        def texts() -> Iterator[str]:
+            for row in data.get("results") or []:
+                where = origins.rows.get(id(row))
+                if where is not None and spans[where[0]] is not None:
+                    source, index, name = where
+                    offset, length = spans[source][index]  # type: ignore[index]
+                    line = files[source][offset:offset + length].decode("utf-8")  # type: ignore[index]
+                    before = row_prefix(row["case"], row["mode"], name)
+                    if line.startswith(before):
+                        yield row_prefix(row["case"], row["mode"], row["adapter"]) + line[len(before):]
+                        continue
+                yield encode_row(row)
+
+        return sink.write_pieces(Path(out_dir) / RESULTS, pieces(sink.clean(data), rows_text=texts()))
+
+
+def _merge(inputs: list[tuple[str, dict[str, Any]]], origins: Origins | None = None) -> dict[str, Any]:
     datas = [d for _, d in inputs]
     mapping = column_keys(datas)
     adapters: dict[str, dict[str, Any]] = {}
@@ -78,14 +119,21 @@ def _merge(inputs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         for check, entry in own.items():
             checks.setdefault(check, entry)
         differing = {k for k, entry in own.items() if checks[k] is not entry and checks[k].get("expected") != entry.get("expected")}
-        for row in data.get("results") or []:  # rows are taken over, not copied: one copy of ~100,000 rows is enough
-            key = keys.get(row["adapter"], row["adapter"])
+        if origins is not None:
+            origins.inputs.append((str(path), len(data.get("results") or []), data.get("version")))
+        for place, row in enumerate(data.get("results") or []):  # rows are taken over, not copied: one copy of ~100,000 rows is enough
+            name = row["adapter"]
+            key = keys.get(name, name)
             row["adapter"] = key
+            changed = False
             if differing:
                 check = check_key(row["case"], row["mode"])
                 if check in differing:
                     row["expected"] = own[check].get("expected")  # judged against another expectation
+                    changed = True
             rows[(row["case"], row["mode"], key)] = row
+            if origins is not None and not changed:
+                origins.rows[id(row)] = (index, place, name)
         for line in data.get("case_errors") or []:
             if line not in case_errors:
                 case_errors.append(line)
@@ -100,6 +148,8 @@ def _merge(inputs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
             "platform": platform.platform(), "python": platform.python_version(), "machine": platform.machine(),
             "case_sources": sources,
             "merged": merged_runs,
+            # the token pass is skipped only when every input's tokens are shortened already
+            **({"session_tokens": SHORTENED} if datas and all(tokens_shortened(d) for d in datas) else {}),
         },
         "adapters": dict(sorted(adapters.items())),
         "cases": cases,

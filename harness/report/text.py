@@ -136,6 +136,27 @@ def shorten_tokens(data: Any) -> Any:
     return json.loads(text)
 
 
+SHORTENED = "shortened"  # manifest.session_tokens of a results document whose tokens are shortened already
+
+
+def tokens_shortened(data: Any) -> bool:
+    """Whether the document says its session tokens are shortened (every run writes them so; a merge of
+    such runs keeps saying it)."""
+    return isinstance(data, dict) and (data.get("manifest") or {}).get("session_tokens") == SHORTENED
+
+
+def with_short_tokens(data: Any) -> Any:
+    """`data` with every session token shortened, saying so in `manifest.session_tokens`; as it is when it
+    says so already (the pass costs a JSON round trip of the whole document: a merge of eight runs would
+    spend most of its time here)."""
+    if tokens_shortened(data):
+        return data
+    clean = shorten_tokens(data)
+    if isinstance(clean, dict) and isinstance(clean.get("manifest"), dict):
+        clean["manifest"]["session_tokens"] = SHORTENED
+    return clean
+
+
 def json_for_html(value: Any) -> str:
     """JSON safe inside <script type="application/json">: no '<', '>' or '&' (so no '</script>'), no U+2028/9."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -79,9 +79,15 @@ function prepare(check) {
   };
 }
 
+// Streaming signatures (docs/streaming.md): checked in the installed package's API.
+const NO_STREAMING = `aws-crt ${installedVersion('aws-crt')} exports aws_sign_request (an HttpRequest) only: AwsSignatureType has HttpRequestChunk and HttpRequestEvent, but no function signs a chunk, trailer or event with a previous signature`;
+
 module.exports = {
   library: 'aws-crt',
   version: () => installedVersion('aws-crt'),
-  capabilities: { algorithms: ['sigv4', 'sigv4a'], modes: ['header', 'query'], exposes: [] },
+  capabilities: {
+    algorithms: ['sigv4', 'sigv4a'], modes: ['header', 'query'], exposes: [],
+    why: { 'aws-chunked': NO_STREAMING, 'event-stream': NO_STREAMING },
+  },
   prepare,
 };

@@ -71,11 +71,17 @@ function prepare(check) {
   };
 }
 
+// Streaming signatures (docs/streaming.md): checked in the installed package's API.
+const NO_STREAMING = `@aws-sdk/signature-v4-crt ${installedVersion('@aws-sdk/signature-v4-crt')} CrtSignerV4 has sign (an HttpRequest) and presign only: no chunk, trailer or event signing`;
+
 module.exports = {
   library: '@aws-sdk/signature-v4-crt',
   version: () =>
     `${installedVersion('@aws-sdk/signature-v4-crt')} (aws-crt ${installedVersion('aws-crt')}, ` +
     `@smithy/signature-v4 ${installedVersion('@smithy/signature-v4')})`,
-  capabilities: { algorithms: ['sigv4', 'sigv4a'], modes: ['header', 'query'], exposes: [] },
+  capabilities: {
+    algorithms: ['sigv4', 'sigv4a'], modes: ['header', 'query'], exposes: [],
+    why: { 'aws-chunked': NO_STREAMING, 'event-stream': NO_STREAMING },
+  },
   prepare,
 };

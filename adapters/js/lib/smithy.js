@@ -6,6 +6,7 @@ const { SignatureV4 } = require('@smithy/signature-v4');
 const { Hash } = require('@smithy/hash-node');
 const { Unsupported, installedVersion, libraryCall, now } = require('./common');
 const { buildRequest, payloadPlan, signedFromHttpRequest } = require('./smithy_request');
+const { prepareStream, NO_CHUNKED } = require('./streaming');
 
 // What the SDK's Node.js runtime config passes as `sha256`.
 const sha256 = Hash.bind(null, 'sha256');
@@ -73,6 +74,7 @@ function prepare(check) {
     applyChecksum: ctx.content_sha256_header,
   });
   const seen = recordStages(signer);
+  if (check.raw.surface) return prepareStream(check, signer, seen, what); // aws-chunked, event-stream
   const signingRegion = v4a ? ctx.region_set.join(',') : ctx.region;
 
   return async function run() {
@@ -106,6 +108,8 @@ module.exports = {
     algorithms: ['sigv4', 'sigv4a'],
     modes: ['header', 'query'],
     exposes: ['canonical_request', 'string_to_sign'],
+    surfaces: ['single', 'event-stream'],
+    why: { 'aws-chunked': NO_CHUNKED },
   },
   prepare,
 };

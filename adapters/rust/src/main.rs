@@ -8,6 +8,7 @@
 //! through its TRACE `tracing` events, captured by the subscriber in `capture`.
 
 mod capture;
+mod streaming;
 mod tokens;
 
 use std::io::{self, BufRead, Write};
@@ -158,7 +159,7 @@ fn parse_check(check: &Value) -> Res<Check> {
     let expires = context.get("expires").and_then(Value::as_u64);
 
     let payload = get_str(context, "payload")?.to_string();
-    if !matches!(payload.as_str(), "body" | "empty" | "unsigned") {
+    if !matches!(payload.as_str(), "body" | "empty" | "unsigned") && !payload.starts_with("STREAMING-") {
         return Err(Outcome::Unsupported(format!("unknown payload kind `{payload}`")));
     }
 
@@ -257,6 +258,9 @@ fn signable_body<'a>(c: &'a Check) -> SignableBody<'a> {
         "body" => SignableBody::Bytes(&c.body),
         // The crate's own helper for an empty body: it hashes zero bytes itself.
         "empty" => SignableBody::empty(),
+        // A streaming seed (streaming.rs), as the SDK's aws-chunked and event-stream clients sign it.
+        "STREAMING-UNSIGNED-PAYLOAD-TRAILER" => SignableBody::StreamingUnsignedPayloadTrailer,
+        p if p.starts_with("STREAMING-") => SignableBody::Precomputed(p.to_string()),
         _ => SignableBody::UnsignedPayload,
     }
 }
@@ -443,6 +447,7 @@ fn hello() -> Value {
             "modes": ["header", "query"],
             "exposes": ["canonical_request", "string_to_sign"],
             "bench": true,
+            "surfaces": ["single", "aws-chunked", "event-stream"],
         },
     })
 }
@@ -518,6 +523,7 @@ fn main() {
             Some("bye") => break,
             Some("sign") => match msg.get("check") {
                 Some(check) if token_generators => answer(&id, "result", tokens::handle_sign(check)),
+                Some(check) if check.get("surface").is_some() => answer(&id, "result", streaming::handle_stream(check)),
                 Some(check) => answer(&id, "result", handle_sign(check)),
                 None => answer(&id, "result", adapter_err("sign message without `check`")),
             },

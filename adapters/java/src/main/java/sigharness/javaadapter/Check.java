@@ -32,6 +32,8 @@ final class Check {
     final String sessionTokenPlacement; // signed | after
     final boolean normalizePath;
     final boolean doubleEncode;
+    final String surface;       // null (single-shot), aws-chunked, event-stream (Streaming.java)
+    final Map<String, Object> raw; // the check as sent (Streaming reads its chunked / event_stream block)
 
     @SuppressWarnings("unchecked")
     Check(Map<String, Object> m) {
@@ -73,6 +75,8 @@ final class Check {
         sessionTokenPlacement = str(c, "session_token_placement", "signed");
         normalizePath = bool(c, "normalize_path", true);
         doubleEncode = bool(c, "double_encode", true);
+        surface = str(m, "surface", null);
+        raw = m;
     }
 
     boolean isQuery() {

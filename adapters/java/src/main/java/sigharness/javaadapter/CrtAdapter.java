@@ -57,13 +57,14 @@ final class CrtAdapter implements Adapter {
         if (!"sigv4".equals(c.algorithm) && !"sigv4a".equals(c.algorithm)) {
             return "unknown algorithm " + c.algorithm;
         }
-        if (!"body".equals(c.payload) && !"empty".equals(c.payload) && !"unsigned".equals(c.payload)) {
+        if (!"body".equals(c.payload) && !"empty".equals(c.payload) && !"unsigned".equals(c.payload)
+            && !c.payload.startsWith("STREAMING-")) {
             return "unknown payload policy " + c.payload;
         }
         return null;
     }
 
-    private static AwsSigningConfig config(Check c) {
+    static AwsSigningConfig config(Check c) {
         AwsSigningConfig config = new AwsSigningConfig();
         config.setAlgorithm(c.isSigV4a()
             ? AwsSigningConfig.AwsSigningAlgorithm.SIGV4_ASYMMETRIC
@@ -90,7 +91,8 @@ final class CrtAdapter implements Adapter {
                 config.setSignedBodyValue(AwsSigningConfig.AwsSignedBodyValue.UNSIGNED_PAYLOAD);
                 break;
             default:
-                config.setSignedBodyValue(null); // the CRT hashes the body stream
+                // a streaming seed (Streaming.java) signs its STREAMING-... value; else the CRT hashes the body
+                config.setSignedBodyValue(c.payload.startsWith("STREAMING-") ? c.payload : null);
         }
         config.setSignedBodyHeader(c.contentSha256Header
             ? AwsSigningConfig.AwsSignedBodyHeaderType.X_AMZ_CONTENT_SHA256
@@ -155,7 +157,7 @@ final class CrtAdapter implements Adapter {
     }
 
     /** The body as a CRT request body stream (the signer reads it to hash it, and may rewind it). */
-    private static final class Body implements HttpRequestBodyStream {
+    static final class Body implements HttpRequestBodyStream {
         private final byte[] data;
         private int pos;
 

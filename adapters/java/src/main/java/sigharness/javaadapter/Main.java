@@ -85,6 +85,9 @@ public final class Main {
                 } catch (RuntimeException e) {
                     return Result.error("cannot read the check: " + Result.describe(e)).toMessage(id);
                 }
+                if (check.surface != null) {
+                    return Streaming.sign(adapter, check).toMessage(id);
+                }
                 return adapter.sign(check).toMessage(id);
             }
             case "bench":
@@ -101,9 +104,11 @@ public final class Main {
         caps.put("modes", List.of("header", "query"));
         caps.put("exposes", adapter.exposes());
         caps.put("bench", true);
-        if (!adapter.why().isEmpty()) {
-            caps.put("why", adapter.why());
-        }
+        caps.put("surfaces", Streaming.surfaces(adapter));
+        // the streaming surfaces' reasons, then the adapter's own (token and POST helpers looked at)
+        Map<String, String> why = new LinkedHashMap<>(Streaming.why(adapter));
+        why.putAll(adapter.why());
+        caps.put("why", why);
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("type", "hello");
         m.put("protocol", PROTOCOL);

@@ -17,6 +17,7 @@ final class Result {
     String canonicalRequest;
     String stringToSign;
     long elapsedNs = -1;
+    Map<String, Object> stream; // an aws-chunked or event-stream chain (Streaming.java)
 
     private Result(String status, String reason) {
         this.status = status;
@@ -89,6 +90,9 @@ final class Result {
         m.put("signed", s);
         m.put("canonical_request", canonicalRequest);
         m.put("string_to_sign", stringToSign);
+        if (stream != null) {
+            m.put("stream", stream);
+        }
         if (elapsedNs >= 0) {
             m.put("elapsed_ns", elapsedNs);
         }

@@ -103,7 +103,7 @@ final class SdkV2Adapter implements Adapter {
     }
 
     /** Builds the SDK request and the SignRequest; exceptions come from the SDK (or java.net.URI it relies on). */
-    private SignRequest<? extends AwsCredentialsIdentity> prepare(Check c) {
+    SignRequest<? extends AwsCredentialsIdentity> prepare(Check c) {
         // the URL authority split into the builder's host and port fields ("[::1]:443" -> "[::1]", 443)
         String host = c.host;
         Integer port = null;
@@ -188,7 +188,7 @@ final class SdkV2Adapter implements Adapter {
         }
     }
 
-    private synchronized HttpSigner<AwsCredentialsIdentity> signerFor(Check c) {
+    synchronized HttpSigner<AwsCredentialsIdentity> signerFor(Check c) {
         if (!c.isSigV4a()) {
             return v4;
         }
@@ -242,7 +242,7 @@ final class SdkV2Adapter implements Adapter {
     }
 
     /** The URL as the SDK writes it: SdkHttpRequest.getUri(), whose string is exactly this concatenation. */
-    private static String urlOf(SdkHttpRequest r) {
+    static String urlOf(SdkHttpRequest r) {
         try {
             return r.getUri().toString();
         } catch (RuntimeException e) {
