@@ -45,6 +45,8 @@ from typing import Any, Callable, Iterable, Iterator, TextIO
 
 PROTOCOL = 1
 FLOOR = "hmac-sha256-chain"
+RECEIVED_HEADER = "X-Sigharness-Received"  # the capture server's number for the request (docs/wire.md)
+SEND_TIMEOUT = 10.0  # seconds a client may take to send one request and read the answer
 
 
 # -- the refused-vs-error rules -------------------------------------------------------------------
@@ -229,6 +231,47 @@ def signed_from_prepared(check: Check, prepared: Any) -> dict:
     }
 
 
+# -- sending (the wire stage: docs/wire.md) -------------------------------------------------------
+def send_url(url: str, scheme: str) -> str:
+    """The signed URL with its scheme replaced (`send` says `http`: no TLS; the scheme is not signed).
+    The host and any port stay: inside the adapter's namespace the signed host name is the relay."""
+    _, sep, rest = url.partition("://")
+    return f"{scheme}://{rest}" if sep else url
+
+
+def received_number(headers: Any) -> str | None:
+    """The X-Sigharness-Received value of an answer's headers (a dict-like with `get`, an
+    `email.message.Message`, or (name, value) pairs), None when absent."""
+    if hasattr(headers, "get") and not isinstance(headers, (list, tuple)):
+        value = headers.get(RECEIVED_HEADER) or headers.get(RECEIVED_HEADER.lower())
+        return None if value is None else str(value)
+    for name, value in headers or ():
+        name = name.decode("latin-1") if isinstance(name, bytes) else str(name)
+        if name.lower() == RECEIVED_HEADER.lower():
+            return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    return None
+
+
+def sent_by(client: str, send: Callable[[], tuple[int, Any]]) -> dict:
+    """The `sent` part of an answer: run the client (`send()` returns the answer's status and
+    headers); what it raises is the client refusing or failing to send (a finding, not an adapter
+    error), reported as `Type: message`."""
+    try:
+        status, headers = send()
+    except Unsupported:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever the client raises is what its users would see
+        return {"client": client, "error": describe(exc)}
+    return {"client": client, "status": int(status), "received": received_number(headers)}
+
+
+def signed_parts(check: Check, outcome: dict) -> tuple[str, str, list[tuple[str, str]], bytes]:
+    """(method, url, headers, body) of a `signed(...)` outcome, the body as it would be sent."""
+    req = outcome["signed"]
+    body = check.body if req.get("body_b64") is None else base64.b64decode(req["body_b64"])
+    return req["method"], req["url"], [(str(n), str(v)) for n, v in req["headers"]], body
+
+
 # -- clock pinning --------------------------------------------------------------------------------
 def pin_module_clock(module: Any, now: Callable[[], _dt.datetime]) -> None:
     """Fix the clock a library module reads, for libraries that call ``datetime.datetime.utcnow()``
@@ -331,6 +374,7 @@ class Adapter:
     modes: tuple[str, ...] = ("header", "query")
     exposes: tuple[str, ...] = ()  # "canonical_request", "string_to_sign" when the library shows them
     why: dict[str, str] = {}  # an algorithm or mode left out -> why the library cannot (the engine's reason)
+    clients: tuple[str, ...] = ()  # HTTP clients `send` uses (harness/protocol.py CLIENTS); empty: no send
 
     def library_version(self) -> str:
         """The installed library's version, read at run time (never typed by hand)."""
@@ -347,7 +391,7 @@ class Adapter:
         declares nothing: the harness answers `unsupported` for every check itself."""
         return {"library": self.library, "library_version": self.library_version(),
                 "algorithms": list(self.algorithms), "modes": list(self.modes), "exposes": list(self.exposes),
-                **({"why": dict(self.why)} if self.why else {})}
+                **({"why": dict(self.why)} if self.why else {}), **({"clients": list(self.clients)} if self.clients else {})}
 
     def prepare(self, check: Check) -> Any:
         """Whatever is built once per check (a signer, a config); raise Unsupported here early."""
@@ -357,6 +401,13 @@ class Adapter:
         """Sign once with the library; return `signed(...)`."""
         raise Unsupported(f"{type(self).__name__}.sign is not written yet")
 
+    def send(self, check: Check, state: Any, outcome: dict, client: str, scheme: str) -> dict:
+        """Send what `sign` returned with `client`, configured as its users do, to
+        `send_url(url, scheme)`; return `sent_by(client, ...)`. (An adapter whose client signs in a
+        hook, as `requests`' auth= does, defines `sign_and_send(check, state, watch, client, scheme)`
+        returning (outcome, sent) instead.)"""
+        raise Unsupported(f"{type(self).__name__} does not send with {client}")
+
 
 class Host:
     """The protocol loop around one adapter object."""
@@ -364,6 +415,7 @@ class Host:
     def __init__(self, adapter: Any, out: TextIO) -> None:
         self.adapter = adapter
         self.out = out
+        self.clients: tuple[str, ...] | None = None  # what hello declared
 
     def send(self, obj: dict) -> None:
         self.out.write(json.dumps(obj, ensure_ascii=True, separators=(",", ":")) + "\n")
@@ -371,6 +423,7 @@ class Host:
 
     def hello(self, msg: dict) -> dict:
         info = self.adapter.hello()
+        self.clients = tuple(info.get("clients") or ())
         runtime = f"python {platform.python_version()}"
         if info.get("runtime_extra"):
             runtime += f" ({info['runtime_extra']})"
@@ -382,7 +435,8 @@ class Host:
             "capabilities": {"algorithms": list(info["algorithms"]), "modes": list(info["modes"]),
                              "exposes": list(info.get("exposes", [])), "bench": True,
                              **({"why": dict(info["why"])} if info.get("why") else {}),
-                             **({"surfaces": list(info["surfaces"])} if "surfaces" in info else {})},
+                             **({"surfaces": list(info["surfaces"])} if "surfaces" in info else {}),
+                             **({"clients": list(info["clients"])} if info.get("clients") else {})},
         }
 
     @staticmethod
@@ -413,6 +467,32 @@ class Host:
             if what in outcome:
                 answer[what] = outcome[what]
         return answer
+
+    def send_check(self, msg: dict) -> dict:
+        """`send`: sign exactly as for `sign`, then send with the client; the answer is `sign`'s plus `sent`."""
+        msg_id, client, scheme = msg.get("id"), str(msg.get("client") or ""), str(msg.get("scheme") or "http")
+        try:
+            if self.clients is None:  # no hello yet (a test talking to the host directly)
+                self.clients = tuple(self.adapter.hello().get("clients") or ())
+            clients = self.clients
+            if client not in clients:
+                raise Unsupported(f"the adapter does not send with {client!r} (it declares clients: {', '.join(clients) or 'none'})")
+            check = Check.parse(msg.get("check") or {})
+            state = self.adapter.prepare(check)
+            watch = Stopwatch()
+            started = time.perf_counter_ns()
+            hook = getattr(self.adapter, "sign_and_send", None)
+            if hook is not None:
+                outcome, sent = hook(check, state, watch, client, scheme)
+            else:
+                outcome = self.adapter.sign(check, state, watch)
+                sent = self.adapter.send(check, state, outcome, client, scheme)
+            elapsed = watch.elapsed_ns or time.perf_counter_ns() - started
+        except Exception as exc:  # noqa: BLE001 - sorted by refusal()
+            return self.refusal(msg_id, exc)
+        return {"type": "result", "id": msg_id, "status": "signed", "signed": outcome["signed"],
+                "canonical_request": outcome.get("canonical_request"), "string_to_sign": outcome.get("string_to_sign"),
+                "elapsed_ns": elapsed, "sent": sent}
 
     def bench(self, msg: dict) -> dict:
         msg_id = msg.get("id")
@@ -448,6 +528,8 @@ class Host:
             return self.hello(msg)
         if kind == "sign":
             return self.sign(msg.get("id"), msg.get("check") or {})
+        if kind == "send":
+            return self.send_check(msg)
         if kind == "bench":
             return self.bench(msg)
         return {"type": "result", "id": msg.get("id"), "status": "error", "reason": f"unknown message type {kind!r}"}

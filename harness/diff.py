@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 from harness.report.text import md_cell
 from harness.results import load_results
-from harness.verdicts import CHANGE, FIX, GONE, KIND_ORDER, NEW, REGRESSION, movement, severity
+from harness.verdicts import CHANGE, FAIL_KIND, FIX, GONE, KIND_ORDER, NEW, REGRESSION, fail_kind, movement, severity
 
 classify = movement  # the name the diff's callers know
 
@@ -27,10 +27,18 @@ class Change:
     old_reason: str = ""
     new_reason: str = ""
     stage: str | None = None
+    fail_kind: str | None = None  # what the new fail is (harness/verdicts.py FAIL_KINDS); None for other verdicts
+
+    @property
+    def new_shown(self) -> str:
+        """The new verdict as the report words it: `fail (accepted an invalid input)`."""
+        kind = FAIL_KIND.get(self.fail_kind or "")
+        return f"{self.new or '-'}" + (f" ({kind.label})" if kind else "")
 
     def to_json(self) -> dict[str, Any]:
         return {"case": self.case, "mode": self.mode, "adapter": self.adapter, "kind": self.kind, "old": self.old,
-                "new": self.new, "old_reason": self.old_reason, "new_reason": self.new_reason, "stage": self.stage}
+                "new": self.new, "old_reason": self.old_reason, "new_reason": self.new_reason, "stage": self.stage,
+                "fail_kind": self.fail_kind}
 
 
 @dataclass
@@ -72,6 +80,7 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> Comparison:
             *key, old=old_status, new=new_status, kind=kind,
             old_reason=(before or {}).get("reason") or "", new_reason=(after or {}).get("reason") or "",
             stage=(after or {}).get("stage"),
+            fail_kind=fail_kind(after, (new.get("cases") or {}).get(key[0])) if after else None,
         ))
     comparison.changes.sort(key=lambda c: (KIND_ORDER.index(c.kind), -severity(c.old, c.new), c.case, c.mode, c.adapter))
     old_adapters, new_adapters = old.get("adapters", {}), new.get("adapters", {})
@@ -116,7 +125,7 @@ def format_text(comparison: Comparison, old_label: str, new_label: str, limit: i
         lines.append(f"{titles[kind]}: {len(items)}")
         shown = items if kind in (REGRESSION, FIX, CHANGE) else items[:limit]
         for c in shown:
-            move = f"{c.old or '-'} -> {c.new or '-'}"
+            move = f"{c.old or '-'} -> {c.new_shown}"
             why = c.new_reason if c.new else c.old_reason
             stage = f" [{c.stage}]" if c.stage and c.kind == REGRESSION else ""
             lines.append(f"  {c.case}  {c.mode}  {c.adapter}: {move}{stage}" + (f"  ({_one_line(why)})" if why else ""))
@@ -143,7 +152,7 @@ def format_markdown(comparison: Comparison, old_label: str, new_label: str, limi
             continue
         out += ["", f"| {kind} | mode | adapter | verdict | reason |", "| --- | --- | --- | --- | --- |"]
         for c in items[:limit]:
-            out.append(f"| {md_cell(c.case)} | {c.mode} | {md_cell(c.adapter)} | {c.old} → {c.new} | {md_cell(_one_line(c.new_reason))} |")
+            out.append(f"| {md_cell(c.case)} | {c.mode} | {md_cell(c.adapter)} | {c.old} → {c.new_shown} | {md_cell(_one_line(c.new_reason))} |")
         if len(items) > limit:
             out.append(f"| … {len(items) - limit} more | | | | |")
     return "\n".join(out) + "\n"

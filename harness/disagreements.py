@@ -29,10 +29,14 @@ def label(row: str) -> str:
 
 def table(data: dict[str, Any]) -> str:
     cases = data["cases"]
-    adapters = sorted(data["adapters"], key=lambda a: (data["adapters"][a].get("language", ""), a))
+    # signers only: the wire stage's ADAPTER+CLIENT columns judge HTTP clients, not divergences (docs/wire.md)
+    adapters = sorted((a for a in data["adapters"] if not data["adapters"][a].get("client")),
+                      key=lambda a: (data["adapters"][a].get("language", ""), a))
     cells: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     titles: dict[str, set[str]] = defaultdict(set)
     for row in data["results"]:
+        if row.get("wire"):
+            continue
         case = cases.get(row["case"], {})
         divergence = case.get("divergence")
         if case.get("origin", "cases") != "cases":  # an official suite: one row per folder (v4, v4a)

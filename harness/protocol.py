@@ -56,6 +56,11 @@ def sign(check: Check) -> dict[str, Any]:
     return {"type": "sign", "check": check.to_json()}
 
 
+def send(check: Check, client: str, scheme: str = "http") -> dict[str, Any]:
+    """Sign `check` as for `sign`, then send it with `client` to the signed URL with `scheme` (docs/wire.md)."""
+    return {"type": "send", "check": check.to_json(), "client": client, "scheme": scheme}
+
+
 def bench_floor(iterations: int) -> dict[str, Any]:
     return {"type": "bench", "floor": "hmac-sha256-chain", "iterations": iterations}
 
@@ -89,6 +94,17 @@ BYE = {"type": "bye"}
 
 
 # -- what adapters answer ------------------------------------------------------------------------
+# The HTTP clients an adapter may declare (`capabilities.clients`), by language: lower-case, one name
+# per client as its users know it (docs/wire.md says how each adapter configures its clients).
+CLIENTS: dict[str, tuple[str, ...]] = {
+    "python": ("urllib", "requests", "botocore-session", "httpx"),
+    "javascript": ("fetch", "node-https", "axios"),
+    "go": ("net-http",),
+    "java": ("java-net-http", "apache"),
+    "ruby": ("net-http", "open-uri"),
+    "rust": ("reqwest",),
+}
+RECEIVED_HEADER = "X-Sigharness-Received"  # names the capture server's record of a request (harness/wire/server.py)
 SIGNER, VERIFIER = "signer", "verifier"
 KINDS = (SIGNER, VERIFIER)
 ACCEPT, REJECT, NOT_APPLICABLE = "accept", "reject", "n/a"
@@ -109,6 +125,7 @@ class Capabilities:
     verifies: tuple[str, ...] = ()  # a verifier's free-form list of what it checks (e.g. "s3-path")
     services: tuple[str, ...] = ()  # a verifier that judges only these services' scopes (empty: any)
     surfaces: tuple[str, ...] = (SINGLE,)  # single, post-policy, rds, dsql, eks (harness/reference SURFACES)
+    clients: tuple[str, ...] = ()  # HTTP clients the adapter sends with (`send`); empty: no send
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Capabilities":
@@ -123,6 +140,7 @@ class Capabilities:
             verifies=tuple(data.get("verifies") or ()),
             services=tuple(data.get("services") or ()),
             surfaces=tuple(data.get("surfaces") or (SINGLE,)),
+            clients=tuple(data.get("clients") or ()),
         )
 
     def missing(self, check: Check) -> str | None:
@@ -163,8 +181,14 @@ class Hello:
             raise ProtocolError(f"adapter speaks protocol {answer['protocol']!r}, the harness {VERSION}")
         if answer.get("name") not in (None, name):
             raise ProtocolError(f"adapter calls itself {answer['name']!r}, its manifest {name!r}")
-        return cls(name, str(answer["language"]), str(answer.get("runtime") or "unknown"), str(answer["library"]),
-                   str(answer["library_version"]), Capabilities.from_json(answer.get("capabilities") or {}), answer)
+        capabilities = Capabilities.from_json(answer.get("capabilities") or {})
+        language = str(answer["language"])
+        foreign = [c for c in capabilities.clients if language in CLIENTS and c not in CLIENTS[language]]
+        if foreign:
+            raise ProtocolError(f"capabilities/clients: {', '.join(foreign)} is not a {language} client "
+                                f"({language} clients: {', '.join(CLIENTS[language])})")
+        return cls(name, language, str(answer.get("runtime") or "unknown"), str(answer["library"]),
+                   str(answer["library_version"]), capabilities, answer)
 
 
 @dataclass(frozen=True)
@@ -186,6 +210,27 @@ class Result:
         return cls(answer["status"], str(answer.get("reason") or ""), answer.get("signed"),
                    answer.get("canonical_request"), answer.get("string_to_sign"),
                    elapsed if isinstance(elapsed, int) else None, answer)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The `sent` part of an answer to `send`: the client's status and the capture server's record
+    number (`received`), or the client's error (it refused or failed to send)."""
+
+    client: str
+    status: int | None = None
+    received: str | None = None
+    error: str | None = None
+
+    @classmethod
+    def parse(cls, answer: dict[str, Any]) -> "Sent | None":
+        """None when the answer has no `sent` (the result answer is already validated)."""
+        sent = answer.get("sent")
+        if not isinstance(sent, dict):
+            return None
+        received = sent.get("received")
+        return cls(str(sent.get("client") or ""), sent.get("status"), None if received is None else str(received),
+                   sent.get("error"))
 
 
 @dataclass(frozen=True)

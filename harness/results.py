@@ -71,6 +71,7 @@ class ResultRow:
     duration_ms: float | None = None  # wall time of the check, as the harness saw it
     opinions: dict[str, dict[str, str]] | None = None  # oracle name -> {"verdict", "reason"} (harness/oracles.py)
     oracles_disagree: list[dict[str, Any]] | None = None  # oracles whose accept/reject differs from ours
+    wire: dict[str, Any] | None = None  # an ADAPTER+CLIENT row: client, signer verdict, differences, received (harness/wire/sent.py)
 
     @classmethod
     def of(cls, case: str, mode: str, adapter: str, judged: dict[str, Any], algorithm: str | None = None) -> "ResultRow":
@@ -261,6 +262,7 @@ def case_summary(case: Case) -> dict[str, Any]:
         "refusal_ok": bool(case.flags.get("refusal_ok")),
         "expect_error": case.expect_error,
         "source": f"{case.source.file}:{case.source.line}",
+        "surface": case.surface,
         "algorithm": ctx.algorithm,
         "service": ctx.service,
         "region": ctx.region,
@@ -527,7 +529,7 @@ def shape_problem(data: dict[str, Any]) -> str | None:
         for key in ("tags", "refs", "modes", "open_choices", "region_set"):
             if case.get(key) is not None and not (isinstance(case[key], list) and all(is_text(v) for v in case[key])):
                 return f"{where}.{key} is not a list of text"
-        for key in ("title", "source", "note", "origin", "algorithm", "service", "region"):
+        for key in ("title", "source", "note", "origin", "surface", "algorithm", "service", "region"):
             if case.get(key) is not None and not is_text(case[key]):
                 return f"{where}.{key} is {_kind(case[key])}, not text"
         request = case.get("request")

@@ -15,6 +15,7 @@ from harness import oracles as orc
 from harness import results as res
 from harness.adapters.manifest import AdapterSpec, discover
 from harness.adapters.pool import AdapterPool, AdapterSession, PoolSettings
+from harness.wire import run as wire_run
 from harness.cases import Loaded, load_cases
 from harness.compare import Expected, clip, expected_for, judge
 from harness.model import Check
@@ -38,6 +39,7 @@ class RunOptions:
     oracles: list[str] | None = None  # verifier-kind adapters to ask (harness/oracles.py); None: every one
     use_oracles: bool = True  # False: --no-oracles
     body_roots: list[str] = field(default_factory=list)  # folders body files may come from besides the case tree
+    send: bool = True  # False: --no-send (no wire stage: the signer-only run)
 
     def settings(self) -> dict[str, Any]:
         return {
@@ -50,6 +52,7 @@ class RunOptions:
             "isolate_network": self.isolate_network,
             "oracles": self.oracles if self.use_oracles else [],
             "body_roots": [str(p) for p in self.body_roots],
+            "send": self.send,
         }
 
 
@@ -223,7 +226,10 @@ def execute(the_plan: Plan, options: RunOptions, sink: "res.Sink", log: Callable
                             log_dir=options.out_dir / "logs")
     rows: list[dict[str, Any]] = list(the_plan.previous_rows)
     rows_lock = threading.Lock()
-    with AdapterPool(owing, settings, log) as pool, orc.Oracles(the_plan.oracle_specs if owing else [], settings, log) as oracles:
+    wire = wire_run.start(options.send and bool(owing), the_plan.isolate_network, the_plan.checks, log)
+    signer_settings = wire_run.with_wire(settings, wire)
+    with wire or wire_run.nothing(), AdapterPool(owing, signer_settings, log) as pool, \
+            orc.Oracles(the_plan.oracle_specs if owing else [], settings, log) as oracles:
         oracles.start()  # built and started before the signers; they judge while the signers sign on
         pool.prepare()
         for name, reason in pool.unavailable.items():
@@ -238,12 +244,13 @@ def execute(the_plan: Plan, options: RunOptions, sink: "res.Sink", log: Callable
         total = sum(len(the_plan.todo(name)) for name in pool.sessions)
         progress = Progress(total, progress_emit or (lambda line, final: None))
 
-        def finish(check: Check, name: str, judged: dict[str, Any]) -> None:
+        def finish(check: Check, name: str, judged: dict[str, Any], counted: bool = True) -> None:
             row = {"type": "result", **res.ResultRow.of(check.case.id, check.mode, name, judged, check.context.algorithm).to_json()}
             journal.write(row)
             with rows_lock:
                 rows.append(row)
-            progress.add(row["status"])
+            if counted:
+                progress.add(row["status"])
 
         def work(session: AdapterSession) -> None:
             name = session.spec.name
@@ -257,12 +264,18 @@ def execute(the_plan: Plan, options: RunOptions, sink: "res.Sink", log: Callable
                         judged = {"status": ERROR, "reason": f"harness error: {type(exc).__name__}: {exc}"}
                     # The row is written once the oracles have judged it (at once when none is asked).
                     oracles.then(judged, lambda c=check, j=judged: finish(c, name, j))
+                    if wire is not None:
+                        for client, sent in wire_run.send_all(wire, session, check, judged, oracles):
+                            oracles.then(sent, lambda c=check, j=sent, n=f"{name}+{client}": finish(c, n, j, counted=False))
             finally:
                 session.close()
                 record = {"type": "adapter", **resumed_record(session.record(), the_plan.previous_adapters.get(name),
                                                               the_plan.lost_record(name))}
                 adapters_info[name] = record
                 journal.write(record)
+                for client_record in wire_run.client_records(wire, record):
+                    adapters_info[client_record["name"]] = client_record
+                    journal.write(client_record)
 
         pool.each(work)
         oracles.drain()  # every pending row judged and written
@@ -315,11 +328,14 @@ def check_one(session: AdapterSession, check: Check, expected: Expected, oracles
 def assemble(the_plan: Plan, options: RunOptions, rows: list[dict[str, Any]], adapters_info: dict[str, dict[str, Any]],
              wall_started: float, cpu_started: float) -> dict[str, Any]:
     """The results.json document (docs/results.md) from the rows and adapter records."""
-    checks_run = len(rows) - len(the_plan.previous_rows)
+    fresh = rows[len(the_plan.previous_rows):]
+    sent = sum(1 for r in fresh if r.get("wire"))  # the wire stage's ADAPTER+CLIENT rows
+    checks_run = len(fresh) - sent
     timing = {
         "wall_s": round(time.perf_counter() - wall_started, 3),
         "harness_cpu_s": round(time.process_time() - cpu_started, 3),  # this process only, not the adapters
         "checks": checks_run,
+        **({"sent": sent} if sent else {}),
     }
     if checks_run:
         timing["harness_cpu_ms_per_check"] = round(1000 * timing["harness_cpu_s"] / checks_run, 3)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.reference.signer import REFUSAL_STAGE  # the stage a refusal is judged at
+
 GOOD, NEUTRAL, BAD = "good", "unsupported", "bad"
 CLASS_RANK = {GOOD: 2, NEUTRAL: 1, BAD: 0}  # a move to a lower class is a regression
 
@@ -58,6 +60,44 @@ COUNT_ORDER: tuple[str, ...] = (PASS, VARIANT, FAIL, ERROR, UNSUPPORTED)
 WORST_FIRST: tuple[str, ...] = (ERROR, FAIL, VARIANT, PASS, UNSUPPORTED)
 JUDGED: tuple[str, ...] = tuple(v.name for v in _DECLARED if v.klass != NEUTRAL)
 
+# -- what a fail is (docs/verdicts.md, "What a fail is"): sub-classes of `fail`, derived from the judgement,
+# never stored. Diff, history and the score keep comparing verdicts; the report counts and shows these apart.
+
+
+@dataclass(frozen=True)
+class FailKind:
+    name: str
+    symbol: str
+    letter: str  # the report's page data: a fail cell carries its kind's letter
+    label: str
+    meaning: str
+
+
+REJECTED, ACCEPTED_INVALID, REFUSED_VALID = "rejected", "accepted-invalid", "refused-valid"
+FAIL_KINDS: tuple[FailKind, ...] = (
+    FailKind(REJECTED, "✗", "f", "signed wrongly",
+             "a server rejects what it signed, or it signed another request than the one asked for"),
+    FailKind(ACCEPTED_INVALID, "⚠", "a", "accepted an invalid input",
+             "signed without complaint an input a correct signer refuses (or a server must refuse)"),
+    FailKind(REFUSED_VALID, "⊘", "r", "refused a valid input", "refused to sign a valid request"),
+)
+FAIL_KIND: dict[str, FailKind] = {k.name: k for k in FAIL_KINDS}
+
+
+def fail_kind(row: dict, case: dict | None = None) -> str | None:
+    """What a `fail` row is (None for any other verdict), from the row and its case as results.json holds them:
+    a case that expects a refusal (`expect_error`, or a surface case whose server must refuse) and got a
+    signature accepted an invalid input; a refusal of anything else refused a valid input; the rest is rejected."""
+    if row.get("status") != FAIL:
+        return None
+    ver = row.get("verification") if isinstance(row.get("verification"), dict) else {}
+    if (case or {}).get("expect_error") or (ver.get("expected") and ver.get("valid") is True):
+        return ACCEPTED_INVALID
+    if row.get("stage") == REFUSAL_STAGE and not ver:
+        return REFUSED_VALID
+    return REJECTED
+
+
 SCORE_FORMULA = "score = (pass + variant) ÷ (pass + variant + fail + error); unsupported checks are left out"
 
 
@@ -98,6 +138,8 @@ def page_data() -> dict[str, object]:
         "symbols": {v.name: v.symbol for v in every},
         "meaning": {v.name: v.meaning for v in every},
         "classes": {v.name: v.klass for v in every},
+        "fail_kinds": [{"name": k.name, "symbol": k.symbol, "letter": k.letter, "label": k.label, "meaning": k.meaning}
+                       for k in FAIL_KINDS],
     }
 
 

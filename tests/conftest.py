@@ -39,10 +39,12 @@ def sigharness(*args: str, timeout: float = 900, env: dict[str, str] | None = No
 
 
 def run_results(tmp_path: Path, *args: str, timeout: float = 900, env: dict[str, str] | None = None,
-                oracles: bool = False) -> tuple[subprocess.CompletedProcess[str], dict]:
-    """`sigharness run` into tmp_path/run; the oracles only when the test is about them (tests/test_oracles.py)."""
+                oracles: bool = False, send: bool = False) -> tuple[subprocess.CompletedProcess[str], dict]:
+    """`sigharness run` into tmp_path/run; the oracles only when the test is about them (tests/test_oracles.py),
+    the wire stage only when the test is about it (tests/test_wire_stage.py)."""
     out = tmp_path / "run"
-    proc = sigharness("run", "--out", str(out), "--quiet", "--no-report", *([] if oracles else ["--no-oracles"]), *args,
+    proc = sigharness("run", "--out", str(out), "--quiet", "--no-report", *([] if oracles else ["--no-oracles"]),
+                      *([] if send else ["--no-send"]), *args,
                       timeout=timeout, env=env)
     path = out / "results.json"
     assert path.exists(), f"no results.json; stderr:\n{proc.stderr[-3000:]}"
@@ -67,12 +69,14 @@ def unavailable(reason: str, what: str) -> None:
 
 
 def harness_run(out: Path, adapters: str, *adapter_env: str, cases: Path | None = None, case_ids: tuple[str, ...] = (),
-                timeout: float = 900, report: bool = False, oracles: bool = False) -> tuple[dict, subprocess.CompletedProcess[str]]:
+                timeout: float = 900, report: bool = False, oracles: bool = False,
+                send: bool = False) -> tuple[dict, subprocess.CompletedProcess[str]]:
     """`sigharness run` over `cases` (default: the suite) for `adapters`, with extra adapter
     environment; returns results.json and the process (for its stderr)."""
     cmd = [sys.executable, "-m", "harness", "run", "--cases", str(cases or SUITE), "--adapters", adapters, "--out", str(out)]
     cmd += [] if report else ["--no-report", "--quiet"]
     cmd += [] if oracles else ["--no-oracles"]  # adapter tests judge signers; tests/test_oracles.py asks for oracles
+    cmd += [] if send else ["--no-send"]  # and the wire stage only where a test is about it (tests/test_wire_stage.py)
     for case in case_ids:
         cmd += ["--case", case]
     for setting in adapter_env:

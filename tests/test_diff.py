@@ -76,7 +76,7 @@ def test_cli_diff_names_the_seeded_regression(tmp_path):
     assert payload["changes"][0] == {**payload["changes"][0], "case": "query/sorting", "old": "pass", "new": "fail", "kind": "regression"}
 
     md = sigharness("diff", str(old_path), str(new_path), "--format", "md")
-    assert md.returncode == 1 and "| query/sorting | header | js-mixed | pass → fail |" in md.stdout
+    assert md.returncode == 1 and "| query/sorting | header | js-mixed | pass → fail (signed wrongly) |" in md.stdout
 
 
 def test_cli_diff_without_regression_exits_0(tmp_path):

@@ -105,13 +105,14 @@ def s3_official(case, mode):
     return s3_case, sign(Check(s3_case, mode)).signed
 
 
-def replay(name: str, home: Path, messages: list[dict] | None = None) -> tuple[list[dict], subprocess.CompletedProcess[str]]:
+def replay(name: str, home: Path, messages: list[dict] | None = None,
+           prefix: list[str] = ()) -> tuple[list[dict], subprocess.CompletedProcess[str]]:
     spec = KNOWN[name]
     availability = ensure_built(spec)
     if not availability.available:
         unavailable(availability.reason, name)
     text = "".join(json.dumps(m) + "\n" for m in (messages or transcript(name)))
-    proc = subprocess.run(spec.command(availability.build_dir), input=text, capture_output=True, text=True,
+    proc = subprocess.run([*prefix, *spec.command(availability.build_dir)], input=text, capture_output=True, text=True,
                           timeout=300, cwd=spec.folder, env=scrubbed_env(str(home), None, spec.env))
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     answers = []
@@ -210,3 +211,38 @@ def test_a_new_adapter_folder_is_checked_with_no_test_edited(tmp_path):
     out = proc.stdout
     assert "PASSED tests/test_protocol_conformance.py::test_adapter_speaks_the_protocol[fake-good]" in out, out[-3000:]
     assert "FAILED tests/test_protocol_conformance.py::test_adapter_speaks_the_protocol[fake-wrong-id]" in out, out[-3000:]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SIGNERS)
+def test_a_sender_answers_send_with_what_its_client_did(name, tmp_path):
+    """An adapter that declares HTTP clients answers `send` (docs/adapter-protocol.md) once per client:
+    the signed request and `sent`. Replayed in a network namespace with nothing in it, so every client
+    fails to connect: the answer must say so in `sent.error` (a wire failure), not crash or hang."""
+    from harness.wire.relay import unshare_prefix
+
+    probe, _ = replay(name, tmp_path, [protocol.hello(name), protocol.BYE])
+    capabilities = protocol.Hello.parse(probe[0], name).capabilities if probe else protocol.Capabilities(modes=())
+    clients = capabilities.clients
+    if not clients or "header" not in capabilities.modes or "sigv4" not in capabilities.algorithms:
+        return  # no send (no clients declared), or not for this check
+    check = suite_check("aws-c-auth/v4/get-vanilla", "header")
+    messages = [protocol.hello(name), *({"type": "send", "id": c, "check": check, "client": c, "scheme": "http"} for c in clients),
+                protocol.BYE]
+    try:
+        answers, proc = replay(name, tmp_path, messages, prefix=unshare_prefix())
+    except FileNotFoundError:
+        unavailable("unshare is not installed", "send conformance")
+    if proc.returncode != 0 and not answers:
+        unavailable(f"cannot start {name} in a network namespace: {proc.stderr[-300:]}", "send conformance")
+    results = answers[1:]
+    assert [a.get("id") for a in results] == list(clients), f"{name}: one answer per send, in order: {results}"
+    for client, answer in zip(clients, results):
+        protocol.validate("result_answer", answer)
+        if answer["status"] == protocol.UNSUPPORTED:
+            assert answer.get("reason"), (name, client, answer)
+            continue
+        assert answer["status"] == protocol.SIGNED, f"{name} {client}: {answer}"
+        sent = protocol.Sent.parse(answer)
+        assert sent is not None and sent.client == client, (name, answer)
+        assert sent.error, f"{name} {client}: nothing is reachable, yet no error: {answer['sent']}"

@@ -30,8 +30,9 @@ def _blob(page: str, blob_id: str) -> dict:
 def rendered(tmp_path_factory) -> dict[str, str]:
     out = tmp_path_factory.mktemp("report")
     paths = report.write_all(make_results(), out)
-    assert [p.name for p in paths] == ["index.html", "junit.xml", "summary.md"]
-    return {p.name: p.read_text(encoding="utf-8") for p in paths}
+    assert [str(p.relative_to(out)) for p in paths] == ["index.html", "junit.xml", "summary.md", "known-issues/index.html"]
+    return {str(p.relative_to(out)): p.read_text(encoding="utf-8") for p in paths} | {
+        f"known-issues/{p.name}": p.read_text(encoding="utf-8") for p in (out / "known-issues").glob("*.html")}
 
 
 def test_html_is_self_contained(rendered):
@@ -361,3 +362,69 @@ def test_junit_attributes_and_text_escaped():
     failure = case.find("failure")
     assert failure.get("message") == reason
     assert failure.text.startswith(reason) and "first difference at line" in failure.text
+
+
+def test_fail_kinds_are_derived_from_the_judgement():
+    """A fail is 'accepted an invalid input' when the case expects a refusal, 'refused a valid input' when the
+    library refused, else 'signed wrongly'; other verdicts have no kind."""
+    from harness import verdicts
+
+    signed_wrongly = {"status": "fail", "stage": "canonical_request", "verification": {"valid": False}}
+    assert verdicts.fail_kind(signed_wrongly, {"expect_error": None}) == verdicts.REJECTED
+    assert verdicts.fail_kind({"status": "fail", "stage": "sign", "verification": None}, {}) == verdicts.REFUSED_VALID
+    assert verdicts.fail_kind({"status": "fail", "stage": "sign"}, {"expect_error": "X-Amz-Expires above 604800"}) == verdicts.ACCEPTED_INVALID
+    # a token case whose server must refuse (expired) got one a server accepts
+    token = {"status": "fail", "stage": "token", "verification": {"valid": True, "expected": "reject: expired"}}
+    assert verdicts.fail_kind(token, {}) == verdicts.ACCEPTED_INVALID
+    assert verdicts.fail_kind({"status": "pass", "stage": "sign"}, {"expect_error": "x"}) is None
+    letters = [k.letter for k in verdicts.FAIL_KINDS]
+    assert len(set(letters) | {v.letter for v in verdicts.VERDICTS.values() if v.name != "fail"}) == len(letters) + 4
+
+
+def test_page_counts_kinds_coverage_and_surfaces():
+    from test_report_support import question_results
+
+    from harness.report import model
+    from harness.report.text import shorten_tokens
+
+    view = model.build(shorten_tokens(question_results()))
+    assert view["kind_counts"] == {"rejected": 3, "accepted-invalid": 2, "refused-valid": 2}
+    tally = {a["k"]: a["tally"] for a in view["adapters"]}
+    assert tally["js-mixed"]["accepted-invalid"] == 1 and tally["js-mixed"]["refused-valid"] == 1
+    assert round(tally["js-mixed"]["coverage"], 3) == round(9 / 11, 3) and tally["py-good"]["coverage"] == 1
+    assert [a["k"] for a in view["adapters"] if a["ref"]] == ["py-reference"]
+    assert {a["k"]: a["client"] for a in view["adapters"]}["py-good+urllib"] == "urllib"
+    # pass and variant both count as passed: plus-literal header (pass, variant) is "all"
+    rows = {(view["matrix"]["cases"][r[0]]["id"], r[1]): r[2] for r in view["matrix"]["rows"]}
+    assert rows[("path/dots", "query")][1] == "r" and rows[("presign/expires-7d", "query")][1] == "a"
+    assert view["matrix"]["surfaces"] == ["single"]
+
+
+def test_surfaces_come_from_the_registry():
+    from harness.reference import SURFACES
+    from harness.report import model
+
+    assert model.surface_of_case({"service": "rds-db"}, ["token"]) == "rds"
+    assert model.surface_of_case({"service": "sts"}, ["token"]) == "eks"
+    assert model.surface_of_case({"service": "s3"}, ["form"]) == "post-policy"
+    assert model.surface_of_case({"service": "s3"}, ["header", "query"]) == "single"
+    assert model.surface_of_case({"surface": "aws-chunked"}, ["header"]) == "aws-chunked"  # a case that names it wins
+    assert model.surface_order() == list(SURFACES)
+    assert model.readable_title("found/1445d9ec1e", {"title": "found/1445d9ec1e", "service": "s3", "tags": ["found", "path"],
+                                                     "request": {"method": "GET", "url": "https://x.amazonaws.com/%80"}}) == \
+        "found: s3 GET /%80 (path)"
+    rows = [{"case": "found/1", "status": "fail", "stage": "canonical_request"}, {"case": "found/1", "status": "fail", "stage": "canonical_request"},
+            {"case": "found/1", "status": "fail", "stage": "signature"}, {"case": "found/1", "status": "pass", "stage": None}]
+    assert model.first_stages(rows) == {"found/1": "canonical_request"}
+    assert model.readable_title("found/ab12cd34ef", {"title": "", "service": "s3", "request": {"url": "https://x/%80"}}, "canonical_request") == \
+        "found: s3 GET /%80, differs in the canonical request"
+
+
+def test_known_issues_pages(rendered):
+    page = rendered["known-issues/js-mixed.html"]
+    assert "Known issues: js-mixed" in page and "mixedlib" in page
+    assert "sigharness run --cases /work/cases/query.yaml --case query/plus-literal --adapters js-mixed" in page
+    assert "First difference in the canonical request" in page and "-q=a%2Bb" in page  # the Markdown to paste
+    assert "known-issues/js-mixed.html" not in rendered["known-issues/index.html"] and 'href="js-mixed.html"' in rendered["known-issues/index.html"]
+    assert "py-good.html" not in rendered["known-issues/index.html"]  # no failing check, no page
+    assert "<script" not in page.replace("&lt;script", "")  # the case's <script> header value is text

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from test_report_support import SCRIPT, TOKEN, make_results
+from test_report_support import SCRIPT, TOKEN, make_results, question_results
 
 from harness import divergences, report
 
@@ -182,7 +182,7 @@ def test_report_in_chromium(browser, page_url):
     _open(browser, page_url + "#s=unsupported")
     csv = browser.execute_script("return window.sigharnessReport.viewCSV()")
     lines = csv.strip().split("\r\n")
-    assert lines[0] == "case,mode,topic,adapter,language,library,library_version,status,reason"
+    assert lines[0] == "case,mode,topic,adapter,language,library,library_version,status,reason,fail_kind"
     assert sorted(line.split(",")[0] for line in lines[1:]) == ["headers/script", "path/dots"]
     assert all(",unsupported," in line for line in lines[1:])
     exported = browser.execute_script("return JSON.parse(window.sigharnessReport.viewJSON())")
@@ -218,4 +218,159 @@ def test_large_report_stays_light(browser, tmp_path):
     assert last == "token/session-119"
     _open(browser, (out / "index.html").as_uri() + "#s=error")
     assert browser.execute_script("return window.sigharnessReport.shown()") == {"rows": 120, "cases": 120, "adapters": 20}
+    assert _severe(browser) == []
+
+
+@pytest.fixture(scope="module")
+def question_url(tmp_path_factory) -> str:
+    out = tmp_path_factory.mktemp("question-report")
+    report.write_all(question_results(), out)
+    return (out / "index.html").as_uri()
+
+
+def _shown(driver) -> dict:
+    return driver.execute_script("return window.sigharnessReport.shown()")
+
+
+def _ranking(driver) -> list[list[str]]:
+    """The scenario panel's ranking: [rank, adapter, right] per line, as shown."""
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll('#rank-body tr')).map(tr => [tr.cells[0].textContent, tr.cells[1].textContent, tr.cells[3].textContent])")
+
+
+def test_questions_in_chromium(browser, question_url):
+    """Issue 17: AND across dimensions, the query language, the scenario panel, the kinds of fail, versions,
+    wire columns and the reference apart, as the page shows them."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    # AND across dimensions, OR within one
+    counts = {}
+    for fragment in ("sv=execute-api", "tk=signed", "sv=execute-api&tk=signed", "t=query&t=token", "sv=execute-api&tk=signed&m=query"):
+        _open(browser, question_url + "#" + fragment)
+        counts[fragment] = _shown(browser)["rows"]
+    assert counts == {"sv=execute-api": 7, "tk=signed": 4, "sv=execute-api&tk=signed": 2, "t=query&t=token": 6,
+                      "sv=execute-api&tk=signed&m=query": 1}
+    assert sorted(_rows(browser)) == ["token/session query"]
+
+    # the query language: the same question typed, and a per-adapter verdict
+    _open(browser, question_url)
+    search = browser.find_element(By.ID, "f-q")
+    search.send_keys("service:execute-api token:signed mode:query js-mixed:error")
+    _wait(browser, lambda d: _shown(d)["rows"] == 1)
+    assert _rows(browser) == ["token/session query"]
+    assert "q=service%3Aexecute-api" in browser.current_url  # the question is a link
+    search.clear()
+    search.send_keys("js-mixed@3.0.0:pass -mode:header tag:query")
+    _wait(browser, lambda d: sorted(_rows(d)) == ["query/plus-literal query", "query/sorting query"])
+    search.clear()
+    search.send_keys("colour:red")
+    _wait(browser, lambda d: d.find_element(By.ID, "q-problems").is_displayed())
+    assert "unknown key colour" in browser.find_element(By.ID, "q-problems").text
+
+    # the scenario panel: execute-api with a session token -> ranked libraries and what breaks
+    _open(browser, question_url)
+    Select(browser.find_element(By.CSS_SELECTOR, '#scenario select[data-dim="sv"]')).select_by_value("execute-api")
+    Select(browser.find_element(By.CSS_SELECTOR, '#scenario select[data-dim="tk"]')).select_by_value("signed")
+    _wait(browser, lambda d: _shown(d)["rows"] == 2)
+    assert "sv=execute-api" in browser.current_url and "tk=signed" in browser.current_url
+    ranking = _ranking(browser)
+    assert [line[1] for line in ranking[:2]] == ["py-good", "py-good+urllib"] and ranking[0][2] == "2/2"
+    assert ranking[-1][:2] == ["ref", "py-reference"]  # shown apart, not ranked
+    mixed = next(line for line in ranking if line[1] == "js-mixed")
+    assert mixed[2] == "1/2" and mixed[0] != "ref"
+    breaks = browser.execute_script("return document.querySelector('#rank-body tr[data-k=\"js-mixed\"] ul.breaks button')")
+    assert "A session token (query)" in breaks.text
+    breaks.click()
+    _wait(browser, lambda d: d.find_element(By.ID, "drawer").is_displayed())
+    assert "oa=js-mixed" in browser.current_url and "oc=token%2Fsession" in browser.current_url
+
+    # the kinds of fail: own symbols, counts, filter buttons and words in the drill-down
+    _open(browser, question_url)
+    legend = browser.execute_script("return document.getElementById('kinds').textContent.replace(/\\s+/g, ' ')")
+    assert "accepted an invalid input 2" in legend and "refused a valid input 2" in legend and "signed wrongly 3" in legend
+    assert browser.execute_script("return Array.from(document.querySelectorAll('#gbody .c.k-accepted-invalid')).map(c => c.textContent)") == \
+        ["⚠fail (accepted an invalid input)"] * 2
+    browser.find_element(By.CSS_SELECTOR, '#f-status button[data-v="refused-valid"]').click()
+    _wait(browser, lambda d: _rows(d) == ["path/dots query"])
+    browser.execute_script("document.querySelector('#gbody .c.k-refused-valid').click()")
+    _wait(browser, lambda d: d.find_element(By.ID, "drawer").is_displayed())
+    body = browser.find_element(By.ID, "dr-body").text
+    assert "fail: refused a valid input" in body and "refused to sign a valid request" in body
+    _open(browser, question_url + "#s=accepted-invalid&oc=presign%2Fexpires-7d&om=query&oa=js-mixed")
+    body = browser.find_element(By.ID, "dr-body").text
+    assert "fail: accepted an invalid input" in body
+    assert "Evidence and known issues:" in body and "sigv4-query-string-auth" in body  # the case's reference, next to the verdict
+
+    # the oracles' opinions, a disagreement with this harness's verifier marked
+    _open(browser, question_url + "#oc=query%2Fplus-literal&om=query&oa=js-mixed")
+    oracles = browser.execute_script("return Array.from(document.querySelectorAll('#dr-body ul.oracles li')).map(li => [li.textContent, li.className])")
+    assert oracles == [["oracle-lenient: accept (signature matches its reading) — disagrees with this harness's verifier (reject)"
+                        " · a reviewed difference: lenient-plus (harness/oracle_differences.yaml)", "differs known"],
+                       ["oracle-strict: reject", ""]]
+
+    # the score table: coverage and rates; the reference apart; sortable
+    scores = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#scores-ranked tr[data-k]')).map(tr => tr.getAttribute('data-k'))")
+    assert "py-reference" not in scores and "py-good+urllib" in scores
+    ref = browser.execute_script("return document.querySelector('#scores tbody.ref-group tr[data-k]').getAttribute('data-k')")
+    assert ref == "py-reference"
+    cov = browser.execute_script("return document.querySelector('#scores-ranked tr[data-k=\"js-mixed\"]').children[6].textContent")
+    assert cov.strip() == "82%"  # 9 of the 11 checks it ran can be expressed (2 unsupported)
+    browser.execute_script("document.querySelector('#scores button.sort[data-col=\"6\"]').click()")  # the drawer covers the heading
+    ordered = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#scores-ranked tr[data-k]')).map(tr => tr.getAttribute('data-k'))")
+    assert sorted(ordered[-3:-1]) == ["js-mixed", "js-mixed@3.0.0"] and ordered[-1] == "go-off"  # lowest coverage; not run last
+
+    # passed by counts what the score counts as good: pass + variant is "all"
+    _open(browser, question_url + "#q=plus-literal&m=header")
+    assert browser.execute_script("return document.querySelector('#gbody .r .agree').className") == "agree all"
+
+    # export keeps the cells of the chosen kind, and names it
+    _open(browser, question_url + "#s=refused-valid")
+    records = browser.execute_script("return window.sigharnessReport.viewRecords()")
+    assert [(r["case"], r["adapter"], r["status"], r["fail_kind"]) for r in records] == \
+        [("path/dots", "js-mixed", "fail", "refused-valid"), ("path/dots", "js-mixed@3.0.0", "fail", "refused-valid")]
+
+    # versions: only the checks whose verdict differs across versions of one library
+    _open(browser, question_url + "#vd=1")
+    assert _rows(browser) == ["query/plus-literal query"]
+    assert browser.find_element(By.ID, "f-vd").is_selected()
+
+    # wire columns: the full name renders, and the client is a dimension
+    _open(browser, question_url + "#cl=urllib")
+    assert _shown(browser)["adapters"] == 1
+    assert browser.execute_script("return document.querySelector('#ghead .hc.name').textContent") == "py-good+urllib"
+    assert _severe(browser) == []
+
+
+def test_permalink_opens_and_scrolls_to_the_drill_down(browser, tmp_path):
+    """A link to a check far down a long matrix opens its drill-down and scrolls the matrix to its row; a section
+    id as the fragment goes to that section."""
+    import copy
+
+    from selenium.webdriver.common.by import By
+
+    base = make_results()
+    data = copy.deepcopy(base)
+    data["cases"], data["results"] = {}, []
+    for rep in range(80):
+        for cid, case in base["cases"].items():
+            data["cases"][f"{cid}-{rep:03d}"] = case
+        for row in base["results"]:
+            data["results"].append({**row, "case": f"{row['case']}-{rep:03d}"})
+    out = tmp_path / "long"
+    report.write_all(data, out)
+    url = (out / "index.html").as_uri()
+    _open(browser, url + "#oc=token%2Fsession-079&om=query&oa=js-mixed")
+    _wait(browser, lambda d: d.find_element(By.ID, "drawer").is_displayed())
+    state = browser.execute_script(
+        "var g = document.getElementById('grid'), row = Array.from(document.querySelectorAll('#gbody .r')).find(r => r.querySelector('.cid').textContent === 'token/session-079' && r.querySelector('.mode').textContent === 'query');"
+        "var m = document.getElementById('sec-matrix').getBoundingClientRect();"
+        "return {scrolled: g.scrollTop, row: !!row, sel: !!(row && row.querySelector('.c.sel')), top: Math.round(m.top)}")
+    assert state["scrolled"] > 1000 and state["row"] and state["sel"]
+    _wait(browser, lambda d: abs(d.execute_script("return document.getElementById('sec-matrix').getBoundingClientRect().top")) < 5)
+    _open(browser, url + "#sec-choose")
+    top = browser.execute_script("return Math.round(document.getElementById('sec-choose').getBoundingClientRect().top)")
+    assert abs(top) < 5 and browser.execute_script("return window.scrollY") > 0
     assert _severe(browser) == []

@@ -159,3 +159,51 @@ def with_status(data: dict[str, Any], case: str, mode: str, adapter: str, status
             row["status"] = status
             return out
     raise KeyError((case, mode, adapter))
+
+
+def question_results() -> dict[str, Any]:
+    """make_results shaped for the report's questions (issue 17): services and session tokens that cut across
+    topics, a reference signer, a wire column (`signer+client`), two versions of one library, and one fail of
+    each kind: signed what must be refused (expect_error), refused a valid request, a server rejects it."""
+    data = make_results()
+    services = {"query/plus-literal": "execute-api", "query/sorting": "execute-api", "headers/script": "s3",
+                "token/session": "execute-api", "path/dots": "s3"}
+    for cid, service in services.items():
+        data["cases"][cid]["service"] = service
+    data["cases"]["path/dots"]["session_token"] = True
+    data["cases"]["presign/expires-7d"] = {
+        **copy.deepcopy(data["cases"]["query/sorting"]), "title": "X-Amz-Expires 604801 (one second over 7 days)",
+        "tags": ["presign", "expires"], "expect_error": "X-Amz-Expires above 604800", "modes": ["query"],
+        "refs": ["https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html"], "divergence": None,
+        "source": "/work/cases/presign.yaml:1"}
+    rows = data["results"]
+    refused = next(r for r in rows if (r["case"], r["mode"], r["adapter"]) == ("path/dots", "query", "js-mixed"))
+    refused.update(status="fail", stage="sign", reason="refused a valid request: URIError: URI malformed", stages={},
+                   verification=None, signed=None)
+    flagged = next(r for r in rows if (r["case"], r["mode"], r["adapter"]) == ("query/plus-literal", "query", "js-mixed"))
+    flagged["opinions"] = {"oracle-lenient": {"verdict": "accept", "reason": "signature matches its reading"}, "oracle-strict": {"verdict": "reject"}}
+    flagged["oracles_disagree"] = [{"oracle": "oracle-lenient", "known": "lenient-plus"}]
+    signed = _row("query/sorting", "query", "js-mixed", "fail")
+    signed.update(case="presign/expires-7d", stage="sign", reason="signed a request a correct signer refuses: X-Amz-Expires above 604800")
+    refusal = _row("query/sorting", "query", "py-good", "pass")
+    refusal.update(case="presign/expires-7d", stage=None, stages={}, signed=None, verification=None,
+                   reason="refused as expected (X-Amz-Expires above 604800): expires too long")
+    rows += [signed, refusal]
+    data["adapters"]["py-reference"] = {**data["adapters"]["py-good"], "name": "py-reference", "library": "sigharness reference signer",
+                                        "folder": "reference"}
+    data["adapters"]["py-good+urllib"] = {**data["adapters"]["py-good"], "name": "py-good+urllib"}
+    data["adapters"]["js-mixed@3.0.0"] = {**data["adapters"]["js-mixed"], "name": "js-mixed", "library_version": "3.0.0"}
+    extra = []
+    for row in rows:
+        if row["adapter"] == "py-good":
+            extra.append({**copy.deepcopy(row), "adapter": "py-reference"})
+            extra.append({**copy.deepcopy(row), "adapter": "py-good+urllib"})
+        if row["adapter"] == "js-mixed":
+            again = copy.deepcopy(row)
+            again["adapter"] = "js-mixed@3.0.0"
+            if (row["case"], row["mode"]) == ("query/plus-literal", "query"):  # fixed in 3.0.0
+                again.update(status="pass", stage=None, reason="")
+            extra.append(again)
+    rows += extra
+    rows.sort(key=lambda r: (r["case"], r["mode"], r["adapter"]))
+    return data

@@ -72,10 +72,11 @@ func (c *Check) token() string {
 
 // SignedRequest is the request as it would be sent.
 type SignedRequest struct {
-	Method  string      `json:"method"`
-	URL     string      `json:"url"`
-	Headers [][2]string `json:"headers"`
-	BodyB64 *string     `json:"body_b64"`
+	Method  string        `json:"method"`
+	URL     string        `json:"url"`
+	Headers [][2]string   `json:"headers"`
+	BodyB64 *string       `json:"body_b64"`
+	built   *builtRequest // the request the library signed, for `send` (send.go)
 }
 
 // Result is the answer to a sign message.
@@ -89,6 +90,7 @@ type Result struct {
 	StringToSign     *string        `json:"string_to_sign"`
 	ElapsedNs        int64          `json:"elapsed_ns,omitempty"`
 	Stream           interface{}    `json:"stream,omitempty"` // an aws-chunked or event-stream chain (streaming.go)
+	Sent             *Sent          `json:"sent,omitempty"`
 }
 
 func unsupported(format string, a ...interface{}) Result {
@@ -188,6 +190,8 @@ type message struct {
 	Check      json.RawMessage `json:"check"`
 	Floor      string          `json:"floor"`
 	Iterations int             `json:"iterations"`
+	Client     string          `json:"client"` // send: the HTTP client (send.go)
+	Scheme     string          `json:"scheme"`
 }
 
 func handle(ad Adapter, line []byte, write func(interface{})) (stop bool) {
@@ -206,7 +210,7 @@ func handle(ad Adapter, line []byte, write func(interface{})) (stop bool) {
 			"runtime":         "go " + strings.TrimPrefix(runtime.Version(), "go"),
 			"library":         ad.Library(),
 			"library_version": moduleVersion(ad.Module()),
-			"capabilities":    withStreaming(adapterName(ad), ad.Capabilities()),
+			"capabilities":    withClients(withStreaming(adapterName(ad), ad.Capabilities())),
 		}
 		if msg.Adapter != "" {
 			hello["name"] = msg.Adapter // the name is the manifest's; echoed, never kept here
@@ -216,6 +220,10 @@ func handle(ad Adapter, line []byte, write func(interface{})) (stop bool) {
 		return true
 	case "sign":
 		res := signOne(ad, msg.Check, true)
+		res.Type, res.ID = "result", msg.ID
+		write(res)
+	case "send":
+		res := sendOne(ad, &msg)
 		res.Type, res.ID = "result", msg.ID
 		write(res)
 	case "bench":

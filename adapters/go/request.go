@@ -130,7 +130,7 @@ func (b *builtRequest) wireHeaders() [][2]string {
 }
 
 func (b *builtRequest) signed(url string) *SignedRequest {
-	return &SignedRequest{Method: b.req.Method, URL: url, Headers: b.wireHeaders()}
+	return &SignedRequest{Method: b.req.Method, URL: url, Headers: b.wireHeaders(), built: b}
 }
 
 // payloadHashHex is the payload hash the check asks to sign, for the libraries

@@ -191,6 +191,138 @@ function hmacChain(iterations) {
   return Number(elapsed);
 }
 
+// -- send: the signed request through the HTTP clients users pair with the signer ------------------
+//
+// `{"type": "send", ..., "client": NAME, "scheme": "http"}` signs the check as `sign` does, then
+// sends the signed request with that client to the signed URL with its scheme replaced (the
+// harness maps the signed host names to its capture server; docs/wire.md). The client is used as
+// its users call it with a signed request: the URL, the method, the signed headers and the body.
+// Every request has a 5 s timeout, so a client that cannot connect never hangs the adapter.
+
+const http = require('node:http');
+
+const SEND_TIMEOUT_MS = 5000;
+const DEFAULT_CLIENTS = ['fetch', 'node-https'];
+const RECEIVED = 'x-sigharness-received';
+
+/** The signed URL with its scheme replaced; an explicit default port 443 becomes 80. */
+function wireUrl(url, scheme) {
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)([\s\S]*)$/.exec(url);
+  if (!m) throw new Unsupported(`the signed URL ${JSON.stringify(url)} has no scheme://authority`);
+  let authority = m[2];
+  if (m[1].toLowerCase() === 'https' && authority.endsWith(':443')) authority = `${authority.slice(0, -4)}:80`;
+  return { url: `${scheme}://${authority}${m[3]}`, authority, target: m[3] || '/' };
+}
+
+/** Headers as an object (one key per name, as users write them; a repeated name keeps its values in an array). */
+function headerObject(pairs) {
+  const out = {};
+  const keys = new Map();
+  for (const [name, value] of pairs) {
+    const key = keys.get(name.toLowerCase());
+    if (key === undefined) {
+      keys.set(name.toLowerCase(), name);
+      out[name] = value;
+    } else {
+      out[key] = [].concat(out[key], value);
+    }
+  }
+  return out;
+}
+
+/** `Name: message`, with the cause a client wraps (undici's `fetch failed` hides it there). */
+function sendError(err) {
+  let text = describe(err);
+  if (err && err.cause) text += ` (${describe(err.cause)})`;
+  return text;
+}
+
+function receivedFrom(value) {
+  if (Array.isArray(value)) value = value[0];
+  return value === undefined || value === null ? {} : { received: String(value) };
+}
+
+/** The global fetch (undici in Node 20): fetch(url, {method, headers, body}). */
+async function sendFetch(req) {
+  const res = await fetch(req.url, {
+    method: req.method,
+    headers: req.headers,
+    ...(req.body.length ? { body: req.body } : {}),
+    signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
+  });
+  await res.arrayBuffer();
+  return { status: res.status, ...receivedFrom(res.headers.get(RECEIVED)) };
+}
+
+/**
+ * node:https's request(options) as aws4's README writes it (`https.request(aws4.sign(opts))`),
+ * through node:http since the wire scheme is http: host, port, path and the headers object; the
+ * body written with end().
+ */
+function sendNodeHttp(req) {
+  const { authority, target } = req.wire;
+  const m = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(authority) || [authority, authority, ''];
+  const host = m[1].replace(/^\[|\]$/g, '');
+  const port = m[2] ? Number(m[2]) : 80;
+  return new Promise((resolve, reject) => {
+    const request = http.request({ host, port, method: req.method, path: target, headers: headerObject(req.headers), timeout: SEND_TIMEOUT_MS });
+    const timer = setTimeout(() => request.destroy(new Error(`no answer within ${SEND_TIMEOUT_MS} ms`)), SEND_TIMEOUT_MS);
+    request.on('timeout', () => request.destroy(new Error(`socket idle for ${SEND_TIMEOUT_MS} ms`)));
+    request.on('error', (err) => { clearTimeout(timer); reject(err); });
+    request.on('response', (res) => {
+      res.resume();
+      res.on('end', () => { clearTimeout(timer); resolve({ status: res.statusCode, ...receivedFrom(res.headers[RECEIVED]) }); });
+      res.on('error', (err) => { clearTimeout(timer); reject(err); });
+    });
+    if (req.body.length) request.end(req.body);
+    else request.end();
+  });
+}
+
+/** axios, resolved from the adapter's folder: axios.request({url, method, headers, data}). */
+async function sendAxios(req) {
+  const axios = require(require.resolve('axios', { paths: [process.cwd()] }));
+  try {
+    const res = await axios.request({
+      url: req.url,
+      method: req.method,
+      headers: headerObject(req.headers),
+      ...(req.body.length ? { data: req.body } : {}),
+      timeout: SEND_TIMEOUT_MS,
+    });
+    return { status: res.status, ...receivedFrom(res.headers[RECEIVED]) };
+  } catch (err) {
+    // axios throws for a status outside 2xx; the request was sent and answered all the same
+    if (err && err.response) return { status: err.response.status, ...receivedFrom(err.response.headers[RECEIVED]) };
+    throw err;
+  }
+}
+
+const CLIENTS = { fetch: sendFetch, 'node-https': sendNodeHttp, axios: sendAxios };
+
+/** The clients an adapter offers: its own `capabilities.clients`, else fetch and node-https for a signer of single requests. */
+function clientsOf(adapter) {
+  const caps = adapter.capabilities || {};
+  if (Array.isArray(caps.clients)) return caps.clients.filter((c) => c in CLIENTS);
+  if (typeof adapter.verify === 'function') return [];
+  if (caps.surfaces && !caps.surfaces.includes('single')) return [];
+  return DEFAULT_CLIENTS;
+}
+
+/** Send a signed answer (`answer.signed`) with `client`; the `sent` block of the answer. */
+async function sendSigned(client, signedRequest, check, scheme) {
+  const wire = wireUrl(signedRequest.url, scheme);
+  const body = signedRequest.body_b64 !== null && signedRequest.body_b64 !== undefined
+    ? Buffer.from(signedRequest.body_b64, 'base64')
+    : check.body;
+  const req = { url: wire.url, wire, method: signedRequest.method, headers: signedRequest.headers, body };
+  try {
+    return { client, ...(await CLIENTS[client](req)) };
+  } catch (err) {
+    return { client, error: sendError(err) };
+  }
+}
+
 // -- the protocol loop -----------------------------------------------------------------------------
 
 /** The answer for something thrown: unsupported, rejected, or error (stack on stderr). */
@@ -239,6 +371,7 @@ function host(adapter) {
         bench: true,
         ...(caps.why ? { why: caps.why } : {}), // an algorithm or mode left out -> why the library cannot
         ...(caps.surfaces ? { surfaces: caps.surfaces } : {}), // signing surfaces besides single-shot
+        ...(clientsOf(adapter).length ? { clients: clientsOf(adapter) } : {}), // HTTP clients for `send`
       },
     };
   }
@@ -265,6 +398,28 @@ function host(adapter) {
     } catch (err) {
       return failure(msg.id, err);
     }
+  }
+
+  async function send(msg) {
+    const clients = clientsOf(adapter);
+    if (!clients.includes(msg.client)) {
+      return { type: 'result', id: msg.id, status: 'error', reason: `unknown client ${JSON.stringify(msg.client)} (this adapter sends with: ${clients.join(', ') || 'none'})` };
+    }
+    const surface = msg.check && msg.check.surface;
+    if (surface && surface !== 'single') {
+      return { type: 'result', id: msg.id, status: 'unsupported', reason: `${msg.client} sends single signed requests; this check is ${surface}` };
+    }
+    const answer = await sign(msg);
+    if (answer.status !== 'signed') return answer;
+    if (answer.signed === undefined) {
+      return { type: 'result', id: msg.id, status: 'unsupported', reason: `${msg.client} sends a signed request; this check's answer is a ${answer.form ? 'presigned POST form' : 'token'}` };
+    }
+    try {
+      answer.sent = await sendSigned(msg.client, answer.signed, parseCheck(msg.check), msg.scheme || 'http');
+    } catch (err) {
+      return failure(msg.id, err);
+    }
+    return answer;
   }
 
   async function bench(msg) {
@@ -307,6 +462,8 @@ function host(adapter) {
         return hello(msg);
       case 'sign':
         return sign(msg);
+      case 'send':
+        return send(msg);
       case 'bench':
         return bench(msg);
       case 'bye':
@@ -367,7 +524,9 @@ function serve(adapter, input = process.stdin) {
 }
 
 module.exports = {
+  CLIENTS,
   FLOOR,
+  SEND_TIMEOUT_MS,
   PROTOCOL,
   Rejected,
   Unsupported,
@@ -384,6 +543,8 @@ module.exports = {
   now,
   parseCheck,
   serve,
+  sendSigned,
   signed,
+  wireUrl,
   withFixedDate,
 };

@@ -23,6 +23,7 @@ from __future__ import annotations
 import requests
 from aws_requests_auth import aws_auth
 
+from harness.adapter_sdk import SEND_TIMEOUT, send_url, sent_by
 from ad_common import (
     Check,
     FixedClock,
@@ -37,6 +38,7 @@ from ad_common import (
 
 class AwsRequestsAuthAdapter:
     library = "aws-requests-auth"
+    session: requests.Session | None = None  # made on the first send, kept like an application's
 
     def __init__(self) -> None:
         self.clock = FixedClock()
@@ -50,6 +52,7 @@ class AwsRequestsAuthAdapter:
             "algorithms": ["sigv4"],
             "modes": ["header"],
             "exposes": [],
+            "clients": ["requests"],
         }
 
     def prepare(self, check: Check):
@@ -90,3 +93,20 @@ class AwsRequestsAuthAdapter:
             "canonical_request": None,
             "string_to_sign": None,
         }
+
+    def sign_and_send(self, check: Check, auth, watch: Stopwatch, client: str, scheme: str):
+        """``requests``: ``session.request(method, url, headers=..., data=..., auth=auth)`` on a kept
+        ``requests.Session``, the README's way: the auth hook signs what requests sends (same clock, so `sign`'s signature unless the URL
+        requests prepares differs)."""
+        outcome = self.sign(check, auth, watch)
+
+        if self.session is None:
+            self.session = requests.Session()
+
+        def go():
+            self.clock.now = check.timestamp
+            answer = self.session.request(check.method, send_url(check.url, scheme), headers=dict(check.headers),
+                                          data=check.body or None, auth=auth, timeout=SEND_TIMEOUT)
+            return answer.status_code, answer.headers
+
+        return outcome, sent_by(client, go)

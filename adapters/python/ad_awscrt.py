@@ -27,6 +27,7 @@ import io
 
 from awscrt import auth, http
 
+from ad_clients import send_signed
 from ad_common import Check, Stopwatch, Unsupported, b64_or_none, dist_version, library_call
 
 
@@ -40,6 +41,7 @@ class AwsCrtAdapter:
             "algorithms": ["sigv4", "sigv4a"],
             "modes": ["header", "query"],
             "exposes": [],
+            "clients": ["requests"],
             # awscrt's AwsSignatureType has HTTP_REQUEST_HEADERS and HTTP_REQUEST_QUERY_PARAMS only: no
             # chunk, trailer or event signature type is bound in Python (docs/streaming.md).
             "why": {s: f"awscrt {dist_version('awscrt')} binds AwsSignatureType HTTP_REQUEST_HEADERS and HTTP_REQUEST_QUERY_PARAMS "
@@ -110,3 +112,7 @@ class AwsCrtAdapter:
             "canonical_request": None,
             "string_to_sign": None,
         }
+
+    def send(self, check: Check, state, outcome: dict, client: str, scheme: str) -> dict:
+        """The signed headers handed to the client, as users pair it with this signer (docs/wire.md)."""
+        return send_signed(check, outcome, client, scheme)

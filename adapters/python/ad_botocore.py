@@ -29,6 +29,8 @@ from botocore.awsrequest import AWSRequest  # noqa: E402
 from botocore.config import Config  # noqa: E402
 from botocore.credentials import Credentials  # noqa: E402
 
+from ad_clients import send_signed  # noqa: E402
+from harness.adapter_sdk import SEND_TIMEOUT, send_url, sent_by  # noqa: E402
 from botocore_streaming import WHY as STREAMING_WHY  # noqa: E402
 from botocore_streaming import sign_chunked  # noqa: E402
 from ad_common import (  # noqa: E402
@@ -78,6 +80,8 @@ class BotocoreAdapter:
         # botocore.auth, so there the module's clock is pinned instead. See module docstring.
         self.clock = FixedClock()
         self.clock.install(botocore.auth, hook="get_current_datetime")
+        self.session = None  # botocore.httpsession.URLLib3Session, made on the first send
+        self.prepared = None
 
     def set_capture(self, on: bool) -> None:
         """Bench runs without the DEBUG signing log (a user's botocore does not log at DEBUG)."""
@@ -93,6 +97,7 @@ class BotocoreAdapter:
             "algorithms": ["sigv4"],
             "modes": ["header", "query"],
             "exposes": ["canonical_request", "string_to_sign"],
+            "clients": ["urllib", "botocore-session", "httpx"],
             "surfaces": ["single", "aws-chunked"],  # aws-chunked: STREAMING-UNSIGNED-PAYLOAD-TRAILER (botocore_streaming.py)
             "why": STREAMING_WHY,
         }
@@ -145,8 +150,28 @@ class BotocoreAdapter:
             signer.add_auth(request)
         with library_call():
             prepared = request.prepare()
+        self.prepared = prepared  # what botocore-session sends (send)
         return {
             "signed": signed_from_prepared(check, prepared),
             "canonical_request": self.log.canonical_request,
             "string_to_sign": self.log.string_to_sign,
         }
+
+    def send(self, check: Check, signer, outcome: dict, client: str, scheme: str) -> dict:
+        """urllib and httpx get the signed headers; botocore-session is botocore's own HTTP session,
+        ``URLLib3Session().send(request.prepare())``, as a user of AWSRequest sends (one session,
+        kept for the adapter's life like a client's)."""
+        if client != "botocore-session":
+            return send_signed(check, outcome, client, scheme)
+        if self.session is None:
+            from botocore.httpsession import URLLib3Session
+
+            self.session = URLLib3Session(timeout=SEND_TIMEOUT)
+        prepared = self.prepared
+        prepared.url = send_url(prepared.url, scheme)
+
+        def go():
+            answer = self.session.send(prepared)
+            return answer.status_code, answer.headers
+
+        return sent_by(client, go)

@@ -27,6 +27,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 
+from ad_clients import send_signed
 from ad_common import (  # noqa: E402
     Check,
     FixedClock,
@@ -70,6 +71,7 @@ class BotocoreCrtAdapter:
             "algorithms": ["sigv4", "sigv4a"],
             "modes": ["header", "query"],
             "exposes": [],
+            "clients": ["requests"],
         }
 
     def prepare(self, check: Check):
@@ -109,6 +111,10 @@ class BotocoreCrtAdapter:
             "canonical_request": None,
             "string_to_sign": None,
         }
+
+    def send(self, check: Check, state, outcome: dict, client: str, scheme: str) -> dict:
+        """The signed headers handed to the client, as users pair it with this signer (docs/wire.md)."""
+        return send_signed(check, outcome, client, scheme)
 
 
 _ = awscrt  # imported so a missing awscrt fails at start-up, not mid-run

@@ -39,6 +39,7 @@ import urllib.parse
 
 import requests
 
+from ad_clients import send_signed
 from ad_common import (
     Check,
     Stopwatch,
@@ -203,6 +204,7 @@ class DocsExampleAdapter:
             "algorithms": ["sigv4"],
             "modes": ["header", "query"],
             "exposes": ["canonical_request", "string_to_sign"],
+            "clients": ["requests", "urllib"],
         }
 
     def prepare(self, check: Check):
@@ -248,3 +250,7 @@ class DocsExampleAdapter:
             "canonical_request": cr,
             "string_to_sign": sts,
         }
+
+    def send(self, check: Check, state, outcome: dict, client: str, scheme: str) -> dict:
+        """The signed headers handed to the client, as users pair it with this signer (docs/wire.md)."""
+        return send_signed(check, outcome, client, scheme)

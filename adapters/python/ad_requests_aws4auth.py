@@ -34,6 +34,7 @@ import datetime as _dt
 import requests
 from requests_aws4auth import AWS4Auth
 
+from harness.adapter_sdk import SEND_TIMEOUT, send_url, sent_by
 from ad_common import (
     Check,
     Stopwatch,
@@ -67,6 +68,7 @@ class _Recorder:
 class RequestsAws4AuthAdapter:
     library = "requests-aws4auth"
     refreshable = False
+    session: requests.Session | None = None  # made on the first send, kept like a user's
 
     def hello(self) -> dict:
         return {
@@ -76,6 +78,7 @@ class RequestsAws4AuthAdapter:
             "algorithms": ["sigv4"],
             "modes": ["header"],
             "exposes": ["canonical_request", "string_to_sign"],
+            "clients": ["requests"],
         }
 
     def _check_supported(self, check: Check) -> None:
@@ -129,6 +132,25 @@ class RequestsAws4AuthAdapter:
             "canonical_request": canonical.value,
             "string_to_sign": sig_string.value,
         }
+
+
+    def sign_and_send(self, check: Check, auth: AWS4Auth, watch: Stopwatch, client: str, scheme: str):
+        """``requests``: the README's way, ``session.request(method, url, headers=..., data=..., auth=auth)``
+        on a requests Session: the auth hook signs the request the session sends (same auth object,
+        same X-Amz-Date, so the same signature as `sign`'s, unless the URL the session prepares differs)."""
+        outcome = self.sign(check, auth, watch)
+        headers = dict(check.headers)
+        if not check.has_header("x-amz-date"):
+            headers["X-Amz-Date"] = check.amz_date
+        if self.session is None:
+            self.session = requests.Session()
+
+        def go():
+            answer = self.session.request(check.method, send_url(check.url, scheme), headers=headers,
+                                          data=check.body or None, auth=auth, timeout=SEND_TIMEOUT)
+            return answer.status_code, answer.headers
+
+        return outcome, sent_by(client, go)
 
 
 class RefreshableAdapter(RequestsAws4AuthAdapter):

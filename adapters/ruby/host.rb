@@ -18,6 +18,7 @@ rescue LoadError => e
        'install it with: apt-get install ruby-aws-sigv4'
   exit 3
 end
+require_relative 'send'
 
 module SigharnessRuby
   NAME = 'rb-aws-sigv4'
@@ -68,6 +69,7 @@ module SigharnessRuby
         'exposes' => crt? ? [] : %w[canonical_request string_to_sign],
         'bench' => true,
         'surfaces' => %w[single event-stream],
+        'clients' => SigharnessSend::CLIENTS, # HTTP clients for `send` (send.rb)
         # why an algorithm is missing, for the engine's `unsupported` reason
         'why' => (crt? ? {} : { 'sigv4a' => "aws-sigv4 #{Aws::Sigv4::VERSION} signs SigV4A only with the aws-crt gem, which is not installed" })
           .merge('aws-chunked' => "aws-sigv4 #{Aws::Sigv4::VERSION} has no aws-chunked signing (Signer: sign_request, sign_event, presign_url)")
@@ -293,6 +295,7 @@ module SigharnessRuby
       when 'bye' then break
       when 'sign' then write(answer(msg['id'], msg['check']))
       when 'bench' then write(bench(msg))
+      when 'send' then write(SigharnessSend.call(msg))
       else write('type' => 'result', 'id' => msg['id'], 'status' => 'error',
                  'reason' => "unknown message type #{msg['type'].inspect}")
       end

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from harness import protocol
 from harness.adapters.manifest import AdapterSpec, Availability, ensure_built
@@ -20,6 +20,9 @@ from harness.adapters.process import AdapterFault, AdapterProcess, network_isola
 from harness.limits import DEFAULT, Limits
 from harness.model import Check
 from harness.protocol import Hello
+
+if TYPE_CHECKING:
+    from harness.wire.stage import WireStage
 
 Log = Callable[[str], None]
 
@@ -33,6 +36,7 @@ class PoolSettings:
     secrets: frozenset[str] = frozenset()
     isolate_network: bool = False
     log_dir: Path | None = None  # one log file per adapter (its stderr), redacted
+    wire: "WireStage | None" = None  # the run's wire stage: adapters start through its relay (harness/wire/stage.py)
 
     @staticmethod
     def isolation(choice: str) -> tuple[bool, str | None]:
@@ -60,26 +64,39 @@ class AdapterSession:
         self.protocol_faults: list[str] = []  # answers nobody asked for (discarded), across restarts
         self.protocol_fault_count = 0
         self.mechanism = ""  # how the process is contained (harness/adapters/process.py)
+        self.sends: bool | None = None  # declares HTTP clients (known after the first hello; wire stage only)
 
     @property
     def log_path(self) -> Path | None:
         return self.settings.log_dir / f"{self.spec.name}.log" if self.settings.log_dir else None
 
     def start(self) -> Hello:
-        """Start the process now (a fault propagates as AdapterFault)."""
+        """Start the process now (a fault propagates as AdapterFault). With the run's wire stage, an adapter
+        whose hello declares HTTP clients is started again through the relay (once: the session remembers
+        it); the others run as without it."""
         if self.proc is None:
-            limits = self.settings.limits
-            proc = AdapterProcess(self.spec, self.build_dir, self.log_path, self.settings.adapter_env, self.settings.secrets,
-                                  limits.answer_bytes, limits.start_seconds, self.settings.isolate_network,
-                                  max_depth=limits.nesting_depth, log_limit=limits.adapter_log_bytes)
-            try:
-                self.hello = proc.start()
-            except AdapterFault:
-                proc.kill()
-                raise
-            self.proc = proc
+            self.proc = self._launch(self.sends is True)
+            if self.sends is None and self.settings.wire is not None:
+                self.sends = bool(self.hello and self.hello.capabilities.clients)
+                if self.sends:
+                    self.proc.stop()
+                    self.proc = None
+                    self.proc = self._launch(True)
         assert self.hello is not None
         return self.hello
+
+    def _launch(self, through_relay: bool) -> AdapterProcess:
+        limits, wire = self.settings.limits, self.settings.wire
+        wrap = (lambda argv: wire.command(self.spec.name, argv)) if through_relay and wire is not None else None
+        proc = AdapterProcess(self.spec, self.build_dir, self.log_path, self.settings.adapter_env, self.settings.secrets,
+                              limits.answer_bytes, limits.start_seconds, self.settings.isolate_network,
+                              max_depth=limits.nesting_depth, log_limit=limits.adapter_log_bytes, wrap=wrap)
+        try:
+            self.hello = proc.start()
+        except AdapterFault:
+            proc.kill()
+            raise
+        return proc
 
     def ready(self) -> str | None:
         """Start the process if it is not running; None when it runs, else why not (counted as a fault)."""
@@ -120,6 +137,10 @@ class AdapterSession:
             if isinstance(answer.get("elapsed_ns"), int):
                 self.elapsed_ns += answer["elapsed_ns"]
         return answer, fault
+
+    def send(self, check: Check, client: str) -> tuple[dict[str, Any] | None, str | None]:
+        """The adapter's answer to `send` (sign, then send with `client` to the capture server; see `request`)."""
+        return self.request(protocol.send(check, client))
 
     def _collect(self, proc: AdapterProcess) -> None:
         """Keep what a process knew before it goes: its protocol faults and how it was contained."""

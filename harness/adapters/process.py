@@ -48,7 +48,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Iterable
+from typing import IO, Any, Callable, Iterable
 
 from harness import protocol
 from harness.adapters.manifest import AdapterSpec, substitute
@@ -437,9 +437,11 @@ class AdapterProcess:
         max_depth: int = DEFAULT_LIMITS.nesting_depth,
         log_limit: int = DEFAULT_LIMITS.adapter_log_bytes,
         pid_namespace: bool | None = None,
+        wrap: Callable[[list[str]], list[str]] | None = None,
     ):
         """`pid_namespace`: None uses one where the machine allows it, True requires one (start()
-        fails otherwise), False uses the process group and sweep only."""
+        fails otherwise), False uses the process group and sweep only. `wrap`: the wire stage's relay
+        (harness/wire/stage.py), which gives the adapter its own network namespace itself."""
         self.spec = spec
         self.build_dir = build_dir
         self.log_path = log_path
@@ -453,6 +455,7 @@ class AdapterProcess:
         self.start_timeout = start_timeout
         self.isolate_network = isolate_network
         self.pid_namespace = pid_namespace
+        self.wrap = wrap
         self.mechanism = ""  # "pid-namespace" or "process-group", once started
         self.protocol_faults: list[str] = []  # misbehaviour that cost no check its answer (first 100)
         self.protocol_fault_count = 0
@@ -525,13 +528,14 @@ class AdapterProcess:
         use_pid = self.pid_namespace is not False and pid_isolation_available()
         if self.pid_namespace and not use_pid:
             raise AdapterFault("a PID namespace was required but this machine allows none (needs root or user namespaces)")
-        prefix = _launch_prefix(self.isolate_network, use_pid)
+        net = self.isolate_network and self.wrap is None  # the relay makes the network namespace itself
+        prefix = _launch_prefix(net, use_pid)
         if prefix is None and use_pid:
-            prefix, use_pid = _launch_prefix(self.isolate_network, False), False
+            prefix, use_pid = _launch_prefix(net, False), False
         if prefix is None:
             raise AdapterFault("network isolation was asked for but this machine allows no network namespace (needs root or user namespaces)")
         self.mechanism = "pid-namespace" if use_pid else "process-group"
-        return [*prefix, *command]
+        return [*prefix, *(self.wrap(command) if self.wrap else command)]
 
     def stop(self) -> None:
         """Say `bye`, give the adapter a moment to exit, then tear everything down."""

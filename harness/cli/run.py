@@ -75,6 +75,7 @@ def _resumed(resume_dir: Path, settings_file: Path) -> RunOptions:
             isolate_network=saved.get("isolate_network", "auto"), case_filter=_text_list(saved, "case_filter"),
             body_roots=_text_list(saved, "body_roots") or [],
             oracles=_text_list(saved, "oracles") or None, use_oracles=saved.get("oracles") != [],
+            send=saved.get("send", True) is not False,
         )
     except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise UsageError(f"--resume {resume_dir}: run.json is unreadable ({type(exc).__name__}: {exc}); "
@@ -102,6 +103,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             oracles=adapter_list(args.oracles),
             use_oracles=not args.no_oracles,
             body_roots=body_roots(args.body_root),
+            send=not args.no_send,
         )
         writable_folder(options.out_dir, "--out")
     log = lambda line: print(line, file=sys.stderr)  # noqa: E731
@@ -179,6 +181,8 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--oracles", metavar="A,B", help="comma-separated oracles (verifier-kind adapters, docs/oracles.md) "
                    "asked about every signed answer (default: every available one)")
     p.add_argument("--no-oracles", action="store_true", help="ask no oracle")
+    p.add_argument("--no-send", action="store_true", help="no wire stage: adapters only sign; nothing is sent with their "
+                   "HTTP clients to the capture server (docs/wire.md)")
     p.add_argument("--case", action="append", metavar="ID", help="only the case with this id (glob patterns allowed: 'aws-c-auth/v4/get-*'); repeatable")
     p.add_argument("--out", metavar="DIR", help="run folder (default: reports/run-<UTC time>/)")
     p.add_argument("--adapter-dir", action="append", metavar="DIR", help="look for adapter manifests in DIR instead of adapters/")

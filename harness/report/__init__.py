@@ -1,6 +1,6 @@
 """Outputs rendered from results.json: index.html (one self-contained page), junit.xml and summary.md.
 
-    write_all(data, out_dir, history=None) -> [index.html, junit.xml, summary.md]
+    write_all(data, out_dir, history=None) -> [index.html, junit.xml, summary.md, known-issues/index.html]
 
 `history` is a history file (see harness.history); when given, the page shows per adapter how the pass
 count moved over the last runs and since when each check has had its verdict. See docs/report.md.
@@ -21,7 +21,8 @@ from markupsafe import Markup
 
 from harness import history as hist
 from harness import oracles, verdicts
-from harness.report import model
+from harness.report import known_issues, model
+from harness.wire import table as wire_table
 from harness.redaction import Sink
 from harness.results import expanded, paused_gc
 from harness.report.text import json_for_html, md_cell, with_short_tokens, xml_text
@@ -161,6 +162,11 @@ def _html_chunks(clean: dict[str, Any], view: dict[str, Any], history: dict[str,
         detail_json=Markup(_page_json(view["detail"])),
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         oracles=oracles.table(clean),
+        fail_kinds=verdicts.FAIL_KINDS,
+        known_file=known_issues.file_name,
+        kind_counts=view["kind_counts"],
+        wire=wire_table.table(clean),
+        wire_findings=wire_table.findings(clean),
     )
 
 
@@ -301,6 +307,8 @@ def _summary(clean: dict[str, Any], view: dict[str, Any], max_failures: int = 15
         f"{md_cell(manifest.get('date', ''))} · sigharness {md_cell(manifest.get('harness_version', ''))} · "
         + " · ".join(f"{model.SYMBOL[s]} {s} {counts[s]}" for s in model.STATUSES),
         "",
+        "A fail is: " + " · ".join(f"{k.symbol} {k.label} {view['kind_counts'][k.name]}" for k in verdicts.FAIL_KINDS) + ".",
+        "",
         "| adapter | library | version | score | " + " | ".join(f"{model.SYMBOL[s]} {s}" for s in verdicts.COUNT_ORDER) + " |",
         "| --- | --- | --- | ---: | " + " | ".join("---:" for _ in verdicts.COUNT_ORDER) + " |",
     ]
@@ -313,6 +321,7 @@ def _summary(clean: dict[str, Any], view: dict[str, Any], max_failures: int = 15
     lines += ["", f"{model.SCORE_FORMULA}. Checks passed by all adapters that ran them: {agree.get('all', 0)}; "
               f"by some: {agree.get('some', 0)}; by none: {agree.get('none', 0)}."]
     lines += _oracle_lines(oracles.table(clean))
+    lines += _wire_lines(clean, max_failures)
     bad = [r for r in clean.get("results") or [] if verdicts.klass(r.get("status")) == verdicts.BAD]
     if bad:
         lines += ["", f"<details><summary>{len(bad)} failing checks</summary>", "",
@@ -342,6 +351,28 @@ def _oracle_lines(table: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _wire_lines(clean: dict[str, Any], max_rows: int) -> list[str]:
+    """The wire stage (docs/wire.md): signer verdicts next to wire verdicts per ADAPTER+CLIENT, and the
+    checks that pass when signed and fail when sent."""
+    table = wire_table.table(clean)
+    if not table:
+        return []
+    def tally(counts: dict[str, int]) -> str:
+        return " ".join(f"{model.SYMBOL[s]}{counts[s]}" for s in verdicts.COUNT_ORDER if counts.get(s))
+    lines = ["", "| adapter+client | signer verdicts | wire verdicts | passes when signed, fails when sent |",
+             "| --- | --- | --- | ---: |"]
+    for w in table:
+        lines.append(f"| {md_cell(w['name'])} | {tally(w['signer'])} | {tally(w['wire'])} | {w['signed_not_sent']} |")
+    found = wire_table.findings(clean)
+    if found:
+        lines += ["", f"<details><summary>{len(found)} checks pass when signed and fail when sent</summary>", "",
+                  "| case | mode | adapter+client | first difference |", "| --- | --- | --- | --- |"]
+        lines += [f"| {md_cell(f['case'])} | {f['mode']} | {md_cell(f['adapter'])} | {md_cell(f['difference'][:200])} |"
+                  for f in found[:max_rows]]
+        lines += ["", "</details>"]
+    return lines
+
+
 def write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | None = None, title: str | None = None,
               sink: Sink | None = None) -> list[Path]:
     """Write index.html, junit.xml and summary.md into out_dir through `sink` (the run's redaction layer:
@@ -365,4 +396,16 @@ def _write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | 
     )
     for name, pieces in outputs:
         written.append(sink.write_pieces(out / name, pieces()))
+    written.append(_write_known_issues(clean, view, out, sink))
     return written
+
+
+def _write_known_issues(clean: dict[str, Any], view: dict[str, Any], out: Path, sink: Sink) -> Path:
+    """known-issues/<adapter>.html per adapter with failing checks, and known-issues/index.html (returned)."""
+    folder = out / "known-issues"
+    folder.mkdir(exist_ok=True)
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    index = folder / "index.html"
+    for name, text in known_issues.pages(clean, view, _environment(), generated):
+        sink.write_text(folder / name, text)
+    return index

@@ -6,7 +6,7 @@ stored once in a string table; parsed on the first click). So ~500 cases x 20 ad
 
 A drill-down cell is positional (a merged report holds ~100,000 of them; key names would be a third of
 the page): [stage, expected_source, duration_ms, elapsed_ns, stages, verification, signed, history],
-trailing nulls left out. Stage names are indices into the blob's `stages`; texts are indices into `S`.
+trailing nulls left out (a ninth, the oracles' opinions [[oracle, verdict, reason, known difference or "" when flagged], ...], when they were asked). Stage names are indices into the blob's `stages`; texts are indices into `S`.
   stages:       [[stage, expected, actual, compared 1/0, equal 1/0/-1, line, note, diff], ...] (no trailing none)
   verification: [valid 1/0, reason, rules, canonical_request, [request change, ...]]
   signed:       [method, url, [name, value, name, value, ...], body bytes]
@@ -29,6 +29,8 @@ from harness.verdicts import SCORE_FORMULA
 
 STATUSES = verdicts.ORDER
 LETTER = {v.name: v.letter for v in verdicts.VERDICTS.values()}
+KIND_LETTER = {k.name: k.letter for k in verdicts.FAIL_KINDS}  # a fail cell carries its kind's letter
+KINDS = tuple(k.name for k in verdicts.FAIL_KINDS)
 MISSING = verdicts.MISSING.letter
 STAGES = ("canonical_request", "string_to_sign", "signature", "signed_request")
 SYMBOL = verdicts.page_data()["symbols"]
@@ -51,8 +53,10 @@ def topic_of(case_id: str, case: dict[str, Any]) -> str:
 class Tally:
     counts: Counter = field(default_factory=Counter)
 
-    def add(self, status: str) -> None:
+    def add(self, status: str, kind: str | None = None) -> None:
         self.counts[status] += 1
+        if kind:
+            self.counts[kind] += 1
 
     @property
     def judged(self) -> int:
@@ -67,8 +71,23 @@ class Tally:
     def exact(self) -> float | None:
         return self.counts[verdicts.PASS] / self.judged if self.judged else None
 
+    @property
+    def ran(self) -> int:
+        """Checks the adapter answered: judged ones and the ones it said it cannot express."""
+        return self.judged + self.counts[verdicts.UNSUPPORTED]
+
+    @property
+    def coverage(self) -> float | None:
+        """The share of the checks it ran that the library can express (not unsupported)."""
+        return self.judged / self.ran if self.ran else None
+
+    def rate(self, *names: str) -> float | None:
+        return sum(self.counts[n] for n in names) / self.judged if self.judged else None
+
     def as_dict(self) -> dict[str, Any]:
-        return {**{s: self.counts[s] for s in STATUSES}, "judged": self.judged, "score": self.score, "exact": self.exact}
+        return {**{s: self.counts[s] for s in STATUSES}, **{k: self.counts[k] for k in KINDS}, "judged": self.judged,
+                "ran": self.ran, "score": self.score, "exact": self.exact, "coverage": self.coverage,
+                "variant_rate": self.rate(verdicts.VARIANT), "fail_rate": self.rate(verdicts.FAIL, verdicts.ERROR)}
 
 
 def percent(value: float | None) -> str:
@@ -128,6 +147,77 @@ def short_runtime(runtime: str | None) -> str:
     return re.sub(r"\s*\(.*\)\s*$", "", text) or "—"
 
 
+def surface_of_case(case: dict[str, Any], modes: Iterable[str]) -> str:
+    """The signing surface of a case: the one it names (results.json `surface`), else the one of
+    harness/reference SURFACES serving its modes (a token kind by its service's signing name)."""
+    from harness.reference import SURFACES
+    from harness.reference import tokens
+
+    named = case.get("surface")
+    if isinstance(named, str) and named:
+        return named
+    modes = list(modes)
+    serving = [s.name for s in SURFACES.values() if any(m in s.modes for m in modes)]
+    if len(serving) > 1:
+        by_service = [n for n in serving if getattr(tokens.SURFACES.get(n), "service", None) == case.get("service")]
+        serving = by_service or serving
+    return serving[0] if serving else (modes[0] if modes else "other")
+
+
+def surface_order() -> list[str]:
+    from harness.reference import SURFACES
+
+    return list(SURFACES)
+
+
+def payload_kind(case: dict[str, Any]) -> str:
+    """What the case signs as its payload: empty, a body, unsigned, streaming (aws-chunked / event-stream)."""
+    request = case.get("request") or {}
+    headers = {str(k).lower(): str(v) for k, v in request.get("headers") or [] if isinstance(k, str)}
+    sha = headers.get("x-amz-content-sha256", "")
+    if sha.startswith("STREAMING") or "aws-chunked" in headers.get("content-encoding", ""):
+        return "streaming"
+    if sha.startswith("UNSIGNED"):
+        return "unsigned"
+    return "body" if request.get("body_bytes") else "empty"
+
+
+_HASHLIKE = re.compile(r"^[0-9a-f]{8,}$")
+
+
+def readable_title(case_id: str, case: dict[str, Any], differs: str | None = None) -> str:
+    """The case's title; for a found case named by its hash, one generated from what it holds and from the stage
+    where the libraries that fail it differ first (`differs`)."""
+    title = str(case.get("title") or "")
+    last = case_id.rsplit("/", 1)[-1]
+    if title and title != case_id and not _HASHLIKE.match(title.rsplit("/", 1)[-1]):
+        return title
+    if not _HASHLIKE.match(last) and title:
+        return title
+    request = case.get("request") or {}
+    url = str(request.get("url") or "")
+    target = re.sub(r"^https?://[^/]+", "", url) or "/"
+    tags = [t for t in case.get("tags") or [] if t not in ("found", "fuzz")]
+    extra = f" ({', '.join(tags[:3])})" if tags else ""
+    where = f", differs in the {differs.replace('_', ' ')}" if differs else ""
+    return f"found: {case.get('service') or '?'} {request.get('method') or 'GET'} {target[:60]}{extra}{where}"
+
+
+def first_stages(rows: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """Per case, the first differing stage its failing rows name most often (for generated titles)."""
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for row in rows:
+        if row.get("status") == verdicts.FAIL and row.get("stage"):
+            counts[row["case"]][row["stage"]] += 1
+    return {case: c.most_common(1)[0][0] for case, c in counts.items()}
+
+
+def client_of(name: str) -> str:
+    """The HTTP client of a wire column (`py-botocore+urllib` -> `urllib`); '' for a signer column."""
+    base = name.split("@", 1)[0]
+    return base.split("+", 1)[1] if "+" in base else ""
+
+
 def divergence_texts(codes: Iterable[str | None]) -> dict[str, list[str]]:
     """code -> [title, meaning] from the catalogue, for the codes the report's cases name."""
     out = {}
@@ -157,13 +247,23 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
     for run in manifest.get("merged") or []:
         sources += (run.get("manifest") or {}).get("case_sources") or []
 
-    # topics and tags
-    case_ids = sorted(cases_in, key=lambda cid: (topic_of(cid, cases_in[cid]), natural_key(cid)))
-    topics = sorted({topic_of(cid, cases_in[cid]) for cid in case_ids}, key=natural_key)
+    # surfaces, topics and tags
+    modes_seen: dict[str, set[str]] = defaultdict(set)
+    for c, m in checks:
+        modes_seen[c].add(m)
+    surf_rank = {name: i for i, name in enumerate(surface_order())}
+    surface_by_case = {cid: surface_of_case(cases_in[cid], modes_seen.get(cid) or cases_in[cid].get("modes") or ())
+                       for cid in cases_in}
+    surfaces = sorted(set(surface_by_case.values()), key=lambda n: (surf_rank.get(n, len(surf_rank)), n))
+    surface_index = {n: i for i, n in enumerate(surfaces)}
+    case_ids = sorted(cases_in, key=lambda cid: (surface_index[surface_by_case[cid]], topic_of(cid, cases_in[cid]), natural_key(cid)))
+    topics = sorted({topic_of(cid, cases_in[cid]) for cid in case_ids},
+                    key=lambda t: (min(surface_index[surface_by_case[c]] for c in case_ids if topic_of(c, cases_in[c]) == t), natural_key(t)))
     topic_index = {t: i for i, t in enumerate(topics)}
     tags = sorted({t for c in cases_in.values() for t in c.get("tags") or []}, key=natural_key)
     tag_index = {t: i for i, t in enumerate(tags)}
 
+    differs = first_stages(rows_in)
     reasons = Strings()
     reasons("")
     texts = Strings()
@@ -177,7 +277,8 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
         request = c.get("request") or {}
         path = case_path(c, sources)
         case_list.append({
-            "id": cid, "title": c.get("title") or cid, "topic": topic_index[topic_of(cid, c)],
+            "id": cid, "title": readable_title(cid, c, differs.get(cid)), "surf": surface_index[surface_by_case[cid]], "pay": payload_kind(c),
+            "topic": topic_index[topic_of(cid, c)],
             "tags": [tag_index[t] for t in c.get("tags") or []], "algo": c.get("algorithm"), "svc": c.get("service"),
             "region": c.get("region"), "rset": c.get("region_set") or [], "modes": c.get("modes") or [],
             "note": c.get("note") or "", "refs": [[r, ref_link(str(r))] for r in c.get("refs") or []],
@@ -224,8 +325,11 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
     agreement = Counter()
     topic_agreement: dict[str, Counter] = {t: Counter() for t in topics}
     last_change: list[str | None] = []
+    per_surface: dict[str, dict[str, Tally]] = {n: {key: Tally() for key in order} for n in surfaces}
+    good_letters = {LETTER[s] for s in verdicts.JUDGED if verdicts.is_good(s)}
     for cid in case_ids:
         topic = topic_of(cid, cases_in[cid])
+        surface = surface_by_case[cid]
         for mode in modes_of(cid):
             by_adapter = checks.get((cid, mode), {})
             letters, rr, details = [], [], []
@@ -238,10 +342,12 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
                     details.append(0)
                     continue
                 status = row.get("status", "error")
-                letters.append(LETTER.get(status, LETTER[verdicts.ERROR]))
+                kind = verdicts.fail_kind(row, cases_in.get(cid))
+                letters.append(KIND_LETTER[kind] if kind else LETTER.get(status, LETTER[verdicts.ERROR]))
                 rr.append(reasons(row.get("reason") or ""))
-                per_adapter[key].add(status)
-                per_topic[topic][key].add(status)
+                per_adapter[key].add(status, kind)
+                per_topic[topic][key].add(status, kind)
+                per_surface[surface][key].add(status, kind)
                 hs = state.get((cid, mode, key))
                 hist = None
                 if hs is not None and hs.status == status:
@@ -250,7 +356,7 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
                         changed_at = hs.since
                 details.append(_cell_detail(row, expectations(row), texts, stage_names, hist))
             ran = [s for s in letters if s not in (MISSING, LETTER[verdicts.UNSUPPORTED])]
-            passed = sum(1 for s in ran if s == LETTER[verdicts.PASS])
+            passed = sum(1 for s in ran if s in good_letters)  # good, as the score counts it
             kind = "n/a" if not ran else "all" if passed == len(ran) else "none" if passed == 0 else "some"
             agreement[kind] += 1
             topic_agreement[topic][kind] += 1
@@ -270,6 +376,8 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
             "avail": a.get("available", True) is not False, "why": a.get("reason") or "",
             "faults": a.get("faults") or [], "restarts": a.get("restarts") or 0, "checks": a.get("checks"),
             "run": a.get("run"), "tally": tally.as_dict(),
+            "ref": a.get("folder") == "reference",  # the harness's own signer: shown apart, not ranked
+            "base": (a.get("name") or key), "client": client_of(a.get("name") or key),
         })
     languages = []
     for a in adapters_out:
@@ -279,7 +387,7 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
 
     matrix = {
         "v": 1, "title": title or "", "statuses": list(STATUSES), **verdicts.page_data(),
-        "adapters": adapters_out, "cases": case_list, "topics": topics, "tags": tags, "rows": rows,
+        "adapters": adapters_out, "cases": case_list, "topics": topics, "tags": tags, "rows": rows, "surfaces": surfaces,
         "reasons": reasons.items, "rr": reason_rows, "stages": list(STAGES),
         "lastChange": last_change if state else None, "latestHistory": latest_date,
         "divergences": divergence_texts(c.get("divergence") for c in cases_in.values()),
@@ -290,9 +398,14 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
     for t in topics:
         cells = [per_topic[t][key].as_dict() for key in order]
         n_cases = sum(1 for cid in case_ids if topic_of(cid, cases_in[cid]) == t)
-        topic_table.append({"topic": t, "cases": n_cases, "cells": cells, "agreement": dict(topic_agreement[t])})
+        first = next(cid for cid in case_ids if topic_of(cid, cases_in[cid]) == t)
+        topic_table.append({"topic": t, "surface": surface_by_case[first], "cases": n_cases, "cells": cells, "agreement": dict(topic_agreement[t])})
+    surface_table = [{"surface": n, "cells": [per_surface[n][key].as_dict() for key in order],
+                      "cases": sum(1 for cid in case_ids if surface_by_case[cid] == n)} for n in surfaces]
     counts = Counter(r.get("status") for r in rows_in)
+    kind_counts = Counter(verdicts.fail_kind(r, cases_in.get(r["case"])) for r in rows_in if r.get("status") == verdicts.FAIL)
     return {
+        "surfaces": surface_table, "kind_counts": {k: kind_counts.get(k, 0) for k in KINDS},
         "matrix": matrix, "detail": detail, "adapters": adapters_out, "languages": languages, "topics": topic_table,
         "agreement": dict(agreement), "counts": {s: counts.get(s, 0) for s in STATUSES}, "n_checks": len(rows_in),
         "n_rows": len(rows), "n_cases": len(case_ids),
@@ -338,8 +451,14 @@ def _cell_detail(row: dict[str, Any], expectation: tuple[dict[str, int], str | N
     else:
         signed = None
     stage = row.get("stage")
+    opinions = row.get("opinions")
+    said = None
+    if isinstance(opinions, dict) and opinions:
+        flagged = {f.get("oracle"): f.get("known") for f in row.get("oracles_disagree") or [] if isinstance(f, dict)}
+        said = [[s(name), s((o or {}).get("verdict")), s((o or {}).get("reason"))] + ([s(flagged[name] or "")] if name in flagged else [])
+                for name, o in sorted(opinions.items()) if isinstance(o, dict)]
     cell = [None if stage is None else stage_no(stage), row.get("expected_source") or (source if row.get("stages") else None),
-            row.get("duration_ms"), row.get("elapsed_ns"), stages, ver, signed, hist or None]
+            row.get("duration_ms"), row.get("elapsed_ns"), stages, ver, signed, hist or None, said or None]
     while cell and cell[-1] is None:
         cell.pop()
     return cell

@@ -399,13 +399,13 @@ class CaptureServer:
                 return False  # an idle kept-alive connection: nothing to record
             self._keep_partial(req, reader)
             fault = f"request not whole after {limits.request_seconds:g}s"
-            self._record(req, client, 408, fault)
-            self._respond(reader.sock, 408, req.method, True, fault)
+            received = self._record(req, client, 408, fault)
+            self._respond(reader.sock, 408, req.method, True, fault, received.seq)
             return False
         except _Reject as exc:
             self._keep_partial(req, reader)
-            self._record(req, client, exc.status, exc.fault)
-            self._respond(reader.sock, exc.status, req.method, True, exc.fault)
+            received = self._record(req, client, exc.status, exc.fault)
+            self._respond(reader.sock, exc.status, req.method, True, exc.fault, received.seq)
             return False
         received = self._record(req, client, 200, None)
         self._respond(reader.sock, 200, req.method, req.close, None, received.seq, req.version == "HTTP/1.0")

@@ -118,6 +118,9 @@ function prepare(check) {
 module.exports = {
   library: 'aws4',
   version: () => installedVersion('aws4'),
-  capabilities: { algorithms: ['sigv4'], modes: ['header', 'query'], exposes: ['canonical_request', 'string_to_sign'] },
+  capabilities: {
+    algorithms: ['sigv4'], modes: ['header', 'query'], exposes: ['canonical_request', 'string_to_sign'],
+    clients: ['fetch', 'node-https', 'axios'], // aws4's users send with https.request, fetch, or axios (aws4-axios)
+  },
   prepare,
 };

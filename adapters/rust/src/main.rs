@@ -8,6 +8,7 @@
 //! through its TRACE `tracing` events, captured by the subscriber in `capture`.
 
 mod capture;
+mod send;
 mod streaming;
 mod tokens;
 
@@ -367,6 +368,32 @@ fn handle_sign(check: &Value) -> Res<Value> {
     }))
 }
 
+/// `send`: sign as for `sign`, then send the signed request with the client named (send.rs).
+fn handle_send(msg: &Value) -> Res<Value> {
+    let client = msg.get("client").and_then(Value::as_str).unwrap_or("");
+    if !send::CLIENTS.contains(&client) {
+        return adapter_err(format!(
+            "unknown client {client:?} (this adapter sends with: {})",
+            send::CLIENTS.join(", ")
+        ));
+    }
+    let Some(check) = msg.get("check") else {
+        return adapter_err("send message without `check`");
+    };
+    if let Some(surface) = check.get("surface").and_then(Value::as_str) {
+        if surface != "single" {
+            return Err(Outcome::Unsupported(format!(
+                "{client} sends single signed requests; this check is {surface}"
+            )));
+        }
+    }
+    let mut answer = handle_sign(check)?;
+    let scheme = msg.get("scheme").and_then(Value::as_str).unwrap_or("http");
+    let sent = send::send(&answer["signed"], check, client, scheme);
+    answer["sent"] = sent;
+    Ok(answer)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Bench
 // ---------------------------------------------------------------------------------------------
@@ -448,6 +475,7 @@ fn hello() -> Value {
             "exposes": ["canonical_request", "string_to_sign"],
             "bench": true,
             "surfaces": ["single", "aws-chunked", "event-stream"],
+            "clients": send::CLIENTS,
         },
     })
 }
@@ -527,6 +555,7 @@ fn main() {
                 Some(check) => answer(&id, "result", handle_sign(check)),
                 None => answer(&id, "result", adapter_err("sign message without `check`")),
             },
+            Some("send") => answer(&id, "result", handle_send(&msg)),
             Some("bench") if token_generators => answer(&id, "result", Err(Outcome::Unsupported(
                 "rust-sdk-tokens does not bench (capabilities.bench: false)".into()))),
             Some("bench") => {

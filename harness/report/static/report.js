@@ -3,6 +3,7 @@
    Every text from the results goes through textContent or esc(); nothing from the data is ever code. */
 (function () {
   "use strict";
+  if (window.performance && performance.mark) performance.mark("sigharness-start");
 
   var D = JSON.parse(document.getElementById("sh-data").textContent);
   var X = null; // drill-down details: parsed on first use
@@ -11,8 +12,20 @@
     return X;
   }
 
-  var STATUS_OF = D.letters; // letter -> verdict, from harness/verdicts.py
+  var STATUS_OF = Object.assign({}, D.letters); // letter -> verdict, from harness/verdicts.py
   var SYM = D.symbols;
+  // What a fail is (harness/verdicts.py FAIL_KINDS): a fail cell's letter names its kind.
+  var KIND_OF = {}, KIND = {}, LETTER_SYM = {};
+  Object.keys(STATUS_OF).forEach(function (L) { LETTER_SYM[L] = SYM[STATUS_OF[L]]; });
+  D.fail_kinds.forEach(function (k) { STATUS_OF[k.letter] = "fail"; KIND_OF[k.letter] = k.name; KIND[k.name] = k; LETTER_SYM[k.letter] = k.symbol; });
+  var KIND_NAMES = D.fail_kinds.map(function (k) { return k.name; });
+  var LETTER_RANK = {};  // best first, a fail's kinds in their declared order (harness/verdicts.py)
+  Object.keys(STATUS_OF).forEach(function (L) {
+    var k = KIND_OF[L];
+    LETTER_RANK[L] = D.order.indexOf(STATUS_OF[L]) * 10 + (k ? KIND_NAMES.indexOf(k) : 0);
+  });
+  var GOOD = {}, BAD = {};
+  Object.keys(STATUS_OF).forEach(function (L) { var cl = D.classes[STATUS_OF[L]]; if (cl === "good") GOOD[L] = 1; else if (cl === "bad") BAD[L] = 1; });
   var A = D.adapters, C = D.cases, ROWS = D.rows;
   var STAGE_TITLE = { canonical_request: "canonical request", string_to_sign: "string to sign", signature: "signature", signed_request: "signed request",
     policy_document: "POST policy document", form_fields: "form fields", token: "token", form: "form" };
@@ -44,13 +57,18 @@
   function chip(status, extra) {
     return h("span", { class: "chip st-" + status }, h("span", { "aria-hidden": "true" }, SYM[status] || "?"), " " + (status === "missing" ? "not run" : status) + (extra || ""));
   }
+  function letterChip(L) {
+    var k = KIND_OF[L];
+    if (!k) return chip(STATUS_OF[L]);
+    return h("span", { class: "chip st-fail k-" + k, title: KIND[k].meaning }, h("span", { "aria-hidden": "true" }, KIND[k].symbol), " fail: " + KIND[k].label);
+  }
   function uniq(list) { var seen = new Set(); return list.filter(function (x) { if (seen.has(x)) return false; seen.add(x); return true; }); }
   function S(i) { return i == null || i < 0 ? null : details().S[i]; }
   // One drill-down cell, from its positional form (harness/report/model.py) to named fields.
   function cellDetail(r, ai) {
     var X = details(), c = X.cells[r][ai];
     if (!c) return {};
-    var d = { stage: c[0] == null ? null : X.stages[c[0]], es: c[1], ms: c[2], ns: c[3], h: c[7] };
+    var d = { stage: c[0] == null ? null : X.stages[c[0]], es: c[1], ms: c[2], ns: c[3], h: c[7], op: c[8] || null };
     d.st = (c[4] || []).map(function (s) { return [X.stages[s[0]]].concat(s.slice(1)); });
     var v = c[5], g = c[6];
     if (v) d.ver = { valid: v[0], reason: v[1], rules: v[2], cr: v[3], changes: v[4] || [], exp: v[5] === undefined ? -1 : v[5] };
@@ -69,8 +87,78 @@
   var MODES = uniq(ROWS.map(function (r) { return r[1]; }));
 
   // ------------------------------------------------------------------ state <-> URL fragment
-  var state = { s: new Set(), m: new Set(), g: new Set(), a: new Set(), l: new Set(), t: new Set(), tp: new Set(), q: "", d: false, compact: false, open: null };
-  var KEYS = { s: D.statuses.concat(["missing"]), m: MODES, g: ["all", "some", "none", "na"], a: A.map(function (a) { return a.k; }), l: LANGS, t: D.tags, tp: D.topics };
+  // Filter dimensions: AND across dimensions, OR within one. Each is a URL fragment key (docs/report.md).
+  // Row dimensions read a check, column dimensions choose the adapters shown.
+  function sorted(list) { return uniq(list.filter(function (x) { return x != null && x !== ""; })).sort(); }
+  var CLIENTS = sorted(A.map(function (a) { return a.client || "none"; }));
+  var ROW_DIMS = {
+    sv: { name: "service", of: function (row, c) { return c.svc || ""; }, values: sorted(C.map(function (c) { return c.svc; })) },
+    al: { name: "algorithm", of: function (row, c) { return c.algo || ""; }, values: sorted(C.map(function (c) { return c.algo; })) },
+    m: { name: "mode", of: function (row) { return row[1]; }, values: MODES },
+    tk: { name: "token", of: function (row, c) { return c.tok ? "signed" : "none"; }, values: ["signed", "none"] },
+    py: { name: "payload", of: function (row, c) { return c.pay; }, values: sorted(C.map(function (c) { return c.pay; })) },
+    sf: { name: "surface", of: function (row, c) { return D.surfaces[c.surf]; }, values: D.surfaces },
+    tp: { name: "topic", of: function (row, c) { return D.topics[c.topic]; }, values: D.topics },
+    t: { name: "tag", many: true, of: function (row, c) { return c.tags.map(function (t) { return D.tags[t]; }); }, values: D.tags },
+  };
+  var COL_DIMS = {
+    a: { name: "adapter", of: function (a) { return [a.k, a.base]; }, values: A.map(function (a) { return a.k; }) },
+    l: { name: "language", of: function (a) { return [a.lang]; }, values: LANGS },
+    cl: { name: "client", of: function (a) { return [a.client || "none"]; }, values: CLIENTS },
+  };
+  var VERDICT_VALUES = D.statuses.concat(KIND_NAMES, ["missing"]);
+  var state = { s: new Set(), g: new Set(), q: "", d: false, vd: false, compact: false, open: null };
+  Object.keys(ROW_DIMS).concat(Object.keys(COL_DIMS)).forEach(function (k) { state[k] = new Set(); });
+  var KEYS = { s: VERDICT_VALUES, g: ["all", "some", "none", "na"] };
+  Object.keys(ROW_DIMS).forEach(function (k) { KEYS[k] = ROW_DIMS[k].values; });
+  Object.keys(COL_DIMS).forEach(function (k) { KEYS[k] = COL_DIMS[k].values; });
+  var SET_KEYS = Object.keys(KEYS);
+  var VERSIONED = (function () {  // adapter names that have several columns (library versions): "differs across versions"
+    var n = {};
+    A.forEach(function (a) { n[a.base] = (n[a.base] || 0) + 1; });
+    return Object.keys(n).filter(function (b) { return n[b] > 1; });
+  })();
+
+  // The query language of the search box (documented in the page and in docs/report.md):
+  //   key:value[,value]  one dimension (OR within the commas); terms AND together
+  //   ADAPTER:verdict    rows where that adapter (a column key, or its name for every version) has that verdict
+  //   -key:value         leaves those out;  any other word is free text (case id, title, note, header, reason)
+  var ALIASES = { service: "sv", svc: "sv", algorithm: "al", algo: "al", mode: "m", token: "tk", payload: "py", surface: "sf",
+    topic: "tp", tag: "t", verdict: "s", is: "s", adapter: "a", lang: "l", language: "l", client: "cl", passed: "g", versions: "vd" };
+  var VERDICT_WORDS = { good: D.statuses.filter(function (s) { return D.classes[s] === "good"; }),
+    bad: D.statuses.filter(function (s) { return D.classes[s] === "bad"; }) };
+  function verdictSet(values) {
+    var out = new Set();
+    values.forEach(function (v) { (VERDICT_WORDS[v] || [v]).forEach(function (x) { if (VERDICT_VALUES.indexOf(x) >= 0) out.add(x); }); });
+    return out;
+  }
+  function parseQuery(text) {
+    var q = { dims: [], cells: [], words: [], problems: [] };
+    (text.match(/"[^"]*"|\S+/g) || []).forEach(function (raw) {
+      var neg = raw[0] === "-" && raw.indexOf(":") > 1, term = neg ? raw.slice(1) : raw;
+      var colon = term.indexOf(":");
+      if (colon <= 0 || term[0] === '"') { q.words.push(term.replace(/^"|"$/g, "").toLowerCase()); return; }
+      var key = term.slice(0, colon).toLowerCase(), values = term.slice(colon + 1).split(",").filter(Boolean).map(function (v) { return v.toLowerCase(); });
+      var dim = ALIASES[key] || (KEYS[key] ? key : null);
+      if (dim === "vd") { q.vd = true; return; }
+      if (dim) {
+        var allowed = {};
+        KEYS[dim].forEach(function (v) { allowed[String(v).toLowerCase()] = v; });
+        var set = new Set();
+        if (dim === "s") set = verdictSet(values);
+        else values.forEach(function (v) { if (allowed[v] != null) set.add(allowed[v]); });
+        if (dim === "a") values.forEach(function (v) { A.forEach(function (a) { if (a.base.toLowerCase() === v) set.add(a.k); }); });
+        if (!set.size) q.problems.push(raw + ": no " + (dim === "s" ? "verdict" : (ROW_DIMS[dim] || COL_DIMS[dim] || { name: dim }).name) + " of that name");
+        q.dims.push({ k: dim, set: set, neg: neg });
+        return;
+      }
+      var cols = [];
+      A.forEach(function (a, i) { if (a.k.toLowerCase() === key || a.base.toLowerCase() === key) cols.push(i); });
+      if (cols.length) { q.cells.push({ cols: cols, set: verdictSet(values), neg: neg }); return; }
+      q.problems.push(raw + ": unknown key " + key);
+    });
+    return q;
+  }
 
   function readHash() {
     var p = new URLSearchParams(location.hash.replace(/^#/, ""));
@@ -80,15 +168,17 @@
     });
     state.q = p.get("q") || "";
     state.d = p.get("d") === "1";
+    state.vd = p.get("vd") === "1";
     state.compact = p.get("hd") === "1";
     var oc = p.get("oc"), om = p.get("om"), oa = p.get("oa");
     state.open = oc ? { c: oc, m: om || "", a: oa || "" } : null;
   }
   function hashString() {
     var p = new URLSearchParams();
-    ["s", "m", "g", "l", "a", "tp", "t"].forEach(function (k) { state[k].forEach(function (v) { p.append(k, v); }); });
+    SET_KEYS.forEach(function (k) { state[k].forEach(function (v) { p.append(k, v); }); });
     if (state.q) p.set("q", state.q);
     if (state.d) p.set("d", "1");
+    if (state.vd) p.set("vd", "1");
     if (state.compact) p.set("hd", "1");
     if (state.open) { p.set("oc", state.open.c); p.set("om", state.open.m); if (state.open.a) p.set("oa", state.open.a); }
     return p.toString();
@@ -120,34 +210,78 @@
     }
     return hay[r];
   }
+  var parsed = { text: null, q: null };
+  function query() {
+    if (parsed.text !== state.q) { parsed.text = state.q; parsed.q = parseQuery(state.q); }
+    return parsed.q;
+  }
   function computeView() {
+    var q = query();
+    var colTests = [], rowTests = [];
+    Object.keys(COL_DIMS).forEach(function (k) { if (state[k].size) colTests.push({ k: k, set: state[k], neg: false }); });
+    Object.keys(ROW_DIMS).forEach(function (k) { if (state[k].size) rowTests.push({ k: k, set: state[k], neg: false }); });
+    var verdictTests = state.s.size ? [{ set: state.s, neg: false }] : [];
+    var agreeTests = state.g.size ? [{ set: state.g, neg: false }] : [];
+    q.dims.forEach(function (t) {
+      if (COL_DIMS[t.k]) colTests.push(t);
+      else if (ROW_DIMS[t.k]) rowTests.push(t);
+      else if (t.k === "s") verdictTests.push(t);
+      else if (t.k === "g") agreeTests.push(t);
+    });
     var cols = [];
     A.forEach(function (a, i) {
-      if (state.a.size && !state.a.has(a.k)) return;
-      if (state.l.size && !state.l.has(a.lang)) return;
+      for (var n = 0; n < colTests.length; n++) {
+        var t = colTests[n], hit = COL_DIMS[t.k].of(a).some(function (v) { return t.set.has(v); });
+        if (hit === t.neg) return;
+      }
       cols.push(i);
     });
-    var terms = state.q.toLowerCase().split(/\s+/).filter(Boolean);
+    var terms = q.words;
+    var differs = state.vd || q.vd;
+    var groups = null;
+    if (differs) {  // shown columns of one adapter name (its versions), to compare their verdicts
+      var by = {};
+      cols.forEach(function (i) { (by[A[i].base] = by[A[i].base] || []).push(i); });
+      groups = Object.keys(by).map(function (b) { return by[b]; }).filter(function (g) { return g.length > 1; });
+    }
+    var primary = verdictTests.length ? verdictTests[0] : null;  // dims the cells that do not match it
     var items = [], lastTopic = -1, group = null, cases = new Set(), groupCases = null;
-    for (var r = 0; r < ROWS.length; r++) {
+    rows: for (var r = 0; r < ROWS.length; r++) {
       var row = ROWS[r], c = C[row[0]], letters = row[2];
-      if (state.m.size && !state.m.has(row[1])) continue;
-      if (state.tp.size && !state.tp.has(D.topics[c.topic])) continue;
-      if (state.t.size && !c.tags.some(function (t) { return state.t.has(D.tags[t]); })) continue;
+      for (var n = 0; n < rowTests.length; n++) {
+        var t = rowTests[n], dim = ROW_DIMS[t.k], v = dim.of(row, c);
+        var hit = dim.many ? v.some(function (x) { return t.set.has(x); }) : t.set.has(v);
+        if (hit === t.neg) continue rows;
+      }
+      for (n = 0; n < q.cells.length; n++) {
+        var ct = q.cells[n], chit = false;
+        for (var k = 0; k < ct.cols.length && !chit; k++) { var L0 = letters[ct.cols[k]]; chit = ct.set.has(STATUS_OF[L0]) || ct.set.has(KIND_OF[L0]); }
+        if (chit === ct.neg) continue rows;
+      }
       if (terms.length) {
         var text = haystack(r);
-        if (!terms.every(function (t) { return text.indexOf(t) >= 0; })) continue;
+        for (n = 0; n < terms.length; n++) if (text.indexOf(terms[n]) < 0) continue rows;
       }
-      var any = state.s.size === 0, passed = 0, ran = 0, kinds = new Set();
-      for (var j = 0; j < cols.length; j++) {
+      var passed = 0, ran = 0, kinds = new Set();
+      for (n = 0; n < verdictTests.length; n++) {
+        var vt = verdictTests[n], any = false;
+        for (var j = 0; j < cols.length && !any; j++) { var L1 = letters[cols[j]]; any = vt.set.has(STATUS_OF[L1]) || vt.set.has(KIND_OF[L1]); }
+        if (any === vt.neg) continue rows;
+      }
+      for (j = 0; j < cols.length; j++) {
         var L = letters[cols[j]];
-        if (!any && state.s.has(STATUS_OF[L])) any = true;
-        if (L !== "." && L !== "u") { ran++; if (L === "p") passed++; kinds.add(L); }
+        if (L !== "." && L !== "u") { ran++; if (GOOD[L]) passed++; kinds.add(STATUS_OF[L]); }
       }
-      if (!any) continue;
       if (state.d && kinds.size < 2) continue;
+      if (groups) {
+        var diff = groups.some(function (g) {
+          var seen = null;
+          return g.some(function (i) { var x = letters[i]; if (x === ".") return false; if (seen === null) { seen = x; return false; } return x !== seen; });
+        });
+        if (!diff) continue;
+      }
       var ag = ran === 0 ? "na" : passed === ran ? "all" : passed === 0 ? "none" : "some";
-      if (state.g.size && !state.g.has(ag)) continue;
+      for (n = 0; n < agreeTests.length; n++) if (agreeTests[n].set.has(ag) === agreeTests[n].neg) continue rows;
       if (c.topic !== lastTopic) {
         group = { g: c.topic, rows: 0, cases: 0 };
         groupCases = new Set();
@@ -163,6 +297,8 @@
     view.items = items;
     view.rows = items.length - items.filter(function (it) { return it.g != null; }).length;
     view.cases = cases.size;
+    view.primary = primary && !primary.neg ? primary.set : null;
+    view.problems = q.problems;
   }
 
   // ------------------------------------------------------------------ the matrix
@@ -213,13 +349,16 @@
       var t = a.tally;
       return '<div class="hc sc" role="columnheader" title="' + esc(a.k + ": score " + pct(t.score) + " — pass " + t.pass + ", variant " + t.variant + ", fail " + t.fail + ", error " + t.error + ", unsupported " + t.unsupported) + '">' + esc(a.avail ? pct(t.score) : "n/a") + "</div>";
     });
-    ghead.innerHTML = html.join("");
-    grid.classList.toggle("compact", state.compact);
+    var text = html.join("");
+    if (text !== lastHead) { ghead.innerHTML = text; lastHead = text; headH = null; }  // unchanged columns: no new layout
+    if (grid.classList.contains("compact") !== state.compact) { grid.classList.toggle("compact", state.compact); headH = null; }
     grid.setAttribute("aria-colcount", String(cols.length + 3));
     grid.setAttribute("aria-rowcount", String(view.items.length));
   }
 
-  function headHeight() { return ghead.offsetHeight; }
+  var lastHead = "", headH = null;
+  function headHeight() { if (headH === null) headH = ghead.offsetHeight; return headH; }
+  var metrics = null;  // the left columns' width and a cell's, read from the CSS once per update
 
   function renderBody(force) {
     var items = view.items, cols = view.cols;
@@ -227,7 +366,12 @@
     var top = grid.scrollTop, visible = Math.max(grid.clientHeight - headHeight(), RH);
     var first = Math.max(0, Math.floor(top / RH) - 8);
     var last = Math.min(items.length, Math.ceil((top + visible) / RH) + 8);
-    var key = first + ":" + last + ":" + active.i + ":" + active.col;
+    // and only the columns in view (a merged report has ~150): a spacer stands for the ones to the left
+    if (!metrics) metrics = { lw: leftWidth(), cw: cellW() };
+    var cw = metrics.cw, left = grid.scrollLeft;
+    var c0 = Math.max(0, Math.floor(left / cw) - 4);
+    var c1 = Math.min(cols.length, Math.ceil((left + grid.clientWidth - metrics.lw) / cw) + 4);
+    var key = first + ":" + last + ":" + c0 + ":" + c1 + ":" + active.i + ":" + active.col;
     if (!force && key === lastRange) return;
     lastRange = key;
     var html = [], openKey = state.open ? state.open.c + "\u0000" + state.open.m + "\u0000" + state.open.a : "";
@@ -235,7 +379,9 @@
       var it = items[i];
       var y = i * RH;
       if (it.g != null) {
-        html.push('<div class="g" role="row" aria-rowindex="' + (i + 1) + '" style="top:' + y + 'px"><div class="gl" role="rowheader">' + esc(D.topics[it.g]) +
+        var gs = i + 1 < items.length && items[i + 1].r != null ? D.surfaces[C[ROWS[items[i + 1].r][0]].surf] : "";
+        html.push('<div class="g" role="row" aria-rowindex="' + (i + 1) + '" style="top:' + y + 'px"><div class="gl" role="rowheader">' +
+          (gs && gs !== D.surfaces[0] ? '<span class="surf">' + esc(gs) + "</span> " : "") + esc(D.topics[it.g]) +
           ' <span class="n">' + it.cases + (it.cases === 1 ? " case" : " cases") + ", " + it.rows + (it.rows === 1 ? " check" : " checks") + "</span></div></div>");
         continue;
       }
@@ -246,21 +392,24 @@
       var caseSel = state.open && !state.open.a && state.open.c === c.id && state.open.m === row[1];
       html.push('<div class="r" role="row" aria-rowindex="' + (i + 1) + '" style="top:' + y + 'px" data-i="' + i + '">');
       html.push('<div class="h' + (caseSel ? " sel" : "") + '" role="rowheader" data-col="0" tabindex="' + (active.i === i && active.col === 0 ? "0" : "-1") +
-        '" title="' + esc(c.title + " — " + c.id + " (" + row[1] + " mode). Enter: every adapter on this check") + '">' +
+        '" title="' + esc(c.title + " — " + c.id + " (" + row[1] + " mode)" + (c.div ? ". " + c.div + " " + divText(c.div).join(": ") : "") + ". Enter: every adapter on this check") + '">' +
+        (c.div ? '<span class="div" aria-hidden="true">' + esc(c.div) + "</span>" : "") +
         (changed ? '<span class="delta" title="a verdict changed in the latest recorded run">Δ<span class="sr"> changed in the latest run</span></span>' : "") +
         '<span class="cid' + (cont ? " cont" : "") + '">' + esc(c.id) + "</span></div>");
       html.push('<div class="mode" role="gridcell">' + esc(row[1]) + "</div>");
-      var agTitle = it.ran ? it.passed + " of the " + it.ran + " shown adapters that ran this check pass it (" + it.ag + ")" : "no shown adapter ran this check";
+      var agTitle = it.ran ? it.passed + " of the " + it.ran + " shown adapters that ran this check pass it, exactly or as a variant (" + it.ag + ")" : "no shown adapter ran this check";
       var agSym = it.ag === "all" ? "●" : it.ag === "none" ? "○" : it.ag === "some" ? "◐" : "·";
       html.push('<div class="agree ' + (it.ag === "na" ? "na" : it.ag) + '" role="gridcell" title="' + esc(agTitle) + '"><span aria-hidden="true">' + agSym + "</span>" + (it.ran ? it.passed + "/" + it.ran : "—") + '<span class="sr"> ' + it.ag + "</span></div>");
-      for (var j = 0; j < cols.length; j++) {
-        var ai = cols[j], st = STATUS_OF[letters[ai]] || D.order[D.order.length - 1], a = A[ai];
-        var dim = state.s.size && !state.s.has(st);
+      if (c0 > 0) html.push('<div class="cs" aria-hidden="true" style="width:' + (c0 * cw) + 'px"></div>');
+      for (var j = c0; j < c1; j++) {
+        var ai = cols[j], Lc = letters[ai], st = STATUS_OF[Lc] || D.order[D.order.length - 1], a = A[ai], kd = KIND_OF[Lc];
+        var dim = view.primary && !view.primary.has(st) && !(kd && view.primary.has(kd));
         var sel = openKey && openKey === c.id + "\u0000" + row[1] + "\u0000" + a.k;
         var reason = rr[ai] ? D.reasons[rr[ai]] : "";
-        var tip = a.k + " · " + row[1] + " · " + (st === "missing" ? (a.avail ? "not run" : "unavailable: " + a.why) : st) + (reason ? ": " + reason : "");
-        html.push('<div class="c st-' + st + (dim ? " dim" : "") + (sel ? " sel" : "") + '" role="gridcell" data-col="' + (j + 1) + '" tabindex="' +
-          (active.i === i && active.col === j + 1 ? "0" : "-1") + '" title="' + esc(tip) + '"><span aria-hidden="true">' + SYM[st] + '</span><span class="sr">' + st + "</span></div>");
+        var word = kd ? "fail (" + KIND[kd].label + ")" : st;
+        var tip = a.k + " · " + row[1] + " · " + (st === "missing" ? (a.avail ? "not run" : "unavailable: " + a.why) : word) + (reason ? ": " + reason : "");
+        html.push('<div class="c st-' + st + (kd ? " k-" + kd : "") + (dim ? " dim" : "") + (sel ? " sel" : "") + '" role="gridcell" aria-colindex="' + (j + 4) + '" data-col="' + (j + 1) + '" tabindex="' +
+          (active.i === i && active.col === j + 1 ? "0" : "-1") + '" title="' + esc(tip) + '"><span aria-hidden="true">' + (LETTER_SYM[Lc] || SYM[st]) + '</span><span class="sr">' + esc(word) + "</span></div>");
       }
       html.push("</div>");
     }
@@ -275,7 +424,7 @@
     rafPending = true;
     requestAnimationFrame(function () { rafPending = false; renderBody(false); });
   });
-  window.addEventListener("resize", function () { renderBody(true); });
+  window.addEventListener("resize", function () { metrics = null; headH = null; renderBody(true); });
 
   function firstRowItem() { for (var i = 0; i < view.items.length; i++) if (view.items[i].r != null) return i; return -1; }
   function stepRow(i, delta) {
@@ -361,13 +510,14 @@
 
   // ------------------------------------------------------------------ toolbar
   var counts = {};
-  D.statuses.concat(["missing"]).forEach(function (s) { counts[s] = 0; });
-  ROWS.forEach(function (r) { for (var k = 0; k < r[2].length; k++) counts[STATUS_OF[r[2][k]]]++; });
+  VERDICT_VALUES.forEach(function (s) { counts[s] = 0; });
+  ROWS.forEach(function (r) { for (var k = 0; k < r[2].length; k++) { var L = r[2][k]; counts[STATUS_OF[L]]++; if (KIND_OF[L]) counts[KIND_OF[L]]++; } });
 
   function toggleButtons(containerId, key, values, label) {
     var box = byId(containerId);
     values.forEach(function (v) {
-      var b = h("button", { type: "button", "aria-pressed": "false", "data-v": v, class: key === "s" ? "st-btn" : null }, label(v));
+      var b = h("button", { type: "button", "aria-pressed": "false", "data-v": v, class: key === "s" ? "st-btn" + (KIND[v] ? " kind" : "") : null,
+        title: key === "s" ? (KIND[v] ? KIND[v].meaning : D.meaning[v]) : null }, label(v));
       b.addEventListener("click", function () {
         if (state[key].has(v)) state[key].delete(v); else state[key].add(v);
         update(true);
@@ -375,15 +525,31 @@
       box.append(b);
     });
   }
-  toggleButtons("f-status", "s", D.statuses.concat(counts.missing ? ["missing"] : []), function (s) {
+  var verdictButtons = [];
+  D.statuses.forEach(function (s) { verdictButtons.push(s); if (s === "fail") verdictButtons = verdictButtons.concat(KIND_NAMES); });
+  if (counts.missing) verdictButtons.push("missing");
+  toggleButtons("f-status", "s", verdictButtons, function (s) {
+    if (KIND[s]) return [h("span", { "aria-hidden": "true", class: "st-fail", style: "background:none" }, KIND[s].symbol), " " + KIND[s].label + " ", h("span", { class: "n" }, String(counts[s]))];
     return [h("span", { "aria-hidden": "true", class: "st-" + s, style: "background:none" }, SYM[s]), " " + (s === "missing" ? "not run" : s) + " ", h("span", { class: "n" }, String(counts[s]))];
   });
   toggleButtons("f-mode", "m", MODES, function (m) { return m; });
   toggleButtons("f-agree", "g", ["all", "some", "none"], function (g) { return g; });
-  byId("f-agree").title = "how many of the shown adapters that ran a check pass it";
+  byId("f-agree").title = "how many of the shown adapters that ran a check pass it (pass or variant, as the score counts)";
 
-  function pickList(id, key, values, label) {
-    var box = byId(id).querySelector(".pick-list");
+  var PICKS = [["l", "Language"], ["a", "Adapter"], ["cl", "Client"], ["sv", "Service"], ["al", "Algorithm"], ["sf", "Surface"],
+    ["tk", "Session token"], ["py", "Payload"], ["tp", "Topic"], ["t", "Tag"]];
+  function pickLabel(key, v) {
+    if (key === "l") return v + " (" + A.filter(function (a) { return a.lang === v; }).length + ")";
+    if (key === "a") { var a = A.filter(function (x) { return x.k === v; })[0]; return v + " — " + a.lib + " " + a.ver + (a.ref ? " (reference)" : ""); }
+    if (key === "cl") return v === "none" ? "none (signer columns)" : v;
+    return v;
+  }
+  var picks = byId("picks");
+  PICKS.forEach(function (pair) {
+    var key = pair[0], values = KEYS[key];
+    if (values.length < 2 && key !== "a") return;
+    var det = h("details", { class: "pick", id: "p-" + key, "data-key": key }, h("summary", null, pair[1] + " ", h("span", { class: "n" })));
+    var box = h("div", { class: "pick-list", role: "group", "aria-label": pair[1] });
     var clear = h("button", { type: "button" }, "Show all");
     clear.addEventListener("click", function () { state[key].clear(); update(true); });
     box.append(h("div", { class: "pick-all" }, clear));
@@ -393,24 +559,12 @@
         if (input.checked) state[key].add(v); else state[key].delete(v);
         update(true);
       });
-      box.append(h("label", null, input, " ", label(v)));
+      box.append(h("label", null, input, " ", pickLabel(key, v)));
     });
-  }
-  pickList("p-lang", "l", LANGS, function (l) { return l + " (" + A.filter(function (a) { return a.lang === l; }).length + ")"; });
-  pickList("p-adapter", "a", A.map(function (a) { return a.k; }), function (k) {
-    var a = A.filter(function (x) { return x.k === k; })[0];
-    return k + " — " + a.lib + " " + a.ver;
+    det.append(box);
+    picks.append(det);
   });
-  var pt = byId("p-tag").querySelector(".pick-list");
-  pickList("p-tag", "t", D.tags, function (t) { return t; });
-  if (D.topics.length > 1) {
-    pt.append(h("div", { class: "muted", style: "margin-top:6px" }, "Topics"));
-    D.topics.forEach(function (tp) {
-      var input = h("input", { type: "checkbox", value: tp, "data-topic": "1" });
-      input.addEventListener("change", function () { if (input.checked) state.tp.add(tp); else state.tp.delete(tp); update(true); });
-      pt.append(h("label", null, input, " ", tp + "/"));
-    });
-  }
+  if (!VERSIONED.length) byId("l-vd").hidden = true;
   document.querySelectorAll(".pick").forEach(function (d) {
     d.addEventListener("keydown", function (ev) { if (ev.key === "Escape") { d.open = false; d.querySelector("summary").focus(); ev.stopPropagation(); } });
   });
@@ -424,9 +578,10 @@
     qTimer = setTimeout(function () { state.q = qInput.value.trim(); update(true); }, 120);
   });
   byId("f-disagree").addEventListener("change", function (ev) { state.d = ev.target.checked; update(true); });
+  byId("f-vd").addEventListener("change", function (ev) { state.vd = ev.target.checked; update(true); });
   function resetFilters() {
-    ["s", "m", "g", "a", "l", "t", "tp"].forEach(function (k) { state[k].clear(); });
-    state.q = ""; state.d = false;
+    SET_KEYS.forEach(function (k) { state[k].clear(); });
+    state.q = ""; state.d = false; state.vd = false;
     update(true);
   }
   byId("b-reset").addEventListener("click", resetFilters);
@@ -443,6 +598,36 @@
       if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus({ preventScroll: true }); }
     });
   });
+  document.querySelectorAll("button[data-surface]").forEach(function (b) {
+    b.addEventListener("click", function () {
+      state.sf = new Set([b.getAttribute("data-surface")]);
+      update(true);
+      byId("sec-matrix").scrollIntoView({ block: "start" });
+    });
+  });
+  // the score table sorts by any column (numbers by their data-v, best first; text A to Z); the reference stays apart
+  document.querySelectorAll("#scores button.sort").forEach(function (b) {
+    b.addEventListener("click", function () {
+      var col = Number(b.getAttribute("data-col")), body = byId("scores-ranked");
+      var desc = b.getAttribute("aria-sort") !== "descending";
+      if (col < 2) desc = !desc;
+      document.querySelectorAll("#scores button.sort").forEach(function (x) { x.removeAttribute("aria-sort"); });
+      b.setAttribute("aria-sort", desc ? "descending" : "ascending");
+      var rows = Array.from(body.querySelectorAll("tr[data-k]"));
+      function key(tr) { var cell = tr.children[col]; var v = cell && cell.getAttribute("data-v"); return v == null ? (cell ? cell.textContent : "") : isNaN(Number(v)) ? v : Number(v); }
+      rows.sort(function (x, y) {
+        var ux = x.classList.contains("unavailable"), uy = y.classList.contains("unavailable");
+        if (ux !== uy) return ux ? 1 : -1;  // an adapter that did not run stays last
+        var kx = key(x), ky = key(y), d = typeof kx === "number" && typeof ky === "number" ? kx - ky : String(kx).localeCompare(String(ky));
+        return desc ? -d : d;
+      });
+      rows.forEach(function (tr) {
+        var why = tr.nextElementSibling && tr.nextElementSibling.classList.contains("unavailable-why") ? tr.nextElementSibling : null;
+        body.append(tr);
+        if (why) body.append(why);
+      });
+    });
+  });
   document.querySelectorAll("[data-topic]").forEach(function (b) {
     if (b.tagName !== "BUTTON") return;
     b.addEventListener("click", function () {
@@ -457,29 +642,143 @@
       var key = b.parentNode.id === "f-status" ? "s" : b.parentNode.id === "f-mode" ? "m" : "g";
       b.setAttribute("aria-pressed", state[key].has(b.getAttribute("data-v")) ? "true" : "false");
     });
-    [["p-lang", "l"], ["p-adapter", "a"], ["p-tag", "t"]].forEach(function (pair) {
-      var box = byId(pair[0]);
-      box.querySelectorAll("input[type=checkbox]").forEach(function (input) {
-        input.checked = input.hasAttribute("data-topic") ? state.tp.has(input.value) : state[pair[1]].has(input.value);
-      });
-      var n = state[pair[1]].size + (pair[0] === "p-tag" ? state.tp.size : 0);
-      box.querySelector("summary .n").textContent = n ? "(" + n + ")" : "";
+    document.querySelectorAll(".pick[data-key]").forEach(function (box) {
+      var key = box.getAttribute("data-key");
+      box.querySelectorAll("input[type=checkbox]").forEach(function (input) { input.checked = state[key].has(input.value); });
+      box.querySelector("summary .n").textContent = state[key].size ? "(" + state[key].size + ")" : "";
     });
     if (qInput.value.trim() !== state.q) qInput.value = state.q;
     byId("f-disagree").checked = state.d;
+    byId("f-vd").checked = state.vd;
+    var problems = byId("q-problems");
+    problems.textContent = view.problems && view.problems.length ? view.problems.join(" · ") : "";
+    problems.hidden = !problems.textContent;
+    syncScenario();
     byId("b-details").setAttribute("aria-pressed", state.compact ? "false" : "true");
   }
 
+  // ------------------------------------------------------------------ scenario: ranked libraries for the current filters
+  var scenario = byId("scenario");
+  scenario.querySelectorAll("select[data-dim]").forEach(function (sel) {
+    var key = sel.getAttribute("data-dim");
+    KEYS[key].forEach(function (v) { sel.append(h("option", { value: v }, v)); });
+    if (KEYS[key].length < 2) sel.parentNode.hidden = true;
+    sel.addEventListener("change", function () {
+      state[key] = sel.value ? new Set([sel.value]) : new Set();
+      update(true);
+    });
+  });
+  toggleButtons("sc-modes", "m", MODES, function (m) { return m; });
+  function syncScenario() {
+    scenario.querySelectorAll("select[data-dim]").forEach(function (sel) {
+      var set = state[sel.getAttribute("data-dim")];
+      sel.value = set.size === 1 ? Array.from(set)[0] : "";
+      sel.classList.toggle("several", set.size > 1);
+    });
+    byId("sc-modes").querySelectorAll("button").forEach(function (b) { b.setAttribute("aria-pressed", state.m.has(b.getAttribute("data-v")) ? "true" : "false"); });
+  }
+  function openCheck(r, ai) {
+    state.open = { c: C[ROWS[r][0]].id, m: ROWS[r][1], a: A[ai].k };
+    writeHash();
+    showDrawer(true);
+  }
+  function ranking() {
+    var per = view.cols.map(function (ai) { return { ai: ai, n: {}, ran: 0, good: 0, judged: 0, broken: [] }; });
+    view.items.forEach(function (it) {
+      if (it.r == null) return;
+      var letters = ROWS[it.r][2];
+      per.forEach(function (p) {
+        var L = letters[p.ai];
+        if (L === ".") return;
+        p.n[L] = (p.n[L] || 0) + 1;
+        p.ran++;
+        if (L === "u") return;
+        p.judged++;
+        if (GOOD[L]) p.good++;
+        else if (BAD[L] && p.broken.length < 3) p.broken.push(it.r);
+      });
+    });
+    per.forEach(function (p) {
+      p.right = p.ran ? p.good / p.ran : null;
+      p.score = p.judged ? p.good / p.judged : null;
+      p.cov = p.ran ? p.judged / p.ran : null;
+      p.bad = p.judged - p.good;
+    });
+    per.sort(function (x, y) {
+      return (y.right == null ? -1 : y.right) - (x.right == null ? -1 : x.right) || (y.score || 0) - (x.score || 0) || y.judged - x.judged || x.ai - y.ai;
+    });
+    return per;
+  }
+  var RANK_LINES = 30, rankAll = false;  // a merged report has ~150 columns: the first 30, the rest on demand
+  function renderRanking() {
+    var body = byId("rank-body");
+    body.textContent = "";
+    var per = ranking(), rank = 0, refs = [];
+    function line(p, label) {
+      var a = A[p.ai];
+      var counts = Object.keys(p.n).sort(function (x, y) { return LETTER_RANK[x] - LETTER_RANK[y]; }).map(function (L) {
+        var k = KIND_OF[L];
+        return h("span", { class: "cnt st-" + STATUS_OF[L] + (k ? " k-" + k : ""), title: k ? "fail: " + KIND[k].label : STATUS_OF[L] }, (LETTER_SYM[L] || "?") + " " + p.n[L]);
+      });
+      var breaks = p.broken.map(function (r) {
+        var b = h("button", { type: "button", class: "linkish", title: "open the drill-down" }, C[ROWS[r][0]].title + " (" + ROWS[r][1] + ")");
+        b.addEventListener("click", function () { openCheck(r, p.ai); });
+        var L = ROWS[r][2][p.ai], k = KIND_OF[L];
+        return h("li", null, h("span", { class: "st-" + STATUS_OF[L] + (k ? " k-" + k : ""), title: k ? "fail: " + KIND[k].label : STATUS_OF[L] },
+          LETTER_SYM[L] + " ", h("span", { class: "sr" }, (k ? "fail: " + KIND[k].label : STATUS_OF[L]) + ": ")), b);
+      });
+      if (p.bad > p.broken.length) {
+        var more = h("button", { type: "button", class: "linkish" }, "all " + p.bad + " in the matrix");
+        more.addEventListener("click", function () {
+          state.q = (state.q + " " + a.k + ":bad").trim();
+          update(true);
+          byId("sec-matrix").scrollIntoView({ block: "start" });
+        });
+        breaks.push(h("li", null, more));
+      }
+      return h("tr", { class: a.ref ? "ref" : null, "data-k": a.k },
+        h("td", { class: "num" }, label), h("th", { scope: "row" }, h("code", null, a.k)), h("td", null, a.lib + " " + a.ver),
+        h("td", { class: "num" }, p.ran ? p.good + "/" + p.ran : "—"), h("td", { class: "num" }, pct(p.score)), h("td", { class: "num" }, pct(p.cov)),
+        h("td", { class: "counts" }, counts), h("td", null, p.ran === 0 ? h("span", { class: "muted" }, "no check run") : p.judged === 0 ? h("span", { class: "muted" }, "cannot express these checks (unsupported)") : breaks.length ? h("ul", { class: "breaks" }, breaks) : h("span", { class: "muted" }, "nothing")));
+    }
+    var shownLines = 0, hiddenLines = 0, frag = document.createDocumentFragment();
+    per.forEach(function (p) {
+      if (A[p.ai].ref) { refs.push(p); return; }
+      if (!A[p.ai].avail) return;
+      rank++;
+      if (!rankAll && shownLines >= RANK_LINES) { hiddenLines++; return; }
+      shownLines++;
+      frag.append(line(p, String(rank)));
+    });
+    if (hiddenLines) {
+      var all = h("button", { type: "button", class: "linkish" }, "show the other " + hiddenLines);
+      all.addEventListener("click", function () { rankAll = true; renderRanking(); });
+      frag.append(h("tr", null, h("td"), h("td", { colspan: "7", class: "muted" }, hiddenLines + " more adapters rank lower: ", all)));
+    }
+    refs.forEach(function (p) { frag.append(line(p, "ref")); });
+    body.append(frag);
+  }
+
+  var timing = {};
   function update(fromUser) {
+    var t0 = performance.now();
+    metrics = null;
     computeView();
+    var t1 = performance.now();
     syncControls();
+    var t2 = performance.now();
     renderHead();
+    var t3 = performance.now();
     if (active.i >= view.items.length || (active.i >= 0 && view.items[active.i].r == null)) active = { i: firstRowItem(), col: 0 };
     if (active.i < 0) active.i = firstRowItem();
     if (fromUser) grid.scrollTop = 0;
     lastRange = "";
     renderBody(true);
+    var t4 = performance.now();
     byId("empty").hidden = view.rows > 0;
+    renderRanking();
+    var t5 = performance.now();
+    timing = { filter: t1 - t0, controls: t2 - t1, head: t3 - t2, body: t4 - t3, ranking: t5 - t4 };
     byId("shown").textContent = "Showing " + view.rows + " of " + ROWS.length + " checks (" + view.cases + " cases) × " + view.cols.length + " of " + A.length + " adapters";
     if (fromUser) writeHash();
   }
@@ -491,11 +790,11 @@
       if (it.r == null) return;
       var row = ROWS[it.r], c = C[row[0]];
       view.cols.forEach(function (ai) {
-        var st = STATUS_OF[row[2][ai]];
-        if (state.s.size && !state.s.has(st)) return;
+        var L = row[2][ai], st = STATUS_OF[L], kd = KIND_OF[L] || "";
+        if (view.primary && !view.primary.has(st) && !(kd && view.primary.has(kd))) return;  // the cells the verdict filter keeps
         var a = A[ai];
         out.push({ case: c.id, mode: row[1], topic: D.topics[c.topic], adapter: a.k, language: a.lang, library: a.lib, library_version: a.ver,
-          status: st, reason: D.rr[it.r][ai] ? D.reasons[D.rr[it.r][ai]] : "" });
+          status: st, reason: D.rr[it.r][ai] ? D.reasons[D.rr[it.r][ai]] : "", fail_kind: kd });
       });
     });
     return out;
@@ -506,7 +805,7 @@
     return /[",\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
   }
   function viewCSV() {
-    var cols = ["case", "mode", "topic", "adapter", "language", "library", "library_version", "status", "reason"];
+    var cols = ["case", "mode", "topic", "adapter", "language", "library", "library_version", "status", "reason", "fail_kind"];
     return [cols.join(",")].concat(viewRecords().map(function (r) { return cols.map(function (k) { return csvField(r[k]); }).join(","); })).join("\r\n") + "\r\n";
   }
   function viewJSON() {
@@ -558,6 +857,21 @@
     if (focus) drTitle.focus();
     renderBody(true);
   }
+  // Scroll the page to the matrix and the matrix to the open check's row, its cell active.
+  function revealOpen() {
+    if (!state.open) return;
+    var target = -1;
+    view.items.forEach(function (it, i) { if (target < 0 && it.r != null && C[ROWS[it.r][0]].id === state.open.c && ROWS[it.r][1] === state.open.m) target = i; });
+    if (target < 0) return;
+    var col = 0;
+    view.cols.forEach(function (ai, j) { if (A[ai].k === state.open.a) col = j + 1; });
+    active.i = target;
+    active.col = col;
+    byId("sec-matrix").scrollIntoView({ block: "start" });
+    grid.scrollTop = Math.max(0, target * RH - 3 * RH);
+    scrollToItem(target, col);
+    renderBody(true);
+  }
   function closeDrawer() {
     state.open = null;
     drawer.hidden = true;
@@ -575,7 +889,7 @@
     A.forEach(function (a, i) {
       var st = STATUS_OF[row[2][i]];
       var b = h("button", { type: "button", "aria-current": i === current ? "true" : null, title: D.rr[r][i] ? D.reasons[D.rr[r][i]] : st },
-        h("span", { class: "chip st-" + st }, h("span", { "aria-hidden": "true" }, SYM[st]), " " + (st === "missing" ? "not run" : st)), " ", a.k);
+        KIND_OF[row[2][i]] ? letterChip(row[2][i]) : h("span", { class: "chip st-" + st }, h("span", { "aria-hidden": "true" }, SYM[st]), " " + (st === "missing" ? "not run" : st)), " ", a.k);
       if (st === "missing") b.disabled = true;
       b.addEventListener("click", function () { state.open = { c: C[row[0]].id, m: row[1], a: a.k }; writeHash(); showDrawer(true); });
       box.append(b);
@@ -599,7 +913,18 @@
     var reason = D.rr[r][ai] ? D.reasons[D.rr[r][ai]] : "";
     drTitle.textContent = c.title;
     drBody.append(h("p", { class: "sub" }, h("code", null, c.id), " · " + row[1] + " mode · ", h("strong", null, a.k), " (" + a.lib + " " + a.ver + ", " + a.lang + ")"));
-    drBody.append(h("div", { class: "verdict-line" }, chip(st), h("span", null, reason || (st === D.order[0] ? D.meaning[st] : ""))));
+    var L = row[2][ai], kd = KIND_OF[L];
+    drBody.append(h("div", { class: "verdict-line" }, letterChip(L), h("span", null, reason || (st === D.order[0] ? D.meaning[st] : ""))));
+    if (kd) drBody.append(h("p", { class: "sub kind-line" }, "What happened: " + KIND[kd].meaning + "."));
+    if (D.classes[st] === "bad" && (c.div || (c.refs && c.refs.length))) {
+      var ev = [];
+      if (c.div) { var dvt = divText(c.div); ev.push(h("span", { class: "divref", title: dvt[1] }, h("b", null, c.div), " " + dvt[0] + (dvt[1] ? ": " + dvt[1] : ""))); }
+      (c.refs || []).forEach(function (ref) {
+        var url = ref[1] && /^https?:\/\//.test(ref[1]) ? ref[1] : null;
+        ev.push(url ? h("a", { href: url, rel: "noreferrer noopener", target: "_blank" }, ref[0]) : h("span", null, ref[0]));
+      });
+      drBody.append(h("p", { class: "evidence" }, h("strong", null, "Evidence and known issues: "), ev.map(function (x, i) { return i ? [" · ", x] : x; })));
+    }
     var facts = [];
     if (d.es) facts.push("expected stages from " + (d.es === "case" ? "the case itself" : "the reference signer"));
     if (d.stage) facts.push("first difference: " + (STAGE_TITLE[d.stage] || d.stage));
@@ -620,6 +945,16 @@
       if (S(v.exp)) drBody.append(h("p", { class: "sub" }, "The case expects the server to refuse a correct generator's answer (" + S(v.exp) + ")."));
       if (v.changes && v.changes.length) drBody.append(h("ul", null, v.changes.map(function (x) { return h("li", null, S(x)); })));
       if (S(v.cr)) drBody.append(h("details", null, h("summary", null, "The canonical request the verifier derived from what it received"), h("pre", { class: "pre" }, S(v.cr))));
+    }
+    if (d.op && d.op.length) {  // the oracles (docs/oracles.md): verifiers written by others, asked about this answer
+      var ours = d.ver ? (d.ver.valid ? "accept" : "reject") : null;
+      drBody.append(h("h3", null, "Oracles"));
+      drBody.append(h("ul", { class: "oracles" }, d.op.map(function (o) {
+        var said = S(o[1]) || "?", differs = ours && said !== ours && said !== "n/a", known = o.length > 3 ? S(o[3]) : null;
+        return h("li", { class: differs ? (known ? "differs known" : "differs") : null }, h("code", null, S(o[0])), ": " + said + (S(o[2]) ? " (" + S(o[2]) + ")" : ""),
+          differs ? h("strong", null, " — disagrees with this harness's verifier (" + ours + ")") : "",
+          differs ? (known ? " · a reviewed difference: " + known + " (harness/oracle_differences.yaml)" : " · to triage") : "");
+      })));
     }
     if (d.sig) {
       drBody.append(h("h3", null, row[1] === "form" ? "Where the library's form is posted" : row[1] === "token" ? "The token as a presigned URL" : "Signed request as the library emitted it"));
@@ -760,18 +1095,37 @@
   // ------------------------------------------------------------------ start
   window.addEventListener("hashchange", function () {
     if (writing) return;
+    var sec = /^#[A-Za-z][\w-]*$/.test(location.hash) ? document.getElementById(location.hash.slice(1)) : null;
+    if (sec) { sec.scrollIntoView({ block: "start" }); return; }
     readHash();
     update(false);
     showDrawer(false);
+    revealOpen();
   });
-  readHash();
+  // A section id as the fragment (#sec-oracles) goes to that section; anything else is a view.
+  var section = /^#[A-Za-z][\w-]*$/.test(location.hash) ? document.getElementById(location.hash.slice(1)) : null;
+  if (!section) readHash();
   update(false);
-  if (state.open) showDrawer(false);
+  if (section) section.scrollIntoView({ block: "start" });
+  else if (state.open) { showDrawer(false); revealOpen(); }
+  else if (location.hash.length > 1) byId(state.q || Array.from(SET_KEYS).some(function (k) { return state[k].size && k !== "s"; }) ? "sec-choose" : "sec-matrix").scrollIntoView({ block: "start" });
 
+  if (window.performance && performance.mark) performance.mark("sigharness-ready");  // benchmarks/report_browser.py reads both marks
   // for tests and for anyone scripting the page
   window.sigharnessReport = {
     viewCSV: viewCSV, viewJSON: viewJSON, viewRecords: viewRecords,
     shown: function () { return { rows: view.rows, cases: view.cases, adapters: view.cols.length }; },
     state: function () { return hashString(); },
+    timing: function () { return timing; },  // the last update's milliseconds, step by step
+    // set a view from a fragment (as a link would) and return the milliseconds filtering and drawing took
+    apply: function (fragment) {
+      var t0 = performance.now();
+      writing = true;
+      try { history.replaceState(null, "", "#" + fragment); } finally { writing = false; }
+      readHash();
+      update(false);
+      showDrawer(false);
+      return performance.now() - t0;
+    },
   };
 })();

@@ -90,6 +90,16 @@ public final class Main {
                 }
                 return adapter.sign(check).toMessage(id);
             }
+            case "send": {
+                Check check;
+                try {
+                    check = new Check((Map<String, Object>) msg.get("check"));
+                } catch (RuntimeException e) {
+                    return Result.error("cannot read the check: " + Result.describe(e)).toMessage(id);
+                }
+                Object scheme = msg.get("scheme");
+                return Sender.send(adapter, check, String.valueOf(msg.get("client")), scheme == null ? "http" : String.valueOf(scheme), id);
+            }
             case "bench":
                 return bench(adapter, id, msg);
             default:
@@ -109,6 +119,7 @@ public final class Main {
         Map<String, String> why = new LinkedHashMap<>(Streaming.why(adapter));
         why.putAll(adapter.why());
         caps.put("why", why);
+        caps.put("clients", Sender.clients(adapter)); // HTTP clients for `send` (Sender.java)
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("type", "hello");
         m.put("protocol", PROTOCOL);

@@ -18,6 +18,9 @@ final class Result {
     String stringToSign;
     long elapsedNs = -1;
     Map<String, Object> stream; // an aws-chunked or event-stream chain (Streaming.java)
+    // what `send` hands to the SDK's own HTTP client (Sender.java; java-sdk-v2 only)
+    software.amazon.awssdk.http.SdkHttpRequest sdkRequest;
+    software.amazon.awssdk.http.ContentStreamProvider sdkPayload;
 
     private Result(String status, String reason) {
         this.status = status;

@@ -238,6 +238,8 @@ final class SdkV2Adapter implements Adapter {
         res.canonicalRequest = SigningLog.canonicalRequest();
         res.stringToSign = SigningLog.stringToSign();
         res.elapsedNs = elapsed;
+        res.sdkRequest = out; // for `send` with the SDK's Apache client (Sender.java)
+        res.sdkPayload = signed.payload().orElse(null);
         return res;
     }
 

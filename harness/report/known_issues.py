@@ -1,0 +1,118 @@
+"""Known issues per library: known-issues/<adapter>.html next to index.html, one page per adapter with
+failing checks (fail or error), grouped by topic, each with what happened, the first differing stage, the
+lines that differ, the evidence and the command that reproduces it, and the same as Markdown to paste
+into a bug report upstream. known-issues/index.html lists the pages. Static HTML: no script.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Iterator
+
+from harness import verdicts
+from harness.refs import ref_link
+from harness.report import model
+from harness.results import expanded
+
+STAGE_WORDS = {"canonical_request": "canonical request", "string_to_sign": "string to sign", "signature": "signature",
+               "signed_request": "signed request", "sign": "signing (the library refused)", "policy_document": "POST policy document",
+               "form_fields": "form fields", "token": "token", "form": "form"}
+MAX_DIFF_LINES = 12
+
+
+def file_name(adapter: str) -> str:
+    """The page's file name for an adapter column key (`name@version` and `signer+client` keys included)."""
+    return "".join(ch if ch.isalnum() or ch in "-_.@+" else "_" for ch in adapter) + ".html"
+
+
+def _first_difference(row: dict[str, Any]) -> tuple[str | None, str]:
+    """The first differing stage and its unified diff (clipped), from the expanded row."""
+    stage = row.get("stage")
+    stages = row.get("stages") or {}
+    entry = stages.get(stage) if isinstance(stages.get(stage), dict) else None
+    if entry is None:
+        entry = next((st for st in stages.values() if isinstance(st, dict) and st.get("diff")), None)
+    diff = (entry or {}).get("diff") or ""
+    lines = diff.split("\n")
+    if len(lines) > MAX_DIFF_LINES:
+        lines = lines[:MAX_DIFF_LINES] + [f"... ({len(lines) - MAX_DIFF_LINES} more lines)"]
+    return stage, "\n".join(lines).strip()
+
+
+def issues(clean: dict[str, Any], view: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Per adapter column key, its failing checks as the page lists them (worst topic first is left to the reader:
+    topics in the report's order)."""
+    cases = clean.get("cases") or {}
+    manifest = clean.get("manifest") or {}
+    sources = list(manifest.get("case_sources") or [])
+    for run in manifest.get("merged") or []:
+        sources += (run.get("manifest") or {}).get("case_sources") or []
+    adapters = {a["k"]: a for a in view["adapters"]}
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in clean.get("results") or []:
+        if verdicts.klass(row.get("status")) != verdicts.BAD or row["adapter"] not in adapters:
+            continue
+        case = cases.get(row["case"]) or {}
+        full = expanded(clean, row)
+        stage, diff = _first_difference(full)
+        kind = verdicts.fail_kind(row, case)
+        path = model.case_path(case, sources)
+        name = adapters[row["adapter"]]["name"]
+        repro = (f"sigharness run --cases {model.shell(path)} --case {model.shell(row['case'])} --adapters {model.shell(name)}"
+                 if path else f"sigharness run --case {model.shell(row['case'])} --adapters {model.shell(name)}")
+        code = case.get("divergence")
+        entry = model.divergence_texts([code]).get(code) if code else None
+        out[row["adapter"]].append({
+            "case": row["case"], "mode": row["mode"], "title": model.readable_title(row["case"], case, row.get("stage")),
+            "topic": model.topic_of(row["case"], case), "status": row.get("status"),
+            "kind": verdicts.FAIL_KIND[kind] if kind else None, "stage": stage, "stage_words": STAGE_WORDS.get(stage or "", stage or ""),
+            "reason": row.get("reason") or "", "diff": diff, "refs": [(str(r), ref_link(str(r))) for r in case.get("refs") or []],
+            "divergence": (code, entry[0], entry[1]) if entry else None, "repro": repro,
+            "request": case.get("request") or {}, "service": case.get("service"), "algorithm": case.get("algorithm"),
+        })
+    topic_rank = {t: i for i, t in enumerate(view["matrix"]["topics"])}
+    for rows in out.values():
+        rows.sort(key=lambda r: (topic_rank.get(r["topic"], 1 << 30), model.natural_key(r["case"]), r["mode"]))
+    return out
+
+
+def markdown(adapter: dict[str, Any], item: dict[str, Any]) -> str:
+    """One failing check as a bug report's body."""
+    what = item["kind"].label if item["kind"] else item["status"]
+    lines = [f"### {item['title']}", "",
+             f"{adapter['lib']} {adapter['ver']} ({adapter['rts']}), {item['algorithm']} for service `{item['service']}`, "
+             f"{item['mode']} mode: **{what}**. {item['reason']}", ""]
+    request = item["request"]
+    if request.get("url"):
+        lines += ["Request:", "", "```", f"{request.get('method') or 'GET'} {request.get('url')}",
+                  *[f"{h[0]}: {h[1]}" for h in request.get("headers") or [] if isinstance(h, (list, tuple)) and len(h) == 2], "```", ""]
+    if item["diff"]:
+        lines += [f"First difference in the {item['stage_words']} (expected vs actual):", "", "```diff", item["diff"], "```", ""]
+    if item["divergence"]:
+        code, title, meaning = item["divergence"]
+        lines += [f"Known divergence {code}: {title}. {meaning}", ""]
+    if item["refs"]:
+        lines += ["References: " + ", ".join(link or text for text, link in item["refs"]), ""]
+    lines += ["Reproduce (sigharness, the conformance harness that found it):", "", "```", item["repro"], "```"]
+    return "\n".join(lines)
+
+
+def pages(clean: dict[str, Any], view: dict[str, Any], env: Any, generated: str) -> Iterator[tuple[str, str]]:
+    """(file name under known-issues/, html) for every adapter with failing checks, then the index."""
+    found = issues(clean, view)
+    template = env.get_template("known_issues.html.j2")
+    listed = []
+    for adapter in view["adapters"]:
+        items = found.get(adapter["k"])
+        if not items:
+            continue
+        by_topic: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for item in items:
+            item["markdown"] = markdown(adapter, item)
+            by_topic[item["topic"]].append(item)
+        name = file_name(adapter["k"])
+        listed.append((adapter, name, len(items)))
+        yield name, template.render(adapter=adapter, by_topic=list(by_topic.items()), n=len(items), generated=generated,
+                                    kinds=verdicts.FAIL_KINDS, symbols=model.SYMBOL, index=False, listed=[])
+    yield "index.html", template.render(adapter=None, by_topic=[], n=0, generated=generated, kinds=verdicts.FAIL_KINDS,
+                                        symbols=model.SYMBOL, index=True, listed=listed)

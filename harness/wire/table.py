@@ -1,0 +1,40 @@
+"""The wire stage in the report: per ADAPTER+CLIENT column, its signer verdicts next to its wire
+verdicts, and the checks that pass when signed and fail when sent (docs/wire.md, "In the report")."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Iterable
+
+from harness import verdicts
+
+
+def wire_rows(data: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    return (r for r in data.get("results") or [] if r.get("wire"))
+
+
+def signed_not_sent(row: dict[str, Any]) -> bool:
+    """The check passes when signed (the signer's verdict is good) and fails when sent."""
+    wire = row.get("wire") or {}
+    return verdicts.klass(wire.get("signer")) == verdicts.GOOD and verdicts.klass(row.get("status")) == verdicts.BAD
+
+
+def table(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """One entry per ADAPTER+CLIENT: counts of signer verdicts and wire verdicts, and how many checks pass
+    when signed and fail when sent."""
+    columns: dict[str, dict[str, Any]] = {}
+    for row in wire_rows(data):
+        entry = columns.setdefault(row["adapter"], {"name": row["adapter"], "client": row["wire"].get("client"),
+                                                    "signer": Counter(), "wire": Counter(), "signed_not_sent": 0})
+        entry["signer"][row["wire"].get("signer") or verdicts.MISSING.name] += 1
+        entry["wire"][row["status"]] += 1
+        entry["signed_not_sent"] += signed_not_sent(row)
+    return [{**e, "signer": dict(e["signer"]), "wire": dict(e["wire"])} for _, e in sorted(columns.items())]
+
+
+def findings(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows that pass when signed and fail when sent: case, mode, adapter, the difference and the reason."""
+    return [{"case": r["case"], "mode": r["mode"], "adapter": r["adapter"], "signer": r["wire"].get("signer"),
+             "status": r["status"], "difference": r["wire"].get("difference") or r["wire"].get("error") or "",
+             "reason": r.get("reason") or ""}
+            for r in sorted(wire_rows(data), key=lambda r: (r["case"], r["mode"], r["adapter"])) if signed_not_sent(r)]
