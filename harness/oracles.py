@@ -30,7 +30,9 @@ from harness import protocol
 from harness.adapters.manifest import AdapterSpec
 from harness.adapters.pool import AdapterPool, AdapterSession, PoolSettings
 from harness.judgement import SPEC_CANONICAL_REQUEST
+from harness.cases.surfaces import POST_POLICY, post_upload
 from harness.model import Check, SignedRequest
+from harness.post_form import browser_post
 from harness.protocol import ACCEPT, NOT_APPLICABLE, REJECT, VERIFIER, Opinion, ProtocolError
 
 Log = Callable[[str], None]
@@ -397,6 +399,9 @@ class Oracles:
         if not self.oracles or verification is None or signed_json is None:
             return
         signed = SignedRequest.from_json(signed_json)
+        if check.surface == POST_POLICY and signed_json.get("form") is not None:
+            # A presigned POST form: the oracles receive the browser's multipart/form-data POST of it.
+            signed = browser_post(signed.url, post_upload(check.case, [(str(n), str(v)) for n, v in signed_json["form"]]))
         body = check.case.request.body if signed.body is None else signed.body
         opinions = self.opinions(check, signed, body, canonical_request=judged.pop(SPEC_CANONICAL_REQUEST, None))
         # an oracle whose declared capabilities leave the check out has no opinion to keep (results.json

@@ -122,7 +122,9 @@ def judge_surface(check: Check, expected: Expected, answer: dict[str, Any]) -> J
             verification = verify_post_with_choices(upload, rules, case.open_choices)
             at_signing = verify_post_with_choices(upload, replace(rules, now=case.context.timestamp), case.open_choices)
             changes = form_changes(check, fields)
-            signed = {"method": "POST", "url": url, "headers": []}
+            # The form's fields as the generator returned them: the oracles get the browser's POST
+            # built from them (harness/post_form.py).
+            signed = {"method": "POST", "url": url, "headers": [], "form": [list(f) for f in fields]}
         else:
             token = answer["token"]
             if not isinstance(token, str):

@@ -23,6 +23,7 @@ from conftest import ROOT, harness_run, run_results, unavailable
 from test_adapters_python import SITECUSTOMIZE
 
 BREAK_JS = ROOT / "adapters" / "js" / "testing" / "break-libraries.js"
+BREAK_RUBY = ROOT / "adapters" / "ruby" / "testing" / "break_presigners.rb"
 CASES = ROOT / "cases"
 
 
@@ -51,6 +52,19 @@ EXPECTED = {
     "js-rds-signer": _table({"rds": "pass"}, NO_EXPIRY_OPTION),
     # SignatureV4.presign refuses more than a week (the case allows the refusal).
     "js-dsql-signer": _table({"dsql": "pass"}, {"tokens/dsql-expires-above-one-week": "variant"}),
+    # Aws::S3::PresignedPost has no option for an exact key condition ending in ${filename};
+    # Aws::STS::Presigner always presigns for 900 s (only the Ruby vectors ask for that). Its token
+    # for the global endpoint is scoped us-east-1, as STS wants, where the case pins the old
+    # us-west-2 vector and expects a refusal.
+    "rb-aws-sdk-presigners": {
+        **_table({"post-policy": "variant", "eks": "unsupported"}, {"post-policy/exact-key-with-filename": "unsupported"}),
+        "tokens/eks-ruby-sts-presigner": "pass", "tokens/eks-ruby-sts-presigner-global-endpoint": "fail",
+    },
+    # aws-sdk-rds 1.159.0 auth_token: DBUser goes into the URL unencoded, so a user name with a space
+    # or non-ASCII letter makes its own SignableRequest::new(...).expect() panic; url::Url drops
+    # ':443' from the token while the signature covers what it signed; expires_in is clamped to 900.
+    "rust-sdk-tokens": _table({"rds": "pass", "dsql": "pass"}, {
+        "tokens/rds-special-user": "fail", "tokens/rds-port-443": "fail", "tokens/rds-expires-too-long": "fail"}),
 }
 ADAPTERS = tuple(EXPECTED)
 # Refused for what a server checks before the signature (the credential scope, X-Amz-Expires): an
@@ -59,16 +73,27 @@ REFUSED_BEFORE_SIGNATURE = {"tokens/eks-ruby-sts-presigner-global-endpoint", "to
                             "tokens/eks-expires-above-900"}
 
 
+# Fails already in the normal run (see EXPECTED): nothing for an altered library to change.
+KNOWN_FAILS = {("rb-aws-sdk-presigners", "tokens/eks-ruby-sts-presigner-global-endpoint"),
+               *(("rust-sdk-tokens", c) for c in ("tokens/rds-special-user", "tokens/rds-port-443", "tokens/rds-expires-too-long"))}
+# Not altered in the sabotaged run: an aws-sigv4 patched in (SIGHARNESS_RUST_PATCH_AWS_SIGV4, as
+# tests/test_adapters_rust.py does) rebuilds aws-sdk-rds in a new target folder, many minutes. Its
+# tokens are the published ones byte for byte (tokens/rds-botocore, tokens/dsql-botocore-*: pass).
+NOT_SABOTAGED = {"rust-sdk-tokens"}
+
+
 @pytest.fixture(scope="module")
 def ready() -> None:
     if importlib.util.find_spec("botocore") is None:
         unavailable("botocore not installed", "the presigner adapters")
     if shutil.which("node") is None or shutil.which("npm") is None:
         unavailable("node / npm not installed", "the JavaScript presigner adapters")
+    if shutil.which("ruby") is None:
+        unavailable("ruby not installed", "the Ruby presigner adapter")
 
 
-def _run(out: Path, *env: str) -> dict[tuple[str, str], dict]:
-    data, _ = harness_run(out, ",".join(ADAPTERS), *env, cases=CASES, case_ids=("post-policy/*", "tokens/*"), timeout=600)
+def _run(out: Path, *env: str, adapters: tuple[str, ...] = ADAPTERS) -> dict[tuple[str, str], dict]:
+    data, _ = harness_run(out, ",".join(adapters), *env, cases=CASES, case_ids=("post-policy/*", "tokens/*"), timeout=600)
     return {(r["adapter"], r["case"]): r for r in data["results"]}
 
 
@@ -81,7 +106,8 @@ def normal_run(ready, tmp_path_factory):
 def sabotaged_run(ready, tmp_path_factory):
     site = tmp_path_factory.mktemp("surfaces-sabotage-site")
     (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    return _run(tmp_path_factory.mktemp("surfaces-sabotaged"), f"PYTHONPATH={site}", f"NODE_OPTIONS=--require={BREAK_JS}")
+    return _run(tmp_path_factory.mktemp("surfaces-sabotaged"), f"PYTHONPATH={site}", f"NODE_OPTIONS=--require={BREAK_JS}",
+                f"RUBYOPT=-r{BREAK_RUBY}", adapters=tuple(a for a in ADAPTERS if a not in NOT_SABOTAGED))
 
 
 @pytest.mark.parametrize("adapter", ADAPTERS)
@@ -96,10 +122,10 @@ def test_adapter_makes_forms_and_tokens_a_server_accepts(normal_run, adapter):
     assert all(r["status"] == "unsupported" and r.get("declared") for r in others), others
 
 
-@pytest.mark.parametrize("adapter", ADAPTERS)
+@pytest.mark.parametrize("adapter", [a for a in ADAPTERS if a not in NOT_SABOTAGED])
 def test_adapter_fails_when_its_library_is_altered(normal_run, sabotaged_run, adapter):
     for case, status in EXPECTED[adapter].items():
-        if status == "unsupported":
+        if status == "unsupported" or (adapter, case) in KNOWN_FAILS:
             continue
         result = sabotaged_run.get((adapter, case))
         assert result is not None, f"{adapter} {case} missing from the sabotaged run"

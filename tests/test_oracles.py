@@ -350,3 +350,37 @@ def test_sigv4a_hints_take_the_judges_canonical_request(monkeypatch):
     hints = orc.hints_for(check, signed, case.request.body, "THE JUDGE'S CANONICAL REQUEST")
     assert hints["canonical_request"] == "THE JUDGE'S CANONICAL REQUEST" and len(hints["sigv4a_public_key"]["x"]) == 64
     orc._HINTS.clear()
+
+
+def test_s3s_authenticates_the_docs_post_form_and_rejects_each_mutation_of_its_authentication(oracles):
+    """The S3 documentation's browser-upload form, posted as multipart/form-data (harness/post_form.py):
+    s3s accepts it and refuses each mutation of what authenticates it (the policy, the signature, the
+    x-amz-* fields the policy names); our verifier refuses each too (tests/test_post_policy.py)."""
+    need(oracles, "oracle-s3s")
+    import base64 as b64
+
+    from harness.cases import load_cases
+    from harness.cases.surfaces import post_rules, post_upload
+    from harness.post_form import browser_post
+    from harness.verify.post_policy import verify_post
+
+    case = next(c for c in load_cases([ROOT / "cases" / "post-policy"]).cases if c.id == "post-policy/s3-docs-example")
+    fields = [tuple(f) for f in case.upload["fields"]]
+    url = f"https://{case.request.host}/"
+    check = Check(case, "form")
+
+    def judged(form: list[tuple[str, str]]) -> tuple[bool, dict[str, str]]:
+        request = browser_post(url, post_upload(case, form))
+        return verify_post(post_upload(case, form), post_rules(case)).valid, opinion(oracles, "oracle-s3s", check, request, request.body)
+
+    ours, theirs = judged(fields)
+    assert ours and theirs["verdict"] == protocol.ACCEPT, theirs
+    policy = dict((n.lower(), v) for n, v in fields)["policy"]
+    flipped = b64.b64encode(b64.b64decode(policy).replace(b"public-read", b"Public-read")).decode()
+    for name, value in [("Policy", flipped), ("X-Amz-Signature", "0" * 64), ("X-Amz-Date", "20151229T000001Z"),
+                        ("X-Amz-Credential", "AKIAIOSFODNN7EXAMPLE/20151228/us-east-1/s3/aws4_request"),
+                        ("X-Amz-Credential", "AKIAOTHERKEYEXAMPLE/20151229/us-east-1/s3/aws4_request"),
+                        ("X-Amz-Algorithm", None), ("X-Amz-Signature", None)]:  # (another algorithm: s3s NotImplemented, n/a)
+        form = [(n, value if n == name else v) for n, v in fields if not (value is None and n == name)]
+        ours, theirs = judged(form)
+        assert not ours and theirs["verdict"] == protocol.REJECT, (name, value, theirs)

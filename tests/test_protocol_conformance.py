@@ -35,9 +35,9 @@ VERIFIERS = sorted(n for n, s in KNOWN.items() if s.kind == "verifier")
 # One case per signing surface beyond single-shot, sent to the adapters that declare the surface.
 SURFACE_CASES = {
     "post-policy": "post-policy/every-condition-kind",
-    "rds": "tokens/rds-special-user",
+    "rds": "tokens/rds-session-token-nondefault-port",  # (aws-sdk-rds refuses the special user name: a verdict, not protocol)
     "dsql": "tokens/dsql-botocore-dbconnect",
-    "eks": "tokens/eks-session-token",
+    "eks": "tokens/eks-ruby-sts-presigner",  # X-Amz-Expires 900: Aws::STS::Presigner presigns for 900 s only
     "aws-chunked": "streaming/chunked-unsigned-payload-trailer",  # botocore's one aws-chunked upload
     "event-stream": "streaming/events-transcribe-audio",
 }

@@ -30,6 +30,10 @@ func (sdkV2Adapter) Capabilities() map[string]interface{} {
 				"(BuildAuthTokenOptions has no fields): a token for the check's signing time cannot be asked for",
 			"dsql": "github.com/aws/aws-sdk-go-v2/feature/dsql/auth (added upstream in aws/aws-sdk-go-v2#2929) is not served " +
 				"by the Go module proxy this project builds from (404, looked at 2026-12-01)",
+			"post-policy": "github.com/aws/aws-sdk-go-v2/service/s3 v1.114.10 PresignClient.PresignPostObject signs at " +
+				"sdk.NowTime() plus the attempt's clock skew (internal/sdk and internal/context, not settable from another module); " +
+				"PresignPostOptions (ClientOptions, PostPresigner, Expires, Conditions) has no time, and PostPresigner replaces the signer itself",
+			"eks": "aws-sdk-go-v2 has no EKS token generator (aws-cli's and aws-iam-authenticator's are separate programs)",
 		},
 	}
 }

@@ -214,10 +214,23 @@ module SigharnessRuby
     }
   end
 
-  def answer(id, check)
-    return Streaming.sign(check).merge('type' => 'result', 'id' => id) if check['surface'] == 'event-stream'
+  # The adapter this process serves: rb-aws-sigv4 (this module), or the one named on the command line.
+  def impl
+    @impl ||= if ARGV.first == 'rb-aws-sdk-presigners'
+                require_relative 'presigners'
+                Presigners.load_libraries
+                Presigners
+              else
+                self
+              end
+  end
 
-    sign(check).merge('type' => 'result', 'id' => id)
+  def answer(id, check)
+    if impl.equal?(self) && check['surface'] == 'event-stream'
+      return Streaming.sign(check).merge('type' => 'result', 'id' => id)
+    end
+
+    impl.sign(check).merge('type' => 'result', 'id' => id)
   rescue Answer => e
     { 'type' => 'result', 'id' => id, 'status' => e.status, 'reason' => e.message }
   rescue StandardError, ScriptError => e
@@ -278,7 +291,7 @@ module SigharnessRuby
         next
       end
       case msg['type']
-      when 'hello' then write(hello)
+      when 'hello' then write(impl.hello)
       when 'bye' then break
       when 'sign' then write(answer(msg['id'], msg['check']))
       when 'bench' then write(bench(msg))

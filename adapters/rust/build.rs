@@ -31,6 +31,11 @@ fn main() {
     let lock = fs::read_to_string(&lock_path).expect("Cargo.lock next to Cargo.toml");
     let version = lock_version(&lock, "aws-sigv4").expect("aws-sigv4 in Cargo.lock");
     println!("cargo:rustc-env=SIGHARNESS_AWS_SIGV4_VERSION={version}");
+    // rust-sdk-tokens' libraries (tokens.rs).
+    for (name, var) in [("aws-sdk-rds", "SIGHARNESS_AWS_SDK_RDS_VERSION"), ("aws-sdk-dsql", "SIGHARNESS_AWS_SDK_DSQL_VERSION")] {
+        let v = lock_version(&lock, name).unwrap_or_else(|| panic!("{name} in Cargo.lock"));
+        println!("cargo:rustc-env={var}={v}");
+    }
     // Where the crate came from: a crates.io entry has a `source`; a [patch] path build has none.
     let patched = lock
         .split("[[package]]")

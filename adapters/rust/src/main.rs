@@ -10,6 +10,7 @@
 mod capture;
 mod send;
 mod streaming;
+mod tokens;
 
 use std::io::{self, BufRead, Write};
 use std::panic::{self, AssertUnwindSafe};
@@ -515,6 +516,8 @@ fn main() {
         default_hook(info);
     }));
     capture::install();
+    // `rust-sdk-tokens` (the SDK's IAM token generators, tokens.rs) when named on the command line.
+    let token_generators = std::env::args().nth(1).as_deref() == Some(tokens::NAME);
 
     let stdin = io::stdin();
     let stdout = io::stdout();
@@ -543,14 +546,18 @@ fn main() {
         };
         let id = msg.get("id").cloned().unwrap_or(Value::Null);
         let reply = match msg.get("type").and_then(Value::as_str) {
+            Some("hello") if token_generators => tokens::hello(),
             Some("hello") => hello(),
             Some("bye") => break,
             Some("sign") => match msg.get("check") {
+                Some(check) if token_generators => answer(&id, "result", tokens::handle_sign(check)),
                 Some(check) if check.get("surface").is_some() => answer(&id, "result", streaming::handle_stream(check)),
                 Some(check) => answer(&id, "result", handle_sign(check)),
                 None => answer(&id, "result", adapter_err("sign message without `check`")),
             },
             Some("send") => answer(&id, "result", handle_send(&msg)),
+            Some("bench") if token_generators => answer(&id, "result", Err(Outcome::Unsupported(
+                "rust-sdk-tokens does not bench (capabilities.bench: false)".into()))),
             Some("bench") => {
                 let r = handle_bench(&msg);
                 let kind = if r.is_ok() { "bench" } else { "result" };

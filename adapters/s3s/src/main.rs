@@ -7,6 +7,13 @@
 //! (s3s checks the payload hash while the body streams, as for any operation) and answers 200. The opinion is s3s's: `accept` when the route is reached with credentials, `reject` with
 //! the S3 error code and message s3s answers otherwise. Nothing here computes any part of a signature.
 //!
+//! Presigned POST forms (surface `post-policy`) arrive as the browser's multipart/form-data POST.
+//! s3s authenticates them (`v4_check_post_signature`: the policy's signature, its x-amz-date,
+//! x-amz-credential and x-amz-algorithm conditions against the fields, the scope's date) before
+//! routing; the catch-all route is then reached, so the opinion covers the form's authentication,
+//! not the policy's expiration and conditions (s3s checks those on its PostObject path only, after
+//! any custom route, and the expiration against the wall clock).
+//!
 //! Configuration, as a user of s3s sets it: `presigned_url_max_skew_time_secs = u32::MAX` (s3s
 //! reads only the wall clock; the cases are dated 2015), and a bucket-name validation that accepts
 //! every name (the generic SigV4 paths are not S3 bucket names; s3s checks names before auth).
@@ -154,7 +161,7 @@ fn answer(message: &Value) -> Option<Value> {
             let mut hello = json!({
                 "type": "hello", "protocol": 1, "language": "rust", "runtime": RUSTC_VERSION,
                 "library": LIBRARY, "library_version": LIBRARY_VERSION,
-                "capabilities": {"kind": "verifier", "algorithms": ["sigv4"], "modes": ["header"], "verifies": ["s3-header", "s3-path"], "services": ["s3", "sts"],
+                "capabilities": {"kind": "verifier", "algorithms": ["sigv4"], "modes": ["header"], "surfaces": ["single", "post-policy"], "verifies": ["s3-header", "s3-path", "s3-post-form-signature"], "services": ["s3", "sts"],
                                  "why": {"query": "s3s 0.14.1 compares a presigned URL's expiry with the wall clock only, not the server's \
 configured time, so every presigned URL of the cases (dated in the past) is expired for it; it is not asked about them"}},
             });

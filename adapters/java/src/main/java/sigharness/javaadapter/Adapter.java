@@ -1,6 +1,7 @@
 package sigharness.javaadapter;
 
 import java.util.List;
+import java.util.Map;
 
 /** One signing library behind the protocol. */
 interface Adapter {
@@ -15,6 +16,11 @@ interface Adapter {
     List<String> algorithms();
 
     List<String> exposes();
+
+    /** capabilities.why: the checked reason for each surface or algorithm the library lacks. */
+    default Map<String, String> why() {
+        return Map.of();
+    }
 
     /** Load native code or classes early so that start-up problems surface at hello. */
     default void warmUp() {

@@ -115,7 +115,10 @@ public final class Main {
         caps.put("exposes", adapter.exposes());
         caps.put("bench", true);
         caps.put("surfaces", Streaming.surfaces(adapter));
-        caps.put("why", Streaming.why(adapter));
+        // the streaming surfaces' reasons, then the adapter's own (token and POST helpers looked at)
+        Map<String, String> why = new LinkedHashMap<>(Streaming.why(adapter));
+        why.putAll(adapter.why());
+        caps.put("why", why);
         caps.put("clients", Sender.clients(adapter)); // HTTP clients for `send` (Sender.java)
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("type", "hello");

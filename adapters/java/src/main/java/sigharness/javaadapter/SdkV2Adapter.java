@@ -6,6 +6,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.ZoneOffset;
 import java.util.List;
+import java.util.Map;
 import software.amazon.awssdk.http.ContentStreamProvider;
 import software.amazon.awssdk.http.SdkHttpFullRequest;
 import software.amazon.awssdk.http.SdkHttpMethod;
@@ -54,6 +55,21 @@ final class SdkV2Adapter implements Adapter {
     @Override
     public List<String> algorithms() {
         return List.of("sigv4", "sigv4a");
+    }
+
+    /** The SDK's token helpers, looked at and left out (docs/post-policy-and-tokens.md, docs/unsupported.md). */
+    @Override
+    public Map<String, String> why() {
+        return Map.of(
+            "rds", "software.amazon.awssdk:rds 2.57.8 RdsUtilities.generateAuthenticationToken signs at "
+                + "Instant.now(Clock.systemUTC()): RdsUtilities.Builder takes region and credentials only, the "
+                + "DefaultRdsUtilities(builder, Clock) constructor is package-private (the SDK's tests), so a token "
+                + "for the check's signing time cannot be asked for",
+            "dsql", "software.amazon.awssdk:dsql (DsqlUtilities) 2.57.8 is not served by the Maven registry this "
+                + "project builds from (not found, looked at 2026-12-01)",
+            "post-policy", "the AWS SDK for Java v2 (2.57.8) has no presigned POST helper: S3Presigner presigns "
+                + "URLs only (feature request aws/aws-sdk-java-v2#1493, open; proposed in #6885)",
+            "eks", "the AWS SDK for Java v2 (2.57.8) has no EKS token generator");
     }
 
     @Override
