@@ -57,9 +57,11 @@ def test_a_client_that_rewrites_the_path_fails_on_the_wire_with_the_difference_n
     assert signer["status"] == "pass"
     assert wire["status"] == "fail", wire
     assert wire["wire"]["signer"] == "pass" and wire["wire"]["client"] == "urllib"
-    assert "rewrote the path `/docs/a b` -> `/docs/a%20b`" in wire["wire"]["difference"]
+    assert "rewrote the path `/docs/a b` -> `/docs/a%20b`" in wire["wire"]["differences"][0]["text"]
+    assert wire["wire"]["differences"][0]["signed"] is True
     assert "a server would reject" in wire["reason"]
-    assert wire["wire"]["received"]["target"] == "/docs/a%20b"
+    # the target is the row's `signed` URL (the request as received): not written twice
+    assert "target" not in wire["wire"]["received"] and wire["signed"]["url"].endswith("/docs/a%20b")
     assert "raw_head" not in wire["wire"]["received"]  # written as `Name: value` lines: the row's `signed` holds it
     # a request without a space is not rewritten: the same client passes it
     assert rows[("wire-test/port", "header", "fake-wire+urllib")]["status"] == "pass"
@@ -70,7 +72,7 @@ def test_a_faithful_client_passes_and_the_request_arrives_byte_for_byte(tmp_path
     for mode in ("header", "query"):
         wire = rows[("wire-test/space", mode, "fake-wire+urllib")]
         assert wire["status"] == "pass", wire
-        assert wire["wire"]["received"]["target"].startswith("/docs/a b")
+        assert "target" not in wire["wire"]["received"]
         assert wire["signed"]["url"].startswith("https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/docs/a b")
     port = rows[("wire-test/port", "header", "fake-wire+urllib")]
     assert port["status"] == "pass", port  # reached the relay on :8443, Host kept its port
@@ -109,7 +111,7 @@ def test_python_adapters_send_with_urllib_requests_and_botocore_session(tmp_path
     assert rows[(*space, "py-botocore+urllib")]["reason"].startswith("the client refused or failed to send: InvalidURL")
     for adapter in ("py-botocore+botocore-session", "py-botocore+httpx"):
         assert rows[(*space, adapter)]["status"] == "fail"
-        assert "`/prod/files/my file.txt` -> `/prod/files/my%20file.txt`" in rows[(*space, adapter)]["wire"]["difference"]
+        assert "`/prod/files/my file.txt` -> `/prod/files/my%20file.txt`" in rows[(*space, adapter)]["wire"]["differences"][0]["text"]
     # requests-aws4auth signs in the auth hook, after requests requoted the URL: what arrives is what it signed
     assert rows[(*space, "py-requests-aws4auth+requests")]["status"] == "pass"
     assert data["adapters"]["py-botocore+urllib"]["signer"] == "py-botocore"

@@ -37,7 +37,8 @@ class Difference:
     signed: bool  # the change touches what the signature covers (or the body the hash stands for)
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "text": self.text, "signed": self.signed}
+        """`signed` only when true (most differences are headers a client adds, which no signature covers)."""
+        return {"kind": self.kind, "text": self.text, **({"signed": True} if self.signed else {})}
 
 
 def signed_header_names(request: SignedRequest) -> list[str]:
@@ -169,10 +170,10 @@ def judge_sent(check: Check, signed_json: dict[str, Any] | None, sent: Sent | No
     signed_body = check.case.request.body if signed.body is None else signed.body
     wire["received"] = received_json(received, signed_body)
     diffs = differences(signed, signed_body, received)
-    wire["differences"] = [d.to_json() for d in diffs[:KEPT_DIFFERENCES]]
-    if diffs:
-        wire["difference"] = diffs[0].text
+    wire["differences"] = [d.to_json() for d in diffs[:KEPT_DIFFERENCES]]  # the first is the row's first difference
     arrived = received.to_signed_request(signed.parts()[0] or "https")
+    if received.target.startswith("/") and arrived.url.endswith(received.target):
+        del wire["received"]["target"]  # the row's `signed` URL (the request as received) ends with it
     verification = verify_with_choices(arrived, received.body, ServerRules.for_context(check.context), check.case.open_choices)
     ver = {"valid": verification.valid, "reason": verification.reason, "rules": verification.rules}
     judged: dict[str, Any] = {"verification": ver, "wire": wire, "stage": "sent",

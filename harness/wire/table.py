@@ -32,9 +32,15 @@ def table(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [{**e, "signer": dict(e["signer"]), "wire": dict(e["wire"])} for _, e in sorted(columns.items())]
 
 
+def first_difference(wire: dict[str, Any]) -> str:
+    """What the client changed first (the first of `differences`), or why it did not send."""
+    first = (wire.get("differences") or [{}])[0]
+    return first.get("text") or wire.get("difference") or wire.get("error") or ""  # `difference`: rows of earlier runs
+
+
 def findings(data: dict[str, Any]) -> list[dict[str, Any]]:
     """The rows that pass when signed and fail when sent: case, mode, adapter, the difference and the reason."""
     return [{"case": r["case"], "mode": r["mode"], "adapter": r["adapter"], "signer": r["wire"].get("signer"),
-             "status": r["status"], "difference": r["wire"].get("difference") or r["wire"].get("error") or "",
+             "status": r["status"], "difference": first_difference(r["wire"]),
              "reason": r.get("reason") or ""}
             for r in sorted(wire_rows(data), key=lambda r: (r["case"], r["mode"], r["adapter"])) if signed_not_sent(r)]
