@@ -23,7 +23,7 @@ import pytest
 
 from harness.wire.relay import relay_available, route
 from harness.wire.server import CaptureServer, Received
-from tests.conftest import adapter_command, talk
+from conftest import adapter_command, talk
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from harness.model import SignedRequest
 from harness.wire.relay import relay_available
 from harness.wire.sent import differences
 from harness.wire.server import Received
-from tests.conftest import ROOT, run_results, unavailable
+from conftest import ROOT, run_results, unavailable
 
 FAKE = ROOT / "tests" / "fixtures" / "wire"
 CASE = """
