@@ -219,7 +219,8 @@ def test_sdk_v2_adds_the_token_after_signing_with_disable_session_token(normal):
     header = results[(V2, "aws-c-auth/v4/post-sts-header-after", "header")]
     assert header["status"] == "pass", header["reason"]
     headers = {n.lower(): v for n, v in header["signed"]["headers"]}
-    assert headers["x-amz-security-token"] == token
+    # results.json keeps session tokens shortened (manifest.session_tokens): the first characters and the length
+    assert headers["x-amz-security-token"] == f"{token[:8]}…[{len(token)} chars]"
     assert "x-amz-security-token" not in headers["authorization"].split("SignedHeaders=")[1].split(",")[0]
     query = results[(V2, "aws-c-auth/v4/post-sts-header-after", "query")]
     assert query["status"] == "pass", query["reason"]
