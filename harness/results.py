@@ -83,7 +83,7 @@ class ResultRow:
                    **{k: v for k, v in judged.items() if k in known})
 
     def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v not in (None, False, "") or k in ("status", "reason")}
+        return {k: v for k, v in asdict(self).items() if v not in (None, False, "", {}, []) or k in ("status", "reason")}
 
 
 def compact_verification(verification: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -99,6 +99,7 @@ def differences(signed: SignedRequest, signed_body: bytes, received: Received) -
         out.append(Difference(kind, what + ("" if is_covered else " (not signed)"), is_covered))
     if received.body != signed_body:
         out.append(Difference("body", f"client changed the body ({len(signed_body)} bytes signed, {len(received.body)} arrived)", True))
+    added: list[str] = []  # headers the client added that no signature covers and S3 does not refuse
     for name, value in received.headers:
         lname = name.lower()
         if lname in sent_names:
@@ -109,9 +110,12 @@ def differences(signed: SignedRequest, signed_body: bytes, received: Received) -
             if _values(signed.headers, "content-length"):
                 text += " instead of the Content-Length it was given"
             out.append(Difference("framing", text, False))
+        elif lname.startswith("x-amz-"):
+            out.append(Difference("added-header", f"client added {name}: {_short(value, 60)} (an unsigned x-amz-* header: S3 rejects those)", False))
         else:
-            note = "an unsigned x-amz-* header (S3 rejects those)" if lname.startswith("x-amz-") else "not signed: fine"
-            out.append(Difference("added-header", f"client added {name}: {_short(value, 60)} ({note})", False))
+            added.append(name)
+    if added:  # one entry: their values are in the row's `signed` (the request as received)
+        out.append(Difference("added-header", f"client added {', '.join(added)} (not signed: fine)", False))
     return sorted(out, key=lambda d: not d.signed)  # stable: what the signature covers first
 
 
