@@ -373,10 +373,12 @@ def dump(data: dict[str, Any], handle: TextIO) -> None:
         handle.write(chunk)
 
 
-def write_results(out_dir: Path, data: dict[str, Any], sink: "Sink | Redactor | None" = None) -> Path:
-    """results.json, through the run's Sink (redacted, JSON-safe), replaced atomically."""
+def write_results(out_dir: Path, data: dict[str, Any], sink: "Sink | Redactor | None" = None,
+                  rows_text: Iterator[str] | None = None) -> Path:
+    """results.json, through the run's Sink (redacted, JSON-safe), replaced atomically; `rows_text` as in
+    `pieces` (a merge's rows copied from its inputs)."""
     sink = sink if isinstance(sink, Sink) else Sink(sink or Redactor())
-    return sink.write_pieces(out_dir / RESULTS, pieces(sink.clean(data)))
+    return sink.write_pieces(Path(out_dir) / RESULTS, pieces(sink.clean(data), rows_text=rows_text))
 
 
 def _no_constant(name: str) -> Any:

@@ -20,7 +20,7 @@ from typing import Any, Iterator
 import harness
 from harness.report.text import SHORTENED, tokens_shortened
 from harness.redaction import Sink
-from harness.results import FORMAT, RESULTS, VERSION, check_key, encode_row, pieces, paused_gc, row_prefix, row_spans
+from harness.results import FORMAT, VERSION, check_key, encode_row, paused_gc, row_prefix, row_spans, write_results
 
 
 def column_keys(inputs: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -88,7 +88,7 @@ def write_merged(out_dir: Path, data: dict[str, Any], origins: Origins, sink: Si
                         continue
                 yield encode_row(row)
 
-        return sink.write_pieces(Path(out_dir) / RESULTS, pieces(sink.clean(data), rows_text=texts()))
+        return write_results(Path(out_dir), data, sink, rows_text=texts())
 
 
 def _merge(inputs: list[tuple[str, dict[str, Any]]], origins: Origins | None = None) -> dict[str, Any]:
