@@ -267,26 +267,25 @@ class Sink:
     # files
     def write_text(self, path: Path, text: str, document: bool = True) -> Path:
         """Write a rendered document (values already through `clean`) or plain text (`document=False`)."""
-        text = self.redactor.document(text) if document else self.redactor.text(text)
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(printable(text), encoding="utf-8")
-        tmp.replace(path)
-        return path
+        return self._write(path, [self.redactor.document(text) if document else self.redactor.text(text)])
 
     def write_pieces(self, path: Path, pieces: Iterable[str]) -> Path:
         """Write a rendered document given in pieces (rows, elements), each through `document` and written as
         it comes, so a merged report's files are never one string. A piece ends where a value ends: no
         secret spans two pieces."""
+        return self._write(path, map(self.redactor.document, pieces))
+
+    @staticmethod
+    def _write(path: Path, texts: Iterable[str]) -> Path:
+        """Texts already redacted, in UTF-8 that cannot fail (lone surrogates as \\udXXX), replaced atomically."""
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "wb") as handle:
-            for piece in pieces:
-                piece = self.redactor.document(piece)
+            for text in texts:
                 try:
-                    handle.write(piece.encode("utf-8"))  # the encoder finds a lone surrogate faster than a search
+                    handle.write(text.encode("utf-8"))  # the encoder finds a lone surrogate faster than a search
                 except UnicodeEncodeError:
-                    handle.write(printable(piece).encode("utf-8"))
+                    handle.write(printable(text).encode("utf-8"))
         tmp.replace(path)
         return path
 
