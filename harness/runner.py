@@ -258,15 +258,17 @@ def execute(the_plan: Plan, options: RunOptions, sink: "res.Sink", log: Callable
             try:
                 if not the_plan.todo(name):
                     session.ready()  # only the record is owed: start the adapter to read its version again
+                first = wire_run.FirstSend(session) if wire is not None else None
                 for check in the_plan.todo(name):
                     try:
-                        judged = check_one(session, check, the_plan.expected[check.key], oracles)
+                        judged = check_one(session, check, the_plan.expected[check.key], oracles,
+                                           first.sign if first is not None else None)
                     except Exception as exc:  # noqa: BLE001 - a harness bug costs one check, not the adapter's run
                         judged = {"status": ERROR, "reason": f"harness error: {type(exc).__name__}: {exc}"}
                     # The row is written once the oracles have judged it (at once when none is asked).
                     oracles.then(judged, lambda c=check, j=judged: finish(c, name, j))
                     if wire is not None:
-                        for client, sent in wire_run.send_all(wire, session, check, judged, oracles):
+                        for client, sent in wire_run.send_all(wire, session, check, judged, oracles, first):
                             oracles.then(sent, lambda c=check, j=sent, n=f"{name}+{client}": finish(c, n, j, counted=False))
             finally:
                 session.close()
@@ -301,9 +303,11 @@ def resumed_record(record: dict[str, Any], previous: dict[str, Any] | None, lost
     return merged
 
 
-def check_one(session: AdapterSession, check: Check, expected: Expected, oracles: "orc.Oracles | None" = None) -> dict[str, Any]:
+def check_one(session: AdapterSession, check: Check, expected: Expected, oracles: "orc.Oracles | None" = None,
+              sign: Callable[[Check], tuple[dict[str, Any] | None, str | None]] | None = None) -> dict[str, Any]:
     """One check through one adapter, judged (the row's fields besides case, mode and adapter); with
-    `oracles`, every signed answer also carries their opinions (harness/oracles.py)."""
+    `oracles`, every signed answer also carries their opinions (harness/oracles.py). `sign`: how the
+    answer is asked for (default `session.sign`; the wire stage's FirstSend.sign)."""
     started = time.perf_counter_ns()
     fault = session.ready()
     if fault:
@@ -311,7 +315,7 @@ def check_one(session: AdapterSession, check: Check, expected: Expected, oracles
     missing = session.missing_capability(check)
     if missing:
         return {"status": UNSUPPORTED, "reason": missing, "declared": True, "duration_ms": _ms(started)}
-    answer, fault = session.sign(check)
+    answer, fault = (sign or session.sign)(check)
     if answer is None:
         return {"status": ERROR, "reason": fault, "duration_ms": _ms(started)}
     try:

@@ -71,17 +71,14 @@ class AdapterSession:
         return self.settings.log_dir / f"{self.spec.name}.log" if self.settings.log_dir else None
 
     def start(self) -> Hello:
-        """Start the process now (a fault propagates as AdapterFault). With the run's wire stage, an adapter
-        whose hello declares HTTP clients is started again through the relay (once: the session remembers
-        it); the others run as without it."""
+        """Start the process now (a fault propagates as AdapterFault). With the run's wire stage, every
+        adapter starts through the relay (its hello, which says whether it sends, comes only after the
+        start: starting once, wrapped, costs a relay; starting unwrapped and again wrapped cost a second
+        start of each sending adapter)."""
         if self.proc is None:
-            self.proc = self._launch(self.sends is True)
-            if self.sends is None and self.settings.wire is not None:
+            self.proc = self._launch(self.settings.wire is not None)
+            if self.settings.wire is not None:
                 self.sends = bool(self.hello and self.hello.capabilities.clients)
-                if self.sends:
-                    self.proc.stop()
-                    self.proc = None
-                    self.proc = self._launch(True)
         assert self.hello is not None
         return self.hello
 
@@ -133,10 +130,14 @@ class AdapterSession:
         """The adapter's `result` answer for one check (see `request`)."""
         answer, fault = self.request(protocol.sign(check))
         if answer is not None:
-            self.checks += 1
-            if isinstance(answer.get("elapsed_ns"), int):
-                self.elapsed_ns += answer["elapsed_ns"]
+            self.count_signed(answer)
         return answer, fault
+
+    def count_signed(self, answer: dict[str, Any]) -> None:
+        """Count an answer that stands for a check's `sign` (its own, or the first `send`'s)."""
+        self.checks += 1
+        if isinstance(answer.get("elapsed_ns"), int):
+            self.elapsed_ns += answer["elapsed_ns"]
 
     def send(self, check: Check, client: str) -> tuple[dict[str, Any] | None, str | None]:
         """The adapter's answer to `send` (sign, then send with `client` to the capture server; see `request`)."""

@@ -45,25 +45,65 @@ def nothing() -> Iterator[None]:
     yield
 
 
+class FirstSend:
+    """The signer row of a check the adapter will send, answered by its first `send`: the adapter signs
+    exactly as for `sign` (docs/adapter-protocol.md), so the answer's request and stages are the `sign`
+    answer's, and one round trip and one signing less per check. Where that answer is not `signed`
+    (the client does not apply, the adapter refuses), the check is signed with `sign` as before and the
+    answer kept as that client's wire row. `sign` is the runner's signing call for one check."""
+
+    def __init__(self, session: "AdapterSession"):
+        self.session = session
+        self.check: Check | None = None
+        self.client: str | None = None
+        self.answer: tuple[dict[str, Any] | None, str | None] | None = None
+        self.duration_ms = 0.0
+
+    def sign(self, check: Check) -> tuple[dict[str, Any] | None, str | None]:
+        self.check, self.client, self.answer = check, None, None
+        hello, session = self.session.hello, self.session
+        if hello is None or not hello.capabilities.clients or check.surface != SINGLE:
+            return session.sign(check)
+        self.client = hello.capabilities.clients[0]
+        started = time.perf_counter_ns()
+        answer, fault = session.send(check, self.client)
+        self.duration_ms = round((time.perf_counter_ns() - started) / 1e6, 3)
+        self.answer = (answer, fault)
+        if answer is not None and answer.get("status") == protocol.SIGNED:
+            session.count_signed(answer)
+            return answer, None
+        return session.sign(check)
+
+    def take(self, check: Check, client: str) -> tuple[tuple[dict[str, Any] | None, str | None] | None, float]:
+        """The answer already had from `client` for `check` (once), and its round trip in ms."""
+        if check is not self.check or client != self.client or self.answer is None:
+            return None, 0.0
+        answer, self.answer = self.answer, None
+        return answer, self.duration_ms
+
+
 def send_all(wire: WireStage, session: "AdapterSession", check: Check, judged: dict[str, Any],
-             oracles: "Oracles | None") -> list[tuple[str, dict[str, Any]]]:
-    """Send a check the adapter signed once per client it declares: (client, judged wire row) each."""
+             oracles: "Oracles | None", first: FirstSend | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """Send a check the adapter signed once per client it declares: (client, judged wire row) each. The
+    first client's answer comes from `first` when it answered the signer row."""
     hello = session.hello
     if hello is None or not hello.capabilities.clients or check.surface != SINGLE or judged.get("signed") is None:
         return []
     out = []
     for client in hello.capabilities.clients:
-        sent = send_one(wire, session, check, client, str(judged.get("status")))
+        had, duration_ms = first.take(check, client) if first is not None else (None, 0.0)
+        sent = send_one(wire, session, check, client, str(judged.get("status")), had, duration_ms)
         if oracles is not None:
             oracles.annotate(check, sent)
         out.append((client, sent))
     return out
 
 
-def send_one(wire: WireStage, session: "AdapterSession", check: Check, client: str, signer_status: str) -> dict[str, Any]:
-    """One `send`, judged: the wire row's fields."""
+def send_one(wire: WireStage, session: "AdapterSession", check: Check, client: str, signer_status: str,
+             had: tuple[dict[str, Any] | None, str | None] | None = None, had_ms: float = 0.0) -> dict[str, Any]:
+    """One `send`, judged: the wire row's fields (`had`: the answer already received, taking `had_ms`)."""
     started = time.perf_counter_ns()
-    answer, fault = session.send(check, client)
+    answer, fault = had if had is not None else session.send(check, client)
     if answer is None:
         judged: dict[str, Any] = {"status": ERROR, "reason": fault, "wire": {"client": client, "signer": signer_status}}
     else:
@@ -72,7 +112,7 @@ def send_one(wire: WireStage, session: "AdapterSession", check: Check, client: s
         except Exception as exc:  # noqa: BLE001 - a harness bug costs this row, not the adapter's run
             judged = {"status": ERROR, "reason": f"harness could not judge what was sent: {type(exc).__name__}: {exc}",
                       "wire": {"client": client, "signer": signer_status}}
-    judged["duration_ms"] = round((time.perf_counter_ns() - started) / 1e6, 3)
+    judged["duration_ms"] = round((time.perf_counter_ns() - started) / 1e6 + had_ms, 3)
     return judged
 
 
