@@ -88,6 +88,29 @@ def test_a_client_that_refuses_is_a_wire_failure_not_an_adapter_error(tmp_path, 
     assert rows[("wire-test/space", "header", "fake-wire")]["status"] == "pass"
 
 
+def test_a_sent_check_is_signed_once_by_an_adapter_started_once(tmp_path, namespaces):
+    """The signer row is the first send's answer (no separate `sign`), and the adapter starts once,
+    through the relay (docs/performance.md, "The wire stage")."""
+    calls = tmp_path / "calls.log"
+    _, rows = _fake_run(tmp_path, "faithful", "--adapter-env", f"WIRE_FAKE_LOG={calls}")
+    sent = [key for key in rows if key[2] == "fake-wire+urllib"]
+    assert len(sent) == 4 and all(rows[key]["status"] == "pass" for key in sent)
+    assert all(rows[(case, mode, "fake-wire")]["status"] == "pass" for case, mode, _ in sent)
+    logged = [line.split(":") for line in calls.read_text(encoding="utf-8").split()]
+    assert len({pid for pid, _ in logged}) == 1, logged
+    assert [what for _, what in logged] == ["sign", "send"] * 4
+
+
+def test_a_check_the_first_client_does_not_take_is_signed_with_sign(tmp_path, namespaces):
+    calls = tmp_path / "calls.log"
+    _, rows = _fake_run(tmp_path, "unsupported", "--adapter-env", f"WIRE_FAKE_LOG={calls}")
+    for case, mode, adapter in [key for key in rows if key[2] == "fake-wire+urllib"]:
+        assert rows[(case, mode, adapter)]["status"] == "unsupported"
+        assert rows[(case, mode, adapter)]["reason"] == "this client does not take this check"
+        assert rows[(case, mode, "fake-wire")]["status"] == "pass"  # signed again, with `sign`
+    assert [line.split(":")[1] for line in calls.read_text(encoding="utf-8").split()] == ["sign", "send", "sign"] * 4
+
+
 def test_no_send_gives_the_signer_only_run(tmp_path):
     proc, rows = _fake_run(tmp_path, "rewrite-path", "--no-send")
     assert rows and not [key for key in rows if "+" in key[2]]
@@ -181,3 +204,40 @@ def test_the_wire_stage_says_in_one_line_why_it_is_off():
     assert lines == ["wire stage off: adapters are not network-isolated here (--isolate-network off, or no namespaces); "
                      "only what the signers return is judged (--no-send silences this)"]
     assert wire_run.start(False, True, [], lines.append) is None and len(lines) == 1  # --no-send: silent
+
+
+def test_the_quick_check_of_an_answer_to_send_agrees_with_the_schema():
+    """protocol.validate_result_answer skips the schema for the common answer; every variation below
+    must be accepted or refused exactly as the schema does (ProtocolError naming the problem)."""
+    from harness import protocol
+
+    good = {"type": "result", "id": "7", "status": "signed", "reason": None, "elapsed_ns": 12,
+            "canonical_request": "GET\n/\n", "string_to_sign": None,
+            "signed": {"method": "GET", "url": "https://h/", "headers": [["Host", "h"]], "body_b64": None},
+            "sent": {"client": "urllib", "status": 200, "received": "3"}}
+    variations = [{}, {"sent": None}, {"sent": {"client": "urllib", "error": "E: x"}},
+                  {"sent": {"client": "urllib", "status": 200, "error": "E: x"}}, {"sent": {"client": "urllib"}},
+                  {"sent": {"client": "urllib", "status": True}}, {"sent": {"client": 1, "status": 200}},
+                  {"sent": {"client": "urllib", "status": 200, "received": 3}}, {"sent": []},
+                  {"elapsed_ns": True}, {"elapsed_ns": 1.5}, {"elapsed_ns": None}, {"id": 7}, {"type": "hello"},
+                  {"status": "rejected"}, {"status": "ok"}, {"reason": 1}, {"canonical_request": ["x"]},
+                  {"signed": None}, {"signed": {"method": "GET", "url": "https://h/"}},
+                  {"signed": {"method": "GET", "url": "https://h/", "headers": [["Host"]]}},
+                  {"signed": {"method": "GET", "url": "https://h/", "headers": [["Host", 1]]}},
+                  {"signed": {"method": "GET", "url": "https://h/", "headers": {"Host": "h"}}},
+                  {"signed": {"method": "GET", "url": "https://h/", "headers": [], "body_b64": 5}},
+                  {"token": "t"}, {"form": {"fields": "x"}}, {"stream": []}, {"extra": 1}]
+    for change in variations:
+        answer = {**good, **change}
+        try:
+            protocol.validate("result_answer", answer)
+            expected = None
+        except protocol.ProtocolError as exc:
+            expected = str(exc)
+        try:
+            protocol.validate_result_answer(answer)
+            got = None
+        except protocol.ProtocolError as exc:
+            got = str(exc)
+        assert got == expected, change
+    assert protocol._plainly_sent(good)  # the quick path is the one taken for a good answer

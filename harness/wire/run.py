@@ -120,7 +120,7 @@ def judge_answer(wire: WireStage, adapter: str, check: Check, client: str, answe
                  signer_status: str) -> dict[str, Any]:
     base = {"client": client, "signer": signer_status}
     try:
-        protocol.validate("result_answer", answer)
+        protocol.validate_result_answer(answer)
     except ProtocolError as exc:
         return {"status": ERROR, "reason": f"malformed answer to send: {exc}", "wire": base}
     status, reason = answer.get("status"), str(answer.get("reason") or "no reason given")
