@@ -333,6 +333,31 @@ def test_slow_request_is_408_with_what_arrived(small):
     assert got.status == 408 and got.raw_head == b"GET /slow HTTP/1.1\r\nHost: h\r\n"
 
 
+def test_a_stalled_request_is_408_at_once_and_a_trickling_one_is_read_whole():
+    """stall_seconds (a run's server: 0.5 s): a Content-Length longer than what the client sends is
+    answered when no byte has come for that long, not at request_seconds; bytes that keep coming
+    (slower than that in all, but each within it) make a request that is whole."""
+    limits = WireLimits(request_seconds=5.0, stall_seconds=0.3, idle_seconds=5)
+    with CaptureServer(tcp=True, limits=limits) as srv:
+        with connect(srv) as sock:
+            sock.sendall(b"POST /short HTTP/1.1\r\nHost: h\r\nContent-Length: 29\r\n\r\n")
+            start = time.monotonic()
+            head, _ = read_response(sock)
+            assert head.startswith(b"HTTP/1.1 408") and time.monotonic() - start < 2.5
+        got = srv.get()
+        assert got.status == 408 and got.fault == "request not whole, and no byte for 0.3s"
+        with connect(srv) as sock:
+            sock.sendall(b"POST /trickle HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\n")
+            for byte in b"abcd":
+                time.sleep(0.15)
+                sock.sendall(bytes([byte]))
+            head, _ = read_response(sock)
+        assert head.startswith(b"HTTP/1.1 200")
+        got = srv.get()
+        assert got.status == 200 and got.body == b"abcd"
+    assert wire_threads() == []
+
+
 @pytest.mark.parametrize("raw, status", [
     (b"GET /nover\r\n\r\n", 400),
     (b"GET / HTTP/1.1\r\nHost : h\r\n\r\n", 400),  # space before the colon (RFC 9112 5.1)

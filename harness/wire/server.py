@@ -50,6 +50,7 @@ class WireLimits:
     body_bytes: int = DEFAULT.body_bytes  # the body's content, de-chunked: 413 beyond
     chunk_line_bytes: int = 4 * KIB  # one chunk-size line with its extensions: 400 beyond
     request_seconds: float = 10.0  # from a request's first byte to its last: 408 beyond
+    stall_seconds: float | None = None  # a request begun but not whole, and no byte for this long: 408 (None: only request_seconds)
     idle_seconds: float = 30.0  # a kept-alive connection waiting for its next request: closed
     connections: int = 64  # connections served at once: 503 beyond
 
@@ -128,15 +129,19 @@ class _Reader:
         self.buf = bytearray()
         self.deadline = 0.0
         self.limit_seconds = 0.0
+        self.stall: float | None = None  # seconds without a byte that end the request (None: the deadline only)
+        self.stalled = False
 
     def fill(self) -> None:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError
-        self.sock.settimeout(remaining)
+        wait = remaining if self.stall is None else min(remaining, self.stall)
+        self.sock.settimeout(wait)
         try:
             data = self.sock.recv(65536)
         except socket.timeout:
+            self.stalled = wait < remaining
             raise TimeoutError from None
         except OSError:
             raise _Closed from None
@@ -378,6 +383,7 @@ class CaptureServer:
         """Read, record and answer one request; False when the connection is done."""
         limits = self.limits
         reader.deadline = time.monotonic() + limits.idle_seconds
+        reader.stall, reader.stalled = None, False
         req = _Request()
         try:
             while not reader.buf.strip(b"\r\n"):
@@ -385,6 +391,7 @@ class CaptureServer:
                 reader.buf.clear()
                 reader.fill()
             reader.deadline = time.monotonic() + limits.request_seconds
+            reader.stall = limits.stall_seconds
             while reader.buf[:1] in (b"\r", b"\n"):
                 del reader.buf[:1]
             self._read_head(reader, req)
@@ -398,7 +405,8 @@ class CaptureServer:
             if not req.raw_head and not reader.buf:
                 return False  # an idle kept-alive connection: nothing to record
             self._keep_partial(req, reader)
-            fault = f"request not whole after {limits.request_seconds:g}s"
+            fault = (f"request not whole, and no byte for {limits.stall_seconds:g}s" if reader.stalled
+                     else f"request not whole after {limits.request_seconds:g}s")
             received = self._record(req, client, 408, fault)
             self._respond(reader.sock, 408, req.method, True, fault, received.seq)
             return False
