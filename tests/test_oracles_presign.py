@@ -126,3 +126,16 @@ def test_s3s_leaves_sts_presigned_urls_out(s3s):
     assert verify(signed, b"", ServerRules.for_context(check.context)).valid
     got = opinion(s3s, check, signed, b"")
     assert got["verdict"] == protocol.NOT_APPLICABLE and "UNSIGNED-PAYLOAD" in got["reason"], got
+
+
+def test_setup_installs_libfaketime_and_the_oracle_needs_it(monkeypatch):
+    """`sigharness setup` installs Debian's faketime/libfaketime for oracle-s3s; without it the adapter is
+    unavailable (a failure under CI=true), never silently without presigned URLs."""
+    from harness import provision
+    from harness.adapters import manifest
+
+    spec = ALL[NAME]
+    monkeypatch.setattr(provision.shutil, "which", lambda command: None if command == "faketime" else f"/usr/bin/{command}")
+    assert {"faketime", "libfaketime"} <= set(provision.missing_packages([spec]))
+    monkeypatch.setattr(manifest.shutil, "which", lambda command: None if command == "faketime" else f"/usr/bin/{command}")
+    assert "faketime" in (manifest.missing_toolchain(spec) or "")
