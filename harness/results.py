@@ -108,7 +108,7 @@ def compact_stages(stages: dict[str, dict[str, Any]] | None, algorithm: str | No
     """A row's stages without what can be derived: no expected text and no diff (`checks` holds the
     expectation), no actual text where it equals the expectation, `compared` only when false, and the
     note of an uncompared stage only when it is not the usual one."""
-    from harness.compare import uncompared_note
+    from harness.judgement import uncompared_note
 
     if not stages:
         return None
@@ -128,7 +128,7 @@ def compact_stages(stages: dict[str, dict[str, Any]] | None, algorithm: str | No
 def expanded(data: dict[str, Any], row: dict[str, Any], diffs: bool = True) -> dict[str, Any]:
     """The row with every stage's expected and actual text and (with `diffs`) the unified diff of the ones
     that differ (the report's page shows expected and actual side by side and needs no diff)."""
-    from harness.compare import uncompared_note
+    from harness.judgement import uncompared_note
 
     if not row.get("stages"):
         return row

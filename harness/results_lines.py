@@ -26,6 +26,7 @@ ROWS_START = b'\n"results":[\n'  # between the head and the first row
 TIMINGS = (("elapsed_ns", b'"elapsed_ns":'), ("duration_ms", b'"duration_ms":'))  # what differs between runs
 _NUMBER_TEXT = re.compile(rb"-?[0-9][0-9.eE+-]*")
 _TAIL = re.compile(rb',"elapsed_ns":(-?[0-9][0-9.eE+-]*),"duration_ms":(-?[0-9][0-9.eE+-]*)\}')
+_TAIL_MS = re.compile(rb',"duration_ms":(-?[0-9][0-9.eE+-]*)\}')
 _ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 # a JSON number (after ':', '[' or ',', not inside a string's hex digits) with an exponent of 3+ digits
 BIG_EXPONENT = re.compile(r"[:\[,][ \t\r\n]*-?[0-9][0-9.]*[eE][+-]?[0-9]{3,}[ \t\r\n]*[,\]}]")
@@ -103,7 +104,7 @@ class RowReader:
         at = body.rfind(b',"elapsed_ns":', max(0, len(body) - 96))
         tail = _TAIL.fullmatch(body, at) if at > 0 else None
         if tail is not None:  # the line ends with its timings, as this version writes rows
-            key = body[:at]
+            key = body[:at] + b"\0e"
             shared = self.parsed.get(key)
             if shared is None:
                 return self._first(index, body, key, [(tail.start(1), tail.end(1), "elapsed_ns"),
@@ -111,6 +112,16 @@ class RowReader:
             row = shared.copy()
             row["elapsed_ns"] = _number(tail.group(1))
             row["duration_ms"] = _number(tail.group(2))
+            return row
+        at = body.rfind(b',"duration_ms":', max(0, len(body) - 48))
+        tail = _TAIL_MS.fullmatch(body, at) if at > 0 else None
+        if tail is not None:  # ... or with its wall time only (the adapter reported no library time)
+            key = body[:at] + b"\0m"
+            shared = self.parsed.get(key)
+            if shared is None:
+                return self._first(index, body, key, [(tail.start(1), tail.end(1), "duration_ms")])
+            row = shared.copy()
+            row["duration_ms"] = _number(tail.group(1))
             return row
         return self._other(index, body)
 

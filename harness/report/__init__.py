@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable, Iterator
 from markupsafe import Markup
 
 from harness import history as hist
-from harness import oracles, verdicts
+from harness import oracle_table, verdicts
 from harness.report import known_issues, model
 from harness.wire import table as wire_table
 from harness.redaction import Sink
@@ -162,7 +162,7 @@ def _html_chunks(clean: dict[str, Any], view: dict[str, Any], history: dict[str,
         data_json=Markup(_page_json(view["matrix"])),
         detail_json=Markup(_page_json(view["detail"])),
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        oracles=_once(view, "oracles", lambda: oracles.table(clean)),
+        oracles=_once(view, "oracles", lambda: oracle_table.table(clean)),
         fail_kinds=verdicts.FAIL_KINDS,
         known_file=known_issues.file_name,
         kind_counts=view["kind_counts"],
@@ -349,7 +349,7 @@ def _summary(clean: dict[str, Any], view: dict[str, Any], max_failures: int = 15
     agree = view["agreement"]
     lines += ["", f"{model.SCORE_FORMULA}. Checks passed by all adapters that ran them: {agree.get('all', 0)}; "
               f"by some: {agree.get('some', 0)}; by none: {agree.get('none', 0)}."]
-    lines += _oracle_lines(_once(view, "oracles", lambda: oracles.table(clean)))
+    lines += _oracle_lines(_once(view, "oracles", lambda: oracle_table.table(clean)))
     lines += _wire_lines(_once(view, "wire", lambda: wire_table.table(clean)),
                          _once(view, "wire_findings", lambda: wire_table.findings(clean)), max_failures)
     bad = [r for r in clean.get("results") or [] if verdicts.klass(r.get("status")) == verdicts.BAD]

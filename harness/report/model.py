@@ -28,7 +28,7 @@ from typing import Any, Iterable
 
 from harness import divergences, verdicts
 from harness.history import CheckState
-from harness.compare import uncompared_note
+from harness.judgement import uncompared_note
 from harness.refs import ref_link
 from harness.results import check_key
 from harness.verdicts import SCORE_FORMULA
