@@ -171,6 +171,12 @@ def test_what_s3s_leaves_to_the_application_is_a_reviewed_difference(oracles, of
         (n, v) for n, v in renamed.request.headers if n.lower() != "content-length"))))
     got = ask(oracles, trailer, extra.signed, extra.body)
     assert _known(trailer, extra.signed, extra.body, got) == "s3s-chunked-trailer-names-unchecked"
+    # aws-c-auth's SigV4 trailer test: a signed trailer after a STREAMING-AWS4-HMAC-SHA256-PAYLOAD seed
+    source = _c_source("test_chunked_signing.c")
+    trap = chunked.sign_upload(_c_upload(source, "sigv4", trailing=True, payload=chunked.STREAMING_PAYLOADS[("sigv4", False)]))
+    got = ask(oracles, check, trap.signed, trap.body)
+    assert "verified trailing headers: first, second, third" in got["reason"], got
+    assert _known(check, trap.signed, trap.body, got) == "s3s-chunked-trailer-names-unchecked"
 
 
 @pytest.mark.parametrize("case_id, why", [("streaming/chunked-sigv4a", "s3s 0.14.1 has no SigV4A"),
@@ -197,5 +203,6 @@ def test_a_judged_stream_row_hands_the_oracle_the_wire_body(oracles, official, m
     oracles.judge(check, judged)
     assert RECEIVED_BODY not in judged
     assert judged["opinions"][S3S]["verdict"] == verdict, judged["opinions"]
+    assert ("66560 decoded bytes" if verdict == protocol.ACCEPT else "SignatureMismatch") in judged["opinions"][S3S]["reason"]
     assert (verdict == protocol.ACCEPT) == judged["verification"]["valid"] and not judged.get("oracles_disagree")
     json.dumps(ResultRow.of(check.case.id, check.mode, "x", judged).to_json())
