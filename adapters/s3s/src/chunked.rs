@@ -33,14 +33,16 @@ pub const PAYLOADS: [&str; 3] =
 
 /// Add the aws-chunked surface and what s3s cannot judge to the hello's capabilities.
 pub fn declare(capabilities: &mut Value) {
-    if let Some(surfaces) = capabilities.get_mut("surfaces").and_then(Value::as_array_mut) {
-        surfaces.push(json!("aws-chunked"));
-    }
-    if let Some(verifies) = capabilities.get_mut("verifies").and_then(Value::as_array_mut) {
-        verifies.push(json!("aws-chunked-chain"));
-        verifies.push(json!("aws-chunked-trailer-signature"));
-    }
-    if let Some(why) = capabilities.get_mut("why").and_then(Value::as_object_mut) {
+    let Some(capabilities) = capabilities.as_object_mut() else { return };
+    // (a list left out means its default: surfaces ["single"], verifies none)
+    let mut push = |key: &str, default: Value, values: &[&str]| {
+        if let Some(list) = capabilities.entry(key).or_insert(default).as_array_mut() {
+            list.extend(values.iter().map(|v| json!(v)));
+        }
+    };
+    push("surfaces", json!(["single"]), &["aws-chunked"]);
+    push("verifies", json!([]), &["aws-chunked-chain", "aws-chunked-trailer-signature"]);
+    if let Some(why) = capabilities.entry("why").or_insert_with(|| json!({})).as_object_mut() {
         why.insert("sigv4a".into(), json!(
             "s3s 0.14.1 has no SigV4A: its Authorization parser (sig_v4/authorization_v4.rs) refuses a SigV4A header (a credential \
 scope without a region), and its header auth answers NotImplemented for STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD[-TRAILER] \
