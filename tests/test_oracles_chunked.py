@@ -73,7 +73,7 @@ def test_s3s_accepts_the_s3_documentation_chunked_upload(oracles, official):
     assert verify_chunked(check, result.signed, result.body).valid
     got = ask(oracles, check, result.signed, result.body)
     assert got["verdict"] == protocol.ACCEPT, got
-    assert "66560 decoded bytes" in got["reason"] and "trailing headers: none" in got["reason"]
+    assert "66560 decoded bytes" in got["reason"] and "verified trailers: none" in got["reason"]
 
 
 def _off_chain(upload: chunked.ChunkedUpload, result: chunked.ChunkedSigning) -> bytes:
@@ -175,7 +175,7 @@ def test_what_s3s_leaves_to_the_application_is_a_reviewed_difference(oracles, of
     source = _c_source("test_chunked_signing.c")
     trap = chunked.sign_upload(_c_upload(source, "sigv4", trailing=True, payload=chunked.STREAMING_PAYLOADS[("sigv4", False)]))
     got = ask(oracles, check, trap.signed, trap.body)
-    assert "verified trailing headers: first, second, third" in got["reason"], got
+    assert "verified trailers: first, second, third" in got["reason"], got
     assert _known(check, trap.signed, trap.body, got) == "s3s-chunked-trailer-names-unchecked"
 
 

@@ -74,7 +74,7 @@ pub async fn read_to_end(req: &mut S3Request<Body>) -> S3Result<String> {
         .and_then(|t| t.read(|map| map.keys().map(|k| k.as_str().to_owned()).collect::<Vec<_>>()))
         .unwrap_or_default();
     let trailers = if trailers.is_empty() { "none".to_owned() } else { trailers.join(", ") };
-    Ok(format!("s3s read the aws-chunked body to its end: {decoded} decoded bytes, verified trailing headers: {trailers}"))
+    Ok(format!("s3s read the body to its end: {decoded} decoded bytes, verified trailers: {trailers}"))
 }
 
 /// s3s's `AwsChunkedStreamError` (not exported by 0.14.1: its text) as the S3 error S3 answers for it.
