@@ -472,22 +472,34 @@ def compact(opinion: dict[str, Any]) -> dict[str, Any]:
 def agreement(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Per oracle: checks judged (accept or reject), agreements with our verifier, rate, known and unknown disagreements."""
     table: dict[str, dict[str, Any]] = {}
+    # rows read from results files share their values (harness/results_lines.py): each distinct set counted once
+    alike: dict[tuple[int, Any, int], list[Any]] = {}
     for row in rows:
-        opinions = row.get("opinions") or {}
+        opinions = row.get("opinions")
+        if not opinions:
+            continue
         valid = (row.get("verification") or {}).get("valid")
-        flags = {f["oracle"]: f for f in row.get("oracles_disagree") or ()}
+        flags = row.get("oracles_disagree")
+        key = (id(opinions), valid, id(flags))
+        seen = alike.get(key)
+        if seen is None:
+            alike[key] = [opinions, valid, flags, 1]
+        else:
+            seen[3] += 1
+    for opinions, valid, flag_list, n in alike.values():
+        flags = {f["oracle"]: f for f in flag_list or ()}
         for name, opinion in opinions.items():
             entry = table.setdefault(name, {"judged": 0, "agree": 0, "not_applicable": 0, "known": 0, "unknown": 0})
             if opinion.get("verdict") == NOT_APPLICABLE or valid is None:
-                entry["not_applicable"] += 1
+                entry["not_applicable"] += n
                 continue
-            entry["judged"] += 1
+            entry["judged"] += n
             if (opinion["verdict"] == ACCEPT) == bool(valid):
-                entry["agree"] += 1
+                entry["agree"] += n
             elif flags.get(name, {}).get("known"):
-                entry["known"] += 1
+                entry["known"] += n
             else:
-                entry["unknown"] += 1
+                entry["unknown"] += n
     for entry in table.values():
         entry["rate"] = round(entry["agree"] / entry["judged"], 4) if entry["judged"] else None
     return dict(sorted(table.items()))
