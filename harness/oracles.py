@@ -29,7 +29,7 @@ import yaml
 from harness import protocol
 from harness.adapters.manifest import AdapterSpec
 from harness.adapters.pool import AdapterPool, AdapterSession, PoolSettings
-from harness.judgement import SPEC_CANONICAL_REQUEST
+from harness.judgement import RECEIVED_BODY, SPEC_CANONICAL_REQUEST
 from harness.cases.surfaces import POST_POLICY, post_upload
 from harness.model import Check, SignedRequest
 from harness.post_form import browser_post
@@ -403,7 +403,8 @@ class Oracles:
         if check.surface == POST_POLICY and signed_json.get("form") is not None:
             # A presigned POST form: the oracles receive the browser's multipart/form-data POST of it.
             signed = browser_post(signed.url, post_upload(check.case, [(str(n), str(v)) for n, v in signed_json["form"]]))
-        body = check.case.request.body if signed.body is None else signed.body
+        received = judged.pop(RECEIVED_BODY, None)  # a stream's wire body (the signed head has none)
+        body = received if received is not None else check.case.request.body if signed.body is None else signed.body
         opinions = self.opinions(check, signed, body, canonical_request=judged.pop(SPEC_CANONICAL_REQUEST, None))
         # an oracle whose declared capabilities leave the check out has no opinion to keep (results.json
         # `oracles` holds the declarations): rows would repeat it thousands of times
