@@ -5,7 +5,8 @@ measured in a child process, then how long the merged page takes to open in head
     PYTHONPATH=. python benchmarks/merge_runs.py reports/latest/results.json [--runs 8] [--repeat 3] [--no-browser] [--phases]
 
 The eight inputs are copies of one full run, each with other library versions (so every adapter gets
-one column per copy, as in a version matrix), written to a temporary folder. The machine is shared:
+one column per copy, as in a version matrix), its own timings in every row and 2 % of its rows with
+another reason (`--changed`), written to a temporary folder. The machine is shared:
 every figure is printed with the load average (1 minute) next to it, and CPU time (user + system of
 the child) is printed beside wall time because on a loaded machine wall time mostly measures waiting
 for a core. `--phases` also times each step of the command in this process (what each one costs).
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import resource
 import shutil
 import statistics
@@ -43,13 +45,23 @@ def load() -> str:
     return f"load {os.getloadavg()[0]:.1f}"
 
 
-def copies(source: Path, runs: int, folder: Path) -> list[Path]:
+def copies(source: Path, runs: int, folder: Path, changed: float = 0.02) -> list[Path]:
+    """`runs` copies of one run, each as another run of other library versions would differ: every row's
+    timings measured anew (duration_ms and elapsed_ns vary by up to 30 %), and a share `changed` of the
+    rows with another verdict text (what a new library version changes)."""
     data = load_results(source)
     paths = []
     for i in range(runs):
         copy = json.loads(json.dumps(data))
         for info in copy["adapters"].values():
             info["library_version"] = f"{info.get('library_version')}-bench{i}"
+        chance = random.Random(i)
+        for row in copy["results"]:
+            for key, kind in (("elapsed_ns", int), ("duration_ms", float)):
+                if row.get(key) is not None:  # last in the row, as this version writes rows
+                    row[key] = kind(round(row.pop(key) * chance.uniform(0.7, 1.3), 3))
+            if i and chance.random() < changed:
+                row["reason"] = f"{row.get('reason') or ''} (as run {i} found it)"
         path = folder / f"run{i}" / "results.json"
         path.parent.mkdir(parents=True)
         path.write_text(dumps(copy), encoding="utf-8")
@@ -97,10 +109,19 @@ def phases(paths: list[Path], out: Path, shorten: bool = True) -> None:
         print(f"  {name:28} wall {wall - mark[0]:6.2f} s  cpu {cpu - mark[1]:6.2f} s  peak RSS so far {peak:5.0f} MB  ({load()})", flush=True)
         mark[:] = [time.perf_counter(), time.process_time()]
 
+    from harness.results import read_results
+    from harness.results_lines import RowReader
+
+    gc_paused = paused_gc()
+    gc_paused.__enter__()  # as `sigharness report` runs: no cyclic collection while results are alive
     sink = Sink()
-    inputs = [(str(p), load_results(p)) for p in paths]
+    reader, origins, inputs = RowReader(), merge.Origins(), []
+    for p in paths:
+        data, spans = read_results(p, reader)
+        inputs.append((str(p), data))
+        origins.spans.append(spans)
+    del reader
     lap("load inputs")
-    origins = merge.Origins()
     data = sink.adopt(merge.merge(inputs, origins))
     del inputs
     lap("merge")
@@ -158,6 +179,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=1, help="timed `sigharness report` runs (best and median printed)")
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--changed", type=float, default=0.02, help="share of rows each copy changes (default 0.02)")
     parser.add_argument("--phases", action="store_true", help="also time each step of the command, one by one")
     parser.add_argument("--child", nargs="+", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child-phases", choices=("with-shortening", "without-shortening"), help=argparse.SUPPRESS)
@@ -170,13 +192,13 @@ def main() -> None:
         child(args.child[:-1], args.child[-1])
         return
     if args.prepare:
-        paths = copies(args.results, args.runs, args.prepare)
+        paths = copies(args.results, args.runs, args.prepare, args.changed)
         print(json.dumps({"checks": len(load_results(args.results)["results"]), "paths": list(map(str, paths))}))
         return
     me = [sys.executable, __file__, str(args.results)]
     with tempfile.TemporaryDirectory(prefix="sigharness-merge-") as tmp:
         folder = Path(tmp)
-        prepared = json.loads(subprocess.run(me + ["--runs", str(args.runs), "--prepare", str(folder)], check=True,
+        prepared = json.loads(subprocess.run(me + ["--runs", str(args.runs), "--changed", str(args.changed), "--prepare", str(folder)], check=True,
                                              capture_output=True, text=True).stdout)
         checks, paths, size = prepared["checks"], prepared["paths"], args.results.stat().st_size
         print(f"{args.results}: {checks} checks, {size / checks:.0f} bytes per check ({size / 1e6:.1f} MB)")

@@ -14,6 +14,7 @@ NOTE_ECDSA = "ECDSA signatures are random; verified, not compared"
 NOTE_NOT_EXPOSED = "not exposed by the library"
 NOTE_NO_EXPECTATION = "no expectation"
 SPEC_CANONICAL_REQUEST = "_spec_canonical_request"  # a judged row's transient key (not a results field)
+RECEIVED_BODY = "_received_body"  # a judged row's transient key: the body as a server receives it (an aws-chunked wire body)
 
 
 def uncompared_note(stage: str, algorithm: str | None, actual: str | None) -> str:
@@ -55,6 +56,8 @@ class Judgement:
     signed: dict[str, Any] | None = None
     # our verifier's canonical request under the spec rules, kept for the oracles (results rows drop it)
     spec_canonical_request: str | None = None
+    # the body a server receives when it is not the signed request's (a stream's wire body), for the oracles
+    received_body: bytes | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = {
@@ -67,6 +70,8 @@ class Judgement:
         }
         if self.spec_canonical_request is not None:
             out[SPEC_CANONICAL_REQUEST] = self.spec_canonical_request
+        if self.received_body is not None:
+            out[RECEIVED_BODY] = self.received_body
         return out
 
 

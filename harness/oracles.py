@@ -29,11 +29,12 @@ import yaml
 from harness import protocol
 from harness.adapters.manifest import AdapterSpec
 from harness.adapters.pool import AdapterPool, AdapterSession, PoolSettings
-from harness.judgement import SPEC_CANONICAL_REQUEST
+from harness.judgement import RECEIVED_BODY, SPEC_CANONICAL_REQUEST
 from harness.cases.surfaces import POST_POLICY, post_upload
 from harness.model import Check, SignedRequest
 from harness.post_form import browser_post
 from harness.protocol import ACCEPT, NOT_APPLICABLE, REJECT, VERIFIER, Opinion, ProtocolError
+from harness.oracle_table import agreement, table  # noqa: F401  (the report's table, read from results)
 
 Log = Callable[[str], None]
 PROCESSES_PER_ORACLE = 2
@@ -402,7 +403,8 @@ class Oracles:
         if check.surface == POST_POLICY and signed_json.get("form") is not None:
             # A presigned POST form: the oracles receive the browser's multipart/form-data POST of it.
             signed = browser_post(signed.url, post_upload(check.case, [(str(n), str(v)) for n, v in signed_json["form"]]))
-        body = check.case.request.body if signed.body is None else signed.body
+        received = judged.pop(RECEIVED_BODY, None)  # a stream's wire body (the signed head has none)
+        body = received if received is not None else check.case.request.body if signed.body is None else signed.body
         opinions = self.opinions(check, signed, body, canonical_request=judged.pop(SPEC_CANONICAL_REQUEST, None))
         # an oracle whose declared capabilities leave the check out has no opinion to keep (results.json
         # `oracles` holds the declarations): rows would repeat it thousands of times
@@ -448,18 +450,6 @@ class Oracles:
         self.close()
 
 
-def table(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """The report's oracle table: per oracle of results.json, its library and its agreement with our verifier."""
-    counts = agreement(data.get("results") or [])
-    out = []
-    for name, record in sorted((data.get("oracles") or {}).items()):
-        row = {"name": name, "library": record.get("library", "?"), "version": record.get("library_version", ""),
-               "available": record.get("available", True), "why": record.get("reason", "")}
-        row.update(counts.get(name) or {"judged": 0, "agree": 0, "not_applicable": 0, "known": 0, "unknown": 0, "rate": None})
-        out.append(row)
-    return out
-
-
 def compact(opinion: dict[str, Any]) -> dict[str, Any]:
     """An opinion as a results row keeps it: no empty reason, and no reason for an `n/a` the oracle's declared
     capabilities explain (`declared`; results.json `oracles` holds them): rows repeat it thousands of times."""
@@ -468,25 +458,3 @@ def compact(opinion: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in opinion.items() if k != "reason" or v}
 
 
-def agreement(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per oracle: checks judged (accept or reject), agreements with our verifier, rate, known and unknown disagreements."""
-    table: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        opinions = row.get("opinions") or {}
-        valid = (row.get("verification") or {}).get("valid")
-        flags = {f["oracle"]: f for f in row.get("oracles_disagree") or ()}
-        for name, opinion in opinions.items():
-            entry = table.setdefault(name, {"judged": 0, "agree": 0, "not_applicable": 0, "known": 0, "unknown": 0})
-            if opinion.get("verdict") == NOT_APPLICABLE or valid is None:
-                entry["not_applicable"] += 1
-                continue
-            entry["judged"] += 1
-            if (opinion["verdict"] == ACCEPT) == bool(valid):
-                entry["agree"] += 1
-            elif flags.get(name, {}).get("known"):
-                entry["known"] += 1
-            else:
-                entry["unknown"] += 1
-    for entry in table.values():
-        entry["rate"] = round(entry["agree"] / entry["judged"], 4) if entry["judged"] else None
-    return dict(sorted(table.items()))

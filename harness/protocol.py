@@ -11,9 +11,11 @@ import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
+if TYPE_CHECKING:
+    import jsonschema
+
 
 from harness.model import ALGORITHMS, MODES, SINGLE, Check
 
@@ -33,7 +35,9 @@ def schema() -> dict[str, Any]:
 
 
 @lru_cache(maxsize=None)
-def _validator(definition: str) -> jsonschema.protocols.Validator:
+def _validator(definition: str) -> "jsonschema.protocols.Validator":
+    import jsonschema  # here: reading results (the report) needs the protocol's names, not its validator
+
     full = schema()
     sub = {"$ref": f"#/$defs/{definition}", "$defs": full["$defs"]}
     return jsonschema.validators.validator_for(full)(sub)
@@ -41,6 +45,8 @@ def _validator(definition: str) -> jsonschema.protocols.Validator:
 
 def validate(definition: str, message: Any) -> None:
     """Raise ProtocolError naming the first problem when `message` is not a valid `definition`."""
+    import jsonschema
+
     error = jsonschema.exceptions.best_match(_validator(definition).iter_errors(message))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "the message"

@@ -28,7 +28,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterable, TextIO
+from typing import Any, Callable, Iterable, Iterator, TextIO
 from urllib.parse import quote, quote_plus
 
 MARK = "<secret redacted>"
@@ -237,6 +237,27 @@ def json_safe(obj: Any) -> Any:
 # -- the writer wrapper ------------------------------------------------------------------------------
 
 
+BATCH = 1 << 20  # characters (or bytes) of small pieces joined into one before they are redacted and written
+
+
+def _batched(pieces: Iterable[str | bytes]) -> Iterator[str | bytes]:
+    """Consecutive pieces of one kind joined up to about BATCH (a page's template yields ~500,000 small
+    ones). Joined pieces still end where a value ends, so no secret spans two of them."""
+    held: list[Any] = []
+    size = 0
+    kind: type | None = None
+    for piece in pieces:
+        this = bytes if isinstance(piece, bytes) else str  # a str subclass (Markup) joins as text
+        if held and (this is not kind or size >= BATCH):
+            yield "".join(held) if kind is str else b"".join(held)
+            held, size = [], 0
+        kind = this
+        held.append(piece)
+        size += len(piece)
+    if held:
+        yield "".join(held) if kind is str else b"".join(held)
+
+
 class Sink:
     """Where every output of a run or command is written: through the redactor, in UTF-8 that cannot fail,
     JSON without NaN, files replaced atomically."""
@@ -269,19 +290,29 @@ class Sink:
         """Write a rendered document (values already through `clean`) or plain text (`document=False`)."""
         return self._write(path, [self.redactor.document(text) if document else self.redactor.text(text)])
 
-    def write_pieces(self, path: Path, pieces: Iterable[str]) -> Path:
+    def write_pieces(self, path: Path, pieces: Iterable[str | bytes]) -> Path:
         """Write a rendered document given in pieces (rows, elements), each through `document` and written as
         it comes, so a merged report's files are never one string. A piece ends where a value ends: no
         secret spans two pieces."""
-        return self._write(path, map(self.redactor.document, pieces))
+        return self._write(path, map(self._document, _batched(pieces)))
+
+    def _document(self, piece: str | bytes) -> str | bytes:
+        """A piece through the redactor; a piece given as UTF-8 (rows copied from a results file) goes through
+        as it is when there is no secret to take out."""
+        if not self.redactor:
+            return piece
+        return self.redactor.document(piece.decode("utf-8") if type(piece) is bytes else piece)  # type: ignore[union-attr, arg-type]
 
     @staticmethod
-    def _write(path: Path, texts: Iterable[str]) -> Path:
+    def _write(path: Path, texts: Iterable[str | bytes]) -> Path:
         """Texts already redacted, in UTF-8 that cannot fail (lone surrogates as \\udXXX), replaced atomically."""
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "wb") as handle:
             for text in texts:
+                if type(text) is bytes:
+                    handle.write(text)
+                    continue
                 try:
                     handle.write(text.encode("utf-8"))  # the encoder finds a lone surrogate faster than a search
                 except UnicodeEncodeError:

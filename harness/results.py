@@ -30,7 +30,9 @@ from typing import Any, Iterable, Iterator, TextIO
 
 import harness
 from harness.model import Case
-from harness.redaction import Redactor, Sink, json_safe  # noqa: F401  Redactor: the one redaction layer
+from harness.redaction import Redactor, Sink, json_safe, printable  # noqa: F401  Redactor: the one redaction layer
+from harness.results_lines import BIG_EXPONENT, RowReader, finite, no_constant
+from harness.results_shape import MAX_DEPTH, MAX_NUMBER, shape_problem  # noqa: F401  (read here, used by readers)
 
 FORMAT = "sigharness-results"
 VERSION = 2
@@ -67,12 +69,13 @@ class ResultRow:
     verification: dict[str, Any] | None = None
     signed: dict[str, Any] | None = None
     declared: bool = False  # unsupported because the adapter declares it cannot (no message sent)
-    elapsed_ns: int | None = None  # time the adapter reports inside the library
-    duration_ms: float | None = None  # wall time of the check, as the harness saw it
     opinions: dict[str, dict[str, str]] | None = None  # oracle name -> {"verdict", "reason"} (harness/oracles.py)
     oracles_disagree: list[dict[str, Any]] | None = None  # oracles whose accept/reject differs from ours
     wire: dict[str, Any] | None = None  # an ADAPTER+CLIENT row: client, signer verdict, differences, received (harness/wire/sent.py)
     decided_by: dict[str, Any] | None = None  # fail/variant: the rule (harness/provenance.py) and the oracles on each side
+    # last in a row's line: what differs between two runs of the same check (harness/results_lines.py)
+    elapsed_ns: int | None = None  # time the adapter reports inside the library
+    duration_ms: float | None = None  # wall time of the check, as the harness saw it
 
     @classmethod
     def of(cls, case: str, mode: str, adapter: str, judged: dict[str, Any], algorithm: str | None = None) -> "ResultRow":
@@ -105,7 +108,7 @@ def compact_stages(stages: dict[str, dict[str, Any]] | None, algorithm: str | No
     """A row's stages without what can be derived: no expected text and no diff (`checks` holds the
     expectation), no actual text where it equals the expectation, `compared` only when false, and the
     note of an uncompared stage only when it is not the usual one."""
-    from harness.compare import uncompared_note
+    from harness.judgement import uncompared_note
 
     if not stages:
         return None
@@ -125,7 +128,7 @@ def compact_stages(stages: dict[str, dict[str, Any]] | None, algorithm: str | No
 def expanded(data: dict[str, Any], row: dict[str, Any], diffs: bool = True) -> dict[str, Any]:
     """The row with every stage's expected and actual text and (with `diffs`) the unified diff of the ones
     that differ (the report's page shows expected and actual side by side and needs no diff)."""
-    from harness.compare import uncompared_note
+    from harness.judgement import uncompared_note
 
     if not row.get("stages"):
         return row
@@ -311,17 +314,31 @@ def head_text(data: dict[str, Any]) -> str:
     return json.dumps(head, ensure_ascii=False, separators=(",", ":"), allow_nan=False)[:-1] + ',\n"results":[\n'
 
 
-def pieces(data: dict[str, Any], rows_per_chunk: int = 2000, rows_text: Iterator[str] | None = None) -> Iterator[str]:
+def pieces(data: dict[str, Any], rows_per_chunk: int = 2000, rows_text: Iterator[str | bytes] | None = None) -> Iterator[str | bytes]:
     """results.json in pieces of `rows_per_chunk` rows; `rows_text`, when given, yields each row's text in
-    order (a merge copies rows from its inputs' files rather than encoding them again)."""
+    order, as text or as UTF-8 (a merge copies rows from its inputs' files rather than encoding them again)."""
     yield head_text(data)
     # NaN and Infinity never reach a file: a Sink's json_safe has turned them into null already, and
     # anything that slipped past raises here rather than write invalid JSON.
     rows = data.get("results") or []
-    texts = rows_text if rows_text is not None else map(encode_row, rows)
-    for start in range(0, len(rows), rows_per_chunk):
-        yield ("" if start == 0 else ",\n") + ",\n".join(next(texts) for _ in range(min(rows_per_chunk, len(rows) - start)))
+    if rows_text is None:
+        texts = map(encode_row, rows)
+        for start in range(0, len(rows), rows_per_chunk):
+            yield ("" if start == 0 else ",\n") + ",\n".join(next(texts) for _ in range(min(rows_per_chunk, len(rows) - start)))
+    else:
+        for start in range(0, len(rows), rows_per_chunk):
+            yield (b"" if start == 0 else b",\n") + b",\n".join(
+                _utf8(next(rows_text)) for _ in range(min(rows_per_chunk, len(rows) - start)))
     yield "\n]}\n"
+
+
+def _utf8(text: str | bytes) -> bytes:
+    if type(text) is bytes:
+        return text
+    try:
+        return text.encode("utf-8")  # type: ignore[union-attr]
+    except UnicodeEncodeError:
+        return printable(text).encode("utf-8")  # type: ignore[arg-type]
 
 
 def row_spans(path: Path, count: int) -> list[tuple[int, int]] | None:
@@ -329,7 +346,7 @@ def row_spans(path: Path, count: int) -> list[tuple[int, int]] | None:
     it, the head on the first line and then one row per line. None for a file laid out otherwise (written
     by hand, or by another tool): its rows are then encoded again when they are copied."""
     raw = Path(path).read_bytes()
-    if _ESCAPED_SURROGATE_BYTES.search(raw):
+    if _ESCAPED_SURROGATE.search(raw.decode("utf-8", "replace")):
         return None  # load_results changed those rows (json_safe): copied, they would differ from the data
     start = raw.find(b'\n"results":[\n')
     if start < 0:
@@ -374,47 +391,50 @@ def dump(data: dict[str, Any], handle: TextIO) -> None:
 
 
 def write_results(out_dir: Path, data: dict[str, Any], sink: "Sink | Redactor | None" = None,
-                  rows_text: Iterator[str] | None = None) -> Path:
+                  rows_text: Iterator[str | bytes] | None = None) -> Path:
     """results.json, through the run's Sink (redacted, JSON-safe), replaced atomically; `rows_text` as in
     `pieces` (a merge's rows copied from its inputs)."""
     sink = sink if isinstance(sink, Sink) else Sink(sink or Redactor())
     return sink.write_pieces(Path(out_dir) / RESULTS, pieces(sink.clean(data), rows_text=rows_text))
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text[:40]} is too large a number")
-    return value
-
-
-_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-# a JSON number (after ':', '[' or ',', not inside a string's hex digits) with an exponent of 3+ digits
-_BIG_EXPONENT = re.compile(r"[:\[,][ \t\r\n]*-?[0-9][0-9.]*[eE][+-]?[0-9]{3,}[ \t\r\n]*[,\]}]")
-_ESCAPED_SURROGATE_BYTES = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-
-
-def load_results(path: Path) -> dict[str, Any]:
+def load_results(path: Path, reader: RowReader | None = None) -> dict[str, Any]:
     """A results.json of any known version, as the current version. Anything else -- not UTF-8, not JSON,
     NaN or Infinity, or a document of the wrong shape -- is one ValueError naming the file and the first
-    problem (the shape is the one results.schema.json describes)."""
+    problem (the shape is the one results.schema.json describes). `reader`: one RowReader for all the
+    files of a merge (rows the same apart from their timings are parsed once)."""
+    return read_results(path, reader)[0]
+
+
+def read_results(path: Path, reader: RowReader | None = None) -> tuple[dict[str, Any], list[tuple[int, int]] | None]:
+    """`load_results`, and where each row's text lies in the file (byte offset, length) when it is laid out
+    as `dumps` writes it (None otherwise): a merge copies unchanged rows' text from there."""
     path = Path(path)
     try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not UTF-8 (byte {exc.start})") from None
+        raw = path.read_bytes()
     except IsADirectoryError:
         raise ValueError(f"{path}: is a folder, not a results file") from None
+    with paused_gc():
+        quick = (reader or RowReader()).read(raw)
+    if quick is not None:
+        return quick
+    return _careful(path, raw), None
+
+
+def _careful(path: Path, raw: bytes) -> dict[str, Any]:
+    """The whole document parsed and checked at once: every other layout, version 1, and the files the
+    quick reader leaves (this one names the problem)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 (byte {exc.start})") from None
+    del raw
     try:
         with paused_gc():
             # a number too large for a float (1e999) is found by the hook; the hook costs a Python call per
             # number, so only a text that may hold one (an exponent of three digits or more) pays for it
-            hook = _finite if _BIG_EXPONENT.search(text) else None
-            data = json.loads(text, parse_constant=_no_constant, parse_float=hook)
+            hook = finite if BIG_EXPONENT.search(text) else None
+            data = json.loads(text, parse_constant=no_constant, parse_float=hook)
     except RecursionError:
         raise ValueError(f"{path}: nested too deeply to be a results file") from None
     except ValueError as exc:
@@ -433,163 +453,7 @@ def load_results(path: Path) -> dict[str, Any]:
     return upgrade(data) if version == 1 else data
 
 
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
 SCHEMA = Path(__file__).with_name("results.schema.json")
-MAX_DEPTH = 64
-MAX_NUMBER = 1e18  # counts and times beyond this are not measurements (and would overflow float arithmetic)
-
-
-def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "text", bool: "a boolean", type(None): "null"}.get(
-        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
-
-
-_TEXT = (str, type(None))
-_OBJECT = (dict, type(None))
-_NUMBER = (int, float, type(None))
-
-
-def _row_ok(row: Any) -> bool:
-    """A row of the right shape, found quickly (the checks below, without the message: ~130,000 rows in a
-    merge of eight runs). False sends the row through those checks, which name its first problem."""
-    if type(row) is not dict:
-        return False
-    get = row.get
-    if not (type(get("case")) is str and type(get("mode")) is str and type(get("adapter")) is str
-            and type(get("status")) is str and type(get("reason")) in _TEXT and type(get("stage")) in _TEXT
-            and type(get("expected_source")) in _TEXT):
-        return False
-    stages, verification, signed, expected = get("stages"), get("verification"), get("signed"), get("expected")
-    if not (type(stages) in _OBJECT and type(verification) in _OBJECT and type(signed) in _OBJECT and type(expected) in _OBJECT):
-        return False
-    for key in ("duration_ms", "elapsed_ns"):
-        value = get(key)
-        if type(value) not in _NUMBER or (value is not None and abs(value) > MAX_NUMBER):
-            return False
-    if stages:
-        for entry in stages.values():
-            if type(entry) is not dict or any(type(entry.get(k)) not in _TEXT for k in ("expected", "actual", "note", "diff")):
-                return False
-    if expected and any(type(v) not in _TEXT for v in expected.values()):
-        return False
-    if signed:
-        headers = signed.get("headers")
-        if headers is not None and (type(headers) is not list or any(type(h) is not list for h in headers)):
-            return False
-        if any(type(signed.get(k)) not in _TEXT for k in ("method", "url", "body_b64")):
-            return False
-    return True
-
-
-def shape_problem(data: dict[str, Any]) -> str | None:
-    """The first way `data` differs from the results format (results.schema.json), or None. It checks what
-    every reader (report, merge, diff, history, disagreements) relies on, so none of them meets a wrong type."""
-    def is_text(v: Any) -> bool:
-        return isinstance(v, str)
-
-    def is_number(v: Any) -> bool:
-        return isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= MAX_NUMBER
-
-    def depth(obj: Any) -> int:
-        """How many levels of objects and lists nest (stops past MAX_DEPTH): one level at a time, so ~100,000
-        rows cost one list comprehension per level instead of a recursive call per value."""
-        level, count = [obj] if type(obj) in (dict, list) else [], 0
-        while level and count <= MAX_DEPTH:
-            count += 1
-            level = [c for o in level for c in (o.values() if type(o) is dict else o) if type(c) is dict or type(c) is list]
-        return count
-
-    if "results" not in data:
-        return "results is missing"
-    for key, kind in (("manifest", dict), ("adapters", dict), ("cases", dict), ("checks", dict), ("results", list),
-                      ("case_errors", list), ("bench", dict)):
-        if key in data and not isinstance(data[key], kind):
-            return f"{key} is {_kind(data[key])}, not {_kind(kind())}"
-    if depth(data) > MAX_DEPTH:
-        return f"nested more than {MAX_DEPTH} levels deep"
-    manifest = data.get("manifest") or {}
-    for key in ("date", "harness_version"):
-        if manifest.get(key) is not None and not is_text(manifest[key]):
-            return f"manifest.{key} is {_kind(manifest[key])}, not text"
-    for key in ("case_sources", "merged"):
-        if manifest.get(key) is not None and not (isinstance(manifest[key], list) and all(isinstance(v, dict) for v in manifest[key])):
-            return f"manifest.{key} is not a list of objects"
-    for name, info in (data.get("adapters") or {}).items():
-        where = f"adapters[{name!r}]"
-        if not isinstance(info, dict):
-            return f"{where} is {_kind(info)}, not an object"
-        for key in ("name", "library", "library_version", "language", "runtime", "reason", "key"):
-            if info.get(key) is not None and not is_text(info[key]):
-                return f"{where}.{key} is {_kind(info[key])}, not text"
-        for key in ("restarts", "checks", "library_elapsed_ns"):
-            if info.get(key) is not None and not is_number(info[key]):
-                return f"{where}.{key} is {_kind(info[key])}, not a number"
-        if info.get("faults") is not None and not (isinstance(info["faults"], list) and all(is_text(f) for f in info["faults"])):
-            return f"{where}.faults is not a list of text"
-    for name, case in (data.get("cases") or {}).items():
-        where = f"cases[{name!r}]"
-        if not isinstance(case, dict):
-            return f"{where} is {_kind(case)}, not an object"
-        for key in ("tags", "refs", "modes", "open_choices", "region_set"):
-            if case.get(key) is not None and not (isinstance(case[key], list) and all(is_text(v) for v in case[key])):
-                return f"{where}.{key} is not a list of text"
-        for key in ("title", "source", "note", "origin", "surface", "algorithm", "service", "region"):
-            if case.get(key) is not None and not is_text(case[key]):
-                return f"{where}.{key} is {_kind(case[key])}, not text"
-        request = case.get("request")
-        if request is not None and not isinstance(request, dict):
-            return f"{where}.request is {_kind(request)}, not an object"
-    for key, check in (data.get("checks") or {}).items():
-        if not isinstance(check, dict) or not isinstance(check.get("expected") or {}, dict):
-            return f"checks[{key!r}] is not an object with an expected object"
-    for name, entry in (data.get("bench") or {}).items():
-        if not isinstance(entry, dict) or not isinstance(entry.get("checks") or {}, dict):
-            return f"bench[{name!r}] is not an object with a checks object"
-        for check, figure in (entry.get("checks") or {}).items():
-            if not isinstance(figure, dict):
-                return f"bench[{name!r}].checks.{check} is {_kind(figure)}, not an object"
-            for key in ("signs_per_sec", "ns_per_sign", "times_floor"):
-                if figure.get(key) is not None and not is_number(figure[key]):
-                    return f"bench[{name!r}].checks.{check}.{key} is {_kind(figure[key])}, not a number"
-        for key in ("floor_per_sec", "floor_ns"):
-            if entry.get(key) is not None and not is_number(entry[key]):
-                return f"bench[{name!r}].{key} is {_kind(entry[key])}, not a number"
-    for index, line in enumerate(data.get("case_errors") or []):
-        if not is_text(line):
-            return f"case_errors[{index}] is {_kind(line)}, not text"
-    for index, row in enumerate(data["results"]):
-        if _row_ok(row):
-            continue
-        where = f"results[{index}]"
-        if not isinstance(row, dict):
-            return f"{where} is {_kind(row)}, not an object"
-        for key in ("case", "mode", "adapter", "status"):
-            if key not in row:
-                return f"{where} has no {key}"
-            if not is_text(row[key]):
-                return f"{where}.{key} is {_kind(row[key])}, not text"
-        for key in ("reason", "stage", "expected_source"):
-            if row.get(key) is not None and not is_text(row[key]):
-                return f"{where}.{key} is {_kind(row[key])}, not text"
-        for key in ("stages", "verification", "signed", "expected"):
-            if row.get(key) is not None and not isinstance(row[key], dict):
-                return f"{where}.{key} is {_kind(row[key])}, not an object"
-        for stage, entry in (row.get("stages") or {}).items():
-            if not isinstance(entry, dict):
-                return f"{where}.stages.{stage} is {_kind(entry)}, not an object"
-            for key in ("expected", "actual", "note", "diff"):
-                if entry.get(key) is not None and not is_text(entry[key]):
-                    return f"{where}.stages.{stage}.{key} is {_kind(entry[key])}, not text"
-        for stage, text in (row.get("expected") or {}).items():
-            if text is not None and not is_text(text):
-                return f"{where}.expected.{stage} is {_kind(text)}, not text"
-        signed = row.get("signed") or {}
-        headers = signed.get("headers")
-        if headers is not None and not (isinstance(headers, list) and all(isinstance(h, list) for h in headers)):
-            return f"{where}.signed.headers is not a list of [name, value] pairs"
-        for key in ("method", "url", "body_b64"):
-            if signed.get(key) is not None and not is_text(signed[key]):
-                return f"{where}.signed.{key} is {_kind(signed[key])}, not text"
-        for key in ("duration_ms", "elapsed_ns"):
-            if row.get(key) is not None and not is_number(row[key]):
-                return f"{where}.{key} is {_kind(row[key])}, not a number"
-    return None

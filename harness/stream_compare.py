@@ -291,7 +291,7 @@ def judge_stream(check: Check, expected: Expected, answer: dict[str, Any]) -> Ju
     if changes:
         ver["request_changes"] = changes
     shown = dict(answer["signed"])
-    result = Judgement("pass", stage=first, stages=stages, verification=ver, signed=shown)
+    result = Judgement("pass", stage=first, stages=stages, verification=ver, signed=shown, received_body=body)
     if not verification.valid:
         chunks = len(case.subject.chunks) if is_chunked else 0
         result.status, result.stage = "fail", first or stage_of_refusal(verification.reason, chunks)

@@ -67,7 +67,7 @@ def test_report_shows_trend_and_since(tmp_path):
     detail = json.loads(re.search(r'id="sh-detail">(.*?)</script>', page, re.S).group(1))
     r = next(i for i, row in enumerate(blob["rows"]) if blob["cases"][row[0]]["id"] == "query/sorting" and row[1] == "header")
     col = [a["k"] for a in blob["adapters"]].index("js-mixed")
-    assert detail["cells"][r][col][7] == ["2026-11-02T00:00:00Z", "pass", "2026-11-01T00:00:00Z"]  # its history (model.py)
+    assert detail["cells"][r][col][3] == ["2026-11-02T00:00:00Z", "pass", "2026-11-01T00:00:00Z"]  # its history (model.py)
     assert blob["lastChange"][r] == blob["latestHistory"] == "2026-11-02T00:00:00Z"
     # without a history there is no history section
     plain = report.render_html(latest)

@@ -172,15 +172,16 @@ def test_matrix_blob_shape(rendered):
     repro = next(c for c in data["cases"] if c["id"] == "query/plus-literal")["repro"]
     assert repro == "--cases /work/cases/query.yaml --case query/plus-literal"
     detail = _blob(rendered["index.html"], "sh-detail")
-    # a cell is positional (model.py): [stage, expected source, ms, ns, stages, verification, signed, history]
-    cell = detail["cells"][data["rows"].index(row)][1]
+    # a cell is positional (model.py): [core, ms, ns, history]; its core [stage, expected source, stages,
+    # verification, signed, opinions, decided_by]
+    cell = detail["B"][detail["cells"][data["rows"].index(row)][1][0]]
     names = detail["stages"]
     assert names[cell[0]] == "canonical_request"  # the first stage that differs
-    stage = next(s for s in cell[4] if names[s[0]] == "canonical_request")
+    stage = next(s for s in cell[2] if names[s[0]] == "canonical_request")
     assert stage[3:6] == [1, 0, 3]  # compared, not equal, first difference at line 3
     assert detail["S"][stage[1]].splitlines()[2] == "q=a%2Bb"  # expected, from the check
     assert detail["S"][stage[2]].splitlines()[2] == "q=a%20b"  # actual, from the row
-    assert [names[s[0]] for s in cell[4]] == ["canonical_request", "string_to_sign", "signature", "signed_request"]
+    assert [names[s[0]] for s in cell[2]] == ["canonical_request", "string_to_sign", "signature", "signed_request"]
 
 
 def test_page_data_carries_divergence_titles_from_the_catalogue(rendered):

@@ -7,12 +7,13 @@ import json
 import sys
 from pathlib import Path
 
-from harness.adapters.manifest import discover, missing_toolchain
-from harness.adapters.pool import AdapterPool, PoolSettings
 from harness.cli.common import EXIT_OK, EXIT_USAGE, Subparsers
 
 
 def cmd_adapters(args: argparse.Namespace) -> int:
+    from harness.adapters.manifest import discover, missing_toolchain
+    from harness.adapters.pool import AdapterPool, PoolSettings
+
     known, problems = discover([Path(p) for p in args.adapter_dir] if args.adapter_dir else None, kind=None)
     for line in problems:
         print(line, file=sys.stderr)

@@ -8,12 +8,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness.adapters.manifest import discover
-from harness.bisect import bisect, format_bisection
-from harness.releases import ReleaseError, default_cache, project_cases, registry_for
 
 
 def find_adapter(name: str, adapter_dirs: list[str] | None):
+    from harness.adapters.manifest import discover
+
     """The adapter's spec, or a message naming the known ones."""
     known, _ = discover([Path(p) for p in adapter_dirs]) if adapter_dirs else discover()
     if name not in known:
@@ -22,6 +21,9 @@ def find_adapter(name: str, adapter_dirs: list[str] | None):
 
 
 def cmd_bisect(args: argparse.Namespace) -> int:
+    from harness.bisect import bisect, format_bisection
+    from harness.releases import ReleaseError, default_cache, project_cases, registry_for
+
     spec, problem = find_adapter(args.adapter, args.adapter_dir)
     if spec is None:
         print(f"sigharness bisect: {problem}", file=sys.stderr)

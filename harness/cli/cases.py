@@ -6,14 +6,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from harness import bless
-from harness.cases import load_cases
 from harness.cli.common import DEFAULT_CASES, add_case_input_options, body_roots, limits_from, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Subparsers, UsageError
-from harness.model import Check
-from harness.reference import surface_of
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from harness.cases import load_cases
+
     loaded = load_cases(args.paths or DEFAULT_CASES, limits=limits_from(args), body_roots=tuple(body_roots(args.body_root)))
     for error in loaded.errors:
         print(error)
@@ -22,6 +20,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _find_case(case_id: str, paths: list[str]):
+    from harness.cases import load_cases
+
     loaded = load_cases(paths)
     for case in loaded.cases:
         if case.id == case_id:
@@ -32,6 +32,9 @@ def _find_case(case_id: str, paths: list[str]):
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from harness.model import Check
+    from harness.reference import surface_of
+
     case = _find_case(args.case, args.cases or DEFAULT_CASES)
     modes = [args.mode] if args.mode else list(case.modes)
     print(f"# {case.id}: {case.title}")
@@ -52,6 +55,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_bless(args: argparse.Namespace) -> int:
+    from harness import bless
+
     changed, problems = bless.bless_paths(args.paths, check_only=args.check)
     for line in problems:
         print(line)

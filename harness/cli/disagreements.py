@@ -6,11 +6,12 @@ import argparse
 from pathlib import Path
 
 from harness.cli.common import EXIT_OK, Subparsers, UsageError
-from harness.disagreements import table, update_readme
-from harness.results import load_results
 
 
 def cmd_disagreements(args: argparse.Namespace) -> int:
+    from harness.disagreements import table, update_readme
+    from harness.results import load_results
+
     try:
         data = load_results(Path(args.results))
     except (OSError, ValueError) as exc:

@@ -6,10 +6,11 @@ import argparse
 import sys
 
 from harness.cli.common import Subparsers
-from harness.provision import setup
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
+    from harness.provision import setup
+
     return setup(log=lambda line: print(f"setup: {line}", file=sys.stderr, flush=True),
                  build=not args.no_build, system=not args.no_system)
 

@@ -7,14 +7,16 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from harness import diff, history, report
 from harness.cli.common import (DEFAULT_CASES, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, PROJECT_ROOT, Subparsers, UsageError,
                                 add_case_input_options, body_roots, limits_from, writable_folder,
                                 adapter_list, default_out, env_pairs)
 from harness.limits import DEFAULT, Limits
-from harness.runner import RunOptions, run
 from harness.verdicts import COUNT_ORDER
+
+if TYPE_CHECKING:
+    from harness.runner import RunOptions
 
 
 def _progress_printer(stream=sys.stderr):
@@ -45,7 +47,9 @@ def _text_list(saved: dict, key: str, optional: bool = True) -> list[str] | None
     return value
 
 
-def _resumed(resume_dir: Path, settings_file: Path) -> RunOptions:
+def _resumed(resume_dir: Path, settings_file: Path) -> "RunOptions":
+    from harness.runner import RunOptions
+
     """The options of the run being resumed, as its run.json saved them (every field checked: a wrong
     type is one line, never a run over something the user did not ask for)."""
     try:
@@ -83,6 +87,9 @@ def _resumed(resume_dir: Path, settings_file: Path) -> RunOptions:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from harness import diff
+    from harness.runner import RunOptions, run
+
     resume_dir = Path(args.resume) if args.resume else None
     if resume_dir is not None:
         settings_file = resume_dir / "run.json"
@@ -136,6 +143,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _write_outputs(outcome, args: argparse.Namespace) -> None:
+    from harness import history, report
+
     out = outcome.out_dir
     written = [outcome.results_path]
     history_path = Path(args.history) if getattr(args, "history", None) else None

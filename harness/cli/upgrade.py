@@ -11,11 +11,12 @@ from importlib import metadata
 from pathlib import Path
 
 from harness.cli.bisect import find_adapter
-from harness.releases import PyPI, ReleaseError, default_cache, project_cases, registry_for
-from harness.upgrade import companion_pin, format_upgrade, install_pin, upgrade_check
 
 
 def cmd_upgrade_check(args: argparse.Namespace) -> int:
+    from harness.releases import ReleaseError, default_cache, project_cases, registry_for
+    from harness.upgrade import format_upgrade, upgrade_check
+
     specs = []
     for name in [a.strip() for a in args.adapter.split(",") if a.strip()]:
         spec, problem = find_adapter(name, args.adapter_dir)
@@ -44,6 +45,9 @@ def cmd_upgrade_check(args: argparse.Namespace) -> int:
 
 
 def cmd_companions(args: argparse.Namespace) -> int:
+    from harness.releases import PyPI, ReleaseError, default_cache
+    from harness.upgrade import companion_pin, install_pin
+
     name, _, version = args.release.partition("==")
     if not version:
         try:

@@ -12,6 +12,7 @@ import base64
 import functools
 import hashlib
 import json
+import operator
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any, Callable, Iterable, Iterator
 from markupsafe import Markup
 
 from harness import history as hist
-from harness import oracles, verdicts
+from harness import oracle_table, verdicts
 from harness.report import known_issues, model
 from harness.wire import table as wire_table
 from harness.redaction import Sink
@@ -161,13 +162,20 @@ def _html_chunks(clean: dict[str, Any], view: dict[str, Any], history: dict[str,
         data_json=Markup(_page_json(view["matrix"])),
         detail_json=Markup(_page_json(view["detail"])),
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        oracles=oracles.table(clean),
+        oracles=_once(view, "oracles", lambda: oracle_table.table(clean)),
         fail_kinds=verdicts.FAIL_KINDS,
         known_file=known_issues.file_name,
         kind_counts=view["kind_counts"],
-        wire=wire_table.table(clean),
-        wire_findings=wire_table.findings(clean),
+        wire=_once(view, "wire", lambda: wire_table.table(clean)),
+        wire_findings=_once(view, "wire_findings", lambda: wire_table.findings(clean)),
     )
+
+
+def _once(view: dict[str, Any], name: str, make: Callable[[], Any]) -> Any:
+    """A table both the page and the summary show, computed once per view (each is a pass over every row)."""
+    if name not in view:
+        view[name] = make()
+    return view[name]
 
 
 def _page_json(value: Any) -> str:
@@ -225,9 +233,14 @@ def _junit_chunks(clean: dict[str, Any]) -> list[str]:
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     stamp = _attr((clean.get("manifest") or {}).get("date", ""))
     testcase_names: dict[tuple[str, str], tuple[str, str]] = {}
+    inner_texts: dict[tuple[Any, ...], str] = {}
+    # a verdict's JUnit element (None: a plain passed test case) and the suite count it adds to
+    junit_of = {name: None if name == verdicts.PASS else v.junit if v.junit in ("failure", "error", "skipped") else "system-out"
+                for name, v in verdicts.VERDICTS.items()}
+    junit_count = {"failure": "failures", "error": "errors", "skipped": "skipped"}
     parts: list[str] = []
     for key in model.adapter_order({k: adapters.get(k, {"name": k}) for k in by_adapter}):
-        rows = sorted(by_adapter[key], key=lambda r: (r["case"], r["mode"]))
+        rows = sorted(by_adapter[key], key=_case_and_mode)
         info = adapters.get(key, {})
         props = [f'      <property name="{prop}" value="{_attr(info[prop])}" />\n'
                  for prop in ("language", "library", "library_version", "runtime") if info.get(prop)]
@@ -237,6 +250,7 @@ def _junit_chunks(clean: dict[str, Any]) -> list[str]:
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         seconds = 0.0
         name_attr = _attr(key)
+        suite_start = len(parts)
         for row in rows:
             case, mode = row["case"], row["mode"]
             names = testcase_names.get((case, mode))
@@ -248,24 +262,21 @@ def _junit_chunks(clean: dict[str, Any]) -> list[str]:
             head = f'    <testcase classname="{name_attr}.{names[0]}" name="{names[1]}" time="{elapsed:.3f}"'
             counts["tests"] += 1
             status = row.get("status")
-            junit = (verdicts.VERDICTS.get(status) or verdicts.VERDICTS[verdicts.ERROR]).junit
-            if junit == "failure":
-                counts["failures"] += 1
-                text = _text(_failure_text(expanded(clean, row)))
-                inner = (f'<failure message="{_attr(row.get("reason") or "")}" type="{_attr(row.get("stage") or status)}"'
-                         + (f">{text}</failure>" if text else " />"))
-            elif junit == "error":
-                counts["errors"] += 1
-                inner = f'<error message="{_attr(row.get("reason") or "")}" type="{_attr(status)}" />'
-            elif junit == "skipped":
-                counts["skipped"] += 1
-                inner = f'<skipped message="{_attr(f"{status}: " + (row.get("reason") or ""))}" />'
-            elif status != verdicts.PASS:
-                inner = f'<system-out>{_text(f"{status}: " + (row.get("reason") or ""))}</system-out>'
-            else:
+            junit = junit_of.get(status, "error")
+            counted = junit_count.get(junit)
+            if counted:
+                counts[counted] += 1
+            if junit is None:
                 parts.append(head + " />\n")
                 continue
+            # rows read from results files share their values: one element for all rows alike
+            alike = (junit, status, case, mode, row.get("reason"), row.get("stage"), id(row.get("stages")),
+                     id(row.get("verification")), id(row.get("expected")))
+            inner = inner_texts.get(alike)
+            if inner is None:
+                inner = inner_texts[alike] = _junit_inner(clean, row, junit)
             parts.append(f"{head}>\n      {inner}\n    </testcase>\n")
+        parts[suite_start:] = ["".join(parts[suite_start:])]  # a suite's test cases as one piece
         for k, v in counts.items():
             totals[k] += v
         parts[opening] = (f'  <testsuite name="{name_attr}" timestamp="{stamp}" tests="{counts["tests"]}" failures="{counts["failures"]}" '
@@ -279,6 +290,24 @@ def _junit_chunks(clean: dict[str, Any]) -> list[str]:
     parts.insert(0, declaration + root + ">\n")
     parts.append("</testsuites>\n")
     return parts
+
+
+_case_and_mode = operator.itemgetter("case", "mode")
+
+
+def _junit_inner(clean: dict[str, Any], row: dict[str, Any], junit: str) -> str:
+    """The element inside a test case that did not simply pass: failure, error, skipped or system-out."""
+    status = row.get("status")
+    reason = row.get("reason") or ""
+    if junit == "failure":
+        text = _text(_failure_text(expanded(clean, row)))
+        return (f'<failure message="{_attr(reason)}" type="{_attr(row.get("stage") or status)}"'
+                + (f">{text}</failure>" if text else " />"))
+    if junit == "error":
+        return f'<error message="{_attr(reason)}" type="{_attr(status)}" />'
+    if junit == "skipped":
+        return f'<skipped message="{_attr(f"{status}: " + reason)}" />'
+    return f'<system-out>{_text(f"{status}: " + reason)}</system-out>'
 
 
 def _failure_text(row: dict[str, Any]) -> str:
@@ -320,8 +349,9 @@ def _summary(clean: dict[str, Any], view: dict[str, Any], max_failures: int = 15
     agree = view["agreement"]
     lines += ["", f"{model.SCORE_FORMULA}. Checks passed by all adapters that ran them: {agree.get('all', 0)}; "
               f"by some: {agree.get('some', 0)}; by none: {agree.get('none', 0)}."]
-    lines += _oracle_lines(oracles.table(clean))
-    lines += _wire_lines(clean, max_failures)
+    lines += _oracle_lines(_once(view, "oracles", lambda: oracle_table.table(clean)))
+    lines += _wire_lines(_once(view, "wire", lambda: wire_table.table(clean)),
+                         _once(view, "wire_findings", lambda: wire_table.findings(clean)), max_failures)
     bad = [r for r in clean.get("results") or [] if verdicts.klass(r.get("status")) == verdicts.BAD]
     if bad:
         lines += ["", f"<details><summary>{len(bad)} failing checks</summary>", "",
@@ -351,10 +381,9 @@ def _oracle_lines(table: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _wire_lines(clean: dict[str, Any], max_rows: int) -> list[str]:
+def _wire_lines(table: list[dict[str, Any]], found: list[dict[str, Any]], max_rows: int) -> list[str]:
     """The wire stage (docs/wire.md): signer verdicts next to wire verdicts per ADAPTER+CLIENT, and the
     checks that pass when signed and fail when sent."""
-    table = wire_table.table(clean)
     if not table:
         return []
     def tally(counts: dict[str, int]) -> str:
@@ -363,7 +392,6 @@ def _wire_lines(clean: dict[str, Any], max_rows: int) -> list[str]:
              "| --- | --- | --- | ---: |"]
     for w in table:
         lines.append(f"| {md_cell(w['name'])} | {tally(w['signer'])} | {tally(w['wire'])} | {w['signed_not_sent']} |")
-    found = wire_table.findings(clean)
     if found:
         lines += ["", f"<details><summary>{len(found)} checks pass when signed and fail when sent</summary>", "",
                   "| case | mode | adapter+client | first difference |", "| --- | --- | --- | --- |"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Iterator
 
+from markupsafe import Markup
+
 from harness import verdicts
 from harness.refs import ref_link
 from harness.report import model
@@ -49,31 +51,41 @@ def issues(clean: dict[str, Any], view: dict[str, Any]) -> dict[str, list[dict[s
         sources += (run.get("manifest") or {}).get("case_sources") or []
     adapters = {a["k"]: a for a in view["adapters"]}
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    alike: dict[tuple[Any, ...], dict[str, Any]] = {}  # what rows alike share (rows read from files share their values)
     for row in clean.get("results") or []:
         if verdicts.klass(row.get("status")) != verdicts.BAD or row["adapter"] not in adapters:
             continue
-        case = cases.get(row["case"]) or {}
-        full = expanded(clean, row)
-        stage, diff = _first_difference(full)
-        kind = verdicts.fail_kind(row, case)
-        path = model.case_path(case, sources)
+        key = (row["case"], row["mode"], row.get("status"), row.get("reason"), row.get("stage"), id(row.get("stages")),
+               id(row.get("verification")), id(row.get("expected")))
+        shared = alike.get(key)
+        if shared is None:
+            shared = alike[key] = _shared(clean, row, cases.get(row["case"]) or {}, sources)
         name = adapters[row["adapter"]]["name"]
-        repro = (f"sigharness run --cases {model.shell(path)} --case {model.shell(row['case'])} --adapters {model.shell(name)}"
-                 if path else f"sigharness run --case {model.shell(row['case'])} --adapters {model.shell(name)}")
-        code = case.get("divergence")
-        entry = model.divergence_texts([code]).get(code) if code else None
-        out[row["adapter"]].append({
-            "case": row["case"], "mode": row["mode"], "title": model.readable_title(row["case"], case, row.get("stage")),
-            "topic": model.topic_of(row["case"], case), "status": row.get("status"),
-            "kind": verdicts.FAIL_KIND[kind] if kind else None, "stage": stage, "stage_words": STAGE_WORDS.get(stage or "", stage or ""),
-            "reason": row.get("reason") or "", "diff": diff, "refs": [(str(r), ref_link(str(r))) for r in case.get("refs") or []],
-            "divergence": (code, entry[0], entry[1]) if entry else None, "repro": repro,
-            "request": case.get("request") or {}, "service": case.get("service"), "algorithm": case.get("algorithm"),
-        })
+        repro = (f"sigharness run --cases {shared['path']} --case {shared['case_arg']} --adapters {model.shell(name)}"
+                 if shared["path"] else f"sigharness run --case {shared['case_arg']} --adapters {model.shell(name)}")
+        out[row["adapter"]].append({**shared, "repro": repro, "shared": shared})
     topic_rank = {t: i for i, t in enumerate(view["matrix"]["topics"])}
     for rows in out.values():
         rows.sort(key=lambda r: (topic_rank.get(r["topic"], 1 << 30), model.natural_key(r["case"]), r["mode"]))
     return out
+
+
+def _shared(clean: dict[str, Any], row: dict[str, Any], case: dict[str, Any], sources: list[dict[str, Any]]) -> dict[str, Any]:
+    """A failing check's item without what depends on the column (the command that reproduces it)."""
+    stage, diff = _first_difference(expanded(clean, row))
+    kind = verdicts.fail_kind(row, case)
+    path = model.case_path(case, sources)
+    code = case.get("divergence")
+    entry = model.divergence_texts([code]).get(code) if code else None
+    return {
+        "case": row["case"], "mode": row["mode"], "title": model.readable_title(row["case"], case, row.get("stage")),
+        "topic": model.topic_of(row["case"], case), "status": row.get("status"),
+        "kind": verdicts.FAIL_KIND[kind] if kind else None, "stage": stage, "stage_words": STAGE_WORDS.get(stage or "", stage or ""),
+        "reason": row.get("reason") or "", "diff": diff, "refs": [(str(r), ref_link(str(r))) for r in case.get("refs") or []],
+        "divergence": (code, entry[0], entry[1]) if entry else None,
+        "request": case.get("request") or {}, "service": case.get("service"), "algorithm": case.get("algorithm"),
+        "path": model.shell(path) if path else "", "case_arg": model.shell(row["case"]),
+    }
 
 
 def markdown(adapter: dict[str, Any], item: dict[str, Any]) -> str:
@@ -101,6 +113,8 @@ def pages(clean: dict[str, Any], view: dict[str, Any], env: Any, generated: str)
     """(file name under known-issues/, html) for every adapter with failing checks, then the index."""
     found = issues(clean, view)
     template = env.get_template("known_issues.html.j2")
+    head = env.get_template("known_issue_head.html.j2")
+    heads: dict[int, Markup] = {}  # items of several columns share their dict of shared values: one head each
     listed = []
     for adapter in view["adapters"]:
         items = found.get(adapter["k"])
@@ -109,6 +123,9 @@ def pages(clean: dict[str, Any], view: dict[str, Any], env: Any, generated: str)
         by_topic: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for item in items:
             item["markdown"] = markdown(adapter, item)
+            item["head"] = heads.get(id(item["shared"]))
+            if item["head"] is None:
+                item["head"] = heads[id(item["shared"])] = Markup(head.render(it=item, symbols=model.SYMBOL))
             by_topic[item["topic"]].append(item)
         name = file_name(adapter["k"])
         listed.append((adapter, name, len(items)))

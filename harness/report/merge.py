@@ -9,7 +9,8 @@ column, the later input wins.
 
 from __future__ import annotations
 
-import mmap
+import operator
+import os
 import platform
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -21,6 +22,9 @@ import harness
 from harness.report.text import SHORTENED, tokens_shortened
 from harness.redaction import Sink
 from harness.results import FORMAT, VERSION, check_key, encode_row, paused_gc, row_prefix, row_spans, write_results
+
+
+_ROW_ORDER = operator.itemgetter("case", "mode", "adapter")
 
 
 def column_keys(inputs: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -56,6 +60,8 @@ class Origins:
 
     inputs: list[tuple[str, int, Any]] = field(default_factory=list)  # (path, rows, format version) per input
     rows: dict[int, tuple[int, int, str]] = field(default_factory=dict)  # id(row) -> (input, index, adapter there)
+    # per input, where each row's text lies (results.read_results found it while reading); else found again
+    spans: list[list[tuple[int, int]] | None] = field(default_factory=list)
 
 
 def merge(inputs: list[tuple[str, dict[str, Any]]], origins: Origins | None = None) -> dict[str, Any]:
@@ -70,21 +76,30 @@ def write_merged(out_dir: Path, data: dict[str, Any], origins: Origins, sink: Si
     copied from its input's file (its column key put in) instead of encoded again: a merge of eight full
     runs writes ~130 MB, and encoding it cost more than reading the inputs. A row that changed, or an
     input laid out otherwise, is encoded."""
-    spans = [row_spans(Path(p), n) if v == VERSION else None for p, n, v in origins.inputs]
+    known = origins.spans + [None] * (len(origins.inputs) - len(origins.spans))
+    spans = [found if found is not None and len(found) == n else row_spans(Path(p), n) if v == VERSION else None
+             for (p, n, v), found in zip(origins.inputs, known)]
     with ExitStack() as stack:
-        files = [stack.enter_context(mmap.mmap(stack.enter_context(open(p, "rb")).fileno(), 0, access=mmap.ACCESS_READ))
-                 if s else None for (p, _, _), s in zip(origins.inputs, spans)]
+        # read row by row (pread), not mapped: a mapped input's pages would count as this process's memory
+        files = [stack.enter_context(open(p, "rb")).fileno() if s else None for (p, _, _), s in zip(origins.inputs, spans)]
+        prefixes: dict[tuple[str, str, str], bytes] = {}
 
-        def texts() -> Iterator[str]:
+        def prefix(case: str, mode: str, adapter: str) -> bytes:
+            found = prefixes.get((case, mode, adapter))
+            if found is None:
+                found = prefixes[(case, mode, adapter)] = row_prefix(case, mode, adapter).encode("utf-8")
+            return found
+
+        def texts() -> Iterator[str | bytes]:
             for row in data.get("results") or []:
                 where = origins.rows.get(id(row))
                 if where is not None and spans[where[0]] is not None:
                     source, index, name = where
                     offset, length = spans[source][index]  # type: ignore[index]
-                    line = files[source][offset:offset + length].decode("utf-8")  # type: ignore[index]
-                    before = row_prefix(row["case"], row["mode"], name)
+                    before = prefix(row["case"], row["mode"], name)
+                    line = os.pread(files[source], length, offset)  # type: ignore[arg-type]
                     if line.startswith(before):
-                        yield row_prefix(row["case"], row["mode"], row["adapter"]) + line[len(before):]
+                        yield prefix(row["case"], row["mode"], row["adapter"]) + line[len(before):]
                         continue
                 yield encode_row(row)
 
@@ -155,7 +170,7 @@ def _merge(inputs: list[tuple[str, dict[str, Any]]], origins: Origins | None = N
         "cases": cases,
         "checks": checks,
         "case_errors": case_errors,
-        "results": sorted(rows.values(), key=lambda r: (r["case"], r["mode"], r["adapter"])),
+        "results": sorted(rows.values(), key=_ROW_ORDER),
     }
     if bench:
         out["bench"] = bench

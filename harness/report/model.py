@@ -5,10 +5,13 @@ check, reasons through a string table) and the drill-down details as a second bl
 stored once in a string table; parsed on the first click). So ~500 cases x 20 adapters stays a light page.
 
 A drill-down cell is positional (a merged report holds ~100,000 of them; key names would be a third of
-the page): [stage, expected_source, duration_ms, elapsed_ns, stages, verification, signed, history, opinions,
-decided_by], trailing nulls left out. opinions: the oracles' opinions [[oracle, verdict, reason, known difference or ""
-when flagged], ...], when they were asked; decided_by: the rule that decided a fail or variant. Stage names are
-indices into the blob's `stages`; texts are indices into `S`.
+the page): [core, duration_ms, elapsed_ns, history], trailing nulls left out, where `core` indexes the blob's
+`B`, what the cell shares with every cell of the same check that holds the same verdict (the columns of one
+library at several versions mostly do; each is built and stored once):
+  core: [stage, expected_source, stages, verification, signed, opinions, decided_by], trailing nulls left out.
+opinions: the oracles' opinions [[oracle, verdict, reason, known difference or "" when flagged], ...], when
+they were asked; decided_by: the rule that decided a fail or variant. Stage names are indices into the
+blob's `stages`; texts are indices into `S`.
   stages:       [[stage, expected, actual, compared 1/0, equal 1/0/-1, line, note, diff], ...] (no trailing none)
   verification: [valid 1/0, reason, rules, canonical_request, [request change, ...]]
   signed:       [method, url, [name, value, name, value, ...], body bytes]
@@ -25,7 +28,7 @@ from typing import Any, Iterable
 
 from harness import divergences, verdicts
 from harness.history import CheckState
-from harness.compare import uncompared_note
+from harness.judgement import uncompared_note
 from harness.refs import ref_link
 from harness.results import check_key
 from harness.verdicts import SCORE_FORMULA
@@ -56,10 +59,10 @@ def topic_of(case_id: str, case: dict[str, Any]) -> str:
 class Tally:
     counts: Counter = field(default_factory=Counter)
 
-    def add(self, status: str, kind: str | None = None) -> None:
-        self.counts[status] += 1
+    def add(self, status: str, kind: str | None = None, n: int = 1) -> None:
+        self.counts[status] += n
         if kind:
-            self.counts[kind] += 1
+            self.counts[kind] += n
 
     @property
     def judged(self) -> int:
@@ -320,6 +323,24 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
                 expected_ids[key] = found
         return found
 
+    cores: list[list[Any]] = []
+    core_of: dict[tuple[Any, ...], int] = {}
+
+    def cell(row: dict[str, Any], hist: list[Any] | None) -> list[Any]:
+        """A row's drill-down cell; its core built once for every row that holds the same values (rows read by
+        harness.results_lines share them: the same objects)."""
+        get = row.get
+        key = (row["case"], row["mode"], get("stage"), get("expected_source"), id(get("stages")), id(get("verification")),
+               id(get("signed")), id(get("opinions")), id(get("decided_by")), id(get("oracles_disagree")), id(get("expected")))
+        index = core_of.get(key)
+        if index is None:
+            index = core_of[key] = len(cores)
+            cores.append(_cell_core(row, expectations(row), texts, stage_names))
+        out = [index, get("duration_ms"), get("elapsed_ns"), hist or None]
+        while out[-1] is None:
+            out.pop()
+        return out
+
     state: dict[tuple[str, str, str], CheckState] = (history or {}).get("state") or {}
     latest_date = (history or {}).get("latest_date")
     rows, reason_rows, cell_details = [], [], []
@@ -330,9 +351,12 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
     last_change: list[str | None] = []
     per_surface: dict[str, dict[str, Tally]] = {n: {key: Tally() for key in order} for n in surfaces}
     good_letters = {LETTER[s] for s in verdicts.JUDGED if verdicts.is_good(s)}
+    tallied: Counter = Counter()  # (adapter, topic, surface, status, kind) -> checks; folded into the tallies below
+    error_letter = LETTER[verdicts.ERROR]
     for cid in case_ids:
         topic = topic_of(cid, cases_in[cid])
         surface = surface_by_case[cid]
+        case_in = cases_in.get(cid)
         for mode in modes_of(cid):
             by_adapter = checks.get((cid, mode), {})
             letters, rr, details = [], [], []
@@ -345,19 +369,17 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
                     details.append(0)
                     continue
                 status = row.get("status", "error")
-                kind = verdicts.fail_kind(row, cases_in.get(cid))
-                letters.append(KIND_LETTER[kind] if kind else LETTER.get(status, LETTER[verdicts.ERROR]))
+                kind = verdicts.fail_kind(row, case_in) if status == verdicts.FAIL else None
+                letters.append(KIND_LETTER[kind] if kind else LETTER.get(status, error_letter))
                 rr.append(reasons(row.get("reason") or ""))
-                per_adapter[key].add(status, kind)
-                per_topic[topic][key].add(status, kind)
-                per_surface[surface][key].add(status, kind)
+                tallied[(key, topic, surface, status, kind)] += 1
                 hs = state.get((cid, mode, key))
                 hist = None
                 if hs is not None and hs.status == status:
                     hist = [hs.since, hs.previous, hs.first_seen]
                     if hs.previous is not None and (changed_at is None or hs.since > changed_at):
                         changed_at = hs.since
-                details.append(_cell_detail(row, expectations(row), texts, stage_names, hist))
+                details.append(cell(row, hist))
             ran = [s for s in letters if s not in (MISSING, LETTER[verdicts.UNSUPPORTED])]
             passed = sum(1 for s in ran if s in good_letters)  # good, as the score counts it
             kind = "n/a" if not ran else "all" if passed == len(ran) else "none" if passed == 0 else "some"
@@ -367,6 +389,16 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
             reason_rows.append(rr)
             cell_details.append(details)
             last_change.append(changed_at)
+
+    counts: Counter = Counter()
+    kind_counts: Counter = Counter()
+    for (key, topic, surface, status, kind), n in tallied.items():
+        per_adapter[key].add(status, kind, n)
+        per_topic[topic][key].add(status, kind, n)
+        per_surface[surface][key].add(status, kind, n)
+        counts[status] += n
+        if kind:
+            kind_counts[kind] += n
 
     adapters_out = []
     for key in order:
@@ -395,7 +427,7 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
         "lastChange": last_change if state else None, "latestHistory": latest_date,
         "divergences": divergence_texts(c.get("divergence") for c in cases_in.values()),
     }
-    detail = {"S": texts.items, "stages": stage_names.items, "cells": cell_details}
+    detail = {"S": texts.items, "stages": stage_names.items, "B": cores, "cells": cell_details}
 
     topic_table = []
     for t in topics:
@@ -405,8 +437,6 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
         topic_table.append({"topic": t, "surface": surface_by_case[first], "cases": n_cases, "cells": cells, "agreement": dict(topic_agreement[t])})
     surface_table = [{"surface": n, "cells": [per_surface[n][key].as_dict() for key in order],
                       "cases": sum(1 for cid in case_ids if surface_by_case[cid] == n)} for n in surfaces]
-    counts = Counter(r.get("status") for r in rows_in)
-    kind_counts = Counter(verdicts.fail_kind(r, cases_in.get(r["case"])) for r in rows_in if r.get("status") == verdicts.FAIL)
     return {
         "surfaces": surface_table, "kind_counts": {k: kind_counts.get(k, 0) for k in KINDS},
         "matrix": matrix, "detail": detail, "adapters": adapters_out, "languages": languages, "topics": topic_table,
@@ -415,10 +445,10 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
     }
 
 
-def _cell_detail(row: dict[str, Any], expectation: tuple[dict[str, int], str | None, str | None], s: Strings,
-                 stage_no: Strings, hist: list[Any] | None) -> list[Any]:
-    """One check's drill-down (the positional cell described at the top), every text through the string
-    table. Taken from the row as stored, the expected texts from its check (already in the table)."""
+def _cell_core(row: dict[str, Any], expectation: tuple[dict[str, int], str | None, str | None], s: Strings,
+               stage_no: Strings) -> list[Any]:
+    """A drill-down cell's core (described at the top), every text through the string table. Taken from the
+    row as stored, the expected texts from its check (already in the table)."""
     expected, source, algorithm = expectation
     stages = []
     for name, st in (row.get("stages") or {}).items():
@@ -460,11 +490,11 @@ def _cell_detail(row: dict[str, Any], expectation: tuple[dict[str, int], str | N
         flagged = {f.get("oracle"): f.get("known") for f in row.get("oracles_disagree") or [] if isinstance(f, dict)}
         said = [[s(name), s((o or {}).get("verdict")), s((o or {}).get("reason"))] + ([s(flagged[name] or "")] if name in flagged else [])
                 for name, o in sorted(opinions.items()) if isinstance(o, dict)]
-    cell = [None if stage is None else stage_no(stage), row.get("expected_source") or (source if row.get("stages") else None),
-            row.get("duration_ms"), row.get("elapsed_ns"), stages, ver, signed, hist or None, said or None, _decided(row, s)]
-    while cell and cell[-1] is None:
-        cell.pop()
-    return cell
+    core = [None if stage is None else stage_no(stage), row.get("expected_source") or (source if row.get("stages") else None),
+            stages, ver, signed, said or None, _decided(row, s)]
+    while core and core[-1] is None:
+        core.pop()
+    return core
 
 
 def _decided(row: dict[str, Any], s: Strings) -> list[Any] | None:

@@ -23,12 +23,20 @@ def table(data: dict[str, Any]) -> list[dict[str, Any]]:
     """One entry per ADAPTER+CLIENT: counts of signer verdicts and wire verdicts, and how many checks pass
     when signed and fail when sent."""
     columns: dict[str, dict[str, Any]] = {}
-    for row in wire_rows(data):
-        entry = columns.setdefault(row["adapter"], {"name": row["adapter"], "client": row["wire"].get("client"),
-                                                    "signer": Counter(), "wire": Counter(), "signed_not_sent": 0})
-        entry["signer"][row["wire"].get("signer") or verdicts.MISSING.name] += 1
+    good, bad = verdicts.GOOD, verdicts.BAD
+    for row in data.get("results") or []:
+        wire = row.get("wire")
+        if not wire:
+            continue
+        entry = columns.get(row["adapter"])
+        if entry is None:
+            entry = columns[row["adapter"]] = {"name": row["adapter"], "client": wire.get("client"),
+                                               "signer": Counter(), "wire": Counter(), "signed_not_sent": 0}
+        signer = wire.get("signer")
+        entry["signer"][signer or verdicts.MISSING.name] += 1
         entry["wire"][row["status"]] += 1
-        entry["signed_not_sent"] += signed_not_sent(row)
+        if verdicts.klass(signer) == good and verdicts.klass(row["status"]) == bad:  # signed_not_sent
+            entry["signed_not_sent"] += 1
     return [{**e, "signer": dict(e["signer"]), "wire": dict(e["wire"])} for _, e in sorted(columns.items())]
 
 

@@ -66,11 +66,12 @@
   function S(i) { return i == null || i < 0 ? null : details().S[i]; }
   // One drill-down cell, from its positional form (harness/report/model.py) to named fields.
   function cellDetail(r, ai) {
-    var X = details(), c = X.cells[r][ai];
-    if (!c) return {};
-    var d = { stage: c[0] == null ? null : X.stages[c[0]], es: c[1], ms: c[2], ns: c[3], h: c[7], op: c[8] || null, dec: c[9] };
-    d.st = (c[4] || []).map(function (s) { return [X.stages[s[0]]].concat(s.slice(1)); });
-    var v = c[5], g = c[6];
+    var X = details(), t = X.cells[r][ai];
+    if (!t) return {};
+    var c = X.B[t[0]];  // the core the cell shares with its like: [stage, expected_source, stages, verification, signed, opinions, decided_by]
+    var d = { stage: c[0] == null ? null : X.stages[c[0]], es: c[1], ms: t[1], ns: t[2], h: t[3], op: c[5] || null, dec: c[6] };
+    d.st = (c[2] || []).map(function (s) { return [X.stages[s[0]]].concat(s.slice(1)); });
+    var v = c[3], g = c[4];
     if (v) d.ver = { valid: v[0], reason: v[1], rules: v[2], cr: v[3], changes: v[4] || [], exp: v[5] === undefined ? -1 : v[5] };
     if (g) {
       var hs = [];

@@ -1,0 +1,177 @@
+"""Reading results.json in the layout `harness.results.dumps` writes -- the head on the first line, then one
+row per line -- one row at a time, with rows that are the same apart from their timings parsed once.
+
+A merge of eight runs of a version matrix holds each check eight times, mostly with the same verdict,
+stages and signed request and only other timings: `RowReader` parses the first and hands out copies of
+it for the others (their `duration_ms` and `elapsed_ns` read from their own line), so their nested
+values are one object in memory and the report can build what it shows from them once
+(harness/report/model.py). Every distinct row is checked as `load_results` checks a whole document.
+
+`read` answers None for anything it does not take on itself -- another layout, a version-1 file, an
+escaped lone surrogate, a line it cannot parse or a row of the wrong shape -- and the caller then reads
+the file the careful way, which names the problem.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.results_shape import MAX_DEPTH, MAX_NUMBER, depth, row_problem, shape_problem
+
+ROWS_START = b'\n"results":[\n'  # between the head and the first row
+TIMINGS = (("elapsed_ns", b'"elapsed_ns":'), ("duration_ms", b'"duration_ms":'))  # what differs between runs
+_NUMBER_TEXT = re.compile(rb"-?[0-9][0-9.eE+-]*")
+_TAIL = re.compile(rb',"elapsed_ns":(-?[0-9][0-9.eE+-]*),"duration_ms":(-?[0-9][0-9.eE+-]*)\}')
+_TAIL_MS = re.compile(rb',"duration_ms":(-?[0-9][0-9.eE+-]*)\}')
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+# a JSON number (after ':', '[' or ',', not inside a string's hex digits) with an exponent of 3+ digits
+BIG_EXPONENT = re.compile(r"[:\[,][ \t\r\n]*-?[0-9][0-9.]*[eE][+-]?[0-9]{3,}[ \t\r\n]*[,\]}]")
+_BIG_EXPONENT_BYTES = re.compile(BIG_EXPONENT.pattern.encode())
+
+
+def no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is too large a number")
+    return value
+
+
+_ROW_DECODER = json.JSONDecoder(parse_constant=no_constant, parse_float=finite)
+
+
+class NotTaken(Exception):
+    """This file is for the careful reader."""
+
+
+@dataclass
+class RowReader:
+    """Parses rows once per distinct text (timings left out), across every file it reads; keep one for the
+    inputs of one merge. `parsed`: a row's text without its timing values -> the row as parsed
+    (never handed out: each row read is its own copy, its nested values shared)."""
+
+    parsed: dict[bytes, dict[str, Any]] = field(default_factory=dict)
+    rows_read: int = 0
+
+    def read(self, raw: bytes) -> tuple[dict[str, Any], list[tuple[int, int]]] | None:
+        """(the document, where each row's text lies in `raw` as (byte offset, length)), or None."""
+        try:
+            return self._read(raw)
+        except (NotTaken, ValueError, RecursionError):
+            return None
+
+    def _read(self, raw: bytes) -> tuple[dict[str, Any], list[tuple[int, int]]]:
+        cut = raw.find(ROWS_START)
+        if cut < 1 or raw[cut - 1:cut] != b"," or _ESCAPED_SURROGATE.search(raw, 0, cut):
+            raise NotTaken
+        head_text = raw[:cut - 1] + b"}"
+        head = json.loads(head_text, parse_constant=no_constant,
+                          parse_float=finite if _BIG_EXPONENT_BYTES.search(head_text) else None)
+        if not isinstance(head, dict) or head.get("version") != 2 or "results" in head:
+            raise NotTaken  # version 1 is converted by the careful reader; a second "results" key is no row list
+        if shape_problem({**head, "results": []}) or depth(head) > MAX_DEPTH:
+            raise NotTaken
+        start = cut + len(ROWS_START)
+        lines = raw[start:].split(b"\n")
+        if len(lines) < 2 or lines[-1] != b"" or lines[-2] != b"]}":
+            raise NotTaken
+        lines = lines[:-2]
+        if lines == [b""]:
+            lines = []
+        rows: list[dict[str, Any]] = []
+        spans: list[tuple[int, int]] = []
+        offset = start
+        last = len(lines) - 1
+        for index, line in enumerate(lines):
+            body = line if index == last else line[:-1]
+            if index != last and line[-1:] != b",":
+                raise NotTaken
+            spans.append((offset, len(body)))
+            offset += len(line) + 1
+            rows.append(self._row(index, body))
+        self.rows_read += len(rows)
+        head["results"] = rows
+        return head, spans
+
+    def _row(self, index: int, body: bytes) -> dict[str, Any]:
+        at = body.rfind(b',"elapsed_ns":', max(0, len(body) - 96))
+        tail = _TAIL.fullmatch(body, at) if at > 0 else None
+        if tail is not None:  # the line ends with its timings, as this version writes rows
+            key = body[:at] + b"\0e"
+            shared = self.parsed.get(key)
+            if shared is None:
+                return self._first(index, body, key, [(tail.start(1), tail.end(1), "elapsed_ns"),
+                                                      (tail.start(2), tail.end(2), "duration_ms")])
+            row = shared.copy()
+            row["elapsed_ns"] = _number(tail.group(1))
+            row["duration_ms"] = _number(tail.group(2))
+            return row
+        at = body.rfind(b',"duration_ms":', max(0, len(body) - 48))
+        tail = _TAIL_MS.fullmatch(body, at) if at > 0 else None
+        if tail is not None:  # ... or with its wall time only (the adapter reported no library time)
+            key = body[:at] + b"\0m"
+            shared = self.parsed.get(key)
+            if shared is None:
+                return self._first(index, body, key, [(tail.start(1), tail.end(1), "duration_ms")])
+            row = shared.copy()
+            row["duration_ms"] = _number(tail.group(1))
+            return row
+        return self._other(index, body)
+
+    def _other(self, index: int, body: bytes) -> dict[str, Any]:
+        """A row whose timings are elsewhere in its line (files of earlier versions), or missing."""
+        found = []  # (start, end, name) of each timing value in the text (a row ends with them: found from the end)
+        for name, key in TIMINGS:
+            at = body.rfind(key)
+            if at >= 0:
+                match = _NUMBER_TEXT.match(body, at + len(key))
+                if match is None:
+                    raise NotTaken
+                found.append((match.start(), match.end(), name))
+        found.sort()
+        if found:
+            parts, position = [], 0
+            for begin, end, _ in found:
+                parts.append(body[position:begin])
+                position = end
+            parts.append(body[position:])
+            key = b"\0".join(parts) + b"\0"  # never the key of a line ending with its timings
+        else:
+            key = body
+        shared = self.parsed.get(key)
+        if shared is None:
+            return self._first(index, body, key, found)
+        row = shared.copy()
+        for begin, end, name in found:
+            row[name] = _number(body[begin:end])
+        return row
+
+    def _first(self, index: int, body: bytes, key: bytes, found: list[tuple[int, int, str]]) -> dict[str, Any]:
+        """A row not seen before: parsed and checked; kept for its like only when the timing values cut out of
+        its text are its own (each named once in the text, at the top level)."""
+        if (b"\\ud" in body or b"\\uD" in body) and _ESCAPED_SURROGATE.search(body):
+            raise NotTaken
+        row = _ROW_DECODER.decode(body.decode("utf-8"))  # a row holds few floats: the hook is cheap here
+        # nesting: a row with fewer brackets than the limit cannot nest deeper (brackets in texts count too)
+        if row_problem(index, row) or (body.count(b"{") + body.count(b"[") > MAX_DEPTH - 2 and depth(row) > MAX_DEPTH - 2):
+            raise NotTaken
+        if all(body.count(TIMINGS[0][1] if name == "elapsed_ns" else TIMINGS[1][1]) == 1 and name in row
+               and row[name] == _number(body[begin:end]) for begin, end, name in found):
+            self.parsed[key] = row
+            return row.copy()
+        return row
+
+
+def _number(text: bytes) -> int | float:
+    """A timing's JSON number, as json.loads reads it (int unless it has a fraction or an exponent)."""
+    value: int | float = float(text) if (b"." in text or b"e" in text or b"E" in text) else int(text)
+    if not abs(value) <= MAX_NUMBER:  # also NaN
+        raise NotTaken
+    return value

@@ -1,0 +1,119 @@
+"""results.json read one row per line (harness/results_lines.py): rows alike apart from their timings are
+parsed once and share their values; every other file goes the careful way and gets its precise message."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.results import VERSION, _careful, dumps, load_results, read_results
+from harness.results_lines import RowReader
+
+
+def _row(adapter: str, ms: float, ns: int, reason: str = "", wire: dict | None = None) -> dict:
+    row = {"case": "query/a", "mode": "header", "adapter": adapter, "status": "pass", "reason": reason,
+           "stages": {"canonical_request": {"equal": True}}, "signed": {"method": "GET", "url": "https://h/", "headers": [["host", "h"]]}}
+    if wire:
+        row["wire"] = wire
+    row["elapsed_ns"] = ns
+    row["duration_ms"] = ms
+    return row
+
+
+def _doc(rows: list[dict]) -> dict:
+    return {"format": "sigharness-results", "version": VERSION, "manifest": {"date": "2026-12-01T00:00:00Z"},
+            "adapters": {}, "cases": {}, "checks": {}, "results": rows}
+
+
+def _write(tmp_path: Path, name: str, rows: list[dict]) -> Path:
+    path = tmp_path / name
+    path.write_text(dumps(_doc(rows)), encoding="utf-8")
+    return path
+
+
+def test_rows_alike_apart_from_timings_share_their_values(tmp_path):
+    one = _write(tmp_path, "one.json", [_row("x", 1.5, 10), _row("y", 2.0, 20)])
+    two = _write(tmp_path, "two.json", [_row("x", 9.25, 99), _row("y", 2.0, 20, reason="changed")])
+    reader = RowReader()
+    first, spans = read_results(one, reader)
+    second, _ = read_results(two, reader)
+    a, b = first["results"][0], second["results"][0]
+    assert a == _row("x", 1.5, 10) and b == _row("x", 9.25, 99)  # each its own timings
+    assert a is not b and a["stages"] is b["stages"] and a["signed"] is b["signed"]  # read once
+    c, d = first["results"][1], second["results"][1]
+    assert d["reason"] == "changed" and c["stages"] is not d["stages"]  # another text: parsed apart
+    assert list(b) == list(_row("x", 0, 0))  # keys in the file's order (a merge copies the line as it is)
+    raw = one.read_bytes()
+    offset, length = spans[1]
+    assert json.loads(raw[offset:offset + length]) == _row("y", 2.0, 20)
+    # mutating a row read (as a merge renames its column) leaves its like alone
+    b["adapter"] = "x@2"
+    assert a["adapter"] == "x"
+
+
+def test_a_timing_named_inside_a_value_is_not_cut_out(tmp_path):
+    """A nested `duration_ms` (here in a wire record) must not make two different rows one."""
+    rows = [_row("x", 1.0, 1, wire={"client": "c", "duration_ms": 5}), _row("x", 1.0, 1, wire={"client": "c", "duration_ms": 6})]
+    for row in rows:  # rows without timings of their own: the only `duration_ms` is the wire record's
+        del row["elapsed_ns"], row["duration_ms"]
+    path = tmp_path / "nested.json"
+    path.write_text(dumps(_doc(rows)), encoding="utf-8")
+    data = RowReader().read(path.read_bytes())
+    assert data is not None
+    assert [r["wire"]["duration_ms"] for r in data[0]["results"]] == [5, 6]
+    assert all("duration_ms" not in r for r in data[0]["results"])
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda row: row.update(status=3), "results[1].status is a number, not text"),
+    (lambda row: row.update(duration_ms="slow"), "results[1].duration_ms is text, not a number"),
+    (lambda row: row.update(signed={"headers": "host"}), "results[1].signed.headers is not a list of [name, value] pairs"),
+])
+def test_a_row_of_the_wrong_shape_gets_the_careful_message(tmp_path, mutate, message):
+    rows = [_row("x", 1.0, 1), _row("y", 1.0, 1)]
+    mutate(rows[1])
+    path = _write(tmp_path, "bad.json", rows)
+    with pytest.raises(ValueError) as caught:
+        load_results(path)
+    assert str(caught.value) == f"{path}: {message}"
+
+
+def test_a_huge_timing_is_refused(tmp_path):
+    path = _write(tmp_path, "huge.json", [_row("x", 1.0, 1), _row("y", 1.0, 1)])
+    text = path.read_text().replace('"duration_ms":1.0}\n]}', '"duration_ms":1e999}\n]}')
+    path.write_text(text)
+    with pytest.raises(ValueError, match="not valid JSON|too large"):
+        load_results(path)
+
+
+def test_a_row_seen_before_with_a_huge_timing_is_refused(tmp_path):
+    path = _write(tmp_path, "huge2.json", [_row("x", 1.0, 1), _row("x", 1.0, 1)])
+    text = path.read_text().replace('"elapsed_ns":1,"duration_ms":1.0}\n]}', '"elapsed_ns":1,"duration_ms":1e30}\n]}')
+    path.write_text(text)
+    with pytest.raises(ValueError, match=r"results\[1\]\.duration_ms is a number|not a number"):
+        load_results(path)
+
+
+def test_an_escaped_lone_surrogate_goes_the_careful_way(tmp_path):
+    path = _write(tmp_path, "sur.json", [_row("x", 1.0, 1)])
+    text = path.read_text().replace('"reason":""', '"reason":"a\\ud800b"')
+    path.write_text(text)
+    assert RowReader().read(path.read_bytes()) is None
+    assert load_results(path)["results"][0]["reason"] == "a\\ud800b"  # kept printable
+
+
+def test_rows_of_earlier_files_read_the_same_either_way(tmp_path):
+    """Timings in the middle of a row's line (results of earlier versions) and rows without them."""
+    rows = [_row("x", 1.0, 1), _row("y", 2.0, 2)]
+    for row in rows:
+        row["opinions"] = {"o": {"verdict": "accept"}}
+        row["elapsed_ns"], row["duration_ms"] = row.pop("elapsed_ns"), row.pop("duration_ms")
+    reordered = [{k: r[k] for k in ("case", "mode", "adapter", "status", "reason", "elapsed_ns", "duration_ms", "stages", "signed", "opinions")}
+                 for r in rows]
+    reordered.append({"case": "query/b", "mode": "query", "adapter": "x", "status": "unsupported", "reason": "no"})
+    path = _write(tmp_path, "earlier.json", reordered)
+    raw = path.read_bytes()
+    quick = RowReader().read(raw)
+    assert quick is not None and quick[0] == _careful(path, raw)
