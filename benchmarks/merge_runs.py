@@ -45,11 +45,15 @@ def load() -> str:
     return f"load {os.getloadavg()[0]:.1f}"
 
 
-def copies(source: Path, runs: int, folder: Path, changed: float = 0.02) -> list[Path]:
+def copies(source: Path, runs: int, folder: Path, changed: float = 0.02, rows: int | None = None) -> list[Path]:
     """`runs` copies of one run, each as another run of other library versions would differ: every row's
     timings measured anew (duration_ms and elapsed_ns vary by up to 30 %), and a share `changed` of the
-    rows with another verdict text (what a new library version changes)."""
+    rows with another verdict text (what a new library version changes). `rows`: a run of that many rows,
+    every n-th row of the source (the full run of the issue's day had 12,920 checks: eight made ~100,000)."""
     data = load_results(source)
+    if rows and rows < len(data["results"]):
+        step = len(data["results"]) / rows
+        data["results"] = [data["results"][int(i * step)] for i in range(rows)]
     paths = []
     for i in range(runs):
         copy = json.loads(json.dumps(data))
@@ -180,6 +184,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="timed `sigharness report` runs (best and median printed)")
     parser.add_argument("--no-browser", action="store_true")
     parser.add_argument("--changed", type=float, default=0.02, help="share of rows each copy changes (default 0.02)")
+    parser.add_argument("--rows", type=int, help="runs of this many rows (every n-th row of RESULTS): 12500 makes eight runs ~100,000 checks")
     parser.add_argument("--phases", action="store_true", help="also time each step of the command, one by one")
     parser.add_argument("--child", nargs="+", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child-phases", choices=("with-shortening", "without-shortening"), help=argparse.SUPPRESS)
@@ -192,16 +197,18 @@ def main() -> None:
         child(args.child[:-1], args.child[-1])
         return
     if args.prepare:
-        paths = copies(args.results, args.runs, args.prepare, args.changed)
-        print(json.dumps({"checks": len(load_results(args.results)["results"]), "paths": list(map(str, paths))}))
+        paths = copies(args.results, args.runs, args.prepare, args.changed, args.rows)
+        print(json.dumps({"checks": len(load_results(paths[0])["results"]), "paths": list(map(str, paths))}))
         return
     me = [sys.executable, __file__, str(args.results)]
     with tempfile.TemporaryDirectory(prefix="sigharness-merge-") as tmp:
         folder = Path(tmp)
-        prepared = json.loads(subprocess.run(me + ["--runs", str(args.runs), "--changed", str(args.changed), "--prepare", str(folder)], check=True,
+        prepared = json.loads(subprocess.run(me + ["--runs", str(args.runs), "--changed", str(args.changed)]
+                                             + (["--rows", str(args.rows)] if args.rows else []) + ["--prepare", str(folder)], check=True,
                                              capture_output=True, text=True).stdout)
         checks, paths, size = prepared["checks"], prepared["paths"], args.results.stat().st_size
-        print(f"{args.results}: {checks} checks, {size / checks:.0f} bytes per check ({size / 1e6:.1f} MB)")
+        print(f"{args.results}: {size / len(load_results(args.results)['results']):.0f} bytes per check ({size / 1e6:.1f} MB); "
+              f"{args.runs} runs of {checks} checks each")
         out = folder / "merged"
         figures = []
         for _ in range(args.repeat):

@@ -286,9 +286,10 @@ class Sink:
         return printable(self.redactor.text(text))
 
     # files
-    def write_text(self, path: Path, text: str, document: bool = True) -> Path:
-        """Write a rendered document (values already through `clean`) or plain text (`document=False`)."""
-        return self._write(path, [self.redactor.document(text) if document else self.redactor.text(text)])
+    def write_text(self, path: Path, text: str, document: bool = True, atomic: bool = True) -> Path:
+        """Write a rendered document (values already through `clean`) or plain text (`document=False`);
+        `atomic=False` for a file in a folder that replaces another folder once written."""
+        return self._write(path, [self.redactor.document(text) if document else self.redactor.text(text)], atomic)
 
     def write_pieces(self, path: Path, pieces: Iterable[str | bytes]) -> Path:
         """Write a rendered document given in pieces (rows, elements), each through `document` and written as
@@ -304,10 +305,10 @@ class Sink:
         return self.redactor.document(piece.decode("utf-8") if type(piece) is bytes else piece)  # type: ignore[union-attr, arg-type]
 
     @staticmethod
-    def _write(path: Path, texts: Iterable[str | bytes]) -> Path:
+    def _write(path: Path, texts: Iterable[str | bytes], atomic: bool = True) -> Path:
         """Texts already redacted, in UTF-8 that cannot fail (lone surrogates as \\udXXX), replaced atomically."""
         path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
+        tmp = path.with_name(path.name + ".tmp") if atomic else path
         with open(tmp, "wb") as handle:
             for text in texts:
                 if type(text) is bytes:
@@ -317,7 +318,8 @@ class Sink:
                     handle.write(text.encode("utf-8"))  # the encoder finds a lone surrogate faster than a search
                 except UnicodeEncodeError:
                     handle.write(printable(text).encode("utf-8"))
-        tmp.replace(path)
+        if atomic:
+            tmp.replace(path)
         return path
 
     def write_json(self, path: Path, data: Any, render: Callable[[Any], str] | None = None) -> Path:

@@ -375,8 +375,17 @@ _quoted = functools.lru_cache(maxsize=65536)(encode_basestring)  # a JSON string
 
 
 def row_prefix(case: str, mode: str, adapter: str) -> str:
-    """How a row's line starts in results.json (ResultRow's first three fields, as `dumps` encodes them)."""
-    return f'{{"case":{_quoted(case)},"mode":{_quoted(mode)},"adapter":{_quoted(adapter)}'
+    """How a row's line starts in results.json (ResultRow's first three fields, as `dumps` encodes them):
+    check_prefix + adapter_prefix."""
+    return check_prefix(case, mode) + adapter_prefix(adapter)
+
+
+def check_prefix(case: str, mode: str) -> str:
+    return f'{{"case":{_quoted(case)},"mode":{_quoted(mode)}'
+
+
+def adapter_prefix(adapter: str) -> str:
+    return f',"adapter":{_quoted(adapter)}'
 
 
 def dumps(data: dict[str, Any]) -> str:

@@ -110,8 +110,10 @@ class RowReader:
                 return self._first(index, body, key, [(tail.start(1), tail.end(1), "elapsed_ns"),
                                                       (tail.start(2), tail.end(2), "duration_ms")])
             row = shared.copy()
-            row["elapsed_ns"] = _number(tail.group(1))
-            row["duration_ms"] = _number(tail.group(2))
+            ns, ms = tail.group(1, 2)
+            # an integer (as this version writes elapsed_ns) is read without a call; the rest as _number reads it
+            row["elapsed_ns"] = int(ns) if ns.isdigit() and len(ns) < 19 else _number(ns)
+            row["duration_ms"] = _number(ms)
             return row
         at = body.rfind(b',"duration_ms":', max(0, len(body) - 48))
         tail = _TAIL_MS.fullmatch(body, at) if at > 0 else None

@@ -14,6 +14,7 @@ import hashlib
 import json
 import operator
 import re
+import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -431,9 +432,17 @@ def _write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | 
 def _write_known_issues(clean: dict[str, Any], view: dict[str, Any], out: Path, sink: Sink) -> Path:
     """known-issues/<adapter>.html per adapter with failing checks, and known-issues/index.html (returned)."""
     folder = out / "known-issues"
-    folder.mkdir(exist_ok=True)
+    fresh, old = out / ".known-issues.new", out / ".known-issues.old"
+    for leftover in (fresh, old):
+        shutil.rmtree(leftover, ignore_errors=True)
+    fresh.mkdir()
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    index = folder / "index.html"
+    # the pages are written into a new folder that then replaces the old one at once (no stale page of a
+    # library that no longer fails stays; one rename instead of one per page: a merge writes ~400)
     for name, text in known_issues.pages(clean, view, _environment(), generated):
-        sink.write_text(folder / name, text)
-    return index
+        sink.write_text(fresh / name, text, atomic=False)
+    if folder.exists():
+        folder.rename(old)
+    fresh.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
+    return folder / "index.html"

@@ -52,6 +52,7 @@ def issues(clean: dict[str, Any], view: dict[str, Any]) -> dict[str, list[dict[s
     adapters = {a["k"]: a for a in view["adapters"]}
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     alike: dict[tuple[Any, ...], dict[str, Any]] = {}  # what rows alike share (rows read from files share their values)
+    names: dict[str, str] = {}  # column key -> its adapter's name, quoted for the shell
     for row in clean.get("results") or []:
         if verdicts.klass(row.get("status")) != verdicts.BAD or row["adapter"] not in adapters:
             continue
@@ -60,9 +61,11 @@ def issues(clean: dict[str, Any], view: dict[str, Any]) -> dict[str, list[dict[s
         shared = alike.get(key)
         if shared is None:
             shared = alike[key] = _shared(clean, row, cases.get(row["case"]) or {}, sources)
-        name = adapters[row["adapter"]]["name"]
-        repro = (f"sigharness run --cases {shared['path']} --case {shared['case_arg']} --adapters {model.shell(name)}"
-                 if shared["path"] else f"sigharness run --case {shared['case_arg']} --adapters {model.shell(name)}")
+        name = names.get(row["adapter"])
+        if name is None:
+            name = names[row["adapter"]] = model.shell(adapters[row["adapter"]]["name"])
+        repro = (f"sigharness run --cases {shared['path']} --case {shared['case_arg']} --adapters {name}"
+                 if shared["path"] else f"sigharness run --case {shared['case_arg']} --adapters {name}")
         out[row["adapter"]].append({**shared, "repro": repro, "shared": shared})
     topic_rank = {t: i for i, t in enumerate(view["matrix"]["topics"])}
     for rows in out.values():

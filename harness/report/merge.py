@@ -21,7 +21,8 @@ from typing import Any, Iterator
 import harness
 from harness.report.text import SHORTENED, tokens_shortened
 from harness.redaction import Sink
-from harness.results import FORMAT, VERSION, check_key, encode_row, paused_gc, row_prefix, row_spans, write_results
+from harness.results import (FORMAT, VERSION, adapter_prefix, check_key, check_prefix, encode_row, paused_gc, row_spans,
+                             write_results)
 
 
 _ROW_ORDER = operator.itemgetter("case", "mode", "adapter")
@@ -82,13 +83,8 @@ def write_merged(out_dir: Path, data: dict[str, Any], origins: Origins, sink: Si
     with ExitStack() as stack:
         # read row by row (pread), not mapped: a mapped input's pages would count as this process's memory
         files = [stack.enter_context(open(p, "rb")).fileno() if s else None for (p, _, _), s in zip(origins.inputs, spans)]
-        prefixes: dict[tuple[str, str, str], bytes] = {}
-
-        def prefix(case: str, mode: str, adapter: str) -> bytes:
-            found = prefixes.get((case, mode, adapter))
-            if found is None:
-                found = prefixes[(case, mode, adapter)] = row_prefix(case, mode, adapter).encode("utf-8")
-            return found
+        checks: dict[tuple[str, str], bytes] = {}  # how a check's lines start (the same in every column)
+        names: dict[str, bytes] = {}  # ... and go on with the column's adapter
 
         def texts() -> Iterator[str | bytes]:
             for row in data.get("results") or []:
@@ -96,10 +92,18 @@ def write_merged(out_dir: Path, data: dict[str, Any], origins: Origins, sink: Si
                 if where is not None and spans[where[0]] is not None:
                     source, index, name = where
                     offset, length = spans[source][index]  # type: ignore[index]
-                    before = prefix(row["case"], row["mode"], name)
+                    check = checks.get((row["case"], row["mode"]))
+                    if check is None:
+                        check = checks[(row["case"], row["mode"])] = check_prefix(row["case"], row["mode"]).encode("utf-8")
+                    before = names.get(name)
+                    if before is None:
+                        before = names[name] = adapter_prefix(name).encode("utf-8")
+                    after = names.get(row["adapter"])
+                    if after is None:
+                        after = names[row["adapter"]] = adapter_prefix(row["adapter"]).encode("utf-8")
                     line = os.pread(files[source], length, offset)  # type: ignore[arg-type]
-                    if line.startswith(before):
-                        yield prefix(row["case"], row["mode"], row["adapter"]) + line[len(before):]
+                    if line.startswith(check) and line.startswith(before, len(check)):
+                        yield check + after + line[len(check) + len(before):]
                         continue
                 yield encode_row(row)
 
