@@ -146,6 +146,8 @@ def phases(paths: list[Path], out: Path, shorten: bool = True) -> None:
         lap("junit.xml")
         sink.write_pieces(out / "summary.md", [report._summary(clean, view)])
         lap("summary.md")
+        report._write_known_issues(clean, view, out, sink)
+        lap("known-issues pages")
 
 
 def browser_open_ms(page: Path, times: int = 3) -> list[float]:
