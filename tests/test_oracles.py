@@ -91,19 +91,23 @@ def test_oracle_accepts_official_requests_and_rejects_each_mutation(oracles, nam
         assert judged == len(checks_with("signed_request", "sigv4a"))
 
 
-def s3_checks() -> list[tuple[Check, object]]:
-    """The official v4 header-mode requests as S3 requests (service s3, S3 canonicalization, the
-    x-amz-content-sha256 header S3 requires), signed by the reference signer."""
+def official_as_s3(mode: str, **context: object) -> list[tuple[Check, SignedRequest]]:
+    """The official v4 requests of one mode as S3 requests (service s3, S3 canonicalization, and the
+    context settings given), signed by the reference signer."""
     out = []
     for param in checks_with("signed_request", "sigv4"):
-        case, mode = param.values
-        if mode != "header":
+        case, case_mode = param.values
+        if case_mode != mode:
             continue
-        s3 = replace(case, context=replace(case.context, service="s3", double_encode=False, normalize_path=False,
-                                           content_sha256_header=True))
+        s3 = replace(case, context=replace(case.context, service="s3", double_encode=False, normalize_path=False, **context))
         check = Check(s3, mode)
         out.append((check, sign(check).signed))
     return out
+
+
+def s3_checks() -> list[tuple[Check, SignedRequest]]:
+    """Header mode, with the x-amz-content-sha256 header S3 requires."""
+    return official_as_s3("header", content_sha256_header=True)
 
 
 def test_s3s_accepts_s3_requests_and_rejects_each_mutation(oracles):

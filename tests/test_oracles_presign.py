@@ -16,6 +16,7 @@ from harness.cases import load_cases
 from harness.model import Check, SignedRequest
 from harness.oracles import Oracles, select, server_for
 from harness.reference import sign
+from test_oracles import official_as_s3
 from harness.settings import PayloadKind, SessionTokenPlacement
 from harness.verify.single import ServerRules, verify
 from test_official_suite import _mutations, checks_with
@@ -50,20 +51,9 @@ def opinion(oracles: Oracles, check: Check, signed: SignedRequest, body: bytes, 
 
 
 def s3_presigned_checks() -> list[tuple[Check, SignedRequest]]:
-    """The official v4 requests as S3 presigned URLs (service s3, S3 canonicalization, UNSIGNED-PAYLOAD as
-    the S3 documentation's presigned URLs sign, a session token signed: S3 takes none added after
-    signing), signed by the reference signer in query mode."""
-    out = []
-    for param in checks_with("signed_request", "sigv4"):
-        case, mode = param.values
-        if mode != "query":
-            continue
-        s3 = replace(case, context=replace(case.context, service="s3", double_encode=False, normalize_path=False,
-                                           payload=PayloadKind.UNSIGNED,
-                                           session_token_placement=SessionTokenPlacement.SIGNED))
-        check = Check(s3, mode)
-        out.append((check, sign(check).signed))
-    return out
+    """The official v4 requests as S3 presigned URLs: UNSIGNED-PAYLOAD as the S3 documentation's presigned
+    URLs sign, a session token signed (S3 takes none added after signing)."""
+    return official_as_s3("query", payload=PayloadKind.UNSIGNED, session_token_placement=SessionTokenPlacement.SIGNED)
 
 
 def test_s3s_accepts_s3_presigned_urls_and_rejects_each_mutation(s3s):
