@@ -14,9 +14,8 @@
 //! SigV4A; presigned URLs of other services than S3 (`verify_presigned` ends every presigned
 //! canonical request in UNSIGNED-PAYLOAD, S3's rule, where other services hash the body); an S3
 //! server that normalizes or double-encodes the path (the crate has one path rule); requests the
-//! `http` crate refuses. Presigned URLs are judged at the server's clock (clock.rs).
+//! `http` crate refuses. Presigned URLs are judged at the server's clock (adapters/oracle-clock).
 
-mod clock;
 
 use std::io::{self, BufRead, Write};
 use std::panic::{self, AssertUnwindSafe};
@@ -24,6 +23,10 @@ use std::panic::{self, AssertUnwindSafe};
 use base64::Engine as _;
 use rustack_auth::{hash_payload, sigv4, verify_presigned, verify_sigv4, AuthError, StaticCredentialProvider};
 use serde_json::{json, Value};
+
+/// The server's clock for presigned URLs (adapters/oracle-clock): rustack-auth 0.12.0 compares a
+/// presigned URL's expiry with the wall clock only.
+static CLOCK: sigharness_oracle_clock::Clock = sigharness_oracle_clock::Clock::new("SIGHARNESS_RUSTACK_CLOCK", "rustack-auth 0.12.0");
 
 const LIBRARY: &str = "rustack-auth";
 const LIBRARY_VERSION: &str = env!("SIGHARNESS_LIBRARY_VERSION");
@@ -115,7 +118,7 @@ fn judge(message: &Value) -> Result<Opinion, String> {
         if !s3 {
             return Ok(("n/a", PRESIGNED_NOT_S3.to_string()));
         }
-        clock::at_server_time(server)?;
+        CLOCK.at_server_time(server)?;
         verify_presigned(&parts, &provider)
     } else if s3 {
         sigv4::verify_s3_sigv4(&parts, &hash_payload(&body), &provider)
@@ -124,8 +127,8 @@ fn judge(message: &Value) -> Result<Opinion, String> {
     };
     Ok(match outcome {
         Ok(_) => ("accept", String::new()),
-        Err(AuthError::RequestExpired) if clock::status().is_some() => ("n/a", format!("{LIBRARY} compares the expiry with \
-            the wall clock only and the server's clock cannot be set: {}", clock::status().as_deref().unwrap_or_default())),
+        Err(AuthError::RequestExpired) if CLOCK.status().is_some() => ("n/a", format!("{LIBRARY} compares the expiry with \
+            the wall clock only and the server's clock cannot be set: {}", CLOCK.status().as_deref().unwrap_or_default())),
         Err(e) => ("reject", reason(&e)),
     })
 }
@@ -134,7 +137,7 @@ fn answer(message: &Value) -> Option<Value> {
     let id = message.get("id").cloned().unwrap_or(Value::Null);
     match message.get("type").and_then(Value::as_str) {
         Some("hello") => {
-            let (modes, mut why) = clock::modes(); // presigned URLs need the server's clock (clock.rs)
+            let (modes, mut why) = CLOCK.modes(); // presigned URLs need the server's clock (adapters/oracle-clock)
             why["sigv4a"] = json!(SIGV4A);
             let mut hello = json!({
                 "type": "hello", "protocol": 1, "language": "rust", "runtime": RUSTC_VERSION,
@@ -162,7 +165,7 @@ fn answer(message: &Value) -> Option<Value> {
 }
 
 fn main() {
-    clock::run_under_faketime();
+    CLOCK.run_under_faketime();
     panic::set_hook(Box::new(|info| eprintln!("panic: {info}")));
     let stdin = io::stdin();
     let mut stdout = io::stdout().lock();

@@ -21,10 +21,9 @@
 //! harness judges signatures, not clock skew), and a bucket-name validation that accepts every name
 //! (the generic SigV4 paths are not S3 bucket names; s3s checks names before auth). The process's
 //! clock is the server's (`server.now`): s3s reads only the wall clock, so the oracle runs under
-//! libfaketime (clock.rs); presigned URLs are judged only when that clock follows.
+//! libfaketime (adapters/oracle-clock); presigned URLs are judged only when that clock follows.
 
 mod chunked;
-mod clock;
 
 use std::io::{self, BufRead, Write};
 use std::panic::{self, AssertUnwindSafe};
@@ -38,6 +37,13 @@ use s3s::service::S3ServiceBuilder;
 use s3s::validation::NameValidation;
 use s3s::{Body, S3Request, S3Response, S3Result, S3};
 use serde_json::{json, Value};
+
+/// The server's clock for presigned URLs (adapters/oracle-clock): s3s 0.14.1 checks a presigned URL's
+/// expiry before its signature, against the wall clock only: `v4_check_presigned_url`
+/// (src/ops/signature.rs) takes `time::OffsetDateTime::now_utc()` and answers `AccessDenied: Request has
+/// expired` when `now - X-Amz-Date > X-Amz-Expires`; it has no clock option (`S3Config` has
+/// `presigned_url_max_skew_time_secs`, which bounds dates in the future only).
+static CLOCK: sigharness_oracle_clock::Clock = sigharness_oracle_clock::Clock::new("SIGHARNESS_S3S_CLOCK", "s3s 0.14.1");
 
 const LIBRARY: &str = "s3s";
 const LIBRARY_VERSION: &str = env!("SIGHARNESS_LIBRARY_VERSION");
@@ -155,7 +161,7 @@ fn judge(message: &Value) -> Result<Opinion, String> {
     builder.set_route(Authenticated);
     builder.set_validation(AnyBucketName);
     let service = builder.build();
-    clock::at_server_time(server)?;
+    CLOCK.at_server_time(server)?;
     let response = pollster::block_on(service.call(req)).map_err(|e| format!("s3s failed: {e:?}"))?;
     let status = response.status();
     let body = response.into_body().bytes().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
@@ -171,7 +177,7 @@ fn judge(message: &Value) -> Result<Opinion, String> {
     if code == "NotImplemented" {
         return Ok(("n/a", reason));
     }
-    if presigned && why.contains("expired") && clock::status().is_some() {
+    if presigned && why.contains("expired") && CLOCK.status().is_some() {
         return Ok(("n/a", format!("{reason} (s3s checks a presigned URL's expiry against the wall clock only, not the server's configured time)")));
     }
     Ok(("reject", reason))
@@ -181,7 +187,7 @@ fn answer(message: &Value) -> Option<Value> {
     let id = message.get("id").cloned().unwrap_or(Value::Null);
     match message.get("type").and_then(Value::as_str) {
         Some("hello") => {
-            let (modes, why) = clock::modes(); // presigned URLs need the server's clock (clock.rs)
+            let (modes, why) = CLOCK.modes(); // presigned URLs need the server's clock (adapters/oracle-clock)
             let mut hello = json!({
                 "type": "hello", "protocol": 1, "language": "rust", "runtime": RUSTC_VERSION,
                 "library": LIBRARY, "library_version": LIBRARY_VERSION,
@@ -209,7 +215,7 @@ fn answer(message: &Value) -> Option<Value> {
 }
 
 fn main() {
-    clock::run_under_faketime();
+    CLOCK.run_under_faketime();
     panic::set_hook(Box::new(|info| eprintln!("panic: {info}")));
     let stdin = io::stdin();
     let mut stdout = io::stdout().lock();
