@@ -121,3 +121,34 @@ def suite_check(case_id: str, mode: str) -> dict:
 
     cases = {c.id: c for c in load_suite(suite_or_skip(), [])}
     return Check(cases[case_id], mode).to_json()
+
+
+@__import__("contextlib").contextmanager
+def one_oracle(name: str):
+    """One oracle (a verifier adapter) started through the pool, one process; unavailable -> the CI failure or skip."""
+    from harness.adapters.manifest import discover
+    from harness.adapters.pool import PoolSettings
+    from harness.oracles import Oracles, select
+
+    specs, problems = select(discover(kind=None)[0], [name])
+    assert not problems
+    with Oracles(specs, PoolSettings(), processes=1) as started:
+        started.start()
+        if name not in started.oracles:
+            unavailable(started.unavailable.get(name, "not started"), name)
+        yield started
+
+
+def oracle_opinion(oracles, name: str, check, signed, body: bytes, now: str | None = None) -> dict[str, str]:
+    """An oracle's opinion of a signed request; `now`: the server's clock instead of the check's signing time."""
+    import base64
+
+    from harness import protocol
+    from harness.oracles import server_for
+
+    if now is None:
+        return oracles.opinions(check, signed, body, names=[name])[name]
+    server = dict(server_for(check), now=now)
+    received = {"method": signed.method, "url": signed.url, "headers": [list(h) for h in signed.headers],
+                "body_b64": base64.b64encode(body).decode("ascii")}
+    return oracles.ask(name, check, protocol.verify(received, server, None))

@@ -12,14 +12,12 @@ from dataclasses import replace
 
 import pytest
 
-from conftest import ROOT, unavailable
+from conftest import ROOT, one_oracle
 from harness import protocol
-from harness.adapters.manifest import discover
-from harness.adapters.pool import PoolSettings
 from harness.cases import load_cases
 from harness.judgement import RECEIVED_BODY
 from harness.model import Check, SignedRequest
-from harness.oracles import Oracles, disagreements, received_text, select
+from harness.oracles import Oracles, disagreements, received_text
 from harness.reference import chunked, signing
 from harness.results import ResultRow
 from harness.stream_compare import expected_for_stream, judge_stream, verify_chunked
@@ -32,12 +30,7 @@ CASES = {c.id: c for c in load_cases([ROOT / "cases" / "streaming"]).cases}
 
 @pytest.fixture(scope="module")
 def oracles():
-    specs, problems = select(discover(kind=None)[0], [S3S])
-    assert not problems
-    with Oracles(specs, PoolSettings(), processes=1) as started:
-        started.start()
-        if S3S not in started.oracles:
-            unavailable(started.unavailable.get(S3S, "not started"), S3S)
+    with one_oracle(S3S) as started:
         yield started
 
 

@@ -9,17 +9,16 @@ from dataclasses import replace
 
 import pytest
 
-from conftest import ROOT, suite_or_skip, unavailable
+from conftest import ROOT, one_oracle, oracle_opinion, suite_or_skip, unavailable
 from harness import protocol
-from harness.adapters.pool import PoolSettings
 from harness.cases import load_cases
 from harness.model import Check, SignedRequest
-from harness.oracles import Oracles, select, server_for
+from harness.oracles import Oracles
 from harness.reference import sign
 from test_oracles import official_as_s3
 from harness.settings import PayloadKind, SessionTokenPlacement
 from harness.verify.single import ServerRules, verify
-from test_official_suite import _mutations, checks_with
+from test_official_suite import _mutations
 from test_oracles import ALL
 
 NAME = "oracle-s3s"
@@ -27,12 +26,7 @@ NAME = "oracle-s3s"
 
 @pytest.fixture(scope="module")
 def s3s():
-    specs, problems = select(ALL, [NAME])
-    assert not problems
-    with Oracles(specs, PoolSettings(), processes=1) as started:
-        started.start()
-        if NAME not in started.oracles:
-            unavailable(started.unavailable.get(NAME, "not started"), NAME)
+    with one_oracle(NAME) as started:
         hello = started.oracles[NAME].sessions[0].hello
         if "query" not in hello.capabilities.modes:  # libfaketime missing or not followed: a failure in CI
             unavailable(dict(hello.capabilities.why).get("query", "query mode not declared"), f"{NAME} presigned URLs")
@@ -40,14 +34,7 @@ def s3s():
 
 
 def opinion(oracles: Oracles, check: Check, signed: SignedRequest, body: bytes, now: str | None = None) -> dict[str, str]:
-    if now is None:
-        return oracles.opinions(check, signed, body, names=[NAME])[NAME]
-    import base64
-
-    server = dict(server_for(check), now=now)
-    received = {"method": signed.method, "url": signed.url, "headers": [list(h) for h in signed.headers],
-                "body_b64": base64.b64encode(body).decode("ascii")}
-    return oracles.ask(NAME, check, protocol.verify(received, server, None))
+    return oracle_opinion(oracles, NAME, check, signed, body, now)
 
 
 def s3_presigned_checks() -> list[tuple[Check, SignedRequest]]:

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import suite_or_skip, unavailable
+from conftest import one_oracle, oracle_opinion, suite_or_skip, unavailable
 from harness import protocol
-from harness.adapters.pool import PoolSettings
 from harness.model import Check, SignedRequest
-from harness.oracles import Oracles, disagreements, received_text, select
+from harness.oracles import Oracles, disagreements, received_text
 from harness.reference import sign
 from harness.verify.single import ServerRules, verify
 from test_official_suite import _mutations, _official_signed, checks_with
@@ -40,26 +39,12 @@ REFUSED = {"get-header-value-multiline", "get-space-normalized", "get-space-unno
 @pytest.fixture(scope="module")
 def rustack():
     suite_or_skip()
-    specs, problems = select(ALL, [NAME])
-    assert not problems
-    with Oracles(specs, PoolSettings(), processes=1) as started:
-        started.start()
-        if NAME not in started.oracles:
-            unavailable(started.unavailable.get(NAME, "not started"), NAME)
+    with one_oracle(NAME) as started:
         yield started
 
 
 def opinion(oracles: Oracles, check: Check, signed: SignedRequest, body: bytes, now: str | None = None) -> dict[str, str]:
-    if now is None:
-        return oracles.opinions(check, signed, body, names=[NAME])[NAME]
-    import base64
-
-    from harness.oracles import server_for
-
-    server = dict(server_for(check), now=now)
-    received = {"method": signed.method, "url": signed.url, "headers": [list(h) for h in signed.headers],
-                "body_b64": base64.b64encode(body).decode("ascii")}
-    return oracles.ask(NAME, check, protocol.verify(received, server, None))
+    return oracle_opinion(oracles, NAME, check, signed, body, now)
 
 
 def known_entry(case_id: str, signed: SignedRequest, got: dict[str, str]) -> str | None:
