@@ -216,6 +216,24 @@ def test_keep_alive_serves_two_requests_on_one_connection_then_close(server):
     assert [r.target for r in got] == ["/1", "/2", "/3"] and len({r.client for r in got}) == 1
 
 
+def test_a_body_sent_without_framing_is_noted_and_does_not_reach_the_next_request(server):
+    """node:https sends a GET's body with neither Content-Length nor Transfer-Encoding: the server sees a request
+    without a body and then bytes that would start the next request (another check's). They are noted on the
+    request they followed, and the connection is closed; a pipelined next request is still served."""
+    with connect(server) as sock:
+        sock.sendall(b'GET /search HTTP/1.1\r\nHost: h\r\n\r\n{"query":{"match_all":{}}}')
+        head, _ = read_response(sock)
+        assert head.startswith(b"HTTP/1.1 200") and b"Connection: close" in head and sock.recv(10) == b""
+    got = server.get()
+    assert got.target == "/search" and got.body == b"" and got.status == 200
+    assert got.notes and got.notes[0].startswith("26 bytes followed a request without Content-Length or Transfer-Encoding")
+    with connect(server) as sock:  # the next check's request, on a new connection, is whole
+        sock.sendall(b"GET /next HTTP/1.1\r\nHost: h\r\n\r\n")
+        head, _ = read_response(sock)
+        assert head.startswith(b"HTTP/1.1 200")
+    assert server.get().target == "/next"
+
+
 def test_bare_lf_lines_and_head_requests(server):
     with connect(server) as sock:
         sock.sendall(b"HEAD /lf HTTP/1.1\nHost: h\nX-A:  1\n\n")

@@ -37,6 +37,7 @@ _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _VERSION = re.compile(rb"HTTP/[0-9]\.[0-9]")
 _HEAD_END = re.compile(rb"\n\r?\n")
 _CHANNEL = re.compile(r"[A-Za-z0-9._-]{1,40}")
+_REQUEST_LINE = re.compile(rb"[\r\n]*[!#$%&'*+.^_`|~0-9A-Za-z-]+ [^ \r\n]+ HTTP/")  # a (pipelined) next request
 _REASONS = {100: "Continue", 200: "OK", 400: "Bad Request", 408: "Request Timeout", 413: "Content Too Large",
             417: "Expectation Failed", 431: "Request Header Fields Too Large", 503: "Service Unavailable",
             505: "HTTP Version Not Supported"}
@@ -483,6 +484,15 @@ class CaptureServer:
             if size > self.limits.body_bytes:
                 raise _Reject(413, f"body of {size} bytes, more than {self.limits.body_bytes}")
         else:
+            if reader.buf and not _REQUEST_LINE.match(reader.buf):
+                # bytes right behind a request without a body that are not a next request: a body sent without
+                # framing (node:https on a GET). A server reads them as the start of the next request, which
+                # would then fail as another check's: they are noted on this one and the connection is closed.
+                req.notes.append(f"{len(reader.buf)} bytes followed a request without Content-Length or Transfer-Encoding "
+                                 "(a body sent without framing: a server reads it as the start of the next request); "
+                                 "the connection was closed")
+                reader.buf.clear()
+                req.close = True
             return
         expect = [v.strip().lower() for v in values("expect")]
         if expect:
