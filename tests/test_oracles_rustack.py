@@ -85,8 +85,10 @@ def test_rustack_accepts_official_requests_and_rejects_each_mutation(rustack):
         assert rejects_each_mutation(rustack, check, signed, body, mode) == 4
     assert rejected == REJECTED and refused == REFUSED
     assert judged == len(presigned) - len(REJECTED) - len(REFUSED) and judged >= 20
-    assert all(o["verdict"] == protocol.NOT_APPLICABLE for o in presigned.values())
-    assert {s for s, o in presigned.items() if "UNSIGNED-PAYLOAD" not in o["reason"]} == REFUSED  # those: the http crate
+    # presigned URLs of another service than S3: the oracle's hello declares them out (query_services), so the
+    # engine answers n/a with its reason and never asks the oracle (declared)
+    assert all(o["verdict"] == protocol.NOT_APPLICABLE and o.get("declared") and "UNSIGNED-PAYLOAD" in o["reason"]
+               for o in presigned.values()), presigned
 
 
 def test_rustack_accepts_s3_requests_and_rejects_each_mutation(rustack):

@@ -139,10 +139,11 @@ fn answer(message: &Value) -> Option<Value> {
         Some("hello") => {
             let (modes, mut why) = CLOCK.modes(); // presigned URLs need the server's clock (adapters/oracle-clock)
             why["sigv4a"] = json!(SIGV4A);
+            why["query_services"] = json!(PRESIGNED_NOT_S3); // the engine answers those n/a without asking
             let mut hello = json!({
                 "type": "hello", "protocol": 1, "language": "rust", "runtime": RUSTC_VERSION,
                 "library": LIBRARY, "library_version": LIBRARY_VERSION,
-                "capabilities": {"kind": "verifier", "algorithms": ["sigv4"], "modes": modes,
+                "capabilities": {"kind": "verifier", "algorithms": ["sigv4"], "modes": modes, "query_services": ["s3"],
                     "verifies": ["sigv4-header", "s3-header", "s3-presigned", "s3-path"], "why": why},
             });
             if let Some(name) = message.get("adapter") {
