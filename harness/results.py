@@ -31,7 +31,7 @@ from typing import Any, Iterable, Iterator, TextIO
 import harness
 from harness.model import Case
 from harness.redaction import Redactor, Sink, json_safe, printable  # noqa: F401  Redactor: the one redaction layer
-from harness.results_lines import BIG_EXPONENT, RowReader, finite, no_constant
+from harness.results_lines import BIG_EXPONENT, ESCAPED_SURROGATE, ESCAPED_SURROGATE_BYTES, RowReader, finite, no_constant
 from harness.results_shape import MAX_DEPTH, MAX_NUMBER, shape_problem  # noqa: F401  (read here, used by readers)
 
 FORMAT = "sigharness-results"
@@ -346,7 +346,7 @@ def row_spans(path: Path, count: int) -> list[tuple[int, int]] | None:
     it, the head on the first line and then one row per line. None for a file laid out otherwise (written
     by hand, or by another tool): its rows are then encoded again when they are copied."""
     raw = Path(path).read_bytes()
-    if _ESCAPED_SURROGATE.search(raw.decode("utf-8", "replace")):
+    if ESCAPED_SURROGATE_BYTES.search(raw):
         return None  # load_results changed those rows (json_safe): copied, they would differ from the data
     start = raw.find(b'\n"results":[\n')
     if start < 0:
@@ -457,12 +457,9 @@ def _careful(path: Path, raw: bytes) -> dict[str, Any]:
     problem = shape_problem(data)
     if problem:
         raise ValueError(f"{path}: {problem}")
-    if _ESCAPED_SURROGATE.search(text):
+    if ESCAPED_SURROGATE.search(text):
         data = json_safe(data)  # a lone surrogate is kept as the text \\udXXX, so every output can print it
     return upgrade(data) if version == 1 else data
-
-
-_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 SCHEMA = Path(__file__).with_name("results.schema.json")

@@ -25,9 +25,11 @@ from harness.results_shape import MAX_DEPTH, MAX_NUMBER, depth, row_problem, sha
 ROWS_START = b'\n"results":[\n'  # between the head and the first row
 TIMINGS = (("elapsed_ns", b'"elapsed_ns":'), ("duration_ms", b'"duration_ms":'))  # what differs between runs
 _NUMBER_TEXT = re.compile(rb"-?[0-9][0-9.eE+-]*")
-_TAIL = re.compile(rb',"elapsed_ns":(-?[0-9][0-9.eE+-]*),"duration_ms":(-?[0-9][0-9.eE+-]*)\}')
-_TAIL_MS = re.compile(rb',"duration_ms":(-?[0-9][0-9.eE+-]*)\}')
-_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_NAMED = {name: key for name, key in TIMINGS}
+_DURATION_AT_END = re.compile(rb',"duration_ms":(-?[0-9][0-9.eE+-]*)\}')
+_ELAPSED_BEFORE = re.compile(rb',"elapsed_ns":(-?[0-9][0-9.eE+-]*)')
+ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")  # a lone surrogate kept as text (json_safe)
+ESCAPED_SURROGATE_BYTES = re.compile(ESCAPED_SURROGATE.pattern.encode())
 # a JSON number (after ':', '[' or ',', not inside a string's hex digits) with an exponent of 3+ digits
 BIG_EXPONENT = re.compile(r"[:\[,][ \t\r\n]*-?[0-9][0-9.]*[eE][+-]?[0-9]{3,}[ \t\r\n]*[,\]}]")
 _BIG_EXPONENT_BYTES = re.compile(BIG_EXPONENT.pattern.encode())
@@ -69,7 +71,7 @@ class RowReader:
 
     def _read(self, raw: bytes) -> tuple[dict[str, Any], list[tuple[int, int]]]:
         cut = raw.find(ROWS_START)
-        if cut < 1 or raw[cut - 1:cut] != b"," or _ESCAPED_SURROGATE.search(raw, 0, cut):
+        if cut < 1 or raw[cut - 1:cut] != b"," or ESCAPED_SURROGATE_BYTES.search(raw, 0, cut):
             raise NotTaken
         head_text = raw[:cut - 1] + b"}"
         head = json.loads(head_text, parse_constant=no_constant,
@@ -101,52 +103,17 @@ class RowReader:
         return head, spans
 
     def _row(self, index: int, body: bytes) -> dict[str, Any]:
-        at = body.rfind(b',"elapsed_ns":', max(0, len(body) - 96))
-        tail = _TAIL.fullmatch(body, at) if at > 0 else None
-        if tail is not None:  # the line ends with its timings, as this version writes rows
-            key = body[:at] + b"\0e"
-            shared = self.parsed.get(key)
-            if shared is None:
-                return self._first(index, body, key, [(tail.start(1), tail.end(1), "elapsed_ns"),
-                                                      (tail.start(2), tail.end(2), "duration_ms")])
-            row = shared.copy()
-            ns, ms = tail.group(1, 2)
-            # an integer (as this version writes elapsed_ns) is read without a call; the rest as _number reads it
-            row["elapsed_ns"] = int(ns) if ns.isdigit() and len(ns) < 19 else _number(ns)
-            row["duration_ms"] = _number(ms)
-            return row
-        at = body.rfind(b',"duration_ms":', max(0, len(body) - 48))
-        tail = _TAIL_MS.fullmatch(body, at) if at > 0 else None
-        if tail is not None:  # ... or with its wall time only (the adapter reported no library time)
-            key = body[:at] + b"\0m"
-            shared = self.parsed.get(key)
-            if shared is None:
-                return self._first(index, body, key, [(tail.start(1), tail.end(1), "duration_ms")])
-            row = shared.copy()
-            row["duration_ms"] = _number(tail.group(1))
-            return row
-        return self._other(index, body)
-
-    def _other(self, index: int, body: bytes) -> dict[str, Any]:
-        """A row whose timings are elsewhere in its line (files of earlier versions), or missing."""
-        found = []  # (start, end, name) of each timing value in the text (a row ends with them: found from the end)
-        for name, key in TIMINGS:
-            at = body.rfind(key)
-            if at >= 0:
-                match = _NUMBER_TEXT.match(body, at + len(key))
-                if match is None:
-                    raise NotTaken
-                found.append((match.start(), match.end(), name))
-        found.sort()
-        if found:
-            parts, position = [], 0
-            for begin, end, _ in found:
-                parts.append(body[position:begin])
-                position = end
-            parts.append(body[position:])
-            key = b"\0".join(parts) + b"\0"  # never the key of a line ending with its timings
-        else:
-            key = body
+        if b"\0" in body:
+            raise NotTaken  # (not JSON; and the key below joins the text's parts with NUL)
+        found = _timings_at_end(body)
+        if found is None:
+            found = _timings_anywhere(body)
+        parts, position = [], 0
+        for begin, end, _ in found:
+            parts.append(body[position:begin])
+            position = end
+        parts.append(body[position:])
+        key = b"\0".join(parts)  # the row's text without its timing values
         shared = self.parsed.get(key)
         if shared is None:
             return self._first(index, body, key, found)
@@ -158,17 +125,45 @@ class RowReader:
     def _first(self, index: int, body: bytes, key: bytes, found: list[tuple[int, int, str]]) -> dict[str, Any]:
         """A row not seen before: parsed and checked; kept for its like only when the timing values cut out of
         its text are its own (each named once in the text, at the top level)."""
-        if (b"\\ud" in body or b"\\uD" in body) and _ESCAPED_SURROGATE.search(body):
+        if (b"\\ud" in body or b"\\uD" in body) and ESCAPED_SURROGATE_BYTES.search(body):
             raise NotTaken
         row = _ROW_DECODER.decode(body.decode("utf-8"))  # a row holds few floats: the hook is cheap here
         # nesting: a row with fewer brackets than the limit cannot nest deeper (brackets in texts count too)
         if row_problem(index, row) or (body.count(b"{") + body.count(b"[") > MAX_DEPTH - 2 and depth(row) > MAX_DEPTH - 2):
             raise NotTaken
-        if all(body.count(TIMINGS[0][1] if name == "elapsed_ns" else TIMINGS[1][1]) == 1 and name in row
+        if all(body.count(_NAMED[name]) == 1 and name in row
                and row[name] == _number(body[begin:end]) for begin, end, name in found):
             self.parsed[key] = row
             return row.copy()
         return row
+
+
+def _timings_at_end(body: bytes) -> list[tuple[int, int, str]] | None:
+    """(start, end, name) of the timing values a row's line ends with, as this version writes rows
+    (`...,"elapsed_ns":N,"duration_ms":F}`, or the wall time alone), found from the end; None otherwise."""
+    at = body.rfind(b',"duration_ms":', max(0, len(body) - 48))
+    ms = _DURATION_AT_END.fullmatch(body, at) if at > 0 else None
+    if ms is None:
+        return None
+    found = [(ms.start(1), ms.end(1), "duration_ms")]
+    before = body.rfind(b',"elapsed_ns":', max(0, at - 48), at)
+    ns = _ELAPSED_BEFORE.fullmatch(body, before, at) if before > 0 else None
+    if ns is not None:
+        found.insert(0, (ns.start(1), ns.end(1), "elapsed_ns"))
+    return found
+
+
+def _timings_anywhere(body: bytes) -> list[tuple[int, int, str]]:
+    """The timing values of a row whose line holds them elsewhere (files of earlier versions), or none."""
+    found = []
+    for name, key in TIMINGS:
+        at = body.rfind(key)
+        if at >= 0:
+            match = _NUMBER_TEXT.match(body, at + len(key))
+            if match is None:
+                raise NotTaken
+            found.append((match.start(), match.end(), name))
+    return sorted(found)
 
 
 def _number(text: bytes) -> int | float:
