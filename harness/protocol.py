@@ -177,6 +177,7 @@ class Capabilities:
     verifies: tuple[str, ...] = ()  # a verifier's free-form list of what it checks (e.g. "s3-path")
     services: tuple[str, ...] = ()  # a verifier that judges only these services' scopes (empty: any)
     query_services: tuple[str, ...] = ()  # a verifier that judges presigned URLs of only these services (empty: any)
+    excluded_services: tuple[str, ...] = ()  # a verifier that judges every service's scopes but these
     surfaces: tuple[str, ...] = (SINGLE,)  # single, post-policy, rds, dsql, eks (harness/reference SURFACES)
     clients: tuple[str, ...] = ()  # HTTP clients the adapter sends with (`send`); empty: no send
 
@@ -193,6 +194,7 @@ class Capabilities:
             verifies=tuple(data.get("verifies") or ()),
             services=tuple(data.get("services") or ()),
             query_services=tuple(data.get("query_services") or ()),
+            excluded_services=tuple(data.get("excluded_services") or ()),
             surfaces=tuple(data.get("surfaces") or (SINGLE,)),
             clients=tuple(data.get("clients") or ()),
         )
@@ -215,6 +217,8 @@ class Capabilities:
                 f"the library does not {verb} {what} (the adapter declares modes: {', '.join(self.modes)})"
         if self.services and check.context.service not in self.services:
             return f"the verifier judges {', '.join(self.services)} requests only, not service {check.context.service!r}"
+        if check.context.service in self.excluded_services:
+            return why.get("excluded_services") or f"the verifier does not judge service {check.context.service!r}"
         if self.query_services and check.surface == SINGLE and check.mode == "query" \
                 and check.context.service not in self.query_services:
             return why.get("query_services") or \
