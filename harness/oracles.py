@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Callable, Iterable
+from urllib.parse import unquote
 
 import yaml
 
@@ -39,6 +40,12 @@ from harness.oracle_table import agreement, table  # noqa: F401  (the report's t
 Log = Callable[[str], None]
 PROCESSES_PER_ORACLE = 2
 CACHE_ENTRIES = 100_000  # opinions kept per run: correct signers send byte-identical requests for a check
+# Headers an HTTP client adds for its own transport. No SigV4 verifier reads one that is not signed (the
+# canonical request holds only signed headers; S3's unsigned-header rule is about x-amz-*), so a request
+# that differs from another only by these, unsigned, is the same request to an oracle (docs/oracles.md,
+# "Sent requests"): the sent copies of a signed request are judged once, not once per client.
+TRANSPORT_HEADERS = frozenset({"user-agent", "connection", "accept", "accept-encoding", "accept-language",
+                               "sec-fetch-mode"})
 DIFFERENCES_FILE = "oracle_differences.yaml"
 
 
@@ -101,6 +108,35 @@ def hints_for(check: Check, signed: SignedRequest, body: bytes, canonical_reques
             if len(_HINTS) < CACHE_ENTRIES:
                 _HINTS[key] = cached
     return dict(cached)
+
+
+def judged_form(signed: SignedRequest) -> tuple[Any, ...]:
+    """The request as the opinion cache names it: method, URL, and the headers grouped by lower-cased name
+    (a verifier sorts names; values of one name keep their order), without unsigned transport headers."""
+    signed_names = _signed_names(signed)
+    headers = [(name.lower(), value) for name, value in signed.headers]
+    if signed_names is not None:
+        headers = [(n, v) for n, v in headers if n not in TRANSPORT_HEADERS or n in signed_names]
+    headers.sort(key=lambda h: h[0])  # stable: repeated names keep their order
+    return (signed.method, signed.url, tuple(headers))
+
+
+def _signed_names(signed: SignedRequest) -> frozenset[str] | None:
+    """The header names the request says it signed (Authorization or X-Amz-SignedHeaders); None when it
+    says nothing clear, so that every header stays in the cache's name for it."""
+    from harness.reference.authorization import Authorization, MalformedAuthorization, is_sigv4
+
+    auth = [v for n, v in signed.headers if n.lower() == "authorization"]
+    if len(auth) == 1 and is_sigv4(auth[0]):
+        try:
+            return frozenset(h.lower() for h in Authorization.parse(auth[0]).signed_headers)
+        except MalformedAuthorization:
+            return None
+    if auth:
+        return None
+    query = signed.parts()[3]
+    found = [unquote(v) for n, _, v in (p.partition("=") for p in query.split("&")) if n.lower() == "x-amz-signedheaders"]
+    return frozenset(found[0].lower().split(";")) if len(found) == 1 else None
 
 
 # -- known differences -----------------------------------------------------------------------------
@@ -212,6 +248,7 @@ class Oracles:
         self.oracles: dict[str, Oracle] = {}
         self._cache: dict[tuple[str, Any], dict[str, str]] = {}
         self._cache_lock = threading.Lock()
+        self._asking: dict[tuple[str, Any], threading.Event] = {}  # requests an oracle is being asked now
         self.cache_hits = 0
         self._pending: dict[int, concurrent.futures.Future[None]] = {}
         self._pending_lock = threading.Lock()
@@ -307,29 +344,53 @@ class Oracles:
         # What the server receives and knows, for the cache: the check fixes the server's configuration;
         # a large body is named by its digest. The message itself is built only when an oracle is asked.
         digest, body_b64 = self._body_forms(body)
-        key = (check.case.id, check.mode, signed.method, signed.url, tuple(signed.headers), digest)
+        key = (check.case.id, check.mode, judged_form(signed), digest)
         message: dict[str, Any] | None = None
         out = {}
         for name in (self.names if names is None else names):
-            with self._cache_lock:
-                cached = self._cache.get((name, key))
-                self.cache_hits += cached is not None
+            missing = self._missing(name, check)
+            if missing:  # the engine answers for what an oracle declares it cannot judge
+                out[name] = {"verdict": NOT_APPLICABLE, "reason": missing, "declared": True}
+                continue
+            cached, asking = self._claim((name, key))
             if cached is None:
-                missing = self._missing(name, check)
-                if missing:  # the engine answers for what an oracle declares it cannot judge
-                    cached = {"verdict": NOT_APPLICABLE, "reason": missing, "declared": True}
-            if cached is None:
-                if message is None:
-                    received = {"method": signed.method, "url": signed.url, "headers": [list(h) for h in signed.headers],
-                                "body_b64": body_b64}
-                    message = protocol.verify(received, server_for(check), hints_for(check, signed, body, canonical_request))
-                cached = self.ask(name, check, message)
-                if not cached["reason"].startswith(("oracle unavailable", "oracle fault")):
-                    with self._cache_lock:
-                        if len(self._cache) < CACHE_ENTRIES:
-                            self._cache[(name, key)] = cached
+                try:
+                    if message is None:
+                        received = {"method": signed.method, "url": signed.url,
+                                    "headers": [list(h) for h in signed.headers], "body_b64": body_b64}
+                        message = protocol.verify(received, server_for(check), hints_for(check, signed, body, canonical_request))
+                    cached = self.ask(name, check, message)
+                    if not cached["reason"].startswith(("oracle unavailable", "oracle fault")):
+                        with self._cache_lock:
+                            if len(self._cache) < CACHE_ENTRIES:
+                                self._cache[(name, key)] = cached
+                finally:
+                    self._release((name, key), asking)
             out[name] = dict(cached)
         return out
+
+    def _claim(self, entry: tuple[str, Any]) -> tuple[dict[str, str] | None, threading.Event | None]:
+        """(the cached opinion, None), or (None, an event this thread sets once it has asked): a request
+        another thread is asking about now is waited for, not asked twice (a signed row and its sent copies
+        are judged at the same time)."""
+        while True:
+            with self._cache_lock:
+                cached = self._cache.get(entry)
+                if cached is not None:
+                    self.cache_hits += 1
+                    return cached, None
+                other = self._asking.get(entry)
+                if other is None:
+                    mine = self._asking[entry] = threading.Event()
+                    return None, mine
+            other.wait()  # then cached, or not cacheable (a fault): this thread asks itself
+
+    def _release(self, entry: tuple[str, Any], asking: threading.Event | None) -> None:
+        with self._cache_lock:
+            if asking is not None and self._asking.get(entry) is asking:
+                del self._asking[entry]
+        if asking is not None:
+            asking.set()
 
     def _missing(self, name: str, check: Check) -> str | None:
         """What of the check the oracle declares it cannot judge (None: it can); once per oracle and check."""
