@@ -36,7 +36,8 @@ class Measured:
 
 
 def run(cases: list[str], adapters: str, out: Path, *flags: str) -> Measured:
-    argv = [sys.executable, "-m", "harness", "run", "--cases", *cases, "--adapters", adapters, "--out", str(out),
+    chosen = [] if adapters == "all" else ["--adapters", adapters]  # all: the full run, every adapter
+    argv = [sys.executable, "-m", "harness", "run", "--cases", *cases, *chosen, "--out", str(out),
             "--no-report", "--quiet", "--no-oracles", *flags]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -51,7 +52,7 @@ def run(cases: list[str], adapters: str, out: Path, *flags: str) -> Measured:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--adapters", default=ADAPTERS)
+    parser.add_argument("--adapters", default=ADAPTERS, help="signers (A,B,...), or `all` for the full run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("cases", nargs="*", default=DEFAULT_CASES)
     args = parser.parse_args(argv)

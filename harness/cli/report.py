@@ -41,7 +41,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from harness import history, report
     from harness.cli.common import UsageError, writable_folder
+    from harness.report.forked import ChildFailed
     from harness.report.merge import Origins, expand_inputs, merge, write_merged
+    from harness.results import RESULTS
 
     try:
         paths, merging = expand_inputs(args.results)
@@ -96,16 +98,18 @@ def _report(args: argparse.Namespace) -> int:
     except UsageError as exc:
         return _fail(str(exc))
     written: list[Path] = []
-    if merging:
-        written.append(write_merged(out, data, origins, sink))
     history_path = Path(args.history) if args.history else None
     try:
+        # the history's line names the merged results.json, written with the other outputs just below
         if history_path is not None and not args.no_append:
-            if history.append(history_path, data, written[0] if written else paths[0]):
+            if history.append(history_path, data, out / RESULTS if merging else paths[0]):
                 written.append(history_path)
-        written += report.write_all(data, out, history=history_path, title=args.title, sink=sink)
+        written[:0] = report.write_all(data, out, history=history_path, title=args.title, sink=sink,
+                                       first=(lambda: write_merged(out, data, origins, sink)) if merging else None)
     except OSError as exc:
         return _fail(f"{exc.filename or out}: cannot write it ({exc.strerror or type(exc).__name__})")
+    except ChildFailed as exc:
+        return _fail(str(exc))
     columns = sorted((data.get("adapters") or {}).items())
     say = lambda line: sink.say(line, sys.stdout)  # noqa: E731
     say(f"{len(data.get('results') or [])} checks, {len(data.get('cases') or {})} cases, {len(columns)} columns from {len(inputs)} run(s)")

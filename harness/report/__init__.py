@@ -23,7 +23,7 @@ from markupsafe import Markup
 
 from harness import history as hist
 from harness import oracle_table, verdicts
-from harness.report import known_issues, model
+from harness.report import forked, known_issues, model
 from harness.wire import table as wire_table
 from harness.redaction import Sink
 from harness.results import expanded, paused_gc
@@ -34,11 +34,20 @@ TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
 
+@functools.lru_cache(maxsize=1)
 def _environment():
+    """The templates' environment, once per process; compiled templates are kept in Jinja's own cache
+    folder (a private folder under the temporary directory), so a report does not compile the page's
+    template again (0.3 s)."""
     import jinja2
 
+    try:
+        cache = jinja2.FileSystemBytecodeCache()
+    except (RuntimeError, OSError):  # no safe temporary folder: compile every time
+        cache = None
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        bytecode_cache=cache,
         autoescape=True,  # every value is escaped unless marked safe here
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -403,30 +412,64 @@ def _wire_lines(table: list[dict[str, Any]], found: list[dict[str, Any]], max_ro
 
 
 def write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | None = None, title: str | None = None,
-              sink: Sink | None = None) -> list[Path]:
+              sink: Sink | None = None, first: Callable[[], Path] | None = None) -> list[Path]:
     """Write index.html, junit.xml and summary.md into out_dir through `sink` (the run's redaction layer:
-    secrets out of every value before rendering, and out of the rendered text once more); return their paths."""
+    secrets out of every value before rendering, and out of the rendered text once more); return their paths.
+    `first` writes one more file (a merge's results.json) and returns its path, listed first."""
     with paused_gc():
-        return _write_all(data, out_dir, history, title, sink or Sink())
+        return _write_all(data, out_dir, history, title, sink or Sink(), first)
+
+
+_TABLES: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...] = (  # both the page and the summary show them
+    ("oracles", oracle_table.table), ("wire", wire_table.table), ("wire_findings", wire_table.findings))
 
 
 def _write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | None, title: str | None,
-               sink: Sink) -> list[Path]:
+               sink: Sink, first: Callable[[], Path] | None = None) -> list[Path]:
+    """The outputs one after the other, or, with a second core, in three processes: a child computes the
+    tables and writes `first` and junit.xml while the page model is built; a second child writes summary.md
+    and the known-issues pages while this process writes index.html (harness/report/forked.py)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written = []
     clean = with_short_tokens(sink.clean(data))  # once for every output: no secret, no whole session token
-    loaded = load_history(history)
-    view = model.build(clean, loaded, title)
-    outputs: tuple[tuple[str, Callable[[], Iterable[str]]], ...] = (  # one after the other
-        ("index.html", lambda: _html_chunks(clean, view, loaded, title)),
-        ("junit.xml", lambda: _junit_chunks(clean)),
-        ("summary.md", lambda: [_summary(clean, view)]),
-    )
-    for name, pieces in outputs:
-        written.append(sink.write_pieces(out / name, pieces()))
-    written.append(_write_known_issues(clean, view, out, sink))
-    return written
+
+    def junit() -> Path:
+        return sink.write_pieces(out / "junit.xml", _junit_chunks(clean))
+
+    if not forked.second_core():
+        written = [first()] if first else []
+        loaded = load_history(history)
+        view = model.build(clean, loaded, title)
+        written.append(sink.write_pieces(out / "index.html", _html_chunks(clean, view, loaded, title)))
+        written.append(junit())
+        written.append(sink.write_pieces(out / "summary.md", [_summary(clean, view)]))
+        written.append(_write_known_issues(clean, view, out, sink))
+        return written
+
+    def tables_first_then_files(child: forked.Child) -> None:
+        child.send({name: make(clean) for name, make in _TABLES})
+        child.send([first()] if first else [])
+        child.send(junit())
+
+    def summary_and_known_issues(child: forked.Child) -> None:
+        child.send(sink.write_pieces(out / "summary.md", [_summary(clean, view)]))
+        child.send(_write_known_issues(clean, view, out, sink))
+
+    files = forked.Child("junit.xml and results.json", tables_first_then_files)
+    others: forked.Child | None = None
+    try:
+        loaded = load_history(history)
+        view = model.build(clean, loaded, title)
+        view.update(files.receive())
+        others = forked.Child("summary.md and the known-issues pages", summary_and_known_issues)
+        page = sink.write_pieces(out / "index.html", _html_chunks(clean, view, loaded, title))
+        written = files.receive() + [page, files.receive()]
+        written += [others.receive(), others.receive()]
+        return written
+    finally:
+        files.close()
+        if others is not None:
+            others.close()
 
 
 def _write_known_issues(clean: dict[str, Any], view: dict[str, Any], out: Path, sink: Sink) -> Path:
