@@ -15,6 +15,7 @@ NOTE_NOT_EXPOSED = "not exposed by the library"
 NOTE_NO_EXPECTATION = "no expectation"
 SPEC_CANONICAL_REQUEST = "_spec_canonical_request"  # a judged row's transient key (not a results field)
 RECEIVED_BODY = "_received_body"  # a judged row's transient key: the body as a server receives it (an aws-chunked wire body)
+RECEIVING_SERVER = "_receiving_server"  # a judged row's transient key: the oracles' `server` when it is not the check's
 
 
 def uncompared_note(stage: str, algorithm: str | None, actual: str | None) -> str:
@@ -58,6 +59,8 @@ class Judgement:
     spec_canonical_request: str | None = None
     # the body a server receives when it is not the signed request's (a stream's wire body), for the oracles
     received_body: bytes | None = None
+    # the server the oracles are told of when it is not the check's context (a token's database or STS)
+    receiving_server: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = {
@@ -72,6 +75,8 @@ class Judgement:
             out[SPEC_CANONICAL_REQUEST] = self.spec_canonical_request
         if self.received_body is not None:
             out[RECEIVED_BODY] = self.received_body
+        if self.receiving_server is not None:
+            out[RECEIVING_SERVER] = self.receiving_server
         return out
 
 

@@ -30,7 +30,7 @@ import yaml
 from harness import protocol
 from harness.adapters.manifest import AdapterSpec
 from harness.adapters.pool import AdapterPool, AdapterSession, PoolSettings
-from harness.judgement import RECEIVED_BODY, SPEC_CANONICAL_REQUEST
+from harness.judgement import RECEIVED_BODY, RECEIVING_SERVER, SPEC_CANONICAL_REQUEST
 from harness.cases.surfaces import POST_POLICY, post_upload
 from harness.model import Check, SignedRequest
 from harness.post_form import browser_post
@@ -339,8 +339,10 @@ class Oracles:
             oracle.idle.put(session)
 
     def opinions(self, check: Check, signed: SignedRequest, body: bytes,
-                 names: Iterable[str] | None = None, canonical_request: str | None = None) -> dict[str, dict[str, str]]:
-        """Every oracle's (or those `names`) opinion on one received request: name -> {"verdict", "reason"}."""
+                 names: Iterable[str] | None = None, canonical_request: str | None = None,
+                 server: dict[str, Any] | None = None) -> dict[str, dict[str, str]]:
+        """Every oracle's (or those `names`) opinion on one received request: name -> {"verdict", "reason"};
+        `server`: the receiving server when it is not the check's (`server_for`)."""
         # What the server receives and knows, for the cache: the check fixes the server's configuration;
         # a large body is named by its digest. The message itself is built only when an oracle is asked.
         digest, body_b64 = self._body_forms(body)
@@ -358,7 +360,8 @@ class Oracles:
                     if message is None:
                         received = {"method": signed.method, "url": signed.url,
                                     "headers": [list(h) for h in signed.headers], "body_b64": body_b64}
-                        message = protocol.verify(received, server_for(check), hints_for(check, signed, body, canonical_request))
+                        message = protocol.verify(received, server or server_for(check),
+                                                  hints_for(check, signed, body, canonical_request))
                     cached = self.ask(name, check, message)
                     if not cached["reason"].startswith(("oracle unavailable", "oracle fault")):
                         with self._cache_lock:
@@ -466,7 +469,8 @@ class Oracles:
             signed = browser_post(signed.url, post_upload(check.case, [(str(n), str(v)) for n, v in signed_json["form"]]))
         received = judged.pop(RECEIVED_BODY, None)  # a stream's wire body (the signed head has none)
         body = received if received is not None else check.case.request.body if signed.body is None else signed.body
-        opinions = self.opinions(check, signed, body, canonical_request=judged.pop(SPEC_CANONICAL_REQUEST, None))
+        opinions = self.opinions(check, signed, body, canonical_request=judged.pop(SPEC_CANONICAL_REQUEST, None),
+                                 server=judged.pop(RECEIVING_SERVER, None))
         # an oracle whose declared capabilities leave the check out has no opinion to keep (results.json
         # `oracles` holds the declarations): rows would repeat it thousands of times
         judged["opinions"] = {name: compact(opinion) for name, opinion in opinions.items() if not opinion.get("declared")}

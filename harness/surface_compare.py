@@ -13,6 +13,7 @@ import binascii
 from dataclasses import replace
 from typing import Any
 
+from harness import protocol
 from harness.cases.surfaces import POST_POLICY, expected_verdict, post_rules, post_upload, token_rules
 from harness.judgement import Expected, Judgement, compare_stages
 from harness.model import Check
@@ -20,7 +21,7 @@ from harness.reference import render_fields, surface_of
 from harness.reference import tokens as tk
 from harness.reference.encoding import uri_decode
 from harness.verify.post_policy import verify_post_with_choices
-from harness.verify.tokens import verify_token_with_choices
+from harness.verify.tokens import checked_request, verify_token_with_choices
 
 
 def token_url(kind: str, token: str) -> str | None:
@@ -107,6 +108,7 @@ def judge_surface(check: Check, expected: Expected, answer: dict[str, Any]) -> J
     """The verdict for a `signed` answer to a post-policy, rds, dsql or eks check."""
     case = check.case
     changes: list[str] = []
+    receiving: dict[str, Any] | None = None  # the oracles' server, when it is not the check's (a token's)
     try:
         if case.surface == POST_POLICY:
             url, fields = _form(answer)
@@ -135,7 +137,15 @@ def judge_surface(check: Check, expected: Expected, answer: dict[str, Any]) -> J
             rules = token_rules(case)
             verification = verify_token_with_choices(token, rules, case.open_choices)
             at_signing = verify_token_with_choices(token, replace(rules, now=case.context.timestamp), case.open_choices)
+            # the oracles receive the GET the database or STS checks (its Host, and the cluster id for EKS)
+            checked = checked_request(token, rules)
             signed = {"method": "GET", "url": token_url(case.surface, token) or token, "headers": []}
+            if checked is not None:
+                signed = {**signed, "url": checked.request.url, "headers": [list(h) for h in checked.request.headers]}
+                receiving = protocol.server_config(
+                    [{"access_key_id": k, "secret_access_key": v, "session_token": rules.session_token}
+                     for k, v in rules.credentials.items()],
+                    checked.region, checked.service, checked.now.strftime("%Y-%m-%dT%H:%M:%SZ"), False)
     except (KeyError, TypeError, ValueError) as exc:
         what = "form" if case.surface == POST_POLICY else "token"
         return Judgement("error", f"malformed `{what}` in the answer: {type(exc).__name__}: {exc}")
@@ -147,7 +157,7 @@ def judge_surface(check: Check, expected: Expected, answer: dict[str, Any]) -> J
         ver["expected"] = f"reject: {wanted_reason}" if wanted_reason else "reject"
     if changes:
         ver["request_changes"] = changes
-    result = Judgement("pass", stage=first, stages=stages, verification=ver, signed=signed)
+    result = Judgement("pass", stage=first, stages=stages, verification=ver, signed=signed, receiving_server=receiving)
     what = "form" if case.surface == POST_POLICY else "token"
     if wanted == "accept" and not verification.valid:
         result.status, result.stage = "fail", first or what

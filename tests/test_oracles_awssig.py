@@ -134,3 +134,38 @@ def test_excluded_services_leave_only_those_out():
     assert caps.missing(check) is None
     assert caps.missing(Check(replace(check.case, context=replace(check.case.context, service="s3")), "query")) == "S3's rule"
     assert "header" in (caps.missing(Check(check.case, "header")) or "")
+
+
+def _token_check(case_id: str):
+    """A published token vector as the run judges it: (check, the row the oracles are handed)."""
+    from harness.cases import load_cases
+    from harness.compare import expected_for
+    from harness.reference import tokens as tk
+    from harness.surface_compare import judge_surface
+
+    from conftest import ROOT
+
+    case = next(c for c in load_cases([ROOT / "cases" / "tokens"]).cases if c.id == case_id)
+    check = Check(case, case.modes[0])
+    given = case.expect[check.mode]
+    token = given["token"] if "token" in given else tk.token(case.surface, given["signed_url"])
+    return check, judge_surface(check, expected_for(check), {"token": token}).to_json()
+
+
+@pytest.mark.parametrize("case_id", ["tokens/rds-botocore", "tokens/eks-ruby-sts-presigner"])
+def test_awssig_judges_published_tokens_as_the_database_or_sts_receives_them(awssig, case_id):
+    from harness.judgement import RECEIVING_SERVER
+
+    check, row = _token_check(case_id)
+    signed, server = SignedRequest.from_json(row["signed"]), row[RECEIVING_SERVER]
+    names = [n.lower() for n, _ in signed.headers]
+    assert names[0] == "host" and (case_id.startswith("tokens/rds") or "x-k8s-aws-id" in names)
+    assert server["service"] == ("rds-db" if "rds" in case_id else "sts")
+    assert row["verification"]["valid"]
+    got = awssig.opinions(check, signed, b"", names=[NAME], server=server)[NAME]
+    assert got["verdict"] == protocol.ACCEPT, got
+    # another Host (the database or STS endpoint is part of what is signed) or a changed signature: refused
+    other_host = SignedRequest(signed.method, signed.url, (("Host", "other.example.com"),) + signed.headers[1:])
+    tampered = SignedRequest(signed.method, signed.url.replace("X-Amz-Signature=", "X-Amz-Signature=0"), signed.headers)
+    for request in (other_host, tampered):
+        assert awssig.opinions(check, request, b"", names=[NAME], server=server)[NAME]["verdict"] == protocol.REJECT

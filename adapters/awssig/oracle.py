@@ -117,6 +117,8 @@ def hello(message: dict[str, Any]) -> dict[str, Any]:
         "type": "hello", "protocol": PROTOCOL, "language": "python", "runtime": f"python {platform.python_version()}",
         "library": LIBRARY, "library_version": metadata.version(LIBRARY),
         "capabilities": {"kind": "verifier", "algorithms": ["sigv4"], "modes": ["query"], "excluded_services": ["s3"],
+                         # IAM auth tokens are presigned URLs too: the GET the database or STS checks
+                         "surfaces": ["single", "rds", "dsql", "eks"],
                          "verifies": ["sigv4-presigned", "body-hash-payload"],
                          "why": {"sigv4a": SIGV4A, "header": HEADER, "excluded_services": NOT_S3}},
     }

@@ -133,11 +133,17 @@ def _verify_database(token: str, rules: TokenServerRules) -> Verification:
             raise Rejected(f"Action {values.get('Action')!r} is not {wanted!r}")
     _check_expires(values, surface, rules.kind)
     _check_signature_text(values.get("X-Amz-Signature"))
+    checked = _database_request(token, rules)
+    return _signature(checked.request.url, checked.request.headers, rules, checked.region, checked.now)
+
+
+def _database_request(token: str, rules: TokenServerRules) -> "CheckedRequest":
     # The database recomputes the signature for its own endpoint: the Host it is reached at.
     host = rules.endpoint
     if rules.default_port_elided and host.endswith(":443"):
         host = host[: -len(":443")]
-    return _signature("https://" + token, (("Host", host),), rules, rules.region, rules.now)
+    return CheckedRequest(SignedRequest("GET", "https://" + token, (("Host", host),)), rules.region,
+                          tk.SURFACES[rules.kind].service, rules.now)
 
 
 def decode_eks_token(token: str) -> str:
@@ -194,5 +200,35 @@ def _verify_eks(token: str, rules: TokenServerRules) -> Verification:
         raise Rejected("X-Amz-Date is more than 15 minutes after the server's time")
     # STS applies its own 15-minute rule (checked above) instead of X-Amz-Expires, so the shared
     # verifier judges signature and scope at the signing time.
+    checked = _eks_request(url, host, rules, signed_at)
+    return _signature(checked.request.url, checked.request.headers, rules, checked.region, checked.now)
+
+
+def _eks_request(url: str, host: str, rules: TokenServerRules, signed_at: datetime) -> "CheckedRequest":
     headers = (("Host", host), (tk.CLUSTER_ID_HEADER, rules.cluster_id or ""))
-    return _signature(url, headers, rules, sts_region(host), signed_at)
+    return CheckedRequest(SignedRequest("GET", url, headers), sts_region(host), tk.SURFACES["eks"].service, signed_at)
+
+
+@dataclass(frozen=True)
+class CheckedRequest:
+    """The GET request whose signature the database or STS checks, and the scope and time it checks it for."""
+
+    request: SignedRequest
+    region: str
+    service: str
+    now: datetime
+
+
+def checked_request(token: str, rules: TokenServerRules) -> CheckedRequest | None:
+    """What the receiving side checks the signature of (the request the oracles receive), as `verify_token`
+    builds it; None when the token is refused before there is such a request (not a URL, another host)."""
+    try:
+        if rules.kind != "eks":
+            return _database_request(token, rules)
+        url = decode_eks_token(token)
+        host = split_url(url)[1]
+        values = {k.lower(): v for k, v in cr.query_parameters(split_url(url)[3])}
+        signed_at = datetime.strptime(values.get("x-amz-date", ""), "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+        return _eks_request(url, host, rules, signed_at)
+    except (Rejected, ValueError):
+        return None
