@@ -72,7 +72,19 @@ def test_child_values_arrive_in_order_and_errors_and_deaths_are_named():
             os.waitpid(c.pid, os.WNOHANG)  # reaped: no child left behind
 
 
-def test_one_process_when_asked_or_without_fork(monkeypatch):
+def test_one_process_when_asked_or_without_fork_or_beside_another_thread(monkeypatch):
+    import threading
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    assert forked.second_core()
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert not forked.second_core()  # a child would hold a copy of whatever lock that thread holds
+    finally:
+        release.set()
+        other.join()
     monkeypatch.setenv("SIGHARNESS_REPORT_PROCESSES", "1")
     assert not forked.second_core()
     monkeypatch.delenv("SIGHARNESS_REPORT_PROCESSES")

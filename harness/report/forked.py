@@ -6,8 +6,8 @@ so nothing walks the rows) and writes its files while the parent goes on. A chil
 through a pipe (`send` in the child, `receive` in the parent), in the order sent; a failure in the child
 is one `ChildFailed` line in the parent, never a lost exception or a child left behind.
 
-POSIX only: where `os.fork` is missing, or one core is all there is, `second_core()` is False and the
-report writes everything in one process, as before.
+POSIX only: where `os.fork` is missing, one core is all there is, or another thread still runs,
+`second_core()` is False and the report writes everything in one process, as before.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import os
 import pickle
 import struct
 import sys
+import threading
 from typing import Any, Callable
 
 _LENGTH = struct.Struct("!Q")
@@ -26,9 +27,12 @@ class ChildFailed(RuntimeError):
 
 
 def second_core() -> bool:
-    """Whether a child can run beside this process: fork exists, more than one CPU may run this process, and
-    SIGHARNESS_REPORT_PROCESSES is not 1."""
+    """Whether a child can run beside this process: fork exists, more than one CPU may run this process, no
+    other thread runs here (a child gets only the forking thread, and a lock another one held stays held in
+    it), and SIGHARNESS_REPORT_PROCESSES is not 1."""
     if not hasattr(os, "fork") or os.environ.get("SIGHARNESS_REPORT_PROCESSES", "").strip() == "1":
+        return False
+    if threading.active_count() > 1:
         return False
     try:
         cpus = len(os.sched_getaffinity(0))
