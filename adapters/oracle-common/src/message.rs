@@ -83,6 +83,15 @@ pub fn http_request<B>(request: &Value, method: &str, target: &str, body: B) -> 
     Ok(builder.body(body).map_err(|e| format!("the http crate refuses this request: {e}")))
 }
 
+/// The received request as an `http::Request` with its body: `request.method`, `request.url`'s target,
+/// `request.body_b64` and `request.headers`, read in that order (as `http_request`, whose inner Err is an `n/a`).
+pub fn received(request: &Value) -> Result<Result<http::Request<Vec<u8>>, String>, String> {
+    let method = text(request, "method")?;
+    let target = target(text(request, "url")?);
+    let body = body(request)?;
+    http_request(request, method, &target, body)
+}
+
 /// Signed with SigV4A (its algorithm in the Authorization header or the query).
 pub fn is_sigv4a(headers: &http::HeaderMap, uri: &http::Uri) -> bool {
     headers.get("authorization").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("AWS4-ECDSA-P256-SHA256"))

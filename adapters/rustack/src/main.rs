@@ -40,14 +40,6 @@ fn provider(server: &Value) -> Result<StaticCredentialProvider, String> {
     Ok(StaticCredentialProvider::new(pairs))
 }
 
-/// The received request as `http::request::Parts` and its body (Err with the reason when the http crate cannot carry it).
-fn http_request(request: &Value) -> Result<Result<(http::request::Parts, Vec<u8>), String>, String> {
-    let method = text(request, "method")?;
-    let target = message::target(text(request, "url")?);
-    let body = message::body(request)?;
-    Ok(message::http_request(request, method, &target, ())?.map(|r| (r.into_parts().0, body)))
-}
-
 /// The crate's error as a reason: its variant (e.g. `SignatureDoesNotMatch`) and its message.
 fn reason(error: &AuthError) -> String {
     let debug = format!("{error:?}");
@@ -56,8 +48,9 @@ fn reason(error: &AuthError) -> String {
 }
 
 fn judge(request: &Value, server: &Value) -> Result<Opinion, String> {
-    let (parts, body) = match http_request(request)? {
-        Ok(r) => r,
+    // The received request as `http::request::Parts` and its body.
+    let (parts, body) = match message::received(request)? {
+        Ok(r) => r.into_parts(),
         Err(reason) => return Ok(("n/a", reason)),
     };
     let query = parts.uri.query().unwrap_or("");

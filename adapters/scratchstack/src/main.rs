@@ -27,14 +27,6 @@ const QUERY_LEFT_OUT: &str = "scratchstack-aws-signature 0.11.4 reads X-Amz-Cred
     (query_string_to_normalized_map keeps %2F), so it rejects every presigned URL before checking its signature \
     (known difference scratchstack-encoded-credential); it is not asked about them";
 
-/// The received request as an `http::Request` (None with the reason when the http crate cannot carry it).
-fn http_request(request: &Value) -> Result<Result<http::Request<Vec<u8>>, String>, String> {
-    let method = text(request, "method")?;
-    let target = message::target(text(request, "url")?);
-    let body = message::body(request)?;
-    message::http_request(request, method, &target, body)
-}
-
 /// The server's credentials: the secret key of an access key, and the session token it was issued with.
 struct KeyStore(Vec<Credential>);
 
@@ -67,7 +59,7 @@ impl tower::Service<GetSigningKeyRequest> for KeyStore {
 }
 
 fn judge(request: &Value, server: &Value) -> Result<Opinion, String> {
-    let request = match http_request(request)? {
+    let request = match message::received(request)? {
         Ok(r) => r,
         Err(reason) => return Ok(("n/a", reason)),
     };
