@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Any
 
 from harness.services import profile
@@ -162,9 +163,10 @@ class Check:
     def surface(self) -> str:
         return self.case.surface
 
-    @property
+    @cached_property
     def context(self) -> Context:
-        """The case's context with the mode-dependent defaults resolved."""
+        """The case's context with the mode-dependent defaults resolved (once per check: it is read several
+        times for every adapter's row)."""
         ctx = self.case.context
         if ctx.payload == PayloadKind.AUTO:
             ctx = replace(ctx, payload=profile(ctx.service).payload(ctx.payload, self.mode))

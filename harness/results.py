@@ -25,7 +25,7 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any, Iterable, Iterator, TextIO
 
 import harness
@@ -86,7 +86,12 @@ class ResultRow:
                    **{k: v for k, v in judged.items() if k in known})
 
     def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v not in (None, False, "", {}, []) or k in ("status", "reason")}
+        """The row as results.json holds it: empty fields left out. Its values are the judged row's own (a
+        row's nested values are JSON data already: not copied again, 0.6 ms a row with `asdict`)."""
+        return {k: v for k in _ROW_FIELDS if (v := getattr(self, k)) not in (None, False, "", {}, []) or k in ("status", "reason")}
+
+
+_ROW_FIELDS = tuple(f.name for f in fields(ResultRow))
 
 
 def compact_verification(verification: dict[str, Any] | None) -> dict[str, Any] | None:

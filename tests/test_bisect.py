@@ -172,7 +172,7 @@ def test_real_bisect_of_botocore_names_1_42_61(tmp_path: Path):
         "cli_bisect.register(p.add_subparsers()); a = p.parse_args(sys.argv[1:]); sys.exit(a.func(a))"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", code, "bisect", "py-botocore", "--case", CASE, "--from", "1.42.50", "--to", "1.42.70",
+        [sys.executable, "-c", code, "bisect", "py-botocore", "--case", CASE, "--from", "1.42.59", "--to", "1.42.63",
          "--out", str(tmp_path / "runs")],
         cwd=ROOT, capture_output=True, text=True, timeout=900, env=dict(os.environ, PYTHONPATH=str(ROOT)),
     )

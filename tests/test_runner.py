@@ -109,7 +109,7 @@ def test_killed_run_keeps_results_and_resume_finishes_without_redoing(tmp_path, 
     out = tmp_path / "run"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "harness", "run", "--cases", str(suite), "--adapter-dir", str(MUTANTS),
+        [sys.executable, "-m", "harness", "run", "--cases", str(suite), "--case", "aws-c-auth/v4/get-*", "--adapter-dir", str(MUTANTS),
          "--adapters", "mutant-hang-on-query", "--timeout", "0.3", "--max-restarts", "1000", "--out", str(out), "--quiet"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
@@ -122,14 +122,15 @@ def test_killed_run_keeps_results_and_resume_finishes_without_redoing(tmp_path, 
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     kept = [json.loads(line) for line in journal.open() if line.strip().endswith("}")]
-    assert 40 <= len(kept) < 156
+    checks = 56  # the suite's get-* cases in header and query mode; every query check hangs until its 0.3 s timeout
+    assert 40 <= len(kept) < checks
     assert not (out / "results.json").exists()
     resumed = sigharness("run", "--resume", str(out), "--quiet", "--no-report", "--timeout", "0.3")
     assert resumed.returncode == 0, resumed.stderr
     data = json.loads((out / "results.json").read_text())
     keys = [(r["case"], r["mode"]) for r in data["results"]]
-    assert len(keys) == len(set(keys)) == 156
-    assert data["adapters"]["mutant-hang-on-query"]["checks"] + data["adapters"]["mutant-hang-on-query"]["restarts"] <= 156 - len(kept) + 1
+    assert len(keys) == len(set(keys)) == checks  # the resumed run kept the case filter (run.json)
+    assert data["adapters"]["mutant-hang-on-query"]["checks"] + data["adapters"]["mutant-hang-on-query"]["restarts"] <= checks - len(kept) + 1
 
 
 def test_secret_keys_never_reach_results_or_logs(tmp_path, small_suite):
