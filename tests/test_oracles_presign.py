@@ -1,5 +1,5 @@
 """The oracle for S3 presigned URLs (docs/oracles.md): s3s judged at the server's clock (the oracle runs
-under libfaketime, adapters/oracle-clock, a crate s3s and rustack share). It accepts the S3 versions of the official presigned
+under libfaketime, adapters/oracle-common's `clock`, shared with rustack). It accepts the S3 versions of the official presigned
 requests and the S3 documentation's presigned URL, rejects each single mutation our verifier rejects,
 and its expiry check follows the server's clock, not the wall clock."""
 

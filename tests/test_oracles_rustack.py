@@ -168,7 +168,7 @@ def test_rustack_rejects_an_unsigned_payload_outside_s3_and_accepts_it_in_s3(rus
 
 
 def test_setup_installs_libfaketime_for_rustack_too(monkeypatch):
-    """Presigned URLs need the server's clock (adapters/oracle-clock): `sigharness setup` installs
+    """Presigned URLs need the server's clock (adapters/oracle-common, `clock`): `sigharness setup` installs
     libfaketime for this oracle as for oracle-s3s, and without it the adapter is unavailable."""
     from harness import provision
     from harness.adapters import manifest

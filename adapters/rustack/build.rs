@@ -1,33 +1,5 @@
 //! Compiles the resolved verifier version (from the Cargo.lock this build used) and the rustc version
-//! into the binary, for its hello.
-use std::env;
-use std::fs;
-use std::path::PathBuf;
-use std::process::Command;
-
-fn lock_version(lock: &str, name: &str) -> String {
-    let mut current = None;
-    for line in lock.lines().map(str::trim) {
-        if line == "[[package]]" {
-            current = None;
-        } else if let Some(rest) = line.strip_prefix("name = ") {
-            current = Some(rest.trim_matches('"').to_string());
-        } else if let Some(rest) = line.strip_prefix("version = ") {
-            if current.as_deref() == Some(name) {
-                return rest.trim_matches('"').to_string();
-            }
-        }
-    }
-    "unknown".into()
-}
-
+//! into the binary, for its hello (adapters/oracle-common).
 fn main() {
-    let dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
-    println!("cargo:rerun-if-changed=Cargo.lock");
-    let lock = fs::read_to_string(dir.join("Cargo.lock")).unwrap_or_default();
-    println!("cargo:rustc-env=SIGHARNESS_LIBRARY_VERSION={}", lock_version(&lock, "rustack-auth"));
-    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let version = Command::new(rustc).arg("--version").output().ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok()).unwrap_or_default();
-    println!("cargo:rustc-env=SIGHARNESS_RUSTC_VERSION={}", version.trim());
+    sigharness_oracle_common::build_script::versions("rustack-auth");
 }

@@ -223,7 +223,7 @@ def build_key(spec: AdapterSpec, extra_env: dict[str, str]) -> str:
         for name in sorted(glob.glob(str(spec.folder / pattern), recursive=True)):
             path = Path(name)
             if path.is_file():
-                # an input may lie beside the folder (`../oracle-clock/...`: a crate two adapters share)
+                # an input may lie beside the folder (`../oracle-common/...`: a crate and build script the Rust oracles share)
                 digest.update(b"\0file " + os.path.relpath(path, spec.folder).encode() + b"\0")
                 digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

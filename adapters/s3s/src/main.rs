@@ -21,15 +21,12 @@
 //! harness judges signatures, not clock skew), and a bucket-name validation that accepts every name
 //! (the generic SigV4 paths are not S3 bucket names; s3s checks names before auth). The process's
 //! clock is the server's (`server.now`): s3s reads only the wall clock, so the oracle runs under
-//! libfaketime (adapters/oracle-clock); presigned URLs are judged only when that clock follows.
+//! libfaketime (adapters/oracle-common, `clock`); presigned URLs are judged only when that clock follows.
 
 mod chunked;
 
-use std::io::{self, BufRead, Write};
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
-use base64::Engine as _;
 use s3s::auth::{S3Auth, SecretKey};
 use s3s::config::{S3Config, StaticConfigProvider};
 use s3s::route::S3Route;
@@ -37,20 +34,19 @@ use s3s::service::S3ServiceBuilder;
 use s3s::validation::NameValidation;
 use s3s::{Body, S3Request, S3Response, S3Result, S3};
 use serde_json::{json, Value};
+use sigharness_oracle_common::clock::Clock;
+use sigharness_oracle_common::message::{self, text};
+use sigharness_oracle_common::protocol::{Opinion, Oracle};
 
-/// The server's clock for presigned URLs (adapters/oracle-clock): s3s 0.14.1 checks a presigned URL's
+/// The server's clock for presigned URLs (adapters/oracle-common, `clock`): s3s 0.14.1 checks a presigned URL's
 /// expiry before its signature, against the wall clock only: `v4_check_presigned_url`
 /// (src/ops/signature.rs) takes `time::OffsetDateTime::now_utc()` and answers `AccessDenied: Request has
 /// expired` when `now - X-Amz-Date > X-Amz-Expires`; it has no clock option (`S3Config` has
 /// `presigned_url_max_skew_time_secs`, which bounds dates in the future only).
-static CLOCK: sigharness_oracle_clock::Clock = sigharness_oracle_clock::Clock::new("SIGHARNESS_S3S_CLOCK", "s3s 0.14.1");
+static CLOCK: Clock = Clock::new("SIGHARNESS_S3S_CLOCK", "s3s 0.14.1");
 
-const LIBRARY: &str = "s3s";
-const LIBRARY_VERSION: &str = env!("SIGHARNESS_LIBRARY_VERSION");
-const RUSTC_VERSION: &str = env!("SIGHARNESS_RUSTC_VERSION");
+const ORACLE: Oracle = sigharness_oracle_common::oracle!("s3s");
 const REACHED: &str = "sigharness: authenticated";
-
-type Opinion = (&'static str, String);
 
 /// Why an STS presigned URL is not judged (sig_v4/methods.rs: `create_presigned_canonical_request`).
 const PRESIGNED_STS: &str = "s3s 0.14.1 ends every presigned canonical request in UNSIGNED-PAYLOAD (S3's rule); \
@@ -102,10 +98,6 @@ impl NameValidation for AnyBucketName {
     }
 }
 
-fn text<'a>(value: &'a Value, key: &str) -> Result<&'a str, String> {
-    value.get(key).and_then(Value::as_str).ok_or_else(|| format!("verify message: `{key}` missing or not a string"))
-}
-
 fn tag<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
     let open = format!("<{name}>");
     let start = xml.find(&open)? + open.len();
@@ -113,44 +105,22 @@ fn tag<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
     Some(&xml[start..end])
 }
 
-fn judge(message: &Value) -> Result<Opinion, String> {
-    let request = message.get("request").ok_or("verify message: `request` missing")?;
-    let server = message.get("server").ok_or("verify message: `server` missing")?;
+fn judge(request: &Value, server: &Value) -> Result<Opinion, String> {
     let service = text(server, "service")?;
     if service != "s3" && service != "sts" {
         return Ok(("n/a", format!("s3s is an S3 server: it verifies credential scopes for s3 (and sts), not {service:?}")));
     }
-    let keys = server.get("credentials").and_then(Value::as_array).ok_or("verify message: `server.credentials` missing")?
-        .iter().map(|c| Ok((text(c, "access_key_id")?.to_string(), text(c, "secret_access_key")?.to_string())))
-        .collect::<Result<Vec<_>, String>>()?;
+    let keys = message::credentials(server)?.into_iter().map(|c| (c.access_key_id, c.secret_access_key)).collect();
 
-    let url = text(request, "url")?;
-    let after_scheme = url.split_once("://").map(|(_, rest)| rest).unwrap_or(url);
-    let target = match after_scheme.find(|c| c == '/' || c == '?') {
-        Some(i) if after_scheme.as_bytes()[i] == b'/' => after_scheme[i..].to_string(),
-        Some(i) => format!("/{}", &after_scheme[i..]),
-        None => "/".to_string(),
-    };
-    let body = match request.get("body_b64").and_then(Value::as_str) {
-        Some(b64) => base64::engine::general_purpose::STANDARD.decode(b64).map_err(|e| format!("body_b64: {e}"))?,
-        None => Vec::new(),
-    };
+    let target = message::target(text(request, "url")?);
+    let body = message::body(request)?;
     let presigned = target.contains("X-Amz-Signature=");
     if presigned && service == "sts" {
         return Ok(("n/a", PRESIGNED_STS.to_string()));
     }
-    let mut builder = http::Request::builder().method(text(request, "method")?).uri(target.as_str());
-    for pair in request.get("headers").and_then(Value::as_array).ok_or("verify message: `request.headers` missing")? {
-        let name = pair.get(0).and_then(Value::as_str).unwrap_or_default();
-        let value = pair.get(1).and_then(Value::as_str).unwrap_or_default();
-        if http::HeaderValue::from_str(value).is_err() {
-            return Ok(("n/a", format!("the http crate refuses the value of header {name:?} (control characters such as a line break)")));
-        }
-        builder = builder.header(name, value);
-    }
-    let req = match builder.body(Body::from(body)) {
+    let req = match message::http_request(request, text(request, "method")?, &target, Body::from(body))? {
         Ok(r) => r,
-        Err(e) => return Ok(("n/a", format!("the http crate refuses this request: {e}"))),
+        Err(reason) => return Ok(("n/a", reason)),
     };
 
     let mut config = S3Config::default();
@@ -183,54 +153,15 @@ fn judge(message: &Value) -> Result<Opinion, String> {
     Ok(("reject", reason))
 }
 
-fn answer(message: &Value) -> Option<Value> {
-    let id = message.get("id").cloned().unwrap_or(Value::Null);
-    match message.get("type").and_then(Value::as_str) {
-        Some("hello") => {
-            let (modes, why) = CLOCK.modes(); // presigned URLs need the server's clock (adapters/oracle-clock)
-            let mut hello = json!({
-                "type": "hello", "protocol": 1, "language": "rust", "runtime": RUSTC_VERSION,
-                "library": LIBRARY, "library_version": LIBRARY_VERSION,
-                "capabilities": {"kind": "verifier", "algorithms": ["sigv4"], "modes": modes, "surfaces": ["single", "post-policy"], "verifies": ["s3-header", "s3-path", "s3-post-form-signature"], "services": ["s3", "sts"],
-                                 "why": why},
-            });
-            chunked::declare(&mut hello["capabilities"]);
-            if let Some(name) = message.get("adapter") {
-                hello["name"] = name.clone();
-            }
-            Some(hello)
-        }
-        Some("verify") => {
-            let judged = panic::catch_unwind(AssertUnwindSafe(|| judge(message)));
-            Some(match judged {
-                Ok(Ok((verdict, reason))) => json!({"type": "opinion", "id": id, "verdict": verdict, "reason": reason}),
-                Ok(Err(problem)) => json!({"type": "opinion", "id": id, "verdict": "n/a", "reason": problem}),
-                Err(_) => json!({"type": "opinion", "id": id, "verdict": "n/a", "reason": format!("{LIBRARY} panicked on this request")}),
-            })
-        }
-        Some("bye") => None,
-        other => Some(json!({"type": "result", "id": id, "status": "error",
-                             "reason": format!("unknown message type {other:?} (this adapter is a verifier)")})),
-    }
+fn capabilities() -> Value {
+    let (modes, why) = CLOCK.modes(); // presigned URLs need the server's clock (adapters/oracle-common, `clock`)
+    let mut capabilities = json!({"kind": "verifier", "algorithms": ["sigv4"], "modes": modes, "surfaces": ["single", "post-policy"],
+        "verifies": ["s3-header", "s3-path", "s3-post-form-signature"], "services": ["s3", "sts"], "why": why});
+    chunked::declare(&mut capabilities);
+    capabilities
 }
 
 fn main() {
     CLOCK.run_under_faketime();
-    panic::set_hook(Box::new(|info| eprintln!("panic: {info}")));
-    let stdin = io::stdin();
-    let mut stdout = io::stdout().lock();
-    for line in stdin.lock().lines() {
-        let Ok(line) = line else { break };
-        if line.trim().is_empty() {
-            continue;
-        }
-        let message: Value = serde_json::from_str(&line).unwrap_or_else(|e| json!({"type": "garbled", "error": e.to_string()}));
-        if message.get("type").and_then(Value::as_str) == Some("bye") {
-            break;
-        }
-        if let Some(out) = answer(&message) {
-            let _ = writeln!(stdout, "{out}");
-            let _ = stdout.flush();
-        }
-    }
+    ORACLE.serve(capabilities, judge);
 }

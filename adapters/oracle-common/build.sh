@@ -1,5 +1,7 @@
 #!/bin/sh
-# Build this oracle and copy its binary into <build_dir>/ (sh build.sh <build_dir>).
+# Build the Rust oracle in the working directory (the adapter's folder, e.g. adapters/s3s, as the
+# harness runs each manifest's build) and copy its binary into <build_dir>/:
+#   sh ../oracle-common/build.sh <build_dir>
 # Cargo's own cache lives in .build/target (shared by every build key, so a source change
 # recompiles only this crate); the committed Cargo.lock is used as is (--locked).
 set -eu
