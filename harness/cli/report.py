@@ -128,6 +128,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "folder. With several files, or a folder of run folders, the runs are merged into --out (default reports/merged; "
         "the inputs are never written): one column per adapter, or per adapter and library version (name@version) when "
         "an adapter appears with several versions.",
+        epilog="With more than one CPU the outputs are written by three processes once the inputs are merged (the "
+        "same files); SIGHARNESS_REPORT_PROCESSES=1 keeps it to one.",
     )
     p.add_argument("results", nargs="+", metavar="RESULTS.json",
                    help="results files; a folder means its results.json, or (merged) every */results.json under it")
