@@ -127,6 +127,10 @@ def _signed_names(signed: SignedRequest) -> frozenset[str] | None:
     from harness.reference.authorization import Authorization, MalformedAuthorization, is_sigv4
 
     auth = [v for n, v in signed.headers if n.lower() == "authorization"]
+    query = signed.parts()[3]
+    found = [unquote(v) for n, _, v in (p.partition("=") for p in query.split("&")) if n.lower() == "x-amz-signedheaders"]
+    if auth and found:  # both mechanisms: which list a verifier reads is its own choice
+        return None
     if len(auth) == 1 and is_sigv4(auth[0]):
         try:
             return frozenset(h.lower() for h in Authorization.parse(auth[0]).signed_headers)
@@ -134,8 +138,6 @@ def _signed_names(signed: SignedRequest) -> frozenset[str] | None:
             return None
     if auth:
         return None
-    query = signed.parts()[3]
-    found = [unquote(v) for n, _, v in (p.partition("=") for p in query.split("&")) if n.lower() == "x-amz-signedheaders"]
     return frozenset(found[0].lower().split(";")) if len(found) == 1 else None
 
 

@@ -98,6 +98,9 @@ def test_presigned_urls_read_their_signed_headers_from_the_query(check):
     other_accept = SignedRequest("GET", url, (base.headers[0], ("Accept", "*/*")))
     assert judged_form(base) == judged_form(plus_agent)  # User-Agent is not signed
     assert judged_form(base) != judged_form(other_accept)  # Accept is
+    # both mechanisms at once (a presigned URL that still carries an Authorization header): every header kept
+    both = SignedRequest("GET", url, base.headers + (AUTH,))
+    assert judged_form(both) != judged_form(SignedRequest("GET", url, both.headers + (("User-Agent", "curl/8"),)))
 
 
 def test_copies_judged_at_the_same_time_ask_once(check):
