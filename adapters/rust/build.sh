@@ -35,7 +35,9 @@ if [ -n "${SIGHARNESS_RUST_PATCH_AWS_SIGV4:-}" ]; then
             break
         done
     fi
-    exec cargo build --release \
+    # Without the token generators (Cargo.toml, feature `tokens`): only aws-sigv4 and the adapter are
+    # compiled again (9 s instead of 105 s: aws-sdk-rds depends on aws-sigv4).
+    exec cargo build --release --no-default-features \
         --manifest-path "$copy/Cargo.toml" \
         --target-dir "$build_dir/target" \
         --config "patch.crates-io.aws-sigv4.path=\"$patch_dir\""
