@@ -100,16 +100,16 @@ def _check_expires(values: dict[str, str], surface: tk.Surface, kind: str) -> No
         raise Rejected(f"X-Amz-Expires {text!r} is not a number of seconds up to {surface.max_expires} ({kind})")
 
 
-def _signature(url: str, headers: tuple[tuple[str, str], ...], rules: TokenServerRules, region: str, now: datetime) -> Verification:
+def _signature(checked: "CheckedRequest", rules: TokenServerRules) -> Verification:
     server = ServerRules(
         credentials=rules.credentials,
-        region=region,
-        service=tk.SURFACES[rules.kind].service,
-        now=now,
+        region=checked.region,
+        service=checked.service,
+        now=checked.now,
         payload="body",
         session_token=rules.session_token,
     )
-    return verify(SignedRequest("GET", url, headers), b"", server)
+    return verify(checked.request, b"", server)
 
 
 def _verify_database(token: str, rules: TokenServerRules) -> Verification:
@@ -133,8 +133,7 @@ def _verify_database(token: str, rules: TokenServerRules) -> Verification:
             raise Rejected(f"Action {values.get('Action')!r} is not {wanted!r}")
     _check_expires(values, surface, rules.kind)
     _check_signature_text(values.get("X-Amz-Signature"))
-    checked = _database_request(token, rules)
-    return _signature(checked.request.url, checked.request.headers, rules, checked.region, checked.now)
+    return _signature(_database_request(token, rules), rules)
 
 
 def _database_request(token: str, rules: TokenServerRules) -> "CheckedRequest":
@@ -190,18 +189,21 @@ def _verify_eks(token: str, rules: TokenServerRules) -> Verification:
         raise Rejected(f"client did not sign the {tk.CLUSTER_ID_HEADER} header in the pre-signed URL")
     _check_expires({"X-Amz-Expires": values.get("x-amz-expires", "")}, tk.SURFACES["eks"], "eks")
     _check_signature_text(values.get("x-amz-signature"))
-    try:
-        signed_at = datetime.strptime(values.get("x-amz-date", ""), "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
-    except ValueError:
-        raise Rejected("error parsing X-Amz-Date parameter") from None
+    signed_at = _eks_signed_at(values.get("x-amz-date", ""))
     if rules.now > signed_at + EKS_VALIDITY:
         raise Rejected("X-Amz-Date parameter is expired (15 minute expiration)")
     if rules.now < signed_at - EKS_VALIDITY:
         raise Rejected("X-Amz-Date is more than 15 minutes after the server's time")
     # STS applies its own 15-minute rule (checked above) instead of X-Amz-Expires, so the shared
     # verifier judges signature and scope at the signing time.
-    checked = _eks_request(url, host, rules, signed_at)
-    return _signature(checked.request.url, checked.request.headers, rules, checked.region, checked.now)
+    return _signature(_eks_request(url, host, rules, signed_at), rules)
+
+
+def _eks_signed_at(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise Rejected("error parsing X-Amz-Date parameter") from None
 
 
 def _eks_request(url: str, host: str, rules: TokenServerRules, signed_at: datetime) -> "CheckedRequest":
@@ -226,9 +228,8 @@ def checked_request(token: str, rules: TokenServerRules) -> CheckedRequest | Non
         if rules.kind != "eks":
             return _database_request(token, rules)
         url = decode_eks_token(token)
-        host = split_url(url)[1]
-        values = {k.lower(): v for k, v in cr.query_parameters(split_url(url)[3])}
-        signed_at = datetime.strptime(values.get("x-amz-date", ""), "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
-        return _eks_request(url, host, rules, signed_at)
-    except (Rejected, ValueError):
+        _, host, _, query = split_url(url)
+        values = {k.lower(): v for k, v in cr.query_parameters(query)}
+        return _eks_request(url, host, rules, _eks_signed_at(values.get("x-amz-date", "")))
+    except Rejected:
         return None
