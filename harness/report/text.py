@@ -65,9 +65,13 @@ class TokenShortener:
         self._pattern = None
 
     # -- rewriting
+    def _long_values(self) -> list[str]:
+        """The values replaced wherever they appear, longest first (at one place, the longest wins)."""
+        return sorted((v for v in self.values if len(v) >= _MIN_GLOBAL), key=len, reverse=True)
+
     def _global(self) -> re.Pattern[str] | None:
         if self._pattern is None:
-            long_values = sorted((v for v in self.values if len(v) >= _MIN_GLOBAL), key=len, reverse=True)
+            long_values = self._long_values()
             self._pattern = re.compile("|".join(re.escape(v) for v in long_values)) if long_values else None
         return self._pattern
 
@@ -188,9 +192,8 @@ def _shorten_named_one_pattern_at_a_time(text: str) -> str:
 def _shorten_everywhere(text: str, shortener: "TokenShortener") -> str:
     """Every long value found (`TokenShortener._global`'s alternation: at each place the longest value that
     starts there, then on after it), with `str.find` instead of the alternation, which is slow over 36 MB."""
-    values = sorted((v for v in shortener.values if len(v) >= _MIN_GLOBAL), key=len, reverse=True)
     hits = []
-    for value in values:
+    for value in shortener._long_values():
         at = text.find(value)
         while at != -1:
             hits.append((at, -len(value), value))
