@@ -125,10 +125,10 @@ def _signed_names(signed: SignedRequest) -> frozenset[str] | None:
     """The header names the request says it signed (Authorization or X-Amz-SignedHeaders); None when it
     says nothing clear, so that every header stays in the cache's name for it."""
     from harness.reference.authorization import Authorization, MalformedAuthorization, is_sigv4
+    from harness.reference.canonical import query_parameters
 
     auth = [v for n, v in signed.headers if n.lower() == "authorization"]
-    query = signed.parts()[3]
-    found = [unquote(v) for n, _, v in (p.partition("=") for p in query.split("&")) if n.lower() == "x-amz-signedheaders"]
+    found = [unquote(v) for n, v in query_parameters(signed.parts()[3]) if n.lower() == "x-amz-signedheaders"]
     if auth and found:  # both mechanisms: which list a verifier reads is its own choice
         return None
     if len(auth) == 1 and is_sigv4(auth[0]):
