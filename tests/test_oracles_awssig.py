@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from conftest import one_oracle, oracle_opinion, suite_or_skip
+from conftest import ROOT, one_oracle, oracle_opinion, suite_or_skip
 from harness import protocol
 from harness.model import Check, SignedRequest
 from harness.oracles import disagreements, received_text
@@ -142,8 +142,6 @@ def _token_check(case_id: str):
     from harness.compare import expected_for
     from harness.reference import tokens as tk
     from harness.surface_compare import judge_surface
-
-    from conftest import ROOT
 
     case = next(c for c in load_cases([ROOT / "cases" / "tokens"]).cases if c.id == case_id)
     check = Check(case, case.modes[0])
