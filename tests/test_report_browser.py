@@ -221,6 +221,38 @@ def test_large_report_stays_light(browser, tmp_path):
     assert _severe(browser) == []
 
 
+def test_score_table_of_many_columns_shows_its_first_rows(browser, tmp_path, monkeypatch):
+    """A score table longer than model.SCORES_SHOWN shows its first rows (the page of a version matrix opens a
+    second sooner); the button shows them all and back; sorting shows the first rows of the new order."""
+    from selenium.webdriver.common.by import By
+
+    from harness.report import model
+
+    monkeypatch.setattr(model, "SCORES_SHOWN", 2)
+    out = tmp_path / "capped"
+    report.write_all(question_results(), out)
+    _open(browser, (out / "index.html").as_uri())
+    shown = ("return Array.from(document.querySelectorAll('#scores-ranked tr[data-k]'))"
+             ".filter(tr => tr.getClientRects().length).map(tr => tr.getAttribute('data-k'))")
+    every = "return Array.from(document.querySelectorAll('#scores-ranked tr[data-k]')).map(tr => tr.getAttribute('data-k'))"
+    ranked = browser.execute_script(every)
+    assert len(ranked) > 2 and browser.execute_script(shown) == ranked[:2]
+    button = browser.find_element(By.ID, "scores-all")
+    assert button.text == f"Show all {len(ranked)} adapters"
+    browser.execute_script("arguments[0].click()", button)
+    assert browser.execute_script(shown) == ranked and button.text == "Show the first 2"
+    browser.execute_script("arguments[0].click()", button)
+    browser.execute_script("document.querySelector('#scores button.sort[data-col=\"1\"]').click()")  # by name, A to Z
+    by_name = browser.execute_script(every)
+    assert by_name == browser.execute_script(  # A to Z, an adapter that did not run last
+        "var rows = Array.from(document.querySelectorAll('#scores-ranked tr[data-k]')), key = tr => tr.getAttribute('data-k');"
+        "var ran = rows.filter(tr => !tr.classList.contains('unavailable')).map(key).sort((a, b) => a.localeCompare(b));"
+        "return ran.concat(rows.filter(tr => tr.classList.contains('unavailable')).map(key));")
+    assert by_name[:2] != ranked[:2]  # the sort brought other rows to the top ...
+    assert browser.execute_script(shown) == by_name[:2]  # ... and those are the ones shown
+    assert _severe(browser) == []
+
+
 @pytest.fixture(scope="module")
 def question_url(tmp_path_factory) -> str:
     out = tmp_path_factory.mktemp("question-report")

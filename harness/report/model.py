@@ -40,6 +40,10 @@ KINDS = tuple(k.name for k in verdicts.FAIL_KINDS)
 MISSING = verdicts.MISSING.letter
 STAGES = ("canonical_request", "string_to_sign", "signature", "signed_request")
 SYMBOL = verdicts.page_data()["symbols"]
+# the score table shows this many ranked adapters until asked for all: a merged report of a version matrix has
+# hundreds of columns, and laying out a table of hundreds of rows at the top of the page held its opening up
+# by about a second (docs/performance.md); a full run's columns all fit
+SCORES_SHOWN = 60
 MEANING = verdicts.page_data()["meaning"]
 
 
@@ -528,4 +532,4 @@ def _body_size(body_b64: str) -> int:
     return max(0, len(text) * 3 // 4 - text.count("=", len(text) - 2))
 
 
-__all__ = ["build", "STATUSES", "SYMBOL", "MEANING", "SCORE_FORMULA", "percent"]
+__all__ = ["build", "STATUSES", "SCORES_SHOWN", "SYMBOL", "MEANING", "SCORE_FORMULA", "percent"]

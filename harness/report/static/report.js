@@ -622,12 +622,20 @@
         var kx = key(x), ky = key(y), d = typeof kx === "number" && typeof ky === "number" ? kx - ky : String(kx).localeCompare(String(ky));
         return desc ? -d : d;
       });
-      rows.forEach(function (tr) {
+      var shown = Number(body.getAttribute("data-shown"));
+      rows.forEach(function (tr, i) {
         var why = tr.nextElementSibling && tr.nextElementSibling.classList.contains("unavailable-why") ? tr.nextElementSibling : null;
+        tr.classList.toggle("more", i >= shown);  // the first rows of the new order are the ones shown
         body.append(tr);
         if (why) body.append(why);
       });
     });
+  });
+  // a capped score table (hundreds of columns) shows its first rows until asked for all of them
+  var scoresAll = byId("scores-all");
+  if (scoresAll) scoresAll.addEventListener("click", function () {
+    var capped = byId("scores-ranked").classList.toggle("capped");
+    scoresAll.textContent = scoresAll.getAttribute(capped ? "data-all" : "data-first");
   });
   document.querySelectorAll("[data-topic]").forEach(function (b) {
     if (b.tagName !== "BUTTON") return;
