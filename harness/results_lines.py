@@ -23,11 +23,16 @@ from typing import Any
 from harness.results_shape import MAX_DEPTH, MAX_NUMBER, depth, row_problem, shape_problem
 
 ROWS_START = b'\n"results":[\n'  # between the head and the first row
+ROWS_END = b"\n]}\n"  # after the last row
 TIMINGS = (("elapsed_ns", b'"elapsed_ns":'), ("duration_ms", b'"duration_ms":'))  # what differs between runs
 _NUMBER_TEXT = re.compile(rb"-?[0-9][0-9.eE+-]*")
 _NAMED = {name: key for name, key in TIMINGS}
 _DURATION_AT_END = re.compile(rb',"duration_ms":(-?[0-9][0-9.eE+-]*)\}')
 _ELAPSED_BEFORE = re.compile(rb',"elapsed_ns":(-?[0-9][0-9.eE+-]*)')
+_TAIL = re.compile(rb',"elapsed_ns":(-?[0-9][0-9.eE+-]*),"duration_ms":(-?[0-9][0-9.eE+-]*)\}')
+_MS_TAIL = re.compile(rb',"duration_ms":(-?[0-9][0-9.eE+-]*)\}')
+_BOTH, _MS_ONLY = ((1, "elapsed_ns"), (2, "duration_ms")), ((1, "duration_ms"),)  # (group, name) of each tail
+_TAIL_MAX = 112  # the longest such tail looked for (two numbers of up to 40 characters)
 ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")  # a lone surrogate kept as text (json_safe)
 ESCAPED_SURROGATE_BYTES = re.compile(ESCAPED_SURROGATE.pattern.encode())
 # a JSON number (after ':', '[' or ',', not inside a string's hex digits) with an exponent of 3+ digits
@@ -60,6 +65,9 @@ class RowReader:
     (never handed out: each row read is its own copy, its nested values shared)."""
 
     parsed: dict[bytes, dict[str, Any]] = field(default_factory=dict)
+    # rows whose line ends with both timings, as this version writes them: the text before them -> the row
+    tailed: dict[bytes, dict[str, Any]] = field(default_factory=dict)
+    ms_tailed: dict[bytes, dict[str, Any]] = field(default_factory=dict)  # ... ending with the wall time alone
     rows_read: int = 0
 
     def read(self, raw: bytes) -> tuple[dict[str, Any], list[tuple[int, int]]] | None:
@@ -81,28 +89,44 @@ class RowReader:
         if shape_problem({**head, "results": []}) or depth(head) > MAX_DEPTH:
             raise NotTaken
         start = cut + len(ROWS_START)
-        lines = raw[start:].split(b"\n")
-        if len(lines) < 2 or lines[-1] != b"" or lines[-2] != b"]}":
+        if not raw.endswith(ROWS_END, start - 1):
             raise NotTaken
-        lines = lines[:-2]
-        if lines == [b""]:
-            lines = []
+        # rows are separated by ",\n" (a row's text holds no raw line break: JSON escapes it; a file laid out
+        # otherwise gives a piece that does not parse, and the careful reader takes the file)
+        region = raw[start:len(raw) - len(ROWS_END)]
+        bodies = region.split(b",\n") if region else []
         rows: list[dict[str, Any]] = []
         spans: list[tuple[int, int]] = []
         offset = start
-        last = len(lines) - 1
-        for index, line in enumerate(lines):
-            body = line if index == last else line[:-1]
-            if index != last and line[-1:] != b",":
-                raise NotTaken
+        row = self._row
+        for index, body in enumerate(bodies):
             spans.append((offset, len(body)))
-            offset += len(line) + 1
-            rows.append(self._row(index, body))
+            offset += len(body) + 2
+            rows.append(row(index, body))
         self.rows_read += len(rows)
         head["results"] = rows
         return head, spans
 
     def _row(self, index: int, body: bytes) -> dict[str, Any]:
+        # as this version writes rows: the line ends with its timings (both, or the wall time alone: a wire row),
+        # so the text before them is the key
+        at = body.rfind(b',"elapsed_ns":', len(body) - _TAIL_MAX)
+        tail = _TAIL.fullmatch(body, at) if at > 0 else None
+        if tail is not None:
+            kept, names = self.tailed, _BOTH
+        else:
+            at = body.rfind(b',"duration_ms":', len(body) - _TAIL_MAX)
+            tail = _MS_TAIL.fullmatch(body, at) if at > 0 else None
+            kept, names = self.ms_tailed, _MS_ONLY
+        if tail is not None:
+            key = body[:at]
+            shared = kept.get(key)
+            if shared is None:
+                return self._first(index, body, key, [(tail.start(n), tail.end(n), name) for n, name in names], kept)
+            row = shared.copy()
+            for n, name in names:
+                row[name] = _number(tail.group(n))
+            return row
         if b"\0" in body:
             raise NotTaken  # (not JSON; and the key below joins the text's parts with NUL)
         found = _timings_at_end(body)
@@ -116,13 +140,14 @@ class RowReader:
         key = b"\0".join(parts)  # the row's text without its timing values
         shared = self.parsed.get(key)
         if shared is None:
-            return self._first(index, body, key, found)
+            return self._first(index, body, key, found, self.parsed)
         row = shared.copy()
         for begin, end, name in found:
             row[name] = _number(body[begin:end])
         return row
 
-    def _first(self, index: int, body: bytes, key: bytes, found: list[tuple[int, int, str]]) -> dict[str, Any]:
+    def _first(self, index: int, body: bytes, key: bytes, found: list[tuple[int, int, str]],
+               kept: dict[bytes, dict[str, Any]]) -> dict[str, Any]:
         """A row not seen before: parsed and checked; kept for its like only when the timing values cut out of
         its text are its own (each named once in the text, at the top level)."""
         if (b"\\ud" in body or b"\\uD" in body) and ESCAPED_SURROGATE_BYTES.search(body):
@@ -133,7 +158,7 @@ class RowReader:
             raise NotTaken
         if all(body.count(_NAMED[name]) == 1 and name in row
                and row[name] == _number(body[begin:end]) for begin, end, name in found):
-            self.parsed[key] = row
+            kept[key] = row
             return row.copy()
         return row
 

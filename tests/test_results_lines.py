@@ -117,3 +117,27 @@ def test_rows_of_earlier_files_read_the_same_either_way(tmp_path):
     raw = path.read_bytes()
     quick = RowReader().read(raw)
     assert quick is not None and quick[0] == _careful(path, raw)
+
+
+def test_rows_with_the_wall_time_alone_share_their_values_too(tmp_path):
+    """A wire row ends with its duration_ms alone; read in two runs, its values are one object."""
+    def wire_row(ms: float) -> dict:
+        row = _row("x+c", ms, 0, wire={"client": "c", "status": 200})
+        del row["elapsed_ns"]
+        return row
+    one = _write(tmp_path, "one.json", [wire_row(1.5)])
+    two = _write(tmp_path, "two.json", [wire_row(7.25)])
+    reader = RowReader()
+    a = read_results(one, reader)[0]["results"][0]
+    b = read_results(two, reader)[0]["results"][0]
+    assert a == wire_row(1.5) and b == wire_row(7.25) and a["wire"] is b["wire"]
+
+
+def test_a_row_without_elapsed_ns_is_not_a_copy_of_one_with_it(tmp_path):
+    """The same text before the timings, once with both timings and once with the wall time alone: two rows."""
+    both = _row("x", 1.0, 5)
+    alone = _row("x", 2.0, 0)
+    del alone["elapsed_ns"]
+    path = _write(tmp_path, "mixed.json", [both, alone])
+    rows = read_results(path, RowReader())[0]["results"]
+    assert rows == [both, alone] and "elapsed_ns" not in rows[1]
