@@ -369,25 +369,25 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
     good_letters = {LETTER[s] for s in verdicts.JUDGED if verdicts.is_good(s)}
     tallied: Counter = Counter()  # (adapter, topic, surface, status, kind) -> checks; folded into the tallies below
     error_letter = LETTER[verdicts.ERROR]
+    width = len(order)
+    not_ran = (MISSING, LETTER[verdicts.UNSUPPORTED])
     for cid in case_ids:
         topic = topic_of(cid, cases_in[cid])
         surface = surface_by_case[cid]
         case_in = cases_in.get(cid)
         for mode in modes_of(cid):
             by_adapter = checks.get((cid, mode), {})
-            letters, rr, details = [], [], []
+            # a merge of a version matrix leaves most cells of a check empty: only the columns with a row are
+            # visited, in the columns' order (the string tables are filled in that order)
+            letters, rr, details = [MISSING] * width, [0] * width, [0] * width
             changed_at = None
-            for key in order:
-                row = by_adapter.get(key)
-                if row is None:
-                    letters.append(MISSING)
-                    rr.append(0)
-                    details.append(0)
-                    continue
+            for key in sorted(by_adapter, key=col.__getitem__):
+                row = by_adapter[key]
+                at = col[key]
                 status = row.get("status", "error")
                 kind = verdicts.fail_kind(row, case_in) if status == verdicts.FAIL else None
-                letters.append(KIND_LETTER[kind] if kind else LETTER.get(status, error_letter))
-                rr.append(reasons(row.get("reason") or ""))
+                letters[at] = KIND_LETTER[kind] if kind else LETTER.get(status, error_letter)
+                rr[at] = reasons(row.get("reason") or "")
                 tallied[(key, topic, surface, status, kind)] += 1
                 hs = state.get((cid, mode, key))
                 hist = None
@@ -395,8 +395,8 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
                     hist = [hs.since, hs.previous, hs.first_seen]
                     if hs.previous is not None and (changed_at is None or hs.since > changed_at):
                         changed_at = hs.since
-                details.append(cell(row, hist))
-            ran = [s for s in letters if s not in (MISSING, LETTER[verdicts.UNSUPPORTED])]
+                details[at] = cell(row, hist)
+            ran = [s for s in letters if s not in not_ran]
             passed = sum(1 for s in ran if s in good_letters)  # good, as the score counts it
             kind = "n/a" if not ran else "all" if passed == len(ran) else "none" if passed == 0 else "some"
             agreement[kind] += 1
