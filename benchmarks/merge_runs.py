@@ -3,6 +3,7 @@ report: wall time, CPU time and peak resident memory of `sigharness report RUN1 
 measured in a child process, then how long the merged page takes to open in headless Chromium.
 
     PYTHONPATH=. python benchmarks/merge_runs.py reports/latest/results.json [--runs 8] [--repeat 3] [--no-browser] [--phases]
+        [--rows 12500] [--signers-only]
 
 The eight inputs are copies of one full run, each with other library versions (so every adapter gets
 one column per copy, as in a version matrix), its own timings in every row and 2 % of its rows with
@@ -45,12 +46,18 @@ def load() -> str:
     return f"load {os.getloadavg()[0]:.1f}"
 
 
-def copies(source: Path, runs: int, folder: Path, changed: float = 0.02, rows: int | None = None) -> list[Path]:
+def copies(source: Path, runs: int, folder: Path, changed: float = 0.02, rows: int | None = None,
+           signers_only: bool = False) -> list[Path]:
     """`runs` copies of one run, each as another run of other library versions would differ: every row's
     timings measured anew (duration_ms and elapsed_ns vary by up to 30 %), and a share `changed` of the
     rows with another verdict text (what a new library version changes). `rows`: a run of that many rows,
-    every n-th row of the source (the full run of the issue's day had 12,920 checks: eight made ~100,000)."""
+    every n-th row of the source (the full run of the issue's day had 12,920 checks: eight made ~100,000).
+    `signers_only`: without the wire stage's rows and columns (ADAPTER+CLIENT), as `run --no-send` writes a
+    run and as the issue's full runs were (20 columns each then)."""
     data = load_results(source)
+    if signers_only:
+        data["results"] = [row for row in data["results"] if "wire" not in row and "+" not in row["adapter"]]
+        data["adapters"] = {name: info for name, info in data["adapters"].items() if "+" not in name}
     if rows and rows < len(data["results"]):
         step = len(data["results"]) / rows
         data["results"] = [data["results"][int(i * step)] for i in range(rows)]
@@ -187,6 +194,8 @@ def main() -> None:
     parser.add_argument("--no-browser", action="store_true")
     parser.add_argument("--changed", type=float, default=0.02, help="share of rows each copy changes (default 0.02)")
     parser.add_argument("--rows", type=int, help="runs of this many rows (every n-th row of RESULTS): 12500 makes eight runs ~100,000 checks")
+    parser.add_argument("--signers-only", action="store_true",
+                        help="leave out the wire stage's rows and columns (ADAPTER+CLIENT), as `run --no-send` writes a run")
     parser.add_argument("--phases", action="store_true", help="also time each step of the command, one by one")
     parser.add_argument("--child", nargs="+", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child-phases", choices=("with-shortening", "without-shortening"), help=argparse.SUPPRESS)
@@ -199,14 +208,15 @@ def main() -> None:
         child(args.child[:-1], args.child[-1])
         return
     if args.prepare:
-        paths = copies(args.results, args.runs, args.prepare, args.changed, args.rows)
+        paths = copies(args.results, args.runs, args.prepare, args.changed, args.rows, args.signers_only)
         print(json.dumps({"checks": len(load_results(paths[0])["results"]), "paths": list(map(str, paths))}))
         return
     me = [sys.executable, __file__, str(args.results)]
     with tempfile.TemporaryDirectory(prefix="sigharness-merge-") as tmp:
         folder = Path(tmp)
         prepared = json.loads(subprocess.run(me + ["--runs", str(args.runs), "--changed", str(args.changed)]
-                                             + (["--rows", str(args.rows)] if args.rows else []) + ["--prepare", str(folder)], check=True,
+                                             + (["--rows", str(args.rows)] if args.rows else [])
+                                             + (["--signers-only"] if args.signers_only else []) + ["--prepare", str(folder)], check=True,
                                              capture_output=True, text=True).stdout)
         checks, paths, size = prepared["checks"], prepared["paths"], args.results.stat().st_size
         print(f"{args.results}: {size / len(load_results(args.results)['results']):.0f} bytes per check ({size / 1e6:.1f} MB); "
