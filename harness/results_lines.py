@@ -107,7 +107,7 @@ class RowReader:
             offset += len(body) + 2
             # the common row, inline (a call per row cost more than the rest): both timings at the end, plain
             # numbers, and a row seen before; every other row is `_row`'s
-            at = body.rfind(b',"elapsed_ns":', len(body) - _TAIL_MAX)
+            at = body.rfind(b',"elapsed_ns":', max(0, len(body) - _TAIL_MAX))
             tail = _PLAIN_TAIL.fullmatch(body, at) if at > 0 else None
             shared = like(body[:at]) if tail is not None else None
             if shared is not None:
@@ -124,12 +124,12 @@ class RowReader:
     def _row(self, index: int, body: bytes) -> dict[str, Any]:
         # as this version writes rows: the line ends with its timings (both, or the wall time alone: a wire row),
         # so the text before them is the key
-        at = body.rfind(b',"elapsed_ns":', len(body) - _TAIL_MAX)
+        at = body.rfind(b',"elapsed_ns":', max(0, len(body) - _TAIL_MAX))
         tail = _TAIL.fullmatch(body, at) if at > 0 else None
         if tail is not None:
             kept, names = self.tailed, _BOTH
         else:
-            at = body.rfind(b',"duration_ms":', len(body) - _TAIL_MAX)
+            at = body.rfind(b',"duration_ms":', max(0, len(body) - _TAIL_MAX))
             tail = _MS_TAIL.fullmatch(body, at) if at > 0 else None
             kept, names = self.ms_tailed, _MS_ONLY
         if tail is not None:
