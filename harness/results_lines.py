@@ -27,8 +27,6 @@ ROWS_END = b"\n]}\n"  # after the last row
 TIMINGS = (("elapsed_ns", b'"elapsed_ns":'), ("duration_ms", b'"duration_ms":'))  # what differs between runs
 _NUMBER_TEXT = re.compile(rb"-?[0-9][0-9.eE+-]*")
 _NAMED = {name: key for name, key in TIMINGS}
-_DURATION_AT_END = re.compile(rb',"duration_ms":(-?[0-9][0-9.eE+-]*)\}')
-_ELAPSED_BEFORE = re.compile(rb',"elapsed_ns":(-?[0-9][0-9.eE+-]*)')
 _TAIL = re.compile(rb',"elapsed_ns":(-?[0-9][0-9.eE+-]*),"duration_ms":(-?[0-9][0-9.eE+-]*)\}')
 # ... with plain numbers: an integer of at most 18 digits and a decimal fraction with at most 15 before the point
 # (both under MAX_NUMBER; int and float, as json.loads reads them)
@@ -64,13 +62,14 @@ class NotTaken(Exception):
 @dataclass
 class RowReader:
     """Parses rows once per distinct text (timings left out), across every file it reads; keep one for the
-    inputs of one merge. `parsed`: a row's text without its timing values -> the row as parsed
-    (never handed out: each row read is its own copy, its nested values shared)."""
+    inputs of one merge. Each table maps a row's text without its timing values to the row as parsed (never
+    handed out: each row read is its own copy, its nested values shared)."""
 
-    parsed: dict[bytes, dict[str, Any]] = field(default_factory=dict)
     # rows whose line ends with both timings, as this version writes them: the text before them -> the row
     tailed: dict[bytes, dict[str, Any]] = field(default_factory=dict)
     ms_tailed: dict[bytes, dict[str, Any]] = field(default_factory=dict)  # ... ending with the wall time alone
+    # rows of earlier versions, their timings elsewhere in the line: the text around them, joined with NUL
+    parsed: dict[bytes, dict[str, Any]] = field(default_factory=dict)
     rows_read: int = 0
 
     def read(self, raw: bytes) -> tuple[dict[str, Any], list[tuple[int, int]]] | None:
@@ -143,9 +142,7 @@ class RowReader:
             return row
         if b"\0" in body:
             raise NotTaken  # (not JSON; and the key below joins the text's parts with NUL)
-        found = _timings_at_end(body)
-        if found is None:
-            found = _timings_anywhere(body)
+        found = _timings_anywhere(body)  # (the timings are not at the end: a file of an earlier version)
         parts, position = [], 0
         for begin, end, _ in found:
             parts.append(body[position:begin])
@@ -175,21 +172,6 @@ class RowReader:
             kept[key] = row
             return row.copy()
         return row
-
-
-def _timings_at_end(body: bytes) -> list[tuple[int, int, str]] | None:
-    """(start, end, name) of the timing values a row's line ends with, as this version writes rows
-    (`...,"elapsed_ns":N,"duration_ms":F}`, or the wall time alone), found from the end; None otherwise."""
-    at = body.rfind(b',"duration_ms":', max(0, len(body) - 48))
-    ms = _DURATION_AT_END.fullmatch(body, at) if at > 0 else None
-    if ms is None:
-        return None
-    found = [(ms.start(1), ms.end(1), "duration_ms")]
-    before = body.rfind(b',"elapsed_ns":', max(0, at - 48), at)
-    ns = _ELAPSED_BEFORE.fullmatch(body, before, at) if before > 0 else None
-    if ns is not None:
-        found.insert(0, (ns.start(1), ns.end(1), "elapsed_ns"))
-    return found
 
 
 def _timings_anywhere(body: bytes) -> list[tuple[int, int, str]]:
