@@ -138,11 +138,11 @@ def shorten_tokens_in_json(text: str) -> str:
         return _shorten_named_one_pattern_at_a_time(text)
     shortener = TokenShortener()
     for _, _, _, value, _ in found:
-        shortener._add(json.loads(f'"{value}"') if "\\" in value else value)
+        shortener._add(_json_string(value))
     pieces, position = [], 0
     for start, end, before, value, after in found:
         pieces.append(text[position:start])
-        pieces.append(text[start:end] if "…[" in value else before + short_token(value.strip()) + after)
+        pieces.append(_named_replacement(text[start:end], before, value, after))
         position = end
     pieces.append(text[position:])
     return _shorten_everywhere("".join(pieces), shortener)
@@ -172,14 +172,10 @@ def _shorten_named_one_pattern_at_a_time(text: str) -> str:
     shortener = TokenShortener()
     for pattern in (_JSON_HEADER_LINE, _JSON_QUERY_PARAM, _JSON_HEADER_PAIR):
         for m in pattern.finditer(text):
-            value = m.group(2)
-            if "\\" in value:
-                value = json.loads(f'"{value}"')
-            shortener._add(value)
+            shortener._add(_json_string(m.group(2)))
 
     def short(m: re.Match[str]) -> str:
-        value = m.group(2)
-        return m.group(0) if "…[" in value else m.group(1) + short_token(value.strip()) + (m.group(3) if m.lastindex == 3 else "")
+        return _named_replacement(m.group(0), m.group(1), m.group(2), m.group(3) if m.lastindex == 3 else "")
 
     for pattern in _JSON_NAMED:
         text = pattern.sub(short, text)
@@ -187,6 +183,17 @@ def _shorten_named_one_pattern_at_a_time(text: str) -> str:
     if everywhere is not None:
         text = everywhere.sub(lambda m: short_token(m.group(0)), text)
     return text
+
+
+def _json_string(value: str) -> str:
+    """A token as it appears inside a JSON string, as its text (escapes read)."""
+    return json.loads(f'"{value}"') if "\\" in value else value
+
+
+def _named_replacement(whole: str, before: str, value: str, after: str) -> str:
+    """What a named token's match (`whole`: `before`, the value, `after`) becomes: the value shortened, or the
+    match as it is when the value is shortened already."""
+    return whole if "…[" in value else before + short_token(value.strip()) + after
 
 
 def _shorten_everywhere(text: str, shortener: "TokenShortener") -> str:
