@@ -175,7 +175,7 @@ def _merge(inputs: list[tuple[str, dict[str, Any]]], origins: Origins | None = N
         "case_errors": case_errors,
         # ordered by case, mode and column (grouped by check first: sorting ~100,000 rows by a key of three
         # texts cost more than the rest of the merge)
-        "results": [check_rows[key] for check in sorted(by_check) for check_rows in (by_check[check],) for key in sorted(check_rows)],
+        "results": [check_rows[key] for _, check_rows in sorted(by_check.items()) for key in sorted(check_rows)],
     }
     if bench:
         out["bench"] = bench
