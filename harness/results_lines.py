@@ -32,6 +32,7 @@ _TAIL = re.compile(rb',"elapsed_ns":(-?[0-9][0-9.eE+-]*),"duration_ms":(-?[0-9][
 # (both under MAX_NUMBER; int and float, as json.loads reads them)
 _PLAIN_TAIL = re.compile(rb',"elapsed_ns":([0-9]{1,18}),"duration_ms":([0-9]{1,15}\.[0-9]{1,17})\}')
 _MS_TAIL = re.compile(rb',"duration_ms":(-?[0-9][0-9.eE+-]*)\}')
+_PLAIN_MS_TAIL = re.compile(rb',"duration_ms":([0-9]{1,15}\.[0-9]{1,17})\}')  # ... the wall time alone, a plain number
 _BOTH, _MS_ONLY = ((1, "elapsed_ns"), (2, "duration_ms")), ((1, "duration_ms"),)  # (group, name) of each tail
 _TAIL_MAX = 112  # the longest such tail looked for (two numbers of up to 40 characters)
 ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")  # a lone surrogate kept as text (json_safe)
@@ -100,22 +101,34 @@ class RowReader:
         rows: list[dict[str, Any]] = []
         spans: list[tuple[int, int]] = []
         offset = start
-        row_of, add_row, add_span, like = self._row, rows.append, spans.append, self.tailed.get
+        row_of, add_row, add_span, like, ms_like = self._row, rows.append, spans.append, self.tailed.get, self.ms_tailed.get
         for index, body in enumerate(bodies):
             add_span((offset, len(body)))
             offset += len(body) + 2
-            # the common row, inline (a call per row cost more than the rest): both timings at the end, plain
-            # numbers, and a row seen before; every other row is `_row`'s
-            at = body.rfind(b',"elapsed_ns":', max(0, len(body) - _TAIL_MAX))
-            tail = _PLAIN_TAIL.fullmatch(body, at) if at > 0 else None
-            shared = like(body[:at]) if tail is not None else None
-            if shared is not None:
-                row = shared.copy()
-                row["elapsed_ns"] = int(tail[1])  # type: ignore[index]
-                row["duration_ms"] = float(tail[2])  # type: ignore[index]
-                add_row(row)
-            else:
-                add_row(row_of(index, body))
+            # the common rows, inline (a call per row cost more than the rest): a row seen before whose line ends
+            # with both timings, or (no elapsed_ns near its end: unsupported and wire rows) with the wall time
+            # alone, as plain numbers -- what `_row` finds for them, sooner; every other row is `_row`'s
+            window = max(0, len(body) - _TAIL_MAX)
+            at = body.rfind(b',"elapsed_ns":', window)
+            if at > 0:
+                tail = _PLAIN_TAIL.fullmatch(body, at)
+                shared = like(body[:at]) if tail is not None else None
+                if shared is not None:
+                    row = shared.copy()
+                    row["elapsed_ns"] = int(tail[1])  # type: ignore[index]
+                    row["duration_ms"] = float(tail[2])  # type: ignore[index]
+                    add_row(row)
+                    continue
+            elif at < 0:
+                at = body.rfind(b',"duration_ms":', window)
+                tail = _PLAIN_MS_TAIL.fullmatch(body, at) if at > 0 else None
+                shared = ms_like(body[:at]) if tail is not None else None
+                if shared is not None:
+                    row = shared.copy()
+                    row["duration_ms"] = float(tail[1])  # type: ignore[index]
+                    add_row(row)
+                    continue
+            add_row(row_of(index, body))
         self.rows_read += len(rows)
         head["results"] = rows
         return head, spans

@@ -141,3 +141,15 @@ def test_a_row_without_elapsed_ns_is_not_a_copy_of_one_with_it(tmp_path):
     path = _write(tmp_path, "mixed.json", [both, alone])
     rows = read_results(path, RowReader())[0]["results"]
     assert rows == [both, alone] and "elapsed_ns" not in rows[1]
+
+
+def test_a_wire_row_seen_before_with_a_huge_wall_time_is_refused(tmp_path):
+    """A row like one read before, with the wall time alone and a number past the limit: refused, not copied."""
+    rows = [_row("x+c", 1.0, 0), _row("x+c", 1.0, 0)]
+    for row in rows:
+        del row["elapsed_ns"]
+    path = _write(tmp_path, "huge3.json", rows)
+    text = path.read_text().replace('"duration_ms":1.0}\n]}', '"duration_ms":1234567890123456789.5}\n]}')
+    path.write_text(text)
+    with pytest.raises(ValueError, match=r"results\[1\]\.duration_ms is a number"):
+        load_results(path)
