@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from json.decoder import scanstring
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,7 @@ _PLAIN_TAIL = re.compile(rb',"elapsed_ns":([0-9]{1,18}),"duration_ms":([0-9]{1,1
 _MS_TAIL = re.compile(rb',"duration_ms":(-?[0-9][0-9.eE+-]*)\}')
 _PLAIN_MS_TAIL = re.compile(rb',"duration_ms":([0-9]{1,15}\.[0-9]{1,17})\}')  # ... the wall time alone, a plain number
 _BOTH, _MS_ONLY = ((1, "elapsed_ns"), (2, "duration_ms")), ((1, "duration_ms"),)  # (group, name) of each tail
+_HEAD_SHARED = 4096  # a head's value of at least this many characters is kept for the next file's head
 _TAIL_MAX = 112  # the longest such tail looked for (two numbers of up to 40 characters)
 ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")  # a lone surrogate kept as text (json_safe)
 ESCAPED_SURROGATE_BYTES = re.compile(ESCAPED_SURROGATE.pattern.encode())
@@ -71,26 +73,22 @@ class RowReader:
     ms_tailed: dict[bytes, dict[str, Any]] = field(default_factory=dict)  # ... ending with the wall time alone
     # rows of earlier versions, their timings elsewhere in the line: the text around them, joined with NUL
     parsed: dict[bytes, dict[str, Any]] = field(default_factory=dict)
+    # large values of the heads read (cases, checks): key -> (the value's text, the value as parsed and checked)
+    heads: dict[str, tuple[str, Any]] = field(default_factory=dict)
     rows_read: int = 0
 
     def read(self, raw: bytes) -> tuple[dict[str, Any], list[tuple[int, int]]] | None:
         """(the document, where each row's text lies in `raw` as (byte offset, length)), or None."""
         try:
             return self._read(raw)
-        except (NotTaken, ValueError, RecursionError):
+        except (NotTaken, ValueError, RecursionError, IndexError):  # (IndexError: a head cut short)
             return None
 
     def _read(self, raw: bytes) -> tuple[dict[str, Any], list[tuple[int, int]]]:
         cut = raw.find(ROWS_START)
         if cut < 1 or raw[cut - 1:cut] != b"," or ESCAPED_SURROGATE_BYTES.search(raw, 0, cut):
             raise NotTaken
-        head_text = raw[:cut - 1] + b"}"
-        head = json.loads(head_text, parse_constant=no_constant,
-                          parse_float=finite if _BIG_EXPONENT_BYTES.search(head_text) else None)
-        if not isinstance(head, dict) or head.get("version") != 2 or "results" in head:
-            raise NotTaken  # version 1 is converted by the careful reader; a second "results" key is no row list
-        if shape_problem({**head, "results": []}) or depth(head) > MAX_DEPTH:
-            raise NotTaken
+        head = self._head(raw[:cut - 1] + b"}")
         start = cut + len(ROWS_START)
         if not raw.endswith(ROWS_END, start - 1):
             raise NotTaken
@@ -132,6 +130,53 @@ class RowReader:
         self.rows_read += len(rows)
         head["results"] = rows
         return head, spans
+
+    def _head(self, text: bytes) -> dict[str, Any]:
+        """The head (everything but the rows), checked. Its top-level values are read one by one, and a large
+        one whose text is the same as in a file read before (the cases and the checks' expectations of runs
+        of one corpus) is that file's value, already checked, instead of being parsed and checked again."""
+        head_text = text.decode("utf-8")
+        decoder = json.JSONDecoder(parse_constant=no_constant, parse_float=finite if _BIG_EXPONENT_BYTES.search(text) else None)
+        head: dict[str, Any] = {}
+        seen: set[str] = set()  # keys whose value is one read before
+        fresh: dict[str, tuple[str, Any]] = {}
+        # as `dumps` writes a head: `{"key":value,...}` without spaces; anything else is the careful reader's
+        if not head_text.startswith('{"'):
+            raise NotTaken
+        at, end = 1, len(head_text) - 1
+        while True:
+            if head_text[at] != '"':
+                raise NotTaken
+            key, at = scanstring(head_text, at + 1)
+            if head_text[at] != ":":
+                raise NotTaken
+            at += 1
+            known = self.heads.get(key)
+            if known is not None and head_text.startswith(known[0], at):  # an object's text ends where it closes
+                head[key] = known[1]
+                at += len(known[0])
+                seen.add(key)
+            else:
+                value, stop = decoder.raw_decode(head_text, at)
+                if stop - at >= _HEAD_SHARED and type(value) in (dict, list):
+                    fresh[key] = (head_text[at:stop], value)
+                head[key] = value
+                seen.discard(key)  # (a key named twice: the last value counts, as json.loads reads it)
+                at = stop
+            if head_text[at] == "," and at < end:
+                at += 1
+            elif head_text[at] == "}" and at == end:
+                break
+            else:
+                raise NotTaken
+        if head.get("version") != 2 or "results" in head:
+            raise NotTaken  # version 1 is converted by the careful reader; a second "results" key is no row list
+        # a value read before passed these checks at the same place in its file's head
+        checked = {key: (type(value)() if key in seen else value) for key, value in head.items()}
+        if shape_problem({**checked, "results": []}) or depth(checked) > MAX_DEPTH:
+            raise NotTaken
+        self.heads.update(fresh)  # kept only once its head passed
+        return head
 
     def _row(self, index: int, body: bytes) -> dict[str, Any]:
         # as this version writes rows: the line ends with its timings (both, or the wall time alone: a wire row),

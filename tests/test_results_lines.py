@@ -153,3 +153,41 @@ def test_a_wire_row_seen_before_with_a_huge_wall_time_is_refused(tmp_path):
     path.write_text(text)
     with pytest.raises(ValueError, match=r"results\[1\]\.duration_ms is a number"):
         load_results(path)
+
+
+def _cases(n: int = 200) -> dict:
+    """A head value long enough to be kept for the next file's head."""
+    return {f"query/c{i}": {"title": f"case {i}", "tags": ["query"], "modes": ["header", "query"]} for i in range(n)}
+
+
+def test_a_head_value_read_before_is_shared_and_another_is_parsed(tmp_path):
+    docs = []
+    for name, cases in (("one.json", _cases()), ("two.json", _cases()), ("three.json", {**_cases(), "query/new": {"title": "new"}})):
+        doc = _doc([_row("x", 1.0, 1)])
+        doc["cases"] = cases
+        path = tmp_path / name
+        path.write_text(dumps(doc), encoding="utf-8")
+        docs.append(path)
+    reader = RowReader()
+    one, two, three = (read_results(path, reader)[0] for path in docs)
+    assert one["cases"] == _cases() and two["cases"] is one["cases"]
+    assert three["cases"] is not one["cases"] and three["cases"]["query/new"] == {"title": "new"}
+    assert [load_results(path) for path in docs] == [one, two, three]  # the same as each file read alone
+
+
+def test_a_head_value_that_failed_its_check_is_not_taken_on_trust_later(tmp_path):
+    """A file whose cases are of the wrong shape is refused; a second file with the same text is refused too,
+    even through the reader that read the first."""
+    cases = _cases()
+    cases["query/c7"]["tags"] = "query"  # not a list
+    paths = []
+    for name in ("bad.json", "bad-again.json"):
+        doc = _doc([_row("x", 1.0, 1)])
+        doc["cases"] = cases
+        path = tmp_path / name
+        path.write_text(dumps(doc), encoding="utf-8")
+        paths.append(path)
+    reader = RowReader()
+    for path in paths:
+        with pytest.raises(ValueError, match=r"cases\['query/c7'\]\.tags is not a list of text"):
+            read_results(path, reader)

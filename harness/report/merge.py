@@ -113,6 +113,7 @@ def _merge(inputs: list[tuple[str, dict[str, Any]]], origins: Origins | None = N
     cases: dict[str, dict[str, Any]] = {}
     by_check: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}  # (case, mode) -> {column: row}
     checks: dict[str, dict[str, Any]] = {}
+    checks_merged: list[dict[str, Any]] = []  # the inputs' checks objects merged so far
     case_errors: list[str] = []
     merged_runs = []
     sources: list[dict[str, Any]] = []
@@ -131,9 +132,12 @@ def _merge(inputs: list[tuple[str, dict[str, Any]]], origins: Origins | None = N
             adapters[key] = {**info, "name": info.get("name") or name, "key": key, "run": index}
         cases.update(data.get("cases") or {})
         own = data.get("checks") or {}
-        for check, entry in own.items():
-            checks.setdefault(check, entry)
-        differing = {k for k, entry in own.items() if checks[k] is not entry and checks[k].get("expected") != entry.get("expected")}
+        differing: set[str] = set()
+        if not any(own is other for other in checks_merged):  # (inputs read by one RowReader share an equal text's value)
+            checks_merged.append(own)
+            for check, entry in own.items():
+                checks.setdefault(check, entry)
+            differing = {k for k, entry in own.items() if checks[k] is not entry and checks[k].get("expected") != entry.get("expected")}
         if origins is not None:
             origins.inputs.append((str(path), len(data.get("results") or []), data.get("version")))
         for place, row in enumerate(data.get("results") or []):  # rows are taken over, not copied: one copy of ~100,000 rows is enough
