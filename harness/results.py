@@ -160,7 +160,7 @@ def expanded(data: dict[str, Any], row: dict[str, Any], diffs: bool = True) -> d
 def _first_difference(expected: str, actual: str) -> tuple[int, str]:
     """compare.first_difference, once per pair of texts: the columns of a merged report (one adapter at
     several versions) mostly fail with the same text."""
-    from harness.compare import first_difference
+    from harness.judgement import first_difference  # (not through harness.compare: it loads every surface's judge)
 
     return first_difference(expected, actual)
 

@@ -126,6 +126,7 @@ class Strings:
     def __init__(self) -> None:
         self.items: list[str] = []
         self._index: dict[Any, int] = {None: -1}
+        self.known = self._index.get  # the index of a text stored already, else None (no call of this object)
 
     def __call__(self, text: Any) -> int:
         try:
@@ -339,24 +340,11 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
                 expected_ids[key] = found
         return found
 
+    # a drill-down cell is [core, duration_ms, elapsed_ns, history] without trailing nulls; the core (what rows
+    # alike share: stages, verification, signed request, opinions, provenance) is stored once, in `cores`
     cores: list[list[Any]] = []
     core_of: dict[tuple[Any, ...], int] = {}
-
-    def cell(row: dict[str, Any], hist: list[Any] | None) -> list[Any]:
-        """A row's drill-down cell; its core built once for every row that holds the same values (rows read by
-        harness.results_lines share them: the same objects)."""
-        get = row.get
-        key = (row["case"], row["mode"], get("stage"), get("expected_source"), id(get("stages")), id(get("verification")),
-               id(get("signed")), id(get("opinions")), id(get("decided_by")), id(get("oracles_disagree")), id(get("expected")))
-        index = core_of.get(key)
-        if index is None:
-            index = core_of[key] = len(cores)
-            cores.append(_cell_core(row, expectations(row), texts, stage_names))
-        out = [index, get("duration_ms"), get("elapsed_ns"), hist or None]
-        while out[-1] is None:
-            out.pop()
-        return out
-
+    reason_no = reasons.known  # (a reason seen before, without a call)
     state: dict[tuple[str, str, str], CheckState] = (history or {}).get("state") or {}
     latest_date = (history or {}).get("latest_date")
     rows, reason_rows, cell_details = [], [], []
@@ -368,7 +356,7 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
     per_surface: dict[str, dict[str, Tally]] = {n: {key: Tally() for key in order} for n in surfaces}
     good_letters = {LETTER[s] for s in verdicts.JUDGED if verdicts.is_good(s)}
     tallied: Counter = Counter()  # (adapter, topic, surface, status, kind) -> checks; folded into the tallies below
-    error_letter = LETTER[verdicts.ERROR]
+    error_letter, fail = LETTER[verdicts.ERROR], verdicts.FAIL
     width = len(order)
     not_ran = (MISSING, LETTER[verdicts.UNSUPPORTED])
     for cid in case_ids:
@@ -383,19 +371,35 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
             changed_at = None
             for key in sorted(by_adapter, key=col.__getitem__):
                 row = by_adapter[key]
+                get = row.get
                 at = col[key]
-                status = row.get("status", "error")
-                kind = verdicts.fail_kind(row, case_in) if status == verdicts.FAIL else None
+                status = get("status", "error")
+                kind = verdicts.fail_kind(row, case_in) if status == fail else None
                 letters[at] = KIND_LETTER[kind] if kind else LETTER.get(status, error_letter)
-                rr[at] = reasons(row.get("reason") or "")
+                reason = get("reason") or ""
+                number = reason_no(reason)
+                rr[at] = reasons(reason) if number is None else number
                 tallied[(key, topic, surface, status, kind)] += 1
-                hs = state.get((cid, mode, key))
                 hist = None
-                if hs is not None and hs.status == status:
-                    hist = [hs.since, hs.previous, hs.first_seen]
-                    if hs.previous is not None and (changed_at is None or hs.since > changed_at):
-                        changed_at = hs.since
-                details[at] = cell(row, hist)
+                if state:
+                    hs = state.get((cid, mode, key))
+                    if hs is not None and hs.status == status:
+                        hist = [hs.since, hs.previous, hs.first_seen]
+                        if hs.previous is not None and (changed_at is None or hs.since > changed_at):
+                            changed_at = hs.since
+                # the drill-down cell (written out here: a call per row cost a tenth of the page model). Its core
+                # is built once for every row that holds the same values: rows read by harness.results_lines
+                # share them (the same objects)
+                alike = (cid, mode, get("stage"), get("expected_source"), id(get("stages")), id(get("verification")),
+                         id(get("signed")), id(get("opinions")), id(get("decided_by")), id(get("oracles_disagree")),
+                         id(get("expected")))
+                index = core_of.get(alike)
+                if index is None:
+                    index = core_of[alike] = len(cores)
+                    cores.append(_cell_core(row, expectations(row), texts, stage_names))
+                ms, ns = get("duration_ms"), get("elapsed_ns")
+                details[at] = ([index, ms, ns, hist] if hist else [index, ms, ns] if ns is not None
+                               else [index, ms] if ms is not None else [index])
             ran = [s for s in letters if s not in not_ran]
             passed = sum(1 for s in ran if s in good_letters)  # good, as the score counts it
             kind = "n/a" if not ran else "all" if passed == len(ran) else "none" if passed == 0 else "some"
