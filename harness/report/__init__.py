@@ -243,12 +243,15 @@ def _junit_chunks(clean: dict[str, Any]) -> list[str]:
         by_adapter.setdefault(row["adapter"], []).append(row)
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     stamp = _attr((clean.get("manifest") or {}).get("date", ""))
-    testcase_names: dict[tuple[str, str], tuple[str, str]] = {}
+    testcase_names: dict[tuple[str, str], str] = {}  # (case, mode) -> its escaped classname tail and name
     inner_texts: dict[tuple[Any, ...], str] = {}
     # a verdict's JUnit element (None: a plain passed test case) and the suite count it adds to
     junit_of = {name: None if name == verdicts.PASS else v.junit if v.junit in ("failure", "error", "skipped") else "system-out"
                 for name, v in verdicts.VERDICTS.items()}
     junit_count = {"failure": "failures", "error": "errors", "skipped": "skipped"}
+    # status -> (its JUnit element, the suite count it adds to), looked up once per row
+    junit_and_count = {status: (junit, junit_count.get(junit)) for status, junit in junit_of.items()}
+    unknown = ("error", "errors")
     parts: list[str] = []
     for key in model.adapter_order({k: adapters.get(k, {"name": k}) for k in by_adapter}):
         rows = sorted(by_adapter[key], key=_case_and_mode)
@@ -258,35 +261,35 @@ def _junit_chunks(clean: dict[str, Any]) -> list[str]:
         opening = len(parts)
         parts.append("")  # the suite's opening tag, once its test cases are counted
         parts.append("    <properties>\n" + "".join(props) + "    </properties>\n" if props else "    <properties />\n")
-        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        counts = {"tests": len(rows), "failures": 0, "errors": 0, "skipped": 0}
         seconds = 0.0
         name_attr = _attr(key)
         suite_start = len(parts)
+        add = parts.append
         for row in rows:
+            get = row.get
             case, mode = row["case"], row["mode"]
             names = testcase_names.get((case, mode))
             if names is None:  # the same for every adapter: escaped once
                 topic = model.topic_of(case, cases.get(case, {}))
-                names = testcase_names[(case, mode)] = (_attr(topic), _attr(f"{case} [{mode}]"))
-            elapsed = (row.get("duration_ms") or 0) / 1000
+                names = testcase_names[(case, mode)] = f'{_attr(topic)}" name="{_attr(f"{case} [{mode}]")}'
+            elapsed = (get("duration_ms") or 0) / 1000
             seconds += elapsed
-            head = f'    <testcase classname="{name_attr}.{names[0]}" name="{names[1]}" time="{elapsed:.3f}"'
-            counts["tests"] += 1
-            status = row.get("status")
-            junit = junit_of.get(status, "error")
-            counted = junit_count.get(junit)
+            status = get("status")
+            junit, counted = junit_and_count.get(status, unknown)
+            if junit is None:  # passed: most rows
+                add(f'    <testcase classname="{name_attr}.{names}" time="{elapsed:.3f}" />\n')
+                continue
             if counted:
                 counts[counted] += 1
-            if junit is None:
-                parts.append(head + " />\n")
-                continue
+            head = f'    <testcase classname="{name_attr}.{names}" time="{elapsed:.3f}"'
             # rows read from results files share their values: one element for all rows alike
-            alike = (junit, status, case, mode, row.get("reason"), row.get("stage"), id(row.get("stages")),
-                     id(row.get("verification")), id(row.get("expected")))
+            alike = (junit, status, case, mode, get("reason"), get("stage"), id(get("stages")), id(get("verification")),
+                     id(get("expected")))
             inner = inner_texts.get(alike)
             if inner is None:
                 inner = inner_texts[alike] = _junit_inner(clean, row, junit)
-            parts.append(f"{head}>\n      {inner}\n    </testcase>\n")
+            add(f"{head}>\n      {inner}\n    </testcase>\n")
         parts[suite_start:] = ["".join(parts[suite_start:])]  # a suite's test cases as one piece
         for k, v in counts.items():
             totals[k] += v
