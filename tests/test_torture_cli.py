@@ -311,6 +311,41 @@ def test_report_of_a_parent_folder_merges_into_out_and_never_writes_the_runs(tmp
     assert code == 2 and "no results.json in it or in its subfolders" in text
 
 
+def test_report_called_as_a_function_leaves_nothing_behind(tmp_path, capsys):
+    """`report` keeps its rows for a quick exit of the process (harness.cli.entry); `cli.main` called in a
+    process that goes on frees them and hands the collector back everything it was told to leave alone."""
+    import gc
+
+    from harness.cli import common
+
+    path = tmp_path / "one" / "results.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(valid_results()))
+    code, text = main(["report", str(path)], capsys)
+    assert code == 0, text
+    assert not common.kept() and gc.get_freeze_count() == 0
+
+
+def test_report_as_a_command_says_everything_before_its_quick_exit(tmp_path):
+    """The process ends without freeing its rows (os._exit): every line it printed to a pipe (no
+    PYTHONUNBUFFERED) is there, the last one included, and its status is the command's."""
+    for name in ("one", "two"):
+        (tmp_path / "runs" / name).mkdir(parents=True)
+        (tmp_path / "runs" / name / "results.json").write_text(json.dumps(valid_results()))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    env["PYTHONPATH"] = str(ROOT)
+    out = tmp_path / "merged"
+    proc = subprocess.run([sys.executable, "-m", "harness", "report", str(tmp_path / "runs"), "--out", str(out)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].endswith("from 2 run(s)")
+    assert lines[-1] == f"wrote {out / 'known-issues' / 'index.html'}"
+    refused = subprocess.run([sys.executable, "-m", "harness", "report", str(tmp_path / "nowhere.json")],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "no such file" in refused.stderr
+
+
 def test_diff_refuses_a_negative_limit(tmp_path, capsys):
     path = tmp_path / "r.json"
     path.write_text(json.dumps(valid_results()))

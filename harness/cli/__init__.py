@@ -4,12 +4,13 @@ commands), each with a `register(subparsers)`; COMMANDS lists them, in the order
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 import harness
 from harness.cli import adapters, bench, bisect, cases, diff, disagreements, fuzz, new_adapter, provision, report, run, upgrade
-from harness.cli.common import EXIT_OK, EXIT_USAGE, UsageError
+from harness.cli.common import EXIT_OK, EXIT_USAGE, UsageError, free_kept, kept
 
 COMMANDS = (run, adapters, cases, disagreements, provision, report, diff, bisect, upgrade, bench, fuzz, new_adapter)
 
@@ -27,7 +28,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def entry() -> NoReturn:
+    """The `sigharness` script and `python -m harness`: the command, then exit with its status. A command that
+    left a large result in memory (common.keep_until_exit) ends the process without freeing it, once its
+    files are written and closed and the output streams are flushed: no thread or child of it runs then."""
+    status = _command(None)
+    if kept():
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # a closed pipe (`| head`) or stream: nothing more can be said
+                pass
+        os._exit(status)
+    raise SystemExit(status)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line called as a function (tests, other tools): its exit status; nothing is left behind."""
+    try:
+        return _command(argv)
+    finally:
+        free_kept()
+
+
+def _command(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -40,7 +40,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from harness import history, report
-    from harness.cli.common import UsageError, writable_folder
+    from harness.cli.common import UsageError, keep_until_exit, writable_folder
     from harness.report.forked import ChildFailed
     from harness.report.merge import Origins, expand_inputs, merge, write_merged
     from harness.results import RESULTS
@@ -117,6 +117,7 @@ def _report(args: argparse.Namespace) -> int:
         say(f"  {key:40} {info.get('library', '')} {info.get('library_version') or ('unavailable' if info.get('available') is False else '')}")
     for path in written:
         say(f"wrote {path}")
+    keep_until_exit(data, inputs, origins)  # freed by the process's end, not row by row
     return 0
 
 
