@@ -319,31 +319,32 @@ def head_text(data: dict[str, Any]) -> str:
     return json.dumps(head, ensure_ascii=False, separators=(",", ":"), allow_nan=False)[:-1] + ',\n"results":[\n'
 
 
-def pieces(data: dict[str, Any], rows_per_chunk: int = 2000, rows_text: Iterator[str | bytes] | None = None) -> Iterator[str | bytes]:
-    """results.json in pieces of `rows_per_chunk` rows; `rows_text`, when given, yields each row's text in
-    order, as text or as UTF-8 (a merge copies rows from its inputs' files rather than encoding them again)."""
+def pieces(data: dict[str, Any], rows_per_chunk: int = 2000, rows_chunks: Iterable[bytes] | None = None) -> Iterator[str | bytes]:
+    """results.json in pieces of `rows_per_chunk` rows. `rows_chunks`, when given, is the rows' text instead,
+    in UTF-8: consecutive pieces, each the lines of some rows joined by ",\\n" (a merge copies rows from its
+    inputs' files rather than encoding them again)."""
     yield head_text(data)
     # NaN and Infinity never reach a file: a Sink's json_safe has turned them into null already, and
     # anything that slipped past raises here rather than write invalid JSON.
     rows = data.get("results") or []
-    if rows_text is None:
+    if rows_chunks is None:
         texts = map(encode_row, rows)
         for start in range(0, len(rows), rows_per_chunk):
             yield ("" if start == 0 else ",\n") + ",\n".join(next(texts) for _ in range(min(rows_per_chunk, len(rows) - start)))
     else:
-        for start in range(0, len(rows), rows_per_chunk):
-            yield (b"" if start == 0 else b",\n") + b",\n".join(
-                _utf8(next(rows_text)) for _ in range(min(rows_per_chunk, len(rows) - start)))
+        between = b""
+        for chunk in rows_chunks:
+            yield between + chunk
+            between = b",\n"
     yield "\n]}\n"
 
 
-def _utf8(text: str | bytes) -> bytes:
-    if type(text) is bytes:
-        return text
+def utf8(text: str) -> bytes:
+    """A row's text in UTF-8; a lone surrogate written as \\udXXX."""
     try:
-        return text.encode("utf-8")  # type: ignore[union-attr]
+        return text.encode("utf-8")
     except UnicodeEncodeError:
-        return printable(text).encode("utf-8")  # type: ignore[arg-type]
+        return printable(text).encode("utf-8")
 
 
 def row_spans(path: Path, count: int) -> list[tuple[int, int]] | None:
@@ -405,11 +406,11 @@ def dump(data: dict[str, Any], handle: TextIO) -> None:
 
 
 def write_results(out_dir: Path, data: dict[str, Any], sink: "Sink | Redactor | None" = None,
-                  rows_text: Iterator[str | bytes] | None = None) -> Path:
-    """results.json, through the run's Sink (redacted, JSON-safe), replaced atomically; `rows_text` as in
+                  rows_chunks: Iterable[bytes] | None = None) -> Path:
+    """results.json, through the run's Sink (redacted, JSON-safe), replaced atomically; `rows_chunks` as in
     `pieces` (a merge's rows copied from its inputs)."""
     sink = sink if isinstance(sink, Sink) else Sink(sink or Redactor())
-    return sink.write_pieces(Path(out_dir) / RESULTS, pieces(sink.clean(data), rows_text=rows_text))
+    return sink.write_pieces(Path(out_dir) / RESULTS, pieces(sink.clean(data), rows_chunks=rows_chunks))
 
 
 def load_results(path: Path, reader: RowReader | None = None) -> dict[str, Any]:

@@ -240,11 +240,16 @@ def test_merge_puts_versions_side_by_side():
     assert [m["path"] for m in merged["manifest"]["merged"]] == ["a.json", "b.json"]
 
 
-def test_merged_results_copy_rows_as_text_and_equal_the_encoded_document(tmp_path, monkeypatch):
+@pytest.mark.parametrize("block, back", [(1 << 22, 1 << 18), (64, 0)])
+def test_merged_results_copy_rows_as_text_and_equal_the_encoded_document(tmp_path, monkeypatch, block, back):
     """write_merged copies each row's line from its input (its column key put in) instead of encoding it
     again; the file must be exactly what encoding the merged data gives: renamed rows, a row judged against
-    another expectation (changed, so encoded), an input written by hand (no row per line), unicode."""
+    another expectation (changed, so encoded), an input written by hand (no row per line), unicode. Inputs
+    are read in blocks: also blocks that hold a few lines, or none (each line then read alone)."""
     from harness.redaction import Sink
+
+    monkeypatch.setattr(merge._Blocks, "SIZE", block)
+    monkeypatch.setattr(merge._Blocks, "BACK", back)
     from harness.results import dumps, encode_row as dumps_row, load_results
 
     def current(data: dict) -> dict:  # as a run of this version writes it (format 2)
@@ -275,6 +280,34 @@ def test_merged_results_copy_rows_as_text_and_equal_the_encoded_document(tmp_pat
     assert len(encoded) < len(data["results"]) - len(copied) + 1
     assert written.read_text(encoding="utf-8") == dumps(data)
     assert load_results(written)["results"] == data["results"]
+
+
+@pytest.mark.parametrize("size, back", [(1 << 22, 1 << 18), (700, 250), (450, 100), (300, 0), (40, 10)])
+def test_an_input_read_in_blocks_gives_each_line_as_in_the_file(tmp_path, monkeypatch, size, back):
+    """A merge asks for its inputs' lines nearly in order, stepping back a little within a check: every line
+    read through the blocks is the file's, whether it lies in the block, across its end, before it, or is
+    longer than a block."""
+    import random
+
+    monkeypatch.setattr(merge._Blocks, "SIZE", size)
+    monkeypatch.setattr(merge._Blocks, "BACK", back)
+    chance = random.Random(7)
+    lines = [bytes(chance.choice(b"abcdefgh") for _ in range(chance.choice([5, 60, 120, 400]))) for _ in range(400)]
+    raw = b",\n".join(lines)
+    path = tmp_path / "input"
+    path.write_bytes(raw)
+    spans, offset = [], 0
+    for line in lines:
+        spans.append((offset, len(line)))
+        offset += len(line) + 2
+    order = list(range(len(spans)))
+    for at in range(0, len(order) - 4, 4):  # within each group of four, another order (columns against names)
+        group = order[at:at + 4]
+        chance.shuffle(group)
+        order[at:at + 4] = group
+    with open(path, "rb") as handle:
+        blocks = merge._Blocks(handle.fileno())
+        assert [blocks.read(*spans[i]) for i in order] == [lines[i] for i in order]
 
 
 def test_cli_report_merges_and_checks_versions(tmp_path):

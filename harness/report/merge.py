@@ -21,7 +21,7 @@ import harness
 from harness.report.text import SHORTENED, tokens_shortened
 from harness.redaction import Sink
 from harness.results import (FORMAT, VERSION, adapter_prefix, check_key, check_prefix, encode_row, paused_gc, row_spans,
-                             write_results)
+                             utf8, write_results)
 
 
 def column_keys(inputs: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -77,33 +77,73 @@ def write_merged(out_dir: Path, data: dict[str, Any], origins: Origins, sink: Si
     spans = [found if found is not None and len(found) == n else row_spans(Path(p), n) if v == VERSION else None
              for (p, n, v), found in zip(origins.inputs, known)]
     with ExitStack() as stack:
-        # read row by row (pread), not mapped: a mapped input's pages would count as this process's memory
-        files = [stack.enter_context(open(p, "rb")).fileno() if s else None for (p, _, _), s in zip(origins.inputs, spans)]
-        checks: dict[tuple[str, str], bytes] = {}  # how a check's lines start (the same in every column)
-        names: dict[str, bytes] = {}  # ... and go on with the column's adapter
+        files = [_Blocks(stack.enter_context(open(p, "rb")).fileno()) if s else None for (p, _, _), s in zip(origins.inputs, spans)]
+        return write_results(Path(out_dir), data, sink, rows_chunks=_copied_rows(data.get("results") or [], origins, spans, files))
 
-        def texts() -> Iterator[str | bytes]:
-            for row in data.get("results") or []:
-                where = origins.rows.get(id(row))
-                if where is not None and spans[where[0]] is not None:
-                    source, index, name = where
+
+_ROWS_PER_CHUNK = 2000
+
+
+def _copied_rows(rows: list[dict[str, Any]], origins: Origins, spans: list[list[tuple[int, int]] | None],
+                 files: list["_Blocks | None"]) -> Iterator[bytes]:
+    """The rows' lines, _ROWS_PER_CHUNK at a time (one loop per chunk: a generator step per row cost more than
+    the copying)."""
+    # how a check's lines start (the same in every column; the rows come one check after the other), and
+    # per input, its adapter's name and the column's in the text that follows: (name's, column's)
+    case = mode = check = None
+    renamed: list[dict[tuple[str, str], tuple[bytes, bytes]]] = [{} for _ in files]
+    origin_of = origins.rows.get
+    for start in range(0, len(rows), _ROWS_PER_CHUNK):
+        lines: list[bytes] = []
+        add = lines.append
+        for row in rows[start:start + _ROWS_PER_CHUNK]:
+            where = origin_of(id(row))
+            if where is not None:
+                source, index, name = where
+                blocks = files[source]
+                if blocks is not None:
                     offset, length = spans[source][index]  # type: ignore[index]
-                    check = checks.get((row["case"], row["mode"]))
-                    if check is None:
-                        check = checks[(row["case"], row["mode"])] = check_prefix(row["case"], row["mode"]).encode("utf-8")
-                    before = names.get(name)
-                    if before is None:
-                        before = names[name] = adapter_prefix(name).encode("utf-8")
-                    after = names.get(row["adapter"])
-                    if after is None:
-                        after = names[row["adapter"]] = adapter_prefix(row["adapter"]).encode("utf-8")
-                    line = os.pread(files[source], length, offset)  # type: ignore[arg-type]
-                    if line.startswith(check) and line.startswith(before, len(check)):
-                        yield check + after + line[len(check) + len(before):]
+                    if row["case"] != case or row["mode"] != mode:
+                        case, mode = row["case"], row["mode"]
+                        check = check_prefix(case, mode).encode("utf-8")
+                    column = row["adapter"]
+                    texts = renamed[source].get((name, column))
+                    if texts is None:
+                        texts = renamed[source][(name, column)] = (adapter_prefix(name).encode("utf-8"),
+                                                                  adapter_prefix(column).encode("utf-8"))
+                    before = texts[0]
+                    line = blocks.read(offset, length)
+                    if line.startswith(check) and line.startswith(before, len(check)):  # type: ignore[arg-type]
+                        add(check + texts[1] + line[len(check) + len(before):])  # type: ignore[arg-type, operator]
                         continue
-                yield encode_row(row)
+            add(utf8(encode_row(row)))
+        yield b",\n".join(lines)
 
-        return write_results(Path(out_dir), data, sink, rows_text=texts())
+
+class _Blocks:
+    """An input file read in blocks as a merge asks for its rows' lines: nearly in the file's order (one
+    check after the other; within a check, the columns' order may step back a little), so a block read a
+    little before the line asked for holds most of the next ones. A line past the block is read alone."""
+
+    SIZE = 1 << 22  # bytes per block (a mapped file would count as this process's memory)
+    BACK = 1 << 18  # ... of them before the line that made it read
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.start = self.end = 0
+        self.block = b""
+
+    def read(self, offset: int, length: int) -> bytes:
+        if self.start <= offset and offset + length <= self.end:
+            at = offset - self.start
+            return self.block[at:at + length]
+        if length > self.SIZE - self.BACK:
+            return os.pread(self.fd, length, offset)
+        self.start = max(0, offset - self.BACK)
+        self.block = os.pread(self.fd, self.SIZE, self.start)
+        self.end = self.start + len(self.block)
+        at = offset - self.start
+        return self.block[at:at + length]
 
 
 def _merge(inputs: list[tuple[str, dict[str, Any]]], origins: Origins | None = None) -> dict[str, Any]:
