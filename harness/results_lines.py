@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from itertools import accumulate
 from json.decoder import scanstring
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,16 +98,15 @@ class RowReader:
         region = raw[start:len(raw) - len(ROWS_END)]
         bodies = region.split(b",\n") if region else []
         rows: list[dict[str, Any]] = []
-        spans: list[tuple[int, int]] = []
-        offset = start
-        row_of, add_row, add_span, like, ms_like = self._row, rows.append, spans.append, self.tailed.get, self.ms_tailed.get
-        for index, body in enumerate(bodies):
-            add_span((offset, len(body)))
-            offset += len(body) + 2
+        lengths = list(map(len, bodies))  # each row's (offset, length), without a step per row in Python
+        spans: list[tuple[int, int]] = list(zip(accumulate(map((2).__add__, lengths), initial=start), lengths))
+        row_of, add_row, like, ms_like = self._row, rows.append, self.tailed.get, self.ms_tailed.get
+        for body in bodies:
             # the common rows, inline (a call per row cost more than the rest): a row seen before whose line ends
             # with both timings, or (no elapsed_ns near its end: unsupported and wire rows) with the wall time
-            # alone, as plain numbers -- what `_row` finds for them, sooner; every other row is `_row`'s
-            window = max(0, len(body) - _TAIL_MAX)
+            # alone, as plain numbers -- what `_row` finds for them, sooner; every other row is `_row`'s.
+            # (A negative start counts from the end, and never before the start: max(0, len - _TAIL_MAX).)
+            window = -_TAIL_MAX
             at = body.rfind(b',"elapsed_ns":', window)
             if at > 0:
                 tail = _PLAIN_TAIL.fullmatch(body, at)
@@ -126,7 +126,7 @@ class RowReader:
                     row["duration_ms"] = float(tail[1])  # type: ignore[index]
                     add_row(row)
                     continue
-            add_row(row_of(index, body))
+            add_row(row_of(len(rows), body))  # (its index: the rows before it are in)
         self.rows_read += len(rows)
         head["results"] = rows
         return head, spans
