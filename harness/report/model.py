@@ -255,16 +255,18 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
     """Everything the template needs. `data` must already have its session tokens shortened."""
     adapters_in = data.get("adapters") or {}
     rows_in = data.get("results") or []
-    for row in rows_in:  # an adapter named only in results (a hand-made file) still gets a column
-        adapters_in.setdefault(row["adapter"], {"name": row["adapter"], "language": "?", "library": "?"})
-    order = adapter_order(adapters_in)
-    col = {key: i for i, key in enumerate(order)}
     cases_in = data.get("cases") or {}
     checks: dict[tuple[str, str], dict[str, dict[str, Any]]] = defaultdict(dict)
     for row in rows_in:
-        checks[(row["case"], row["mode"])][row["adapter"]] = row
-        if row["case"] not in cases_in:
-            cases_in[row["case"]] = {"title": row["case"], "tags": [], "modes": []}
+        case, adapter = row["case"], row["adapter"]
+        checks[(case, row["mode"])][adapter] = row
+        # an adapter or a case named only in results (a hand-made file) still gets a column or a row
+        if adapter not in adapters_in:
+            adapters_in[adapter] = {"name": adapter, "language": "?", "library": "?"}
+        if case not in cases_in:
+            cases_in[case] = {"title": case, "tags": [], "modes": []}
+    order = adapter_order(adapters_in)
+    col = {key: i for i, key in enumerate(order)}
     manifest = data.get("manifest") or {}
     sources = list(manifest.get("case_sources") or [])
     for run in manifest.get("merged") or []:
