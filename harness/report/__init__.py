@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from harness import history as hist
 from harness import oracle_table, verdicts
@@ -54,9 +54,25 @@ def _environment():
         lstrip_blocks=True,
     )
     env.filters["pct"] = model.percent
+    env.globals["score_cells"] = score_cells
     env.filters["num"] = lambda n: "—" if n is None else f"{n:,}".replace(",", " ")
     env.filters["show"] = _show
     return env
+
+
+def score_cells(cells: list[dict[str, Any]], adapters: list[dict[str, Any]], label: str, blank: bool = False) -> list[Markup]:
+    """The score cells of one row of the surface or topic table, one text each (a merged report's tables have
+    ~10,000 cells; built in the template, each cost a dozen attribute lookups). `blank`: no text for a cell
+    without a score (else the dash of `percent`)."""
+    row = []
+    where = escape(label)
+    for adapter, c in zip(adapters, cells):
+        sc = c["score"]
+        band = "none" if sc is None else "full" if c["fail"] + c["error"] == 0 else "high" if sc >= 0.8 else "mid" if sc >= 0.5 else "low"
+        row.append(Markup(f'<td class="num sc-{band}" title="{escape(adapter["k"])} · {where}: pass {escape(c["pass"])}, '
+                          f'variant {escape(c["variant"])}, fail {escape(c["fail"])}, error {escape(c["error"])}, '
+                          f'unsupported {escape(c["unsupported"])}">{"" if blank and sc is None else escape(model.percent(sc))}</td>'))
+    return row
 
 
 def _show(value: Any) -> str:
