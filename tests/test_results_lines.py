@@ -160,14 +160,17 @@ def _cases(n: int = 200) -> dict:
     return {f"query/c{i}": {"title": f"case {i}", "tags": ["query"], "modes": ["header", "query"]} for i in range(n)}
 
 
+def _with_cases(tmp_path: Path, name: str, cases: dict) -> Path:
+    doc = _doc([_row("x", 1.0, 1)])
+    doc["cases"] = cases
+    path = tmp_path / name
+    path.write_text(dumps(doc), encoding="utf-8")
+    return path
+
+
 def test_a_head_value_read_before_is_shared_and_another_is_parsed(tmp_path):
-    docs = []
-    for name, cases in (("one.json", _cases()), ("two.json", _cases()), ("three.json", {**_cases(), "query/new": {"title": "new"}})):
-        doc = _doc([_row("x", 1.0, 1)])
-        doc["cases"] = cases
-        path = tmp_path / name
-        path.write_text(dumps(doc), encoding="utf-8")
-        docs.append(path)
+    docs = [_with_cases(tmp_path, name, cases) for name, cases in
+            (("one.json", _cases()), ("two.json", _cases()), ("three.json", {**_cases(), "query/new": {"title": "new"}}))]
     reader = RowReader()
     one, two, three = (read_results(path, reader)[0] for path in docs)
     assert one["cases"] == _cases() and two["cases"] is one["cases"]
@@ -180,14 +183,7 @@ def test_a_head_value_that_failed_its_check_is_not_taken_on_trust_later(tmp_path
     even through the reader that read the first."""
     cases = _cases()
     cases["query/c7"]["tags"] = "query"  # not a list
-    paths = []
-    for name in ("bad.json", "bad-again.json"):
-        doc = _doc([_row("x", 1.0, 1)])
-        doc["cases"] = cases
-        path = tmp_path / name
-        path.write_text(dumps(doc), encoding="utf-8")
-        paths.append(path)
     reader = RowReader()
-    for path in paths:
+    for path in (_with_cases(tmp_path, "bad.json", cases), _with_cases(tmp_path, "bad-again.json", cases)):
         with pytest.raises(ValueError, match=r"cases\['query/c7'\]\.tags is not a list of text"):
             read_results(path, reader)
