@@ -217,6 +217,15 @@ def printable(text: str) -> str:
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text) if _SURROGATE.search(text) else text
 
 
+def utf8(text: str) -> bytes:
+    """Text as UTF-8 that cannot fail: lone surrogates written as \\udXXX (the encoder finds one faster than a
+    search)."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return printable(text).encode("utf-8")
+
+
 def json_safe(obj: Any) -> Any:
     """A copy JSON can write with allow_nan=False: NaN and Infinity as null (a number that is not one is
     no measurement; null is what every numeric field of results.json may hold), lone surrogates escaped
@@ -311,13 +320,7 @@ class Sink:
         tmp = path.with_name(path.name + ".tmp") if atomic else path
         with open(tmp, "wb") as handle:
             for text in texts:
-                if type(text) is bytes:
-                    handle.write(text)
-                    continue
-                try:
-                    handle.write(text.encode("utf-8"))  # the encoder finds a lone surrogate faster than a search
-                except UnicodeEncodeError:
-                    handle.write(printable(text).encode("utf-8"))
+                handle.write(text if type(text) is bytes else utf8(text))  # type: ignore[arg-type]
         if atomic:
             tmp.replace(path)
         return path

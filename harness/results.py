@@ -30,7 +30,7 @@ from typing import Any, Iterable, Iterator, TextIO
 
 import harness
 from harness.model import Case
-from harness.redaction import Redactor, Sink, json_safe, printable  # noqa: F401  Redactor: the one redaction layer
+from harness.redaction import Redactor, Sink, json_safe  # noqa: F401  Redactor: the one redaction layer
 from harness.results_lines import BIG_EXPONENT, ESCAPED_SURROGATE, ESCAPED_SURROGATE_BYTES, RowReader, finite, no_constant
 from harness.results_shape import MAX_DEPTH, MAX_NUMBER, shape_problem  # noqa: F401  (read here, used by readers)
 
@@ -337,14 +337,6 @@ def pieces(data: dict[str, Any], rows_per_chunk: int = 2000, rows_chunks: Iterab
             yield between + chunk
             between = b",\n"
     yield "\n]}\n"
-
-
-def utf8(text: str) -> bytes:
-    """A row's text in UTF-8; a lone surrogate written as \\udXXX."""
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        return printable(text).encode("utf-8")
 
 
 def row_spans(path: Path, count: int) -> list[tuple[int, int]] | None:

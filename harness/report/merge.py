@@ -19,9 +19,9 @@ from typing import Any, Iterator
 
 import harness
 from harness.report.text import SHORTENED, tokens_shortened
-from harness.redaction import Sink
+from harness.redaction import Sink, utf8
 from harness.results import (FORMAT, VERSION, adapter_prefix, check_key, check_prefix, encode_row, paused_gc, row_spans,
-                             utf8, write_results)
+                             write_results)
 
 
 def column_keys(inputs: list[dict[str, Any]]) -> list[dict[str, str]]:
