@@ -38,6 +38,7 @@ _PLAIN_MS_TAIL = re.compile(rb',"duration_ms":([0-9]{1,15}\.[0-9]{1,17})\}')  # 
 _BOTH, _MS_ONLY = ((1, "elapsed_ns"), (2, "duration_ms")), ((1, "duration_ms"),)  # (group, name) of each tail
 _HEAD_SHARED = 4096  # a head's value of at least this many characters is kept for the next file's head
 _TAIL_MAX = 112  # the longest such tail looked for (two numbers of up to 40 characters)
+_TAIL_WINDOW = -_TAIL_MAX  # where a search for it starts: from the line's end, never before its start
 ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")  # a lone surrogate kept as text (json_safe)
 ESCAPED_SURROGATE_BYTES = re.compile(ESCAPED_SURROGATE.pattern.encode())
 # a JSON number (after ':', '[' or ',', not inside a string's hex digits) with an exponent of 3+ digits
@@ -101,12 +102,11 @@ class RowReader:
         lengths = list(map(len, bodies))  # each row's (offset, length), without a step per row in Python
         spans: list[tuple[int, int]] = list(zip(accumulate(map((2).__add__, lengths), initial=start), lengths))
         row_of, add_row, like, ms_like = self._row, rows.append, self.tailed.get, self.ms_tailed.get
+        window = _TAIL_WINDOW
         for body in bodies:
             # the common rows, inline (a call per row cost more than the rest): a row seen before whose line ends
             # with both timings, or (no elapsed_ns near its end: unsupported and wire rows) with the wall time
-            # alone, as plain numbers -- what `_row` finds for them, sooner; every other row is `_row`'s.
-            # (A negative start counts from the end, and never before the start: max(0, len - _TAIL_MAX).)
-            window = -_TAIL_MAX
+            # alone, as plain numbers -- what `_row` finds for them, sooner; every other row is `_row`'s
             at = body.rfind(b',"elapsed_ns":', window)
             if at > 0:
                 tail = _PLAIN_TAIL.fullmatch(body, at)
@@ -181,12 +181,12 @@ class RowReader:
     def _row(self, index: int, body: bytes) -> dict[str, Any]:
         # as this version writes rows: the line ends with its timings (both, or the wall time alone: a wire row),
         # so the text before them is the key
-        at = body.rfind(b',"elapsed_ns":', max(0, len(body) - _TAIL_MAX))
+        at = body.rfind(b',"elapsed_ns":', _TAIL_WINDOW)
         tail = _TAIL.fullmatch(body, at) if at > 0 else None
         if tail is not None:
             kept, names = self.tailed, _BOTH
         else:
-            at = body.rfind(b',"duration_ms":', max(0, len(body) - _TAIL_MAX))
+            at = body.rfind(b',"duration_ms":', _TAIL_WINDOW)
             tail = _MS_TAIL.fullmatch(body, at) if at > 0 else None
             kept, names = self.ms_tailed, _MS_ONLY
         if tail is not None:

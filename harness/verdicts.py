@@ -59,6 +59,7 @@ COUNT_ORDER: tuple[str, ...] = (PASS, VARIANT, FAIL, ERROR, UNSUPPORTED)
 # The worst verdict of a set wins a summary cell; unsupported only where nothing ran.
 WORST_FIRST: tuple[str, ...] = (ERROR, FAIL, VARIANT, PASS, UNSUPPORTED)
 JUDGED: tuple[str, ...] = tuple(v.name for v in _DECLARED if v.klass != NEUTRAL)
+NOT_BAD: frozenset[str] = frozenset(v.name for v in _DECLARED if v.klass != BAD)  # any other name is bad (klass)
 
 # -- what a fail is (docs/verdicts.md, "What a fail is"): sub-classes of `fail`, derived from the judgement,
 # never stored. Diff, history and the score keep comparing verdicts; the report counts and shows these apart.

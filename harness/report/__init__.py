@@ -261,12 +261,12 @@ def _junit_chunks(clean: dict[str, Any]) -> list[str]:
     stamp = _attr((clean.get("manifest") or {}).get("date", ""))
     testcase_names: dict[tuple[str, str], str] = {}  # (case, mode) -> its escaped classname tail and name
     inner_texts: dict[tuple[Any, ...], str] = {}
-    # a verdict's JUnit element (None: a plain passed test case) and the suite count it adds to
-    junit_of = {name: None if name == verdicts.PASS else v.junit if v.junit in ("failure", "error", "skipped") else "system-out"
-                for name, v in verdicts.VERDICTS.items()}
+    # a verdict -> its JUnit element (None: a plain passed test case) and the suite count it adds to
     junit_count = {"failure": "failures", "error": "errors", "skipped": "skipped"}
-    # status -> (its JUnit element, the suite count it adds to), looked up once per row
-    junit_and_count = {status: (junit, junit_count.get(junit)) for status, junit in junit_of.items()}
+    junit_and_count = {}
+    for name, v in verdicts.VERDICTS.items():
+        junit = None if name == verdicts.PASS else v.junit if v.junit in junit_count else "system-out"
+        junit_and_count[name] = (junit, junit_count.get(junit))
     unknown = ("error", "errors")
     parts: list[str] = []
     for key in model.adapter_order({k: adapters.get(k, {"name": k}) for k in by_adapter}):

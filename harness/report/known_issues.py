@@ -53,9 +53,8 @@ def issues(clean: dict[str, Any], view: dict[str, Any]) -> dict[str, list[dict[s
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     alike: dict[tuple[Any, ...], dict[str, Any]] = {}  # what rows alike share (rows read from files share their values)
     names: dict[str, str] = {}  # column key -> its adapter's name, quoted for the shell
-    not_bad = {name for name, verdict in verdicts.VERDICTS.items() if verdict.klass != verdicts.BAD}  # (unknown: bad)
     for row in clean.get("results") or []:
-        if row.get("status") in not_bad or row["adapter"] not in adapters:
+        if row.get("status") in verdicts.NOT_BAD or row["adapter"] not in adapters:
             continue
         key = (row["case"], row["mode"], row.get("status"), row.get("reason"), row.get("stage"), id(row.get("stages")),
                id(row.get("verification")), id(row.get("expected")))
