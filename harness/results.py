@@ -425,7 +425,10 @@ def read_results(path: Path, reader: RowReader | None = None) -> tuple[dict[str,
         quick = (reader or RowReader()).read(raw)
     if quick is not None:
         return quick
-    return _careful(path, raw), None
+    data = _careful(path, raw)
+    if reader is not None and reader.keep is not None:
+        data["results"] = [row for row in data["results"] if reader.keep(row["case"])]
+    return data, None
 
 
 def _careful(path: Path, raw: bytes) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import re
 from itertools import accumulate
 from json.decoder import scanstring
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from harness.results_shape import MAX_DEPTH, MAX_NUMBER, depth, row_problem, shape_problem
 
@@ -43,7 +43,6 @@ ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")  # a lone sur
 ESCAPED_SURROGATE_BYTES = re.compile(ESCAPED_SURROGATE.pattern.encode())
 # a JSON number (after ':', '[' or ',', not inside a string's hex digits) with an exponent of 3+ digits
 BIG_EXPONENT = re.compile(r"[:\[,][ \t\r\n]*-?[0-9][0-9.]*[eE][+-]?[0-9]{3,}[ \t\r\n]*[,\]}]")
-_BIG_EXPONENT_BYTES = re.compile(BIG_EXPONENT.pattern.encode())
 
 
 def no_constant(name: str) -> Any:
@@ -58,6 +57,7 @@ def finite(text: str) -> float:
 
 
 _ROW_DECODER = json.JSONDecoder(parse_constant=no_constant, parse_float=finite)
+_HEAD_DECODER = json.JSONDecoder(parse_constant=no_constant)  # (a value of a head that holds no huge number)
 
 
 class NotTaken(Exception):
@@ -78,6 +78,9 @@ class RowReader:
     # large values of the heads read (cases, checks): key -> (the value's text, the value as parsed and checked)
     heads: dict[str, tuple[str, Any]] = field(default_factory=dict)
     rows_read: int = 0
+    # which rows to read, by their case (harness/report/shares.py: a second process reads the others); all without
+    keep: Callable[[str], bool] | None = None
+    kept_cases: dict[bytes, bool] = field(default_factory=dict)  # a case's text in a row -> keep's answer
 
     def read(self, raw: bytes) -> tuple[dict[str, Any], list[tuple[int, int]]] | None:
         """(the document, where each row's text lies in `raw` as (byte offset, length)), or None."""
@@ -101,6 +104,10 @@ class RowReader:
         rows: list[dict[str, Any]] = []
         lengths = list(map(len, bodies))  # each row's (offset, length), without a step per row in Python
         spans: list[tuple[int, int]] = list(zip(accumulate(map((2).__add__, lengths), initial=start), lengths))
+        if self.keep is not None:
+            kept = self._kept(bodies)
+            bodies = [bodies[i] for i in kept]
+            spans = [spans[i] for i in kept]
         row_of, add_row, like, ms_like = self._row, rows.append, self.tailed.get, self.ms_tailed.get
         window = _TAIL_WINDOW
         for body in bodies:
@@ -131,12 +138,37 @@ class RowReader:
         head["results"] = rows
         return head, spans
 
+    def _kept(self, bodies: list[bytes]) -> list[int]:
+        """The places of the rows whose case `keep` keeps, each case's text decoded once. A row laid out otherwise,
+        or a case holding an escaped lone surrogate (the careful reader changes its text: both readers must
+        decide alike), leaves the file to the careful reader, which keeps rows by their case as read."""
+        keep, known = self.keep, self.kept_cases
+        assert keep is not None
+        places = []
+        add = places.append
+        # a check's rows follow each other: a row that starts as the one before it has its answer
+        same, wanted = b"\0", False
+        for place, body in enumerate(bodies):
+            if not body.startswith(same):
+                end = body.find(b'","mode":"', 9)
+                if end < 0 or not body.startswith(b'{"case":"'):
+                    raise NotTaken
+                text = body[9:end]
+                found = known.get(text)
+                if found is None:
+                    if b"\\ud" in text or b"\\uD" in text:
+                        raise NotTaken
+                    found = known[text] = bool(keep(json.loads(b'"' + text + b'"')))
+                same, wanted = body[:end + 3], found
+            if wanted:
+                add(place)
+        return places
+
     def _head(self, text: bytes) -> dict[str, Any]:
         """The head (everything but the rows), checked. Its top-level values are read one by one, and a large
         one whose text is the same as in a file read before (the cases and the checks' expectations of runs
         of one corpus) is that file's value, already checked, instead of being parsed and checked again."""
         head_text = text.decode("utf-8")
-        decoder = json.JSONDecoder(parse_constant=no_constant, parse_float=finite if _BIG_EXPONENT_BYTES.search(text) else None)
         head: dict[str, Any] = {}
         seen: set[str] = set()  # keys whose value is one read before
         fresh: dict[str, tuple[str, Any]] = {}
@@ -157,7 +189,12 @@ class RowReader:
                 at += len(known[0])
                 seen.add(key)
             else:
-                value, stop = decoder.raw_decode(head_text, at)
+                value, stop = _HEAD_DECODER.raw_decode(head_text, at)
+                # a number too large for a float (1e999) is found by the hook, which costs a call per number:
+                # only a value whose text may hold one (an exponent of three digits or more) is read with it
+                # (looked for in this value's text alone: a value read before was looked at then)
+                if BIG_EXPONENT.search(head_text, at - 1, stop + 1):
+                    value, stop = _ROW_DECODER.raw_decode(head_text, at)
                 if stop - at >= _HEAD_SHARED and type(value) in (dict, list):
                     fresh[key] = (head_text[at:stop], value)
                 head[key] = value

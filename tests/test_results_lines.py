@@ -187,3 +187,63 @@ def test_a_head_value_that_failed_its_check_is_not_taken_on_trust_later(tmp_path
     for path in (_with_cases(tmp_path, "bad.json", cases), _with_cases(tmp_path, "bad-again.json", cases)):
         with pytest.raises(ValueError, match=r"cases\['query/c7'\]\.tags is not a list of text"):
             read_results(path, reader)
+
+
+def test_a_huge_number_in_a_head_value_not_read_before_is_refused(tmp_path):
+    """Only the head values not read before are looked at for a number too large for a float: one in a new
+    value is found, after a first file whose values are shared."""
+    reader = RowReader()
+    first = _with_cases(tmp_path, "one.json", _cases())
+    assert read_results(first, reader)[1] is not None  # read the quick way
+    cases = _cases()
+    cases["query/c7"]["weight"] = 1
+    second = _with_cases(tmp_path, "two.json", cases)
+    second.write_text(second.read_text().replace('"weight":1', '"weight":1e999'))
+    with pytest.raises(ValueError, match="1e999 is too large a number"):
+        read_results(second, reader)
+    third = _with_cases(tmp_path, "three.json", _cases())
+    third.write_text(third.read_text().replace('"manifest":{', '"manifest":{"big":-2.5E+308,'))
+    with pytest.raises(ValueError, match="too large a number"):
+        read_results(third, reader)
+
+
+def _rows_of(cases: list[str]) -> list[dict]:
+    rows = []
+    for case in cases:
+        for adapter in ("x", "y"):
+            row = _row(adapter, 1.0, 1)
+            row["case"] = case
+            rows.append(row)
+    return rows
+
+
+def test_keep_reads_the_rows_of_some_cases_and_where_they_lie(tmp_path):
+    """A reader with `keep` (a second process reads the other cases: harness/report/shares.py) gives the rows
+    of the cases it keeps, in order, and each one's place in the file; the two halves make up the whole."""
+    cases = ["query/a", "query/b", 'query/"quoted"', "query/é", "query/z"]
+    path = _write(tmp_path, "run.json", _rows_of(cases))
+    whole = load_results(path)["results"]
+    raw = path.read_bytes()
+    halves = []
+    for keep in (lambda c: c < "query/b", lambda c: c >= "query/b"):
+        data, spans = read_results(path, RowReader(keep=keep))
+        assert len(spans) == len(data["results"])
+        for row, (offset, length) in zip(data["results"], spans):
+            assert json.loads(raw[offset:offset + length]) == row
+        halves.append(data["results"])
+    assert [r["case"] for r in halves[0]] == ["query/a", "query/a", 'query/"quoted"', 'query/"quoted"']
+    assert sorted(map(json.dumps, halves[0] + halves[1])) == sorted(map(json.dumps, whole))
+
+
+def test_keep_with_the_careful_reader_keeps_by_the_case_as_read(tmp_path):
+    """A file the quick reader leaves (here laid out with spaces; or a case with an escaped lone surrogate,
+    which the careful reader keeps as text) is kept by its cases as the careful reader reads them."""
+    spaced = tmp_path / "spaced.json"
+    spaced.write_text(json.dumps(_doc(_rows_of(["query/a", "query/b"])), indent=1), encoding="utf-8")
+    data, spans = read_results(spaced, RowReader(keep=lambda c: c >= "query/b"))
+    assert spans is None and [r["case"] for r in data["results"]] == ["query/b", "query/b"]
+    lone = _write(tmp_path, "lone.json", _rows_of(["query/a", "query/LONE"]))
+    lone.write_text(lone.read_text().replace("query/LONE", "query/\\ud800"))
+    kept = [read_results(lone, RowReader(keep=keep))[0]["results"] for keep in (lambda c: c < "query/b", lambda c: c >= "query/b")]
+    # kept as the text \ud800 (printable), which sorts before "b": every row in the first half, none twice
+    assert [r["case"] for r in kept[0]] == ["query/a", "query/a", "query/\\ud800", "query/\\ud800"] and kept[1] == []
