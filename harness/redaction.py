@@ -315,14 +315,23 @@ class Sink:
 
     @staticmethod
     def _write(path: Path, texts: Iterable[str | bytes], atomic: bool = True) -> Path:
-        """Texts already redacted, in UTF-8 that cannot fail (lone surrogates as \\udXXX), replaced atomically."""
+        """Texts already redacted, in UTF-8 that cannot fail (lone surrogates as \\udXXX), replaced atomically
+        (a write that fails -- the pieces come from a generator, the disk fills -- leaves no partial file behind)."""
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp") if atomic else path
-        with open(tmp, "wb") as handle:
-            for text in texts:
-                handle.write(text if type(text) is bytes else utf8(text))  # type: ignore[arg-type]
-        if atomic:
-            tmp.replace(path)
+        try:
+            with open(tmp, "wb") as handle:
+                for text in texts:
+                    handle.write(text if type(text) is bytes else utf8(text))  # type: ignore[arg-type]
+            if atomic:
+                tmp.replace(path)
+        except BaseException:
+            if atomic:
+                try:
+                    tmp.unlink(missing_ok=True)
+                except OSError:
+                    pass
+            raise
         return path
 
     def write_json(self, path: Path, data: Any, render: Callable[[Any], str] | None = None) -> Path:
