@@ -107,10 +107,10 @@ def phases(paths: list[Path], out: Path, shorten: bool = True) -> None:
     the peak RSS so far. Without `shorten`, the session-token pass is left out (as when runs write tokens
     already shortened)."""
     from harness import report
-    from harness.report import merge, model
+    from harness.report import junit, known_issues, merge, model, shares
     from harness.redaction import Sink
     from harness.report.text import shorten_tokens, tokens_shortened
-    from harness.results import paused_gc
+    from harness.results import paused_gc, write_results
 
     mark = [time.perf_counter(), time.process_time()]
 
@@ -137,23 +137,33 @@ def phases(paths: list[Path], out: Path, shorten: bool = True) -> None:
     del inputs
     lap("merge")
     out.mkdir(parents=True, exist_ok=True)
-    merge.write_merged(out, data, origins, sink)
-    lap("write merged results.json")
     with paused_gc():
         if shorten and not tokens_shortened(data):
             clean = shorten_tokens(data)
             lap("shorten session tokens")
         else:
             clean = data
-        view = model.build(clean)
-        lap("page model (matrix, detail)")
+        where = model.frame(clean)
+        found = {}
+        # one share of every check, field by field (with a second core, two processes each compute one of two)
+        for name, value in shares.fields(clean, where, clean.get("results") or [], None,
+                                         lambda rows: merge.merged_lines(rows, origins)):
+            found[name] = value
+            lap(f"share: {name}")
+        share = shares.Share(**found)
+        write_results(out, data, sink, rows_chunks=share.lines)
+        lap("write merged results.json")
+        joined = shares.join(clean, [share])
+        view = model.assemble(clean, where, joined.cells)
+        view.update(joined.tables)
+        lap("page model (assemble)")
         sink.write_pieces(out / "index.html", report._html_chunks(clean, view, None, None))
         lap("index.html")
-        sink.write_pieces(out / "junit.xml", report._junit_chunks(clean))
+        sink.write_pieces(out / "junit.xml", junit.joined(clean, joined.suites))
         lap("junit.xml")
-        sink.write_pieces(out / "summary.md", [report._summary(clean, view)])
+        sink.write_pieces(out / "summary.md", [report._summary(clean, view, failing=(joined.failing_rows, joined.failing_count))])
         lap("summary.md")
-        report._write_known_issues(clean, view, out, sink)
+        report._write_known_issues(clean, view, out, sink, known_issues.ordered(joined.failing, view))
         lap("known-issues pages")
 
 

@@ -8,9 +8,10 @@ from typing import Any, Iterable
 from harness.protocol import ACCEPT, NOT_APPLICABLE
 
 
-def table(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """The report's oracle table: per oracle of results.json, its library and its agreement with our verifier."""
-    counts = agreement(data.get("results") or [])
+def table(data: dict[str, Any], counts: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The report's oracle table: per oracle of results.json, its library and its agreement with our verifier
+    (`counts`: the `agreement` of its rows, when known already)."""
+    counts = agreement(data.get("results") or []) if counts is None else counts
     out = []
     for name, record in sorted((data.get("oracles") or {}).items()):
         row = {"name": name, "library": record.get("library", "?"), "version": record.get("library_version", ""),
@@ -22,7 +23,12 @@ def table(data: dict[str, Any]) -> list[dict[str, Any]]:
 
 def agreement(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Per oracle: checks judged (accept or reject), agreements with our verifier, rate, known and unknown disagreements."""
-    table: dict[str, dict[str, Any]] = {}
+    return rated([tally(rows)])
+
+
+def tally(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """`agreement`'s counts without the rate (counts of several sets of rows add up: `rated` joins them)."""
+    table: dict[str, dict[str, int]] = {}
     # rows read from results files share their values (harness/results_lines.py): each distinct set counted once
     alike: dict[tuple[int, Any, int], list[Any]] = {}
     for row in rows:
@@ -51,6 +57,17 @@ def agreement(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
                 entry["known"] += n
             else:
                 entry["unknown"] += n
+    return table
+
+
+def rated(tallies: Iterable[dict[str, dict[str, int]]]) -> dict[str, dict[str, Any]]:
+    """`tally`s of several sets of rows added up, each oracle with its rate of agreement."""
+    table: dict[str, dict[str, Any]] = {}
+    for counts in tallies:
+        for name, entry in counts.items():
+            mine = table.setdefault(name, {"judged": 0, "agree": 0, "not_applicable": 0, "known": 0, "unknown": 0})
+            for key, n in entry.items():
+                mine[key] += n
     for entry in table.values():
         entry["rate"] = round(entry["agree"] / entry["judged"], 4) if entry["judged"] else None
     return dict(sorted(table.items()))

@@ -43,12 +43,13 @@ def test_a_child_that_cannot_write_is_one_line_and_the_others_are_written(tmp_pa
         pytest.skip("one CPU: the report writes in one process")
     results = write(tmp_path / "run" / "results.json", make_results())
     out = tmp_path / "out"
-    (out / "junit.xml").mkdir(parents=True)  # junit.xml, written by the first child, cannot be written
+    (out / "junit.xml").mkdir(parents=True)  # junit.xml, written by the child, cannot be written
     proc = sigharness("report", str(results), "--out", str(out))
     assert proc.returncode == 2
-    assert re.fullmatch(r"sigharness report: junit.xml and results.json: \S*junit.xml\S*: cannot write it \(.+\)\n",
-                        proc.stderr), proc.stderr
+    assert re.fullmatch(r"sigharness report: junit.xml, summary.md and the known-issues pages: \S*junit.xml\S*: "
+                        r"cannot write it \(.+\)\n", proc.stderr), proc.stderr
     assert (out / "index.html").is_file()  # written by this process before the child's answer was read
+    assert not list(out.glob("*.tmp"))  # no file left half written
 
 
 def test_child_values_arrive_in_order_and_errors_and_deaths_are_named():

@@ -10,10 +10,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.redaction import Sink
-from harness.results import paused_gc, read_results
+from harness.results import paused_gc
 from harness.results_lines import RowReader
+
+if TYPE_CHECKING:
+    from harness.report import forked
 
 DEFAULT_MERGED = Path("reports") / "merged"
 
@@ -41,8 +45,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from harness import history, report
     from harness.cli.common import UsageError, keep_until_exit, writable_folder
+    from harness.report import forked, shares
     from harness.report.forked import ChildFailed
-    from harness.report.merge import Origins, expand_inputs, merge, write_merged
+    from harness.report.merge import expand_inputs, merge, read_inputs
     from harness.results import RESULTS
 
     try:
@@ -51,24 +56,87 @@ def _report(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     if not paths:
         return _fail(f"no results.json found in {' '.join(args.results)}")
-    inputs = []
-    reader = RowReader()  # rows that are the same in several inputs (apart from their timings) are parsed once
-    origins = Origins()
-    for path in paths:
-        try:
-            data, spans = read_results(path, reader)
-            inputs.append((str(path), data))
-            origins.spans.append(spans)
-        except FileNotFoundError:
-            return _fail(f"{path}: no such file")
-        except OSError as exc:
-            return _fail(f"{path}: cannot read it ({exc.strerror or type(exc).__name__})")
-        except ValueError as exc:
-            return _fail(str(exc))
     try:
         expected = _expectations(args.expect_version)
     except ValueError as exc:
         return _fail(str(exc))
+    out = Path(args.out) if args.out else (paths[0].parent if not merging else DEFAULT_MERGED)
+    history_path = Path(args.history) if args.history else None
+    # a merge's inputs are read by two processes, each the rows of its cases (harness/report/shares.py), unless a
+    # history is kept (its line needs every row here) or they are small
+    pivot = None
+    if merging and history_path is None and forked.second_core():
+        pivot = shares.file_pivot(paths[0], sum(_size(p) for p in paths))
+    other: forked.Child | None = None
+    if pivot is not None:
+        other = forked.Child(f"the checks from case {pivot!r} on", lambda child: _share_from(child, paths, pivot))
+    try:
+        try:
+            inputs, origins = read_inputs(paths, RowReader(keep=(lambda case: case < pivot) if pivot is not None else None))
+        except ValueError as exc:
+            return _fail(str(exc))
+        problems = _version_problems(inputs, expected)
+        for line in problems:
+            _fail(line)
+        if problems:
+            return 2
+        try:
+            writable_folder(out, "--out")
+        except UsageError as exc:
+            return _fail(str(exc))
+        sink = Sink()
+        # what read_results returned is JSON-safe, and this command knows no secret: nothing to clean again
+        data = sink.adopt(inputs[0][1] if not merging else merge(inputs, origins))
+        written: list[Path] = []
+        try:
+            # the history's line names the merged results.json, written with the other outputs just below
+            if history_path is not None and not args.no_append:
+                if history.append(history_path, data, out / RESULTS if merging else paths[0]):
+                    written.append(history_path)
+            try:
+                outputs = report.write_all(data, out, history=history_path, title=args.title, sink=sink,
+                                           origins=origins if merging else None,
+                                           theirs=(pivot, lambda: shares.received(other.receive)) if other is not None else None)
+            except (ChildFailed, shares.Mismatch) as exc:
+                if other is None:
+                    raise
+                # the other process failed, or the two saw different columns (rows naming adapters or cases no
+                # input's head names): every row is read here, as without a second process
+                if isinstance(exc, ChildFailed):
+                    print(f"sigharness report: {Sink().line(str(exc))}; reading every input in one process", file=sys.stderr)
+                other.stop()
+                other = None
+                inputs, origins = read_inputs(paths, RowReader())
+                data = sink.adopt(merge(inputs, origins))
+                outputs = report.write_all(data, out, title=args.title, sink=sink, origins=origins)
+            written[:0] = outputs
+        except OSError as exc:
+            return _fail(f"{exc.filename or out}: cannot write it ({exc.strerror or type(exc).__name__})")
+        except ChildFailed as exc:
+            return _fail(str(exc))
+    finally:
+        if other is not None:
+            other.stop()
+    columns = sorted((data.get("adapters") or {}).items())
+    say = lambda line: sink.say(line, sys.stdout)  # noqa: E731
+    say(f"{outputs.checks} checks, {len(data.get('cases') or {})} cases, {len(columns)} columns from {len(inputs)} run(s)")
+    for key, info in columns:
+        say(f"  {key:40} {info.get('library', '')} {info.get('library_version') or ('unavailable' if info.get('available') is False else '')}")
+    for path in written:
+        say(f"wrote {path}")
+    keep_until_exit(data, inputs, origins)  # freed by the process's end, not row by row
+    return 0
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _version_problems(inputs: list[tuple[str, dict]], expected: list[tuple[str, str]]) -> list[str]:
+    """--expect-version: one line per input whose adapter ran another library version, or per adapter no input has."""
     problems = []
     for name, version in expected:
         seen = False
@@ -83,42 +151,19 @@ def _report(args: argparse.Namespace) -> int:
                 problems.append(f"{path}: {name} ran {info.get('library', 'its library')} {actual or 'unknown'}{why}, expected {version}")
         if not seen:
             problems.append(f"no input has adapter {name} (expected with version {version})")
-    for line in problems:
-        _fail(line)
-    if problems:
-        return 2
+    return problems
 
-    sink = Sink()
-    # what read_results returned is JSON-safe, and this command knows no secret: nothing to clean again
-    del reader
-    data = sink.adopt(inputs[0][1] if not merging else merge(inputs, origins))
-    out = Path(args.out) if args.out else (paths[0].parent if not merging else DEFAULT_MERGED)
-    try:
-        writable_folder(out, "--out")
-    except UsageError as exc:
-        return _fail(str(exc))
-    written: list[Path] = []
-    history_path = Path(args.history) if args.history else None
-    try:
-        # the history's line names the merged results.json, written with the other outputs just below
-        if history_path is not None and not args.no_append:
-            if history.append(history_path, data, out / RESULTS if merging else paths[0]):
-                written.append(history_path)
-        written[:0] = report.write_all(data, out, history=history_path, title=args.title, sink=sink,
-                                       first=(lambda: write_merged(out, data, origins, sink)) if merging else None)
-    except OSError as exc:
-        return _fail(f"{exc.filename or out}: cannot write it ({exc.strerror or type(exc).__name__})")
-    except ChildFailed as exc:
-        return _fail(str(exc))
-    columns = sorted((data.get("adapters") or {}).items())
-    say = lambda line: sink.say(line, sys.stdout)  # noqa: E731
-    say(f"{len(data.get('results') or [])} checks, {len(data.get('cases') or {})} cases, {len(columns)} columns from {len(inputs)} run(s)")
-    for key, info in columns:
-        say(f"  {key:40} {info.get('library', '')} {info.get('library_version') or ('unavailable' if info.get('available') is False else '')}")
-    for path in written:
-        say(f"wrote {path}")
-    keep_until_exit(data, inputs, origins)  # freed by the process's end, not row by row
-    return 0
+
+def _share_from(child: "forked.Child", paths: list[Path], pivot: str) -> None:
+    """In the second process: the Share of the cases from `pivot` on, read from the inputs' rows of those cases."""
+    from harness.report import model, shares
+    from harness.report.merge import merge, merged_lines, read_inputs
+    from harness.report.text import with_short_tokens
+
+    inputs, origins = read_inputs(paths, RowReader(keep=lambda case: case >= pivot))
+    clean = with_short_tokens(Sink().adopt(merge(inputs, origins)))
+    shares.sent(child.send, child.send_bytes, clean, model.frame(clean), clean.get("results") or [], lambda case: case >= pivot,
+                lambda rows: merged_lines(rows, origins))
 
 
 def register(sub: argparse._SubParsersAction) -> None:

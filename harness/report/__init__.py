@@ -12,22 +12,23 @@ import base64
 import functools
 import hashlib
 import json
-import operator
-import re
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from markupsafe import Markup, escape
 
 from harness import history as hist
 from harness import oracle_table, verdicts
-from harness.report import forked, known_issues, model
+from harness.report import forked, junit, known_issues, model, shares
 from harness.wire import table as wire_table
 from harness.redaction import Sink
-from harness.results import expanded, paused_gc
-from harness.report.text import json_for_html, md_cell, with_short_tokens, xml_text
+from harness.results import paused_gc, write_results
+from harness.report.text import json_for_html, md_cell, with_short_tokens
+
+if TYPE_CHECKING:
+    from harness.report.merge import Origins
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -216,139 +217,7 @@ def _page_json(value: Any) -> str:
 def render_junit(data: dict[str, Any]) -> str:
     """One <testcase> per case x mode x adapter; a <testsuite> per adapter. fail -> failure, error -> error,
     unsupported -> skipped, variant -> passed (with the reason in system-out)."""
-    return _junit(with_short_tokens(data))
-
-
-_ATTR_SPECIAL = re.compile('[&<>"\n\r\t]')
-_TEXT_SPECIAL = re.compile("[&<>]")
-
-
-def _attr(value: Any) -> str:
-    """An XML attribute value, escaped as ElementTree escapes it (after xml_text made it XML-safe)."""
-    return _attr_text(value if isinstance(value, str) else xml_text(value))
-
-
-@functools.lru_cache(maxsize=65536)
-def _attr_text(value: str) -> str:
-    """_attr of a text, once per text (reasons repeat across adapters and runs)."""
-    text = xml_text(value)
-    if _ATTR_SPECIAL.search(text):
-        text = (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-                .replace("\r", "&#13;").replace("\n", "&#10;").replace("\t", "&#09;"))
-    return text
-
-
-def _text(value: Any) -> str:
-    text = xml_text(value)
-    if _TEXT_SPECIAL.search(text):
-        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return text
-
-
-def _junit(clean: dict[str, Any]) -> str:
-    return "".join(_junit_chunks(clean))
-
-
-def _junit_chunks(clean: dict[str, Any]) -> list[str]:
-    """junit.xml as pieces of text, element by element (an ElementTree of ~100,000 test cases costs seconds
-    and hundreds of MB; so does one string of it); joined, what ElementTree with `indent` writes."""
-    adapters = clean.get("adapters") or {}
-    cases = clean.get("cases") or {}
-    by_adapter: dict[str, list[dict[str, Any]]] = {}
-    for row in clean.get("results") or []:
-        by_adapter.setdefault(row["adapter"], []).append(row)
-    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    stamp = _attr((clean.get("manifest") or {}).get("date", ""))
-    testcase_names: dict[tuple[str, str], str] = {}  # (case, mode) -> its escaped classname tail and name
-    inner_texts: dict[tuple[Any, ...], str] = {}
-    # a verdict -> its JUnit element (None: a plain passed test case) and the suite count it adds to
-    junit_count = {"failure": "failures", "error": "errors", "skipped": "skipped"}
-    junit_and_count = {}
-    for name, v in verdicts.VERDICTS.items():
-        junit = None if name == verdicts.PASS else v.junit if v.junit in junit_count else "system-out"
-        junit_and_count[name] = (junit, junit_count.get(junit))
-    unknown = ("error", "errors")
-    parts: list[str] = []
-    for key in model.adapter_order({k: adapters.get(k, {"name": k}) for k in by_adapter}):
-        rows = sorted(by_adapter[key], key=_case_and_mode)
-        info = adapters.get(key, {})
-        props = [f'      <property name="{prop}" value="{_attr(info[prop])}" />\n'
-                 for prop in ("language", "library", "library_version", "runtime") if info.get(prop)]
-        opening = len(parts)
-        parts.append("")  # the suite's opening tag, once its test cases are counted
-        parts.append("    <properties>\n" + "".join(props) + "    </properties>\n" if props else "    <properties />\n")
-        counts = {"tests": len(rows), "failures": 0, "errors": 0, "skipped": 0}
-        seconds = 0.0
-        name_attr = _attr(key)
-        suite_start = len(parts)
-        add = parts.append
-        for row in rows:
-            get = row.get
-            case, mode = row["case"], row["mode"]
-            names = testcase_names.get((case, mode))
-            if names is None:  # the same for every adapter: escaped once
-                topic = model.topic_of(case, cases.get(case, {}))
-                names = testcase_names[(case, mode)] = f'{_attr(topic)}" name="{_attr(f"{case} [{mode}]")}'
-            elapsed = (get("duration_ms") or 0) / 1000
-            seconds += elapsed
-            status = get("status")
-            junit, counted = junit_and_count.get(status, unknown)
-            if junit is None:  # passed: most rows
-                add(f'    <testcase classname="{name_attr}.{names}" time="{elapsed:.3f}" />\n')
-                continue
-            if counted:
-                counts[counted] += 1
-            head = f'    <testcase classname="{name_attr}.{names}" time="{elapsed:.3f}"'
-            # rows read from results files share their values: one element for all rows alike
-            alike = (junit, status, case, mode, get("reason"), get("stage"), id(get("stages")), id(get("verification")),
-                     id(get("expected")))
-            inner = inner_texts.get(alike)
-            if inner is None:
-                inner = inner_texts[alike] = _junit_inner(clean, row, junit)
-            add(f"{head}>\n      {inner}\n    </testcase>\n")
-        parts[suite_start:] = ["".join(parts[suite_start:])]  # a suite's test cases as one piece
-        for k, v in counts.items():
-            totals[k] += v
-        parts[opening] = (f'  <testsuite name="{name_attr}" timestamp="{stamp}" tests="{counts["tests"]}" failures="{counts["failures"]}" '
-                          f'errors="{counts["errors"]}" skipped="{counts["skipped"]}" time="{seconds:.3f}">\n')
-        parts.append("  </testsuite>\n")
-    root = (f'<testsuites name="sigharness" tests="{totals["tests"]}" failures="{totals["failures"]}" errors="{totals["errors"]}" '
-            f'skipped="{totals["skipped"]}"')
-    declaration = '<?xml version="1.0" encoding="UTF-8"?>\n'
-    if not parts:
-        return [declaration + root + " />\n"]
-    parts.insert(0, declaration + root + ">\n")
-    parts.append("</testsuites>\n")
-    return parts
-
-
-_case_and_mode = operator.itemgetter("case", "mode")
-
-
-def _junit_inner(clean: dict[str, Any], row: dict[str, Any], junit: str) -> str:
-    """The element inside a test case that did not simply pass: failure, error, skipped or system-out."""
-    status = row.get("status")
-    reason = row.get("reason") or ""
-    if junit == "failure":
-        text = _text(_failure_text(expanded(clean, row)))
-        return (f'<failure message="{_attr(reason)}" type="{_attr(row.get("stage") or status)}"'
-                + (f">{text}</failure>" if text else " />"))
-    if junit == "error":
-        return f'<error message="{_attr(reason)}" type="{_attr(status)}" />'
-    if junit == "skipped":
-        return f'<skipped message="{_attr(f"{status}: " + reason)}" />'
-    return f'<system-out>{_text(f"{status}: " + reason)}</system-out>'
-
-
-def _failure_text(row: dict[str, Any]) -> str:
-    parts = [row.get("reason") or ""]
-    for name, st in (row.get("stages") or {}).items():
-        if isinstance(st, dict) and st.get("diff"):
-            parts.append(f"--- {name} (first difference at line {st.get('line')})\n{st['diff']}")
-    ver = row.get("verification") or {}
-    if ver and not ver.get("valid", True):
-        parts.append(f"verifier: {ver.get('reason')} (rules: {ver.get('rules')})")
-    return "\n\n".join(p for p in parts if p)
+    return "".join(junit.pieces(with_short_tokens(data)))
 
 
 def render_summary(data: dict[str, Any], max_failures: int = 15) -> str:
@@ -357,7 +226,9 @@ def render_summary(data: dict[str, Any], max_failures: int = 15) -> str:
     return _summary(clean, model.build(clean), max_failures)
 
 
-def _summary(clean: dict[str, Any], view: dict[str, Any], max_failures: int = 15) -> str:
+def _summary(clean: dict[str, Any], view: dict[str, Any], max_failures: int = 15,
+             failing: tuple[list[dict[str, Any]], int] | None = None) -> str:
+    """summary.md; `failing`: (the first failing rows, how many there are), when known already."""
     manifest = clean.get("manifest") or {}
     counts = view["counts"]
     lines = [
@@ -382,15 +253,18 @@ def _summary(clean: dict[str, Any], view: dict[str, Any], max_failures: int = 15
     lines += _oracle_lines(_once(view, "oracles", lambda: oracle_table.table(clean)))
     lines += _wire_lines(_once(view, "wire", lambda: wire_table.table(clean)),
                          _once(view, "wire_findings", lambda: wire_table.findings(clean)), max_failures)
-    bad = [r for r in clean.get("results") or [] if verdicts.klass(r.get("status")) == verdicts.BAD]
-    if bad:
-        lines += ["", f"<details><summary>{len(bad)} failing checks</summary>", "",
+    if failing is None:
+        bad = [r for r in clean.get("results") or [] if r.get("status") not in verdicts.NOT_BAD]
+        failing = (bad[:max_failures], len(bad))
+    bad, bad_count = failing
+    if bad_count:
+        lines += ["", f"<details><summary>{bad_count} failing checks</summary>", "",
                   "| case | mode | adapter | verdict | reason |", "| --- | --- | --- | --- | --- |"]
         for r in bad[:max_failures]:
             lines.append(f"| {md_cell(r['case'])} | {r['mode']} | {md_cell(r['adapter'])} | {model.SYMBOL[r['status']]} {r['status']} | "
                          f"{md_cell((r.get('reason') or '')[:200])} |")
-        if len(bad) > max_failures:
-            lines.append(f"| … {len(bad) - max_failures} more in index.html | | | | |")
+        if bad_count > max_failures:
+            lines.append(f"| … {bad_count - max_failures} more in index.html | | | | |")
         lines += ["", "</details>"]
     if clean.get("case_errors"):
         lines += ["", f"**{len(clean['case_errors'])} case file problem(s)**: " + "; ".join(md_cell(e) for e in clean["case_errors"][:5])]
@@ -431,68 +305,102 @@ def _wire_lines(table: list[dict[str, Any]], found: list[dict[str, Any]], max_ro
     return lines
 
 
+class Written(list):
+    """The paths `write_all` wrote, in order, and the number of checks (rows) the report holds."""
+
+    checks: int = 0
+
+
 def write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | None = None, title: str | None = None,
-              sink: Sink | None = None, first: Callable[[], Path] | None = None) -> list[Path]:
+              sink: Sink | None = None, origins: "Origins | None" = None,
+              theirs: tuple[str, Callable[[], shares.Share]] | None = None) -> Written:
     """Write index.html, junit.xml and summary.md into out_dir through `sink` (the run's redaction layer:
     secrets out of every value before rendering, and out of the rendered text once more); return their paths.
-    `first` writes one more file (a merge's results.json) and returns its path, listed first."""
+    With `origins` (a merge's), the merged results.json too, listed first. `theirs`: (pivot case, the Share of
+    the cases from the pivot on), when another process read those rows and `data` holds the cases before it."""
     with paused_gc():
-        return _write_all(data, out_dir, history, title, sink or Sink(), first)
-
-
-_TABLES: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...] = (  # both the page and the summary show them
-    ("oracles", oracle_table.table), ("wire", wire_table.table), ("wire_findings", wire_table.findings))
+        return _write_all(data, out_dir, history, title, sink or Sink(), origins, theirs)
 
 
 def _write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | None, title: str | None,
-               sink: Sink, first: Callable[[], Path] | None = None) -> list[Path]:
-    """The outputs one after the other, or, with a second core, in three processes: a child computes the
-    tables and writes `first` and junit.xml while the page model is built; a second child writes summary.md
-    and the known-issues pages while this process writes index.html (harness/report/forked.py)."""
+               sink: Sink, origins: "Origins | None" = None,
+               theirs: tuple[str, Callable[[], shares.Share]] | None = None) -> Written:
+    """What each output takes from the rows is computed in shares of the cases (harness/report/shares.py): with
+    a second core, the cases from a pivot on by another process; the shares joined, a child writes summary.md
+    junit.xml, summary.md and the known-issues pages while this process writes results.json and index.html."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     clean = with_short_tokens(sink.clean(data))  # once for every output: no secret, no whole session token
+    loaded = load_history(history)
+    where = model.frame(clean, loaded)
+    rows = clean.get("results") or []
+    lines = None
+    if origins is not None:
+        from harness.report.merge import merged_lines
 
-    def junit() -> Path:
-        return sink.write_pieces(out / "junit.xml", _junit_chunks(clean))
-
-    if not forked.second_core():
-        written = [first()] if first else []
-        loaded = load_history(history)
-        view = model.build(clean, loaded, title)
-        written.append(sink.write_pieces(out / "index.html", _html_chunks(clean, view, loaded, title)))
-        written.append(junit())
-        written.append(sink.write_pieces(out / "summary.md", [_summary(clean, view)]))
-        written.append(_write_known_issues(clean, view, out, sink))
-        return written
-
-    def tables_first_then_files(child: forked.Child) -> None:
-        child.send({name: make(clean) for name, make in _TABLES})
-        child.send([first()] if first else [])
-        child.send(junit())
-
-    def summary_and_known_issues(child: forked.Child) -> None:
-        child.send(sink.write_pieces(out / "summary.md", [_summary(clean, view)]))
-        child.send(_write_known_issues(clean, view, out, sink))
-
-    files = forked.Child("junit.xml and results.json", tables_first_then_files)
-    others: forked.Child | None = None
+        lines = lambda part: merged_lines(part, origins)  # noqa: E731
+    second = forked.second_core()
+    receive: Callable[[], shares.Share] | None = None
+    child: forked.Child | None = None
+    if theirs is not None:
+        pivot, receive = theirs
+        mine = shares.share(clean, where, rows, lambda case: case < pivot, lines)
+    else:
+        cut = shares.rows_pivot(rows) if second else None
+        if cut is None:
+            mine = shares.share(clean, where, rows, None, lines)
+        else:
+            pivot, at = cut
+            child = forked.Child("the checks from case " + repr(pivot) + " on",
+                                 lambda c: shares.sent(c.send, c.send_bytes, clean, where, rows[at:], lambda case: case >= pivot, lines))
+            receive = lambda: shares.received(child.receive)  # noqa: E731
+            mine = shares.share(clean, where, rows[:at], lambda case: case < pivot, lines)
+    parts = [mine]
+    written = Written()
     try:
-        loaded = load_history(history)
-        view = model.build(clean, loaded, title)
-        view.update(files.receive())
-        others = forked.Child("summary.md and the known-issues pages", summary_and_known_issues)
-        page = sink.write_pieces(out / "index.html", _html_chunks(clean, view, loaded, title))
-        written = files.receive() + [page, files.receive()]
-        written += [others.receive(), others.receive()]
+        if origins is not None:
+            def rows_chunks() -> Iterator[bytes]:
+                # this share's lines are written while the other share is on its way
+                yield from mine.lines
+                if receive is not None:
+                    parts.append(receive())
+                    yield from parts[1].lines
+            written.append(write_results(out, data, sink, rows_chunks=rows_chunks()))
+            for part in parts:
+                del part.lines[:]
+        elif receive is not None:
+            parts.append(receive())
+    finally:
+        if child is not None:
+            child.stop()
+    joined = shares.join(clean, parts)
+    try:
+        view = model.assemble(clean, where, joined.cells, title)
+    except model.OutsideFrame as exc:
+        raise shares.Mismatch(f"a share holds a {exc} outside the frame") from None
+    view.update(joined.tables)
+    found = known_issues.ordered(joined.failing, view)
+    failing = (joined.failing_rows, joined.failing_count)
+
+    def junit_summary_and_known_issues() -> list[Path]:
+        return [sink.write_pieces(out / "junit.xml", junit.joined(clean, joined.suites)),
+                sink.write_pieces(out / "summary.md", [_summary(clean, view, failing=failing)]),
+                _write_known_issues(clean, view, out, sink, found)]
+
+    others = (forked.Child("junit.xml, summary.md and the known-issues pages", lambda c: c.send(junit_summary_and_known_issues()))
+              if second else None)
+    written.checks = joined.rows
+    try:
+        written.append(sink.write_pieces(out / "index.html", _html_chunks(clean, view, loaded, title)))
+        written += others.receive() if others is not None else junit_summary_and_known_issues()
         return written
     finally:
-        files.close()
         if others is not None:
             others.close()
 
 
-def _write_known_issues(clean: dict[str, Any], view: dict[str, Any], out: Path, sink: Sink) -> Path:
+def _write_known_issues(clean: dict[str, Any], view: dict[str, Any], out: Path, sink: Sink,
+                        found: dict[str, list[dict[str, Any]]] | None = None) -> Path:
     """known-issues/<adapter>.html per adapter with failing checks, and known-issues/index.html (returned)."""
     folder = out / "known-issues"
     fresh, old = out / ".known-issues.new", out / ".known-issues.old"
@@ -502,7 +410,7 @@ def _write_known_issues(clean: dict[str, Any], view: dict[str, Any], out: Path, 
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     # the pages are written into a new folder that then replaces the old one at once (no stale page of a
     # library that no longer fails stays; one rename instead of one per page: a merge writes ~400)
-    for name, text in known_issues.pages(clean, view, _environment(), generated):
+    for name, text in known_issues.pages(clean, view, _environment(), generated, found):
         sink.write_text(fresh / name, text, atomic=False)
     if folder.exists():
         folder.rename(old)

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import struct
 import sys
+import tempfile
 import threading
 from typing import Any, Callable
 
-_LENGTH = struct.Struct("!Q")
+_HEADER = struct.Struct("!BQQ")  # (where: _PIPE, _SPOOL or _RAW, offset in the spool, length)
+_PIPE, _SPOOL, _RAW = 0, 1, 2  # a pickle in the pipe, a pickle in the spool, bytes as they are in the spool
 
 
 class ChildFailed(RuntimeError):
@@ -48,6 +51,14 @@ class Child:
     def __init__(self, what: str, work: Callable[["Child"], None]):
         self.what = what
         read, write = os.pipe()
+        # values go through a file the two processes share (deleted already: gone with them), the pipe only
+        # says where each lies: the child never waits for the parent to read (a share of a merge's checks
+        # is tens of MB, and the parent reads it once its own share is done)
+        try:
+            self._spool: int | None = _spool()
+        except OSError:
+            self._spool = None
+        self._at = 0
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
@@ -71,22 +82,45 @@ class Child:
     def send(self, value: Any) -> None:
         self._send(("value", value))
 
+    def send_bytes(self, data: bytes) -> None:
+        """Bytes as they are, for `receive` to give back (no pickle: a merge's rows are tens of MB of text)."""
+        if self._spool is None or not self._spooled(data):
+            self._send(("value", data))
+            return
+        self._tell(_HEADER.pack(_RAW, self._at - len(data), len(data)))
+
     def _send(self, message: tuple[str, Any]) -> None:
         data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        view = memoryview(_LENGTH.pack(len(data)) + data)
-        while view:
-            view = view[os.write(self._out, view):]
+        if self._spool is not None and self._spooled(data):
+            self._tell(_HEADER.pack(_SPOOL, self._at - len(data), len(data)))
+        else:
+            self._tell(_HEADER.pack(_PIPE, 0, len(data)), data)
+
+    def _spooled(self, data: bytes) -> bool:
+        """`data` written at the spool's end; False when it cannot be (a full disk: through the pipe, then)."""
+        try:
+            _write_all(lambda view, at: os.pwrite(self._spool, view, at), data, self._at)  # type: ignore[arg-type]
+        except OSError:
+            return False
+        self._at += len(data)
+        return True
+
+    def _tell(self, *pieces: bytes) -> None:
+        for piece in pieces:
+            _write_all(lambda view, _: os.write(self._out, view), piece, 0)
 
     # in the parent
     def receive(self) -> Any:
         """The next value the child sent; ChildFailed when it failed or ended first."""
-        head = self._in.read(_LENGTH.size)
-        if len(head) < _LENGTH.size:
+        head = self._in.read(_HEADER.size)
+        if len(head) < _HEADER.size:
             raise ChildFailed(f"{self.what}: the process writing it ended without finishing ({self._ended()})")
-        (length,) = _LENGTH.unpack(head)
-        data = self._in.read(length)
+        where, offset, length = _HEADER.unpack(head)
+        data = self._in.read(length) if where == _PIPE or self._spool is None else os.pread(self._spool, length, offset)
         if len(data) < length:
             raise ChildFailed(f"{self.what}: the process writing it ended mid-answer ({self._ended()})")
+        if where == _RAW:
+            return data
         kind, value = pickle.loads(data)  # noqa: S301 - our own forked child, through our own pipe
         if kind == "error":
             self.close()
@@ -97,7 +131,18 @@ class Child:
         """Wait for the child (a child still running is waited for, never left behind)."""
         if self._status is None:
             self._in.close()
+            if self._spool is not None:
+                os.close(self._spool)
             _, self._status = os.waitpid(self.pid, 0)
+
+    def stop(self) -> None:
+        """End the child now (its work is no longer wanted) and wait for it."""
+        if self._status is None:
+            try:
+                os.kill(self.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            self.close()
 
     def _ended(self) -> str:
         self.close()
@@ -105,6 +150,21 @@ class Child:
         if os.WIFSIGNALED(status):
             return f"killed by signal {os.WTERMSIG(status)}"
         return f"exit status {os.WEXITSTATUS(status)}"
+
+
+def _spool() -> int:
+    """An open file no name leads to, for values on their way from the child."""
+    handle = tempfile.TemporaryFile()
+    fd = os.dup(handle.fileno())
+    handle.close()
+    return fd
+
+
+def _write_all(write: Callable[[memoryview, int], int], data: bytes, at: int) -> None:
+    view = memoryview(data)
+    while view:
+        done = write(view, at)
+        view, at = view[done:], at + done
 
 
 def _describe(exc: BaseException) -> str:

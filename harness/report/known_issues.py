@@ -44,29 +44,43 @@ def _first_difference(row: dict[str, Any]) -> tuple[str | None, str]:
 def issues(clean: dict[str, Any], view: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """Per adapter column key, its failing checks as the page lists them (worst topic first is left to the reader:
     topics in the report's order)."""
+    return ordered([failing(clean, {a["k"]: a["name"] for a in view["adapters"]}, clean.get("results") or [])], view)
+
+
+def failing(clean: dict[str, Any], names: dict[str, str], rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Per column key (of `names`: column key -> its adapter's name), the items of its failing rows among
+    `rows`, in their order; `ordered` joins such sets and orders each column's items as the page lists them."""
     cases = clean.get("cases") or {}
     manifest = clean.get("manifest") or {}
     sources = list(manifest.get("case_sources") or [])
     for run in manifest.get("merged") or []:
         sources += (run.get("manifest") or {}).get("case_sources") or []
-    adapters = {a["k"]: a for a in view["adapters"]}
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     alike: dict[tuple[Any, ...], dict[str, Any]] = {}  # what rows alike share (rows read from files share their values)
-    names: dict[str, str] = {}  # column key -> its adapter's name, quoted for the shell
-    for row in clean.get("results") or []:
-        if row.get("status") in verdicts.NOT_BAD or row["adapter"] not in adapters:
+    quoted: dict[str, str] = {}  # column key -> its adapter's name, quoted for the shell
+    for row in rows:
+        if row.get("status") in verdicts.NOT_BAD or row["adapter"] not in names:
             continue
         key = (row["case"], row["mode"], row.get("status"), row.get("reason"), row.get("stage"), id(row.get("stages")),
                id(row.get("verification")), id(row.get("expected")))
         shared = alike.get(key)
         if shared is None:
             shared = alike[key] = _shared(clean, row, cases.get(row["case"]) or {}, sources)
-        name = names.get(row["adapter"])
+        name = quoted.get(row["adapter"])
         if name is None:
-            name = names[row["adapter"]] = model.shell(adapters[row["adapter"]]["name"])
+            name = quoted[row["adapter"]] = model.shell(names[row["adapter"]])
         repro = (f"sigharness run --cases {shared['path']} --case {shared['case_arg']} --adapters {name}"
                  if shared["path"] else f"sigharness run --case {shared['case_arg']} --adapters {name}")
         out[row["adapter"]].append({**shared, "repro": repro, "shared": shared})
+    return out
+
+
+def ordered(found: list[dict[str, list[dict[str, Any]]]], view: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """`failing` of consecutive sets of rows joined, each column's items in the report's topic order."""
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for part in found:
+        for key, items in part.items():
+            out[key] += items
     topic_rank = {t: i for i, t in enumerate(view["matrix"]["topics"])}
     for rows in out.values():
         rows.sort(key=lambda r: (topic_rank.get(r["topic"], 1 << 30), model.natural_key(r["case"]), r["mode"]))
@@ -112,9 +126,11 @@ def markdown(adapter: dict[str, Any], item: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def pages(clean: dict[str, Any], view: dict[str, Any], env: Any, generated: str) -> Iterator[tuple[str, str]]:
-    """(file name under known-issues/, html) for every adapter with failing checks, then the index."""
-    found = issues(clean, view)
+def pages(clean: dict[str, Any], view: dict[str, Any], env: Any, generated: str,
+          found: dict[str, list[dict[str, Any]]] | None = None) -> Iterator[tuple[str, str]]:
+    """(file name under known-issues/, html) for every adapter with failing checks, then the index (`found`:
+    their `issues`, when known already)."""
+    found = issues(clean, view) if found is None else found
     template = env.get_template("known_issues.html.j2")
     head = env.get_template("known_issue_head.html.j2")
     heads: dict[int, Markup] = {}  # items of several columns share their dict of shared values: one head each

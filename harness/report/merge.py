@@ -20,8 +20,9 @@ from typing import Any, Iterator
 import harness
 from harness.report.text import SHORTENED, tokens_shortened
 from harness.redaction import Sink, utf8
-from harness.results import (FORMAT, VERSION, adapter_prefix, check_key, check_prefix, encode_row, paused_gc, row_spans,
-                             write_results)
+from harness.results import (FORMAT, VERSION, adapter_prefix, check_key, check_prefix, encode_row, paused_gc, read_results,
+                             row_spans, write_results)
+from harness.results_lines import RowReader
 
 
 def column_keys(inputs: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -69,16 +70,38 @@ def merge(inputs: list[tuple[str, dict[str, Any]]], origins: Origins | None = No
 
 
 def write_merged(out_dir: Path, data: dict[str, Any], origins: Origins, sink: Sink) -> Path:
-    """The merged results.json, the same text `results.dumps(data)` gives, with each row taken over unchanged
-    copied from its input's file (its column key put in) instead of encoded again: a merge of eight full
-    runs writes ~130 MB, and encoding it cost more than reading the inputs. A row that changed, or an
-    input laid out otherwise, is encoded."""
+    """The merged results.json, the same text `results.dumps(data)` gives, its rows' lines from `merged_lines`."""
+    return write_results(Path(out_dir), data, sink, rows_chunks=merged_lines(data.get("results") or [], origins))
+
+
+def merged_lines(rows: list[dict[str, Any]], origins: Origins) -> list[bytes]:
+    """The lines of some of the merged rows, in pieces (as `results.pieces` takes them): each row taken over
+    unchanged copied from its input's file (its column key put in) instead of encoded again -- a merge of
+    eight full runs writes ~130 MB, and encoding it cost more than reading the inputs. A row that changed,
+    or an input laid out otherwise, is encoded."""
     known = origins.spans + [None] * (len(origins.inputs) - len(origins.spans))
     spans = [found if found is not None and len(found) == n else row_spans(Path(p), n) if v == VERSION else None
              for (p, n, v), found in zip(origins.inputs, known)]
     with ExitStack() as stack:
         files = [_Blocks(stack.enter_context(open(p, "rb")).fileno()) if s else None for (p, _, _), s in zip(origins.inputs, spans)]
-        return write_results(Path(out_dir), data, sink, rows_chunks=_copied_rows(data.get("results") or [], origins, spans, files))
+        return list(_copied_rows(rows, origins, spans, files))
+
+
+def read_inputs(paths: list[Path], reader: RowReader) -> tuple[list[tuple[str, dict[str, Any]]], Origins]:
+    """The inputs of a merge read with one RowReader, as (path, data), and where their rows' text lies; a file
+    that cannot be read is one ValueError naming it."""
+    inputs = []
+    origins = Origins()
+    for path in paths:
+        try:
+            data, spans = read_results(path, reader)
+        except FileNotFoundError:
+            raise ValueError(f"{path}: no such file") from None
+        except OSError as exc:
+            raise ValueError(f"{path}: cannot read it ({exc.strerror or type(exc).__name__})") from None
+        inputs.append((str(path), data))
+        origins.spans.append(spans)
+    return inputs, origins
 
 
 _ROWS_PER_CHUNK = 2000

@@ -24,7 +24,7 @@ import re
 import shlex
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from harness import divergences, verdicts
 from harness.history import CheckState
@@ -251,82 +251,107 @@ def divergence_texts(codes: Iterable[str | None]) -> dict[str, list[str]]:
     return out
 
 
+@dataclass
+class Frame:
+    """What every share of the checks needs and sees the same: the columns in their order, the cases, the
+    checks' expectations and the history's state. Adapters and cases named only in rows (a hand-made file)
+    are added here, so each share of the rows gets the same columns."""
+
+    adapters: dict[str, dict[str, Any]]
+    cases: dict[str, dict[str, Any]]
+    order: list[str]
+    checks: dict[str, Any]
+    state: dict[tuple[str, str, str], CheckState]
+    latest_date: str | None
+
+    @property
+    def columns(self) -> dict[str, int]:
+        return {key: i for i, key in enumerate(self.order)}
+
+
+def frame(data: dict[str, Any], history: dict[str, Any] | None = None) -> Frame:
+    """The Frame of a results document (its adapters and cases, with those named only in its rows added)."""
+    adapters_in = data.get("adapters") or {}
+    cases_in = data.get("cases") or {}
+    for row in data.get("results") or []:
+        # an adapter or a case named only in results (a hand-made file) still gets a column or a row
+        if row["adapter"] not in adapters_in:
+            adapters_in[row["adapter"]] = {"name": row["adapter"], "language": "?", "library": "?"}
+        if row["case"] not in cases_in:
+            cases_in[row["case"]] = {"title": row["case"], "tags": [], "modes": []}
+    return Frame(adapters_in, cases_in, adapter_order(adapters_in), data.get("checks") or {},
+                 (history or {}).get("state") or {}, (history or {}).get("latest_date"))
+
+
+class OutsideFrame(ValueError):
+    """A row names an adapter or a case its share's Frame does not hold (so the shares' columns could differ)."""
+
+
+@dataclass
+class Cells:
+    """The page model's part computed from a share of the checks (`cells`); `assemble` joins the shares.
+    Texts, reasons and stage names are indices into this share's own tables, and cells' cores into its `cores`."""
+
+    checks: dict[str, list[tuple[Any, ...]]]  # case -> per mode: (mode, letters, reasons, cells, changed at, agreement)
+    surface: dict[str, str]  # case -> its signing surface
+    differs: dict[str, str]  # case -> the first differing stage its failing rows name most often
+    texts: Strings
+    reasons: Strings
+    stage_names: Strings
+    cores: list[list[Any]]
+    tallied: Counter  # (column, topic, surface, status, fail kind) -> checks
+    rows: int  # rows read
+
+
+def _surface_key(surf_rank: dict[str, int], name: str) -> tuple[int, str]:
+    return (surf_rank.get(name, len(surf_rank)), name)
+
+
 def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: str | None = None) -> dict[str, Any]:
     """Everything the template needs. `data` must already have its session tokens shortened."""
-    adapters_in = data.get("adapters") or {}
-    rows_in = data.get("results") or []
-    cases_in = data.get("cases") or {}
+    where = frame(data, history)
+    return assemble(data, where, [cells(where, data.get("results") or [])], title)
+
+
+def cells(where: Frame, rows_in: list[dict[str, Any]], own: Callable[[str], bool] | None = None) -> Cells:
+    """The page model's part for the checks of `rows_in`; with `own`, for the cases it holds (rows of other
+    cases must not be given), else for every case of the frame."""
+    cases_in = where.cases
+    col = where.columns
     checks: dict[tuple[str, str], dict[str, dict[str, Any]]] = defaultdict(dict)
     for row in rows_in:
-        case, adapter = row["case"], row["adapter"]
-        checks[(case, row["mode"])][adapter] = row
-        # an adapter or a case named only in results (a hand-made file) still gets a column or a row
-        if adapter not in adapters_in:
-            adapters_in[adapter] = {"name": adapter, "language": "?", "library": "?"}
+        checks[(row["case"], row["mode"])][row["adapter"]] = row
+    for case, mode in checks:
         if case not in cases_in:
-            cases_in[case] = {"title": case, "tags": [], "modes": []}
-    order = adapter_order(adapters_in)
-    col = {key: i for i, key in enumerate(order)}
-    manifest = data.get("manifest") or {}
-    sources = list(manifest.get("case_sources") or [])
-    for run in manifest.get("merged") or []:
-        sources += (run.get("manifest") or {}).get("case_sources") or []
-
-    # surfaces, topics and tags
+            raise OutsideFrame(f"case {case!r}")
+    for by_adapter in checks.values():
+        for key in by_adapter:
+            if key not in col:
+                raise OutsideFrame(f"adapter {key!r}")
+    case_set = [cid for cid in cases_in if own is None or own(cid)]
     modes_seen: dict[str, set[str]] = defaultdict(set)
     for c, m in checks:
         modes_seen[c].add(m)
     surf_rank = {name: i for i, name in enumerate(surface_order())}
     surface_by_case = {cid: surface_of_case(cases_in[cid], modes_seen.get(cid) or cases_in[cid].get("modes") or ())
-                       for cid in cases_in}
-    surfaces = sorted(set(surface_by_case.values()), key=lambda n: (surf_rank.get(n, len(surf_rank)), n))
-    surface_index = {n: i for i, n in enumerate(surfaces)}
-    case_ids = sorted(cases_in, key=lambda cid: (surface_index[surface_by_case[cid]], topic_of(cid, cases_in[cid]), natural_key(cid)))
-    topics = sorted({topic_of(cid, cases_in[cid]) for cid in case_ids},
-                    key=lambda t: (min(surface_index[surface_by_case[c]] for c in case_ids if topic_of(c, cases_in[c]) == t), natural_key(t)))
-    topic_index = {t: i for i, t in enumerate(topics)}
-    tags = sorted({t for c in cases_in.values() for t in c.get("tags") or []}, key=natural_key)
-    tag_index = {t: i for i, t in enumerate(tags)}
-
-    differs = first_stages(rows_in)
+                       for cid in case_set}
+    # the cases in the page's order (as `assemble` orders every share's cases)
+    case_ids = sorted(case_set, key=lambda cid: (_surface_key(surf_rank, surface_by_case[cid]), topic_of(cid, cases_in[cid]),
+                                                 natural_key(cid)))
     reasons = Strings()
     reasons("")
     texts = Strings()
     stage_names = Strings()
     for name in STAGES:
         stage_names(name)
-    case_list, case_pos = [], {}
-    for cid in case_ids:
-        c = cases_in[cid]
-        case_pos[cid] = len(case_list)
-        request = c.get("request") or {}
-        path = case_path(c, sources)
-        case_list.append({
-            "id": cid, "title": readable_title(cid, c, differs.get(cid)), "surf": surface_index[surface_by_case[cid]], "pay": payload_kind(c),
-            "topic": topic_index[topic_of(cid, c)],
-            "tags": [tag_index[t] for t in c.get("tags") or []], "algo": c.get("algorithm"), "svc": c.get("service"),
-            "region": c.get("region"), "rset": c.get("region_set") or [], "modes": c.get("modes") or [],
-            "note": c.get("note") or "", "refs": [[r, ref_link(str(r))] for r in c.get("refs") or []],
-            "div": c.get("divergence"), "open": c.get("open_choices") or [], "err": c.get("expect_error"),
-            "refusal": bool(c.get("refusal_ok")), "tok": bool(c.get("session_token")), "src": c.get("source") or "",
-            "origin": c.get("origin") or "",
-            "repro": f"--cases {shell(path)} --case {shell(cid)}" if path else f"--case {shell(cid)}",
-            "show": f"sigharness show {shell(cid)} --cases {shell(path)}" if path else "",
-            "req": {"m": request.get("method"), "u": request.get("url"), "h": request.get("headers") or [],
-                    "b": request.get("body_bytes")},
-        })
-
-    modes_run: dict[str, set[str]] = defaultdict(set)
-    for c, m in checks:
-        modes_run[c].add(m)
 
     def modes_of(cid: str) -> list[str]:
         modes = [m for m in ("header", "query") if (cid, m) in checks]
         modes += [m for m in cases_in[cid].get("modes") or [] if m not in modes]
-        extra = sorted(m for m in modes_run.get(cid, ()) if m not in modes)
+        extra = sorted(m for m in modes_seen.get(cid, ()) if m not in modes)
         return modes + extra
 
-    checks_in = data.get("checks") or {}
+    checks_in = where.checks
     expected_ids: dict[str, tuple[dict[str, int], str | None, str | None]] = {}
 
     def expectations(row: dict[str, Any]) -> tuple[dict[str, int], str | None, str | None]:
@@ -347,24 +372,18 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
     cores: list[list[Any]] = []
     core_of: dict[tuple[Any, ...], int] = {}
     reason_no = reasons.known  # (a reason seen before, without a call)
-    state: dict[tuple[str, str, str], CheckState] = (history or {}).get("state") or {}
-    latest_date = (history or {}).get("latest_date")
-    rows, reason_rows, cell_details = [], [], []
-    per_adapter = {key: Tally() for key in order}
-    per_topic: dict[str, dict[str, Tally]] = {t: {key: Tally() for key in order} for t in topics}
-    agreement = Counter()
-    topic_agreement: dict[str, Counter] = {t: Counter() for t in topics}
-    last_change: list[str | None] = []
-    per_surface: dict[str, dict[str, Tally]] = {n: {key: Tally() for key in order} for n in surfaces}
+    state = where.state
     good_letters = {LETTER[s] for s in verdicts.JUDGED if verdicts.is_good(s)}
-    tallied: Counter = Counter()  # (adapter, topic, surface, status, kind) -> checks; folded into the tallies below
+    tallied: Counter = Counter()  # (adapter, topic, surface, status, kind) -> checks; folded into the tallies later
     error_letter, fail = LETTER[verdicts.ERROR], verdicts.FAIL
-    width = len(order)
+    width = len(where.order)
     not_ran = (MISSING, LETTER[verdicts.UNSUPPORTED])
+    out: dict[str, list[tuple[Any, ...]]] = {}
     for cid in case_ids:
         topic = topic_of(cid, cases_in[cid])
         surface = surface_by_case[cid]
         case_in = cases_in.get(cid)
+        entries = out[cid] = []
         for mode in modes_of(cid):
             by_adapter = checks.get((cid, mode), {})
             # a merge of a version matrix leaves most cells of a check empty: only the columns with a row are
@@ -405,13 +424,93 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
             ran = [s for s in letters if s not in not_ran]
             passed = sum(1 for s in ran if s in good_letters)  # good, as the score counts it
             kind = "n/a" if not ran else "all" if passed == len(ran) else "none" if passed == 0 else "some"
+            entries.append((mode, "".join(letters), rr, details, changed_at, kind))
+    return Cells(out, surface_by_case, first_stages(rows_in), texts, reasons, stage_names, cores, tallied, len(rows_in))
+
+
+def assemble(data: dict[str, Any], where: Frame, shares: list[Cells], title: str | None = None) -> dict[str, Any]:
+    """Everything the template needs, from the shares of the checks (`cells` of each): the first share's
+    tables are kept, every other share's texts, reasons, stage names and cores are renumbered into them."""
+    cases_in, adapters_in, order = where.cases, where.adapters, where.order
+    manifest = data.get("manifest") or {}
+    sources = list(manifest.get("case_sources") or [])
+    for run in manifest.get("merged") or []:
+        sources += (run.get("manifest") or {}).get("case_sources") or []
+    first = shares[0]
+    texts, reasons, stage_names, cores = first.texts, first.reasons, first.stage_names, first.cores
+    share_of: dict[str, int] = {}
+    surface_by_case: dict[str, str] = {}
+    differs: dict[str, str] = {}
+    tallied: Counter = Counter()
+    renumbered: list[tuple[list[int], int] | None] = [None]  # per share: (its reason numbers -> ours, its first core's)
+    for number, share in enumerate(shares):
+        for cid in share.checks:
+            share_of[cid] = number
+        surface_by_case.update(share.surface)
+        differs.update(share.differs)
+        tallied.update(share.tallied)
+        if number:
+            # (a text index of -1 is None: the maps end with -1, so t[-1] is -1 too)
+            t = [texts(x) for x in share.texts.items] + [-1]
+            n = [stage_names(x) for x in share.stage_names.items]
+            renumbered.append(([reasons(x) for x in share.reasons.items], len(cores)))
+            cores.extend(_renumbered_core(core, t, n) for core in share.cores)
+    missing = [cid for cid in cases_in if cid not in share_of]
+    if missing:
+        raise ValueError(f"no share of the checks holds case {missing[0]!r}")
+    surf_rank = {name: i for i, name in enumerate(surface_order())}
+    surfaces = sorted(set(surface_by_case.values()), key=lambda n: _surface_key(surf_rank, n))
+    surface_index = {n: i for i, n in enumerate(surfaces)}
+    case_ids = sorted(cases_in, key=lambda cid: (surface_index[surface_by_case[cid]], topic_of(cid, cases_in[cid]), natural_key(cid)))
+    topics = sorted({topic_of(cid, cases_in[cid]) for cid in case_ids},
+                    key=lambda t: (min(surface_index[surface_by_case[c]] for c in case_ids if topic_of(c, cases_in[c]) == t), natural_key(t)))
+    topic_index = {t: i for i, t in enumerate(topics)}
+    tags = sorted({t for c in cases_in.values() for t in c.get("tags") or []}, key=natural_key)
+    tag_index = {t: i for i, t in enumerate(tags)}
+
+    case_list, case_pos = [], {}
+    for cid in case_ids:
+        c = cases_in[cid]
+        case_pos[cid] = len(case_list)
+        request = c.get("request") or {}
+        path = case_path(c, sources)
+        case_list.append({
+            "id": cid, "title": readable_title(cid, c, differs.get(cid)), "surf": surface_index[surface_by_case[cid]], "pay": payload_kind(c),
+            "topic": topic_index[topic_of(cid, c)],
+            "tags": [tag_index[t] for t in c.get("tags") or []], "algo": c.get("algorithm"), "svc": c.get("service"),
+            "region": c.get("region"), "rset": c.get("region_set") or [], "modes": c.get("modes") or [],
+            "note": c.get("note") or "", "refs": [[r, ref_link(str(r))] for r in c.get("refs") or []],
+            "div": c.get("divergence"), "open": c.get("open_choices") or [], "err": c.get("expect_error"),
+            "refusal": bool(c.get("refusal_ok")), "tok": bool(c.get("session_token")), "src": c.get("source") or "",
+            "origin": c.get("origin") or "",
+            "repro": f"--cases {shell(path)} --case {shell(cid)}" if path else f"--case {shell(cid)}",
+            "show": f"sigharness show {shell(cid)} --cases {shell(path)}" if path else "",
+            "req": {"m": request.get("method"), "u": request.get("url"), "h": request.get("headers") or [],
+                    "b": request.get("body_bytes")},
+        })
+
+    rows, reason_rows, cell_details, last_change = [], [], [], []
+    agreement: Counter = Counter()
+    topic_agreement: dict[str, Counter] = {t: Counter() for t in topics}
+    for cid in case_ids:
+        number = share_of[cid]
+        topic = topic_of(cid, cases_in[cid])
+        again = renumbered[number]
+        for mode, letters, rr, details, changed_at, kind in shares[number].checks[cid]:
+            if again is not None:
+                reason_map, offset = again
+                rr = [reason_map[i] for i in rr]
+                details = [[d[0] + offset, *d[1:]] if d.__class__ is list else d for d in details]
             agreement[kind] += 1
             topic_agreement[topic][kind] += 1
-            rows.append([case_pos[cid], mode, "".join(letters)])
+            rows.append([case_pos[cid], mode, letters])
             reason_rows.append(rr)
             cell_details.append(details)
             last_change.append(changed_at)
 
+    per_adapter = {key: Tally() for key in order}
+    per_topic: dict[str, dict[str, Tally]] = {t: {key: Tally() for key in order} for t in topics}
+    per_surface: dict[str, dict[str, Tally]] = {n: {key: Tally() for key in order} for n in surfaces}
     counts: Counter = Counter()
     kind_counts: Counter = Counter()
     for (key, topic, surface, status, kind), n in tallied.items():
@@ -446,24 +545,25 @@ def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: st
         "v": 1, "title": title or "", "statuses": list(STATUSES), **verdicts.page_data(),
         "adapters": adapters_out, "cases": case_list, "topics": topics, "tags": tags, "rows": rows, "surfaces": surfaces,
         "reasons": reasons.items, "rr": reason_rows, "stages": list(STAGES),
-        "lastChange": last_change if state else None, "latestHistory": latest_date,
+        "lastChange": last_change if where.state else None, "latestHistory": where.latest_date,
         "divergences": divergence_texts(c.get("divergence") for c in cases_in.values()),
     }
     detail = {"S": texts.items, "stages": stage_names.items, "B": cores, "cells": cell_details}
 
     topic_table = []
     for t in topics:
-        cells = [per_topic[t][key].as_dict() for key in order]
+        cells_of = [per_topic[t][key].as_dict() for key in order]
         n_cases = sum(1 for cid in case_ids if topic_of(cid, cases_in[cid]) == t)
-        first = next(cid for cid in case_ids if topic_of(cid, cases_in[cid]) == t)
-        topic_table.append({"topic": t, "surface": surface_by_case[first], "cases": n_cases, "cells": cells, "agreement": dict(topic_agreement[t])})
+        first_case = next(cid for cid in case_ids if topic_of(cid, cases_in[cid]) == t)
+        topic_table.append({"topic": t, "surface": surface_by_case[first_case], "cases": n_cases, "cells": cells_of,
+                            "agreement": dict(topic_agreement[t])})
     surface_table = [{"surface": n, "cells": [per_surface[n][key].as_dict() for key in order],
                       "cases": sum(1 for cid in case_ids if surface_by_case[cid] == n)} for n in surfaces]
     return {
         "surfaces": surface_table, "kind_counts": {k: kind_counts.get(k, 0) for k in KINDS},
         "matrix": matrix, "detail": detail, "adapters": adapters_out, "languages": languages, "topics": topic_table,
-        "agreement": dict(agreement), "counts": {s: counts.get(s, 0) for s in STATUSES}, "n_checks": len(rows_in),
-        "n_rows": len(rows), "n_cases": len(case_ids),
+        "agreement": dict(agreement), "counts": {s: counts.get(s, 0) for s in STATUSES},
+        "n_checks": sum(share.rows for share in shares), "n_rows": len(rows), "n_cases": len(case_ids),
     }
 
 
@@ -533,9 +633,40 @@ def _decided(row: dict[str, Any], s: Strings) -> list[Any] | None:
     return [s(decided.get("rule")), s(decided.get("evidence")), list(sides.get("agree") or ()), against]
 
 
+def _renumbered_core(core: list[Any], t: list[int], n: list[int]) -> list[Any]:
+    """A core of another share, its texts renumbered through `t` and its stage names through `n` (the other
+    share's index -> ours): every place `_cell_core` and `_decided` put an index, in the same layout."""
+    out = list(core)
+    if out and out[0] is not None:
+        out[0] = n[out[0]]
+    if len(out) > 2:
+        stages = []
+        for entry in out[2]:
+            entry = list(entry)
+            entry[0] = n[entry[0]]
+            entry[1], entry[2] = t[entry[1]], t[entry[2]]
+            for at in (6, 7):
+                if len(entry) > at:
+                    entry[at] = t[entry[at]]
+            stages.append(entry)
+        out[2] = stages
+    if len(out) > 3 and out[3] is not None:
+        valid, reason, rules, canonical, changes, expected = out[3]
+        out[3] = [valid, t[reason], rules, t[canonical], [t[c] for c in changes], t[expected]]
+    if len(out) > 4 and out[4] is not None:
+        method, url, headers, size = out[4]
+        out[4] = [t[method], t[url], [t[h] for h in headers], size]
+    if len(out) > 5 and out[5] is not None:
+        out[5] = [[t[x] for x in said] for said in out[5]]
+    if len(out) > 6 and out[6] is not None:
+        rule, evidence, agree, against = out[6]
+        out[6] = [t[rule], t[evidence], agree, [[name, t[reason], known] for name, reason, known in against]]
+    return out
+
+
 def _body_size(body_b64: str) -> int:
     text = body_b64.strip()
     return max(0, len(text) * 3 // 4 - text.count("=", len(text) - 2))
 
 
-__all__ = ["build", "STATUSES", "SCORES_SHOWN", "SYMBOL", "MEANING", "SCORE_FORMULA", "percent"]
+__all__ = ["build", "frame", "cells", "assemble", "Frame", "Cells", "OutsideFrame", "STATUSES", "SCORES_SHOWN", "SYMBOL", "MEANING", "SCORE_FORMULA", "percent"]

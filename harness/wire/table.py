@@ -19,12 +19,18 @@ def signed_not_sent(row: dict[str, Any]) -> bool:
     return verdicts.klass(wire.get("signer")) == verdicts.GOOD and verdicts.klass(row.get("status")) == verdicts.BAD
 
 
-def table(data: dict[str, Any]) -> list[dict[str, Any]]:
+def table(data: dict[str, Any], columns: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """One entry per ADAPTER+CLIENT: counts of signer verdicts and wire verdicts, and how many checks pass
-    when signed and fail when sent."""
+    when signed and fail when sent (`columns`: the `tally` of its rows, when known already)."""
+    columns = tally(data.get("results") or []) if columns is None else columns
+    return [{**e, "signer": dict(e["signer"]), "wire": dict(e["wire"])} for _, e in sorted(columns.items())]
+
+
+def tally(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """`table`'s counts per column (the tallies of consecutive sets of rows add up: `joined`)."""
     columns: dict[str, dict[str, Any]] = {}
     good, bad = verdicts.GOOD, verdicts.BAD
-    for row in data.get("results") or []:
+    for row in rows:
         wire = row.get("wire")
         if not wire:
             continue
@@ -37,7 +43,22 @@ def table(data: dict[str, Any]) -> list[dict[str, Any]]:
         entry["wire"][row["status"]] += 1
         if verdicts.klass(signer) == good and verdicts.klass(row["status"]) == bad:  # signed_not_sent
             entry["signed_not_sent"] += 1
-    return [{**e, "signer": dict(e["signer"]), "wire": dict(e["wire"])} for _, e in sorted(columns.items())]
+    return columns
+
+
+def joined(tallies: Iterable[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """The tallies of consecutive sets of rows as one (a column's client is the one its first row names)."""
+    columns: dict[str, dict[str, Any]] = {}
+    for counts in tallies:
+        for key, entry in counts.items():
+            mine = columns.get(key)
+            if mine is None:
+                columns[key] = {**entry, "signer": Counter(entry["signer"]), "wire": Counter(entry["wire"])}
+            else:
+                mine["signer"].update(entry["signer"])
+                mine["wire"].update(entry["wire"])
+                mine["signed_not_sent"] += entry["signed_not_sent"]
+    return columns
 
 
 def first_difference(wire: dict[str, Any]) -> str:
@@ -47,7 +68,8 @@ def first_difference(wire: dict[str, Any]) -> str:
 
 
 def findings(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """The rows that pass when signed and fail when sent: case, mode, adapter, the difference and the reason."""
+    """The rows that pass when signed and fail when sent: case, mode, adapter, the difference and the reason,
+    ordered by case, mode and adapter."""
     return [{"case": r["case"], "mode": r["mode"], "adapter": r["adapter"], "signer": r["wire"].get("signer"),
              "status": r["status"], "difference": first_difference(r["wire"]),
              "reason": r.get("reason") or ""}
