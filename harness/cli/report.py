@@ -96,7 +96,7 @@ def _report(args: argparse.Namespace) -> int:
             try:
                 outputs = report.write_all(data, out, history=history_path, title=args.title, sink=sink,
                                            origins=origins if merging else None,
-                                           theirs=(pivot, lambda: shares.received(other.receive)) if other is not None else None)
+                                           theirs=(pivot, lambda first: shares.received(other.receive, first)) if other is not None else None)
             except (ChildFailed, shares.Mismatch) as exc:
                 if other is None:
                     raise

@@ -9,7 +9,6 @@ count moved over the last runs and since when each check has had its verdict. Se
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import json
 import shutil
@@ -17,11 +16,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from harness import history as hist
 from harness import oracle_table, verdicts
-from harness.report import forked, junit, known_issues, model, shares
+from harness.report import forked, junit, known_issues, model, render, shares
 from harness.wire import table as wire_table
 from harness.redaction import Sink
 from harness.results import paused_gc, write_results
@@ -30,59 +29,7 @@ from harness.report.text import json_for_html, md_cell, with_short_tokens
 if TYPE_CHECKING:
     from harness.report.merge import Origins
 
-HERE = Path(__file__).resolve().parent
-TEMPLATES = HERE / "templates"
-STATIC = HERE / "static"
-
-
-@functools.lru_cache(maxsize=1)
-def _environment():
-    """The templates' environment, once per process; compiled templates are kept in Jinja's own cache
-    folder (a private folder under the temporary directory), so a report does not compile the page's
-    template again (0.3 s)."""
-    import jinja2
-
-    try:
-        cache = jinja2.FileSystemBytecodeCache()
-    except (RuntimeError, OSError):  # no safe temporary folder: compile every time
-        cache = None
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        bytecode_cache=cache,
-        autoescape=True,  # every value is escaped unless marked safe here
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["pct"] = model.percent
-    env.globals["score_cells"] = score_cells
-    env.filters["num"] = lambda n: "—" if n is None else f"{n:,}".replace(",", " ")
-    env.filters["show"] = _show
-    return env
-
-
-def score_cells(cells: list[dict[str, Any]], adapters: list[dict[str, Any]], label: str, blank: bool = False) -> list[Markup]:
-    """The score cells of one row of the surface or topic table, one text each (a merged report's tables have
-    ~10,000 cells; built in the template, each cost a dozen attribute lookups). `blank`: no text for a cell
-    without a score (else the dash of `percent`)."""
-    row = []
-    where = escape(label)
-    for adapter, c in zip(adapters, cells):
-        sc = c["score"]
-        band = "none" if sc is None else "full" if c["fail"] + c["error"] == 0 else "high" if sc >= 0.8 else "mid" if sc >= 0.5 else "low"
-        row.append(Markup(f'<td class="num sc-{band}" title="{escape(adapter["k"])} · {where}: pass {escape(c["pass"])}, '
-                          f'variant {escape(c["variant"])}, fail {escape(c["fail"])}, error {escape(c["error"])}, '
-                          f'unsupported {escape(c["unsupported"])}">{"" if blank and sc is None else escape(model.percent(sc))}</td>'))
-    return row
-
-
-def _show(value: Any) -> str:
-    """A setting as a person reads it: lists comma-separated, mappings as k=v."""
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={_show(v)}" for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_show(v) for v in value)
-    return str(value)
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 def load_history(path: Path | str | None, last: int = 30) -> dict[str, Any] | None:
@@ -163,7 +110,7 @@ def _html_chunks(clean: dict[str, Any], view: dict[str, Any], history: dict[str,
     bench_max = {c: max([((b.get("checks") or {}).get(c) or {}).get("signs_per_sec") or 0 for b in bench.values() if isinstance(b, dict)] or [0])
                  for c in bench_checks}
     trend = (history or {}).get("trend") or {}
-    env = _environment()
+    env = render.environment()
     template = env.get_template("report.html.j2")
     return template.generate(
         title=page_title,
@@ -313,18 +260,19 @@ class Written(list):
 
 def write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | None = None, title: str | None = None,
               sink: Sink | None = None, origins: "Origins | None" = None,
-              theirs: tuple[str, Callable[[], shares.Share]] | None = None) -> Written:
+              theirs: tuple[str, Callable[[model.Cells], shares.Share]] | None = None) -> Written:
     """Write index.html, junit.xml and summary.md into out_dir through `sink` (the run's redaction layer:
     secrets out of every value before rendering, and out of the rendered text once more); return their paths.
-    With `origins` (a merge's), the merged results.json too, listed first. `theirs`: (pivot case, the Share of
-    the cases from the pivot on), when another process read those rows and `data` holds the cases before it."""
+    With `origins` (a merge's), the merged results.json too, listed first. `theirs`: (pivot case, a function
+    giving the Share of the cases from the pivot on, its cells renumbered into the Cells given), when another
+    process read those rows and `data` holds the cases before it."""
     with paused_gc():
         return _write_all(data, out_dir, history, title, sink or Sink(), origins, theirs)
 
 
 def _write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | None, title: str | None,
                sink: Sink, origins: "Origins | None" = None,
-               theirs: tuple[str, Callable[[], shares.Share]] | None = None) -> Written:
+               theirs: tuple[str, Callable[[model.Cells], shares.Share]] | None = None) -> Written:
     """What each output takes from the rows is computed in shares of the cases (harness/report/shares.py): with
     a second core, the cases from a pivot on by another process; the shares joined, a child writes summary.md
     junit.xml, summary.md and the known-issues pages while this process writes results.json and index.html."""
@@ -343,8 +291,9 @@ def _write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | 
     receive: Callable[[], shares.Share] | None = None
     child: forked.Child | None = None
     if theirs is not None:
-        pivot, receive = theirs
+        pivot, receive_theirs = theirs
         mine = shares.share(clean, where, rows, lambda case: case < pivot, lines)
+        receive = lambda: receive_theirs(mine.cells)  # noqa: E731
     else:
         cut = shares.rows_pivot(rows) if second else None
         if cut is None:
@@ -353,8 +302,8 @@ def _write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | 
             pivot, at = cut
             child = forked.Child("the checks from case " + repr(pivot) + " on",
                                  lambda c: shares.sent(c.send, c.send_bytes, clean, where, rows[at:], lambda case: case >= pivot, lines))
-            receive = lambda: shares.received(child.receive)  # noqa: E731
             mine = shares.share(clean, where, rows[:at], lambda case: case < pivot, lines)
+            receive = lambda: shares.received(child.receive, mine.cells)  # noqa: E731
     parts = [mine]
     written = Written()
     try:
@@ -410,7 +359,7 @@ def _write_known_issues(clean: dict[str, Any], view: dict[str, Any], out: Path, 
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     # the pages are written into a new folder that then replaces the old one at once (no stale page of a
     # library that no longer fails stays; one rename instead of one per page: a merge writes ~400)
-    for name, text in known_issues.pages(clean, view, _environment(), generated, found):
+    for name, text in known_issues.pages(clean, view, render.environment(), generated, found):
         sink.write_text(fresh / name, text, atomic=False)
     if folder.exists():
         folder.rename(old)

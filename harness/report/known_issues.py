@@ -14,6 +14,7 @@ from markupsafe import Markup
 from harness import verdicts
 from harness.refs import ref_link
 from harness.report import model
+from harness.report.render import environment
 from harness.results import expanded
 
 STAGE_WORDS = {"canonical_request": "canonical request", "string_to_sign": "string to sign", "signature": "signature",
@@ -44,12 +45,15 @@ def _first_difference(row: dict[str, Any]) -> tuple[str | None, str]:
 def issues(clean: dict[str, Any], view: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """Per adapter column key, its failing checks as the page lists them (worst topic first is left to the reader:
     topics in the report's order)."""
-    return ordered([failing(clean, {a["k"]: a["name"] for a in view["adapters"]}, clean.get("results") or [])], view)
+    return ordered([failing(clean, {a["k"]: a for a in view["adapters"]}, clean.get("results") or [])], view)
 
 
-def failing(clean: dict[str, Any], names: dict[str, str], rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Per column key (of `names`: column key -> its adapter's name), the items of its failing rows among
-    `rows`, in their order; `ordered` joins such sets and orders each column's items as the page lists them."""
+def failing(clean: dict[str, Any], columns: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Per column key (of `columns`: column key -> the column as the page shows it, model.column), the items of
+    its failing rows among `rows`, in their order, each with its head and Markdown rendered (a share of the
+    checks renders its own: harness/report/shares.py); `ordered` joins such sets and orders each column's items
+    as the page lists them."""
+    head = environment().get_template("known_issue_head.html.j2")
     cases = clean.get("cases") or {}
     manifest = clean.get("manifest") or {}
     sources = list(manifest.get("case_sources") or [])
@@ -59,19 +63,23 @@ def failing(clean: dict[str, Any], names: dict[str, str], rows: list[dict[str, A
     alike: dict[tuple[Any, ...], dict[str, Any]] = {}  # what rows alike share (rows read from files share their values)
     quoted: dict[str, str] = {}  # column key -> its adapter's name, quoted for the shell
     for row in rows:
-        if row.get("status") in verdicts.NOT_BAD or row["adapter"] not in names:
+        if row.get("status") in verdicts.NOT_BAD or row["adapter"] not in columns:
             continue
         key = (row["case"], row["mode"], row.get("status"), row.get("reason"), row.get("stage"), id(row.get("stages")),
                id(row.get("verification")), id(row.get("expected")))
         shared = alike.get(key)
         if shared is None:
             shared = alike[key] = _shared(clean, row, cases.get(row["case"]) or {}, sources)
+            # items of several columns share it: one head each
+            shared["head"] = Markup(head.render(it=shared, symbols=model.SYMBOL))
         name = quoted.get(row["adapter"])
         if name is None:
-            name = quoted[row["adapter"]] = model.shell(names[row["adapter"]])
+            name = quoted[row["adapter"]] = model.shell(columns[row["adapter"]]["name"])
         repro = (f"sigharness run --cases {shared['path']} --case {shared['case_arg']} --adapters {name}"
                  if shared["path"] else f"sigharness run --case {shared['case_arg']} --adapters {name}")
-        out[row["adapter"]].append({**shared, "repro": repro, "shared": shared})
+        item = {**shared, "repro": repro, "shared": shared}
+        item["markdown"] = markdown(columns[row["adapter"]], item)
+        out[row["adapter"]].append(item)
     return out
 
 
@@ -132,8 +140,6 @@ def pages(clean: dict[str, Any], view: dict[str, Any], env: Any, generated: str,
     their `issues`, when known already)."""
     found = issues(clean, view) if found is None else found
     template = env.get_template("known_issues.html.j2")
-    head = env.get_template("known_issue_head.html.j2")
-    heads: dict[int, Markup] = {}  # items of several columns share their dict of shared values: one head each
     listed = []
     for adapter in view["adapters"]:
         items = found.get(adapter["k"])
@@ -141,10 +147,6 @@ def pages(clean: dict[str, Any], view: dict[str, Any], env: Any, generated: str,
             continue
         by_topic: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for item in items:
-            item["markdown"] = markdown(adapter, item)
-            item["head"] = heads.get(id(item["shared"]))
-            if item["head"] is None:
-                item["head"] = heads[id(item["shared"])] = Markup(head.render(it=item, symbols=model.SYMBOL))
             by_topic[item["topic"]].append(item)
         name = file_name(adapter["k"])
         listed.append((adapter, name, len(items)))

@@ -307,6 +307,20 @@ def _surface_key(surf_rank: dict[str, int], name: str) -> tuple[int, str]:
     return (surf_rank.get(name, len(surf_rank)), name)
 
 
+def column(key: str, a: dict[str, Any]) -> dict[str, Any]:
+    """A column as the page shows it (the report's `adapters`, without its tally), from its adapter record."""
+    return {
+        "k": key, "name": a.get("name") or key, "lang": a.get("language") or "?", "lib": a.get("library") or "?",
+        "ver": a.get("library_version") or ("—" if a.get("available", True) else "unavailable"),
+        "rt": a.get("runtime") or "", "rts": short_runtime(a.get("runtime")),
+        "avail": a.get("available", True) is not False, "why": a.get("reason") or "",
+        "faults": a.get("faults") or [], "restarts": a.get("restarts") or 0, "checks": a.get("checks"),
+        "run": a.get("run"), "tally": None,
+        "ref": a.get("folder") == "reference",  # the harness's own signer: shown apart, not ranked
+        "base": (a.get("name") or key), "client": client_of(a.get("name") or key),
+    }
+
+
 def build(data: dict[str, Any], history: dict[str, Any] | None = None, title: str | None = None) -> dict[str, Any]:
     """Everything the template needs. `data` must already have its session tokens shortened."""
     where = frame(data, history)
@@ -428,33 +442,45 @@ def cells(where: Frame, rows_in: list[dict[str, Any]], own: Callable[[str], bool
     return Cells(out, surface_by_case, first_stages(rows_in), texts, reasons, stage_names, cores, tallied, len(rows_in))
 
 
+def absorbed(first: Cells, other: Cells) -> Cells:
+    """`other` with its texts, reasons, stage names and cores renumbered into `first`'s tables (which take them
+    in: its cores are appended to `first`'s), so every index it holds refers to `first`'s."""
+    # (a text index of -1 is None: the map ends with -1, so t[-1] is -1 too)
+    t = [first.texts(x) for x in other.texts.items] + [-1]
+    n = [first.stage_names(x) for x in other.stage_names.items]
+    r = [first.reasons(x) for x in other.reasons.items]
+    offset = len(first.cores)
+    first.cores.extend(_renumbered_core(core, t, n) for core in other.cores)
+    checks = {cid: [(mode, letters, [r[i] for i in rr], [[d[0] + offset, *d[1:]] if d.__class__ is list else d for d in details],
+                     changed_at, kind) for mode, letters, rr, details, changed_at, kind in entries]
+              for cid, entries in other.checks.items()}
+    return Cells(checks, other.surface, other.differs, first.texts, first.reasons, first.stage_names, [], other.tallied, other.rows)
+
+
 def assemble(data: dict[str, Any], where: Frame, shares: list[Cells], title: str | None = None) -> dict[str, Any]:
     """Everything the template needs, from the shares of the checks (`cells` of each): the first share's
-    tables are kept, every other share's texts, reasons, stage names and cores are renumbered into them."""
+    tables are kept, every other share's texts, reasons, stage names and cores are renumbered into them
+    (`absorbed`, unless it was already)."""
     cases_in, adapters_in, order = where.cases, where.adapters, where.order
     manifest = data.get("manifest") or {}
     sources = list(manifest.get("case_sources") or [])
     for run in manifest.get("merged") or []:
         sources += (run.get("manifest") or {}).get("case_sources") or []
     first = shares[0]
+    shares = [first] + [share if share.texts is first.texts else absorbed(first, share) for share in shares[1:]]
     texts, reasons, stage_names, cores = first.texts, first.reasons, first.stage_names, first.cores
     share_of: dict[str, int] = {}
     surface_by_case: dict[str, str] = {}
     differs: dict[str, str] = {}
     tallied: Counter = Counter()
-    renumbered: list[tuple[list[int], int] | None] = [None]  # per share: (its reason numbers -> ours, its first core's)
     for number, share in enumerate(shares):
         for cid in share.checks:
+            if cid not in cases_in:
+                raise OutsideFrame(f"case {cid!r}")
             share_of[cid] = number
         surface_by_case.update(share.surface)
         differs.update(share.differs)
         tallied.update(share.tallied)
-        if number:
-            # (a text index of -1 is None: the maps end with -1, so t[-1] is -1 too)
-            t = [texts(x) for x in share.texts.items] + [-1]
-            n = [stage_names(x) for x in share.stage_names.items]
-            renumbered.append(([reasons(x) for x in share.reasons.items], len(cores)))
-            cores.extend(_renumbered_core(core, t, n) for core in share.cores)
     missing = [cid for cid in cases_in if cid not in share_of]
     if missing:
         raise ValueError(f"no share of the checks holds case {missing[0]!r}")
@@ -493,14 +519,8 @@ def assemble(data: dict[str, Any], where: Frame, shares: list[Cells], title: str
     agreement: Counter = Counter()
     topic_agreement: dict[str, Counter] = {t: Counter() for t in topics}
     for cid in case_ids:
-        number = share_of[cid]
         topic = topic_of(cid, cases_in[cid])
-        again = renumbered[number]
-        for mode, letters, rr, details, changed_at, kind in shares[number].checks[cid]:
-            if again is not None:
-                reason_map, offset = again
-                rr = [reason_map[i] for i in rr]
-                details = [[d[0] + offset, *d[1:]] if d.__class__ is list else d for d in details]
+        for mode, letters, rr, details, changed_at, kind in shares[share_of[cid]].checks[cid]:
             agreement[kind] += 1
             topic_agreement[topic][kind] += 1
             rows.append([case_pos[cid], mode, letters])
@@ -523,18 +543,9 @@ def assemble(data: dict[str, Any], where: Frame, shares: list[Cells], title: str
 
     adapters_out = []
     for key in order:
-        a = adapters_in[key]
-        tally = per_adapter[key]
-        adapters_out.append({
-            "k": key, "name": a.get("name") or key, "lang": a.get("language") or "?", "lib": a.get("library") or "?",
-            "ver": a.get("library_version") or ("—" if a.get("available", True) else "unavailable"),
-            "rt": a.get("runtime") or "", "rts": short_runtime(a.get("runtime")),
-            "avail": a.get("available", True) is not False, "why": a.get("reason") or "",
-            "faults": a.get("faults") or [], "restarts": a.get("restarts") or 0, "checks": a.get("checks"),
-            "run": a.get("run"), "tally": tally.as_dict(),
-            "ref": a.get("folder") == "reference",  # the harness's own signer: shown apart, not ranked
-            "base": (a.get("name") or key), "client": client_of(a.get("name") or key),
-        })
+        out = column(key, adapters_in[key])
+        out["tally"] = per_adapter[key].as_dict()
+        adapters_out.append(out)
     languages = []
     for a in adapters_out:
         if not languages or languages[-1][0] != a["lang"]:
@@ -669,4 +680,4 @@ def _body_size(body_b64: str) -> int:
     return max(0, len(text) * 3 // 4 - text.count("=", len(text) - 2))
 
 
-__all__ = ["build", "frame", "cells", "assemble", "Frame", "Cells", "OutsideFrame", "STATUSES", "SCORES_SHOWN", "SYMBOL", "MEANING", "SCORE_FORMULA", "percent"]
+__all__ = ["build", "frame", "cells", "absorbed", "assemble", "column", "Frame", "Cells", "OutsideFrame", "STATUSES", "SCORES_SHOWN", "SYMBOL", "MEANING", "SCORE_FORMULA", "percent"]

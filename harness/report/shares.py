@@ -81,8 +81,7 @@ def fields(clean: dict[str, Any], where: model.Frame, rows: list[dict[str, Any]]
     bad = [r for r in rows if r.get("status") not in verdicts.NOT_BAD]
     yield "failing_rows", [{k: r.get(k) for k in ("case", "mode", "adapter", "status", "reason")} for r in bad[:FAILING_SHOWN]]
     yield "failing_count", len(bad)
-    names = {key: where.adapters[key].get("name") or key for key in where.order}
-    yield "failing", known_issues.failing(clean, names, rows)
+    yield "failing", known_issues.failing(clean, {key: model.column(key, where.adapters[key]) for key in where.order}, rows)
 
 
 def sent(send: Callable[[Any], None], send_bytes: Callable[[bytes], None], *args: Any) -> None:
@@ -96,14 +95,17 @@ def sent(send: Callable[[Any], None], send_bytes: Callable[[bytes], None], *args
     send(None)
 
 
-def received(receive: Callable[[], Any]) -> Share:
-    """In this process: the Share whose fields `sent` sends."""
+def received(receive: Callable[[], Any], first: model.Cells | None = None) -> Share:
+    """In this process: the Share whose fields `sent` sends; its cells renumbered into `first`'s tables as soon
+    as they arrive (model.absorbed), while the other process still computes the rest."""
     found = {}
     while (field_ := receive()) is not None:
         name, value = field_
         if name == "lines":
             text = receive()
             value = [text] if text else []
+        elif name == "cells" and first is not None:
+            value = model.absorbed(first, value)
         found[name] = value
     return Share(**found)
 
