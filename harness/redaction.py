@@ -251,15 +251,19 @@ BATCH = 1 << 20  # characters (or bytes) of small pieces joined into one before 
 
 def _batched(pieces: Iterable[str | bytes]) -> Iterator[str | bytes]:
     """Consecutive pieces of one kind joined up to about BATCH (a page's template yields ~500,000 small
-    ones). Joined pieces still end where a value ends, so no secret spans two of them."""
+    ones); a piece of BATCH or more is passed on alone. Joined pieces still end where a value ends, so no
+    secret spans two of them."""
     held: list[Any] = []
     size = 0
     kind: type | None = None
     for piece in pieces:
         this = bytes if isinstance(piece, bytes) else str  # a str subclass (Markup) joins as text
-        if held and (this is not kind or size >= BATCH):
+        if held and (this is not kind or size >= BATCH or len(piece) >= BATCH):
             yield "".join(held) if kind is str else b"".join(held)
             held, size = [], 0
+        if len(piece) >= BATCH:  # a large piece goes alone, never copied into a batch
+            yield piece
+            continue
         kind = this
         held.append(piece)
         size += len(piece)

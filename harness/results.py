@@ -333,8 +333,9 @@ def pieces(data: dict[str, Any], rows_per_chunk: int = 2000, rows_chunks: Iterab
             yield ("" if start == 0 else ",\n") + ",\n".join(next(texts) for _ in range(min(rows_per_chunk, len(rows) - start)))
     else:
         between = b""
-        for chunk in rows_chunks:
-            yield between + chunk
+        for chunk in rows_chunks:  # (a chunk may be tens of MB: the separator goes on its own, the chunk is not copied)
+            yield between
+            yield chunk
             between = b",\n"
     yield "\n]}\n"
 
