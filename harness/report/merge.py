@@ -112,14 +112,20 @@ def _copied_rows(rows: list[dict[str, Any]], origins: Origins, spans: list[list[
     """The rows' lines, _ROWS_PER_CHUNK at a time (one loop per chunk: a generator step per row cost more than
     the copying)."""
     # how a check's lines start (the same in every column; the rows come one check after the other), and
-    # per input, its adapter's name and the column's in the text that follows: (name's, column's)
+    # per input and adapter name there: (the column, the name's text in a line, the column's)
     case = mode = check = None
-    renamed: list[dict[tuple[str, str], tuple[bytes, bytes]]] = [{} for _ in files]
+    skip = 0
+    renamed: list[dict[str, tuple[str, bytes, bytes]]] = [{} for _ in files]
     origin_of = origins.rows.get
     for start in range(0, len(rows), _ROWS_PER_CHUNK):
-        lines: list[bytes] = []
-        add = lines.append
+        # the pieces of the chunk's lines, each row's rest of line a view of the block it lies in: copied once, by
+        # the join
+        parts: list[bytes | memoryview] = []
+        add = parts.append
+        between = b""
         for row in rows[start:start + _ROWS_PER_CHUNK]:
+            add(between)
+            between = b",\n"
             where = origin_of(id(row))
             if where is not None:
                 source, index, name = where
@@ -129,18 +135,26 @@ def _copied_rows(rows: list[dict[str, Any]], origins: Origins, spans: list[list[
                     if row["case"] != case or row["mode"] != mode:
                         case, mode = row["case"], row["mode"]
                         check = check_prefix(case, mode).encode("utf-8")
+                        skip = len(check)
                     column = row["adapter"]
-                    texts = renamed[source].get((name, column))
-                    if texts is None:
-                        texts = renamed[source][(name, column)] = (adapter_prefix(name).encode("utf-8"),
-                                                                  adapter_prefix(column).encode("utf-8"))
-                    before = texts[0]
-                    line = blocks.read(offset, length)
-                    if line.startswith(check) and line.startswith(before, len(check)):  # type: ignore[arg-type]
-                        add(check + texts[1] + line[len(check) + len(before):])  # type: ignore[arg-type, operator]
+                    texts = renamed[source].get(name)
+                    if texts is None or texts[0] != column:
+                        texts = renamed[source][name] = (column, adapter_prefix(name).encode("utf-8"),
+                                                         adapter_prefix(column).encode("utf-8"))
+                    before = texts[1]
+                    # the line where it lies in the block read (the block read before, mostly), compared and cut there
+                    at = offset - blocks.start
+                    if at < 0 or offset + length > blocks.end:
+                        at = blocks.load(offset, length)
+                    block = blocks.block
+                    if (at + length <= len(block) and block.startswith(check, at)  # type: ignore[arg-type]
+                            and block.startswith(before, at + skip)):
+                        add(check)  # type: ignore[arg-type]
+                        add(texts[2])
+                        add(blocks.view[at + skip + len(before):at + length])
                         continue
             add(utf8(encode_row(row)))
-        yield b",\n".join(lines)
+        yield b"".join(parts)
 
 
 class _Blocks:
@@ -155,17 +169,25 @@ class _Blocks:
         self.fd = fd
         self.start = self.end = 0
         self.block = b""
+        self.view = memoryview(self.block)
+
+    def load(self, offset: int, length: int) -> int:
+        """Make `block` hold the line at `offset` (a block from a little before it, or the line alone when it is
+        longer than a block); where it starts in `block`."""
+        if length > self.SIZE - self.BACK:
+            self.start, self.block = offset, os.pread(self.fd, length, offset)
+        else:
+            self.start = max(0, offset - self.BACK)
+            self.block = os.pread(self.fd, self.SIZE, self.start)
+        self.end = self.start + len(self.block)
+        self.view = memoryview(self.block)
+        return offset - self.start
 
     def read(self, offset: int, length: int) -> bytes:
-        if self.start <= offset and offset + length <= self.end:
-            at = offset - self.start
-            return self.block[at:at + length]
-        if length > self.SIZE - self.BACK:
-            return os.pread(self.fd, length, offset)
-        self.start = max(0, offset - self.BACK)
-        self.block = os.pread(self.fd, self.SIZE, self.start)
-        self.end = self.start + len(self.block)
+        """The line at `offset`."""
         at = offset - self.start
+        if at < 0 or offset + length > self.end:
+            at = self.load(offset, length)
         return self.block[at:at + length]
 
 
@@ -203,6 +225,9 @@ def _merge(inputs: list[tuple[str, dict[str, Any]]], origins: Origins | None = N
             differing = {k for k, entry in own.items() if checks[k] is not entry and checks[k].get("expected") != entry.get("expected")}
         if origins is not None:
             origins.inputs.append((str(path), len(data.get("results") or []), data.get("version")))
+        origin_rows = origins.rows if origins is not None else None
+        case = mode = None
+        check_rows: dict[str, dict[str, Any]] = {}
         for place, row in enumerate(data.get("results") or []):  # rows are taken over, not copied: one copy of ~100,000 rows is enough
             name = row["adapter"]
             key = keys.get(name, name)
@@ -213,12 +238,14 @@ def _merge(inputs: list[tuple[str, dict[str, Any]]], origins: Origins | None = N
                 if check in differing:
                     row["expected"] = own[check].get("expected")  # judged against another expectation
                     changed = True
-            check_rows = by_check.get((row["case"], row["mode"]))
-            if check_rows is None:
-                check_rows = by_check[(row["case"], row["mode"])] = {}
+            if row["case"] != case or row["mode"] != mode:  # (a check's rows mostly follow each other)
+                case, mode = row["case"], row["mode"]
+                check_rows = by_check.get((case, mode))  # type: ignore[arg-type, assignment]
+                if check_rows is None:
+                    check_rows = by_check[(case, mode)] = {}  # type: ignore[index]
             check_rows[key] = row
-            if origins is not None and not changed:
-                origins.rows[id(row)] = (index, place, name)
+            if origin_rows is not None and not changed:
+                origin_rows[id(row)] = (index, place, name)
         for line in data.get("case_errors") or []:
             if line not in case_errors:
                 case_errors.append(line)

@@ -96,12 +96,11 @@ class Tally:
 
     def as_dict(self) -> dict[str, Any]:
         """The properties above in one pass (a merged report asks for one per topic and column: ~10,000)."""
-        counts = self.counts
-        out = {s: counts[s] for s in STATUSES}
-        out.update((k, counts[k]) for k in KINDS)
-        judged = sum(out[s] for s in verdicts.JUDGED)
+        get = self.counts.get  # (a Counter's missing key is a Python call)
+        out = {s: get(s, 0) for s in _COUNTED}
+        judged = sum(map(out.__getitem__, verdicts.JUDGED))
         ran = judged + out[verdicts.UNSUPPORTED]
-        good = sum(out[s] for s in _GOOD)
+        good = sum(map(out.__getitem__, _GOOD))
         out.update(judged=judged, ran=ran, score=good / judged if judged else None,
                    exact=out[verdicts.PASS] / judged if judged else None, coverage=judged / ran if ran else None,
                    variant_rate=out[verdicts.VARIANT] / judged if judged else None,
@@ -110,6 +109,7 @@ class Tally:
 
 
 _GOOD = tuple(s for s in verdicts.JUDGED if verdicts.is_good(s))
+_COUNTED = (*STATUSES, *KINDS)  # as_dict's counts, in its order
 
 
 def percent(value: float | None) -> str:
@@ -487,9 +487,14 @@ def assemble(data: dict[str, Any], where: Frame, shares: list[Cells], title: str
     surf_rank = {name: i for i, name in enumerate(surface_order())}
     surfaces = sorted(set(surface_by_case.values()), key=lambda n: _surface_key(surf_rank, n))
     surface_index = {n: i for i, n in enumerate(surfaces)}
-    case_ids = sorted(cases_in, key=lambda cid: (surface_index[surface_by_case[cid]], topic_of(cid, cases_in[cid]), natural_key(cid)))
-    topics = sorted({topic_of(cid, cases_in[cid]) for cid in case_ids},
-                    key=lambda t: (min(surface_index[surface_by_case[c]] for c in case_ids if topic_of(c, cases_in[c]) == t), natural_key(t)))
+    topic_by_case = {cid: topic_of(cid, case) for cid, case in cases_in.items()}
+    case_ids = sorted(cases_in, key=lambda cid: (surface_index[surface_by_case[cid]], topic_by_case[cid], natural_key(cid)))
+    first_surface: dict[str, int] = {}  # topic -> the first surface (in the page's order) of its cases
+    cases_of: dict[str, list[str]] = {}  # topic -> its cases, in the page's order
+    for cid in case_ids:
+        first_surface.setdefault(topic_by_case[cid], surface_index[surface_by_case[cid]])
+        cases_of.setdefault(topic_by_case[cid], []).append(cid)
+    topics = sorted(cases_of, key=lambda t: (first_surface[t], natural_key(t)))
     topic_index = {t: i for i, t in enumerate(topics)}
     tags = sorted({t for c in cases_in.values() for t in c.get("tags") or []}, key=natural_key)
     tag_index = {t: i for i, t in enumerate(tags)}
@@ -502,7 +507,7 @@ def assemble(data: dict[str, Any], where: Frame, shares: list[Cells], title: str
         path = case_path(c, sources)
         case_list.append({
             "id": cid, "title": readable_title(cid, c, differs.get(cid)), "surf": surface_index[surface_by_case[cid]], "pay": payload_kind(c),
-            "topic": topic_index[topic_of(cid, c)],
+            "topic": topic_index[topic_by_case[cid]],
             "tags": [tag_index[t] for t in c.get("tags") or []], "algo": c.get("algorithm"), "svc": c.get("service"),
             "region": c.get("region"), "rset": c.get("region_set") or [], "modes": c.get("modes") or [],
             "note": c.get("note") or "", "refs": [[r, ref_link(str(r))] for r in c.get("refs") or []],
@@ -519,7 +524,7 @@ def assemble(data: dict[str, Any], where: Frame, shares: list[Cells], title: str
     agreement: Counter = Counter()
     topic_agreement: dict[str, Counter] = {t: Counter() for t in topics}
     for cid in case_ids:
-        topic = topic_of(cid, cases_in[cid])
+        topic = topic_by_case[cid]
         for mode, letters, rr, details, changed_at, kind in shares[share_of[cid]].checks[cid]:
             agreement[kind] += 1
             topic_agreement[topic][kind] += 1
@@ -534,9 +539,10 @@ def assemble(data: dict[str, Any], where: Frame, shares: list[Cells], title: str
     counts: Counter = Counter()
     kind_counts: Counter = Counter()
     for (key, topic, surface, status, kind), n in tallied.items():
-        per_adapter[key].add(status, kind, n)
-        per_topic[topic][key].add(status, kind, n)
-        per_surface[surface][key].add(status, kind, n)
+        for tally in (per_adapter[key].counts, per_topic[topic][key].counts, per_surface[surface][key].counts):
+            tally[status] += n
+            if kind:
+                tally[kind] += n
         counts[status] += n
         if kind:
             kind_counts[kind] += n
@@ -564,8 +570,8 @@ def assemble(data: dict[str, Any], where: Frame, shares: list[Cells], title: str
     topic_table = []
     for t in topics:
         cells_of = [per_topic[t][key].as_dict() for key in order]
-        n_cases = sum(1 for cid in case_ids if topic_of(cid, cases_in[cid]) == t)
-        first_case = next(cid for cid in case_ids if topic_of(cid, cases_in[cid]) == t)
+        n_cases = len(cases_of[t])
+        first_case = cases_of[t][0]
         topic_table.append({"topic": t, "surface": surface_by_case[first_case], "cases": n_cases, "cells": cells_of,
                             "agreement": dict(topic_agreement[t])})
     surface_table = [{"surface": n, "cells": [per_surface[n][key].as_dict() for key in order],
