@@ -84,12 +84,12 @@ def fields(clean: dict[str, Any], where: model.Frame, rows: list[dict[str, Any]]
     yield "failing", known_issues.failing(clean, {key: model.column(key, where.adapters[key]) for key in where.order}, rows)
 
 
-def sent(send: Callable[[Any], None], send_bytes: Callable[[bytes], None], *args: Any) -> None:
+def sent(send: Callable[[Any], None], send_bytes: Callable[[list[bytes]], None], *args: Any) -> None:
     """In the second process: `fields(*args)` sent one by one, then None; the results.json lines as bytes."""
     for name, value in fields(*args):
         if name == "lines":
             send((name, None))
-            send_bytes(b",\n".join(value))
+            send_bytes([piece for at, chunk in enumerate(value) for piece in ((b",\n", chunk) if at else (chunk,))])
         else:
             send((name, value))
     send(None)
