@@ -1,10 +1,12 @@
-"""Report outputs written by a forked child on the second core (docs/performance.md, "Fourth round").
+"""Work done by a forked child on the second core (docs/performance.md, "Fourth round" and "Seventh round").
 
-Once the results are loaded and merged, the outputs are independent of each other: a child forked then
-shares every loaded row with the parent (copy-on-write; the report runs with the cyclic collector paused,
-so nothing walks the rows) and writes its files while the parent goes on. A child hands values back
-through a pipe (`send` in the child, `receive` in the parent), in the order sent; a failure in the child
-is one `ChildFailed` line in the parent, never a lost exception or a child left behind.
+A child forked once the results are read shares every loaded row with the parent (copy-on-write; the
+report runs with the cyclic collector paused, so nothing walks the rows) and works while the parent goes
+on: the share of the checks from a pivot case on (harness/report/shares.py), or summary.md, junit.xml and
+the known-issues pages. A child hands values back in the order sent (`send` or `send_bytes` in the child,
+`receive` in the parent): each one is written to a spool file the two share (gone with them), and only
+where it lies goes through the pipe, so the child never waits for the parent to read; a failure in the
+child is one `ChildFailed` line in the parent, never a lost exception or a child left behind.
 
 POSIX only: where `os.fork` is missing, one core is all there is, or another thread still runs,
 `second_core()` is False and the report writes everything in one process, as before.
