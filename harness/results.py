@@ -31,7 +31,8 @@ from typing import Any, Iterable, Iterator, TextIO
 import harness
 from harness.model import Case
 from harness.redaction import Redactor, Sink, json_safe  # noqa: F401  Redactor: the one redaction layer
-from harness.results_lines import BIG_EXPONENT, ESCAPED_SURROGATE, ESCAPED_SURROGATE_BYTES, RowReader, finite, no_constant
+from harness.results_lines import (BIG_EXPONENT, ESCAPED_SURROGATE, ESCAPED_SURROGATE_BYTES, Cut, OutOfOrder, RowReader, finite,
+                                   no_constant)
 from harness.results_shape import MAX_DEPTH, MAX_NUMBER, shape_problem  # noqa: F401  (read here, used by readers)
 
 FORMAT = "sigharness-results"
@@ -428,8 +429,21 @@ def read_results(path: Path, reader: RowReader | None = None) -> tuple[dict[str,
         return quick
     data = _careful(path, raw)
     if reader is not None and reader.keep is not None:
-        data["results"] = [row for row in data["results"] if reader.keep(row["case"])]
+        rows = data["results"]
+        if isinstance(reader.keep, Cut):
+            _in_order(path, rows, reader.keep)
+        data["results"] = [row for row in rows if reader.keep(row["case"])]
     return data, None
+
+
+def _in_order(path: Path, rows: list[dict[str, Any]], cut: Cut) -> None:
+    """A file read the careful way, whose rows the other side of `cut` may have read from where the pivot's
+    first row starts (results_lines.Cut): OutOfOrder unless every row before that one is before the pivot and
+    every one from it on is not."""
+    first = next((at for at, row in enumerate(rows) if row["case"] == cut.pivot), None)
+    if first is not None and not (all(row["case"] < cut.pivot for row in rows[:first])
+                                  and all(row["case"] >= cut.pivot for row in rows[first:])):
+        raise OutOfOrder(f"{path}: its rows are not in case order around {cut.pivot!r}")
 
 
 def _careful(path: Path, raw: bytes) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import math
 import re
 from itertools import accumulate
 from json.decoder import scanstring
+from json.encoder import encode_basestring
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -64,6 +65,28 @@ class NotTaken(Exception):
     """This file is for the careful reader."""
 
 
+class OutOfOrder(Exception):
+    """A file's rows are not in case order around a Cut's pivot: a row of the other side lies among this side's.
+    The other process reading it (harness/report/shares.py) may have missed rows: every row must be read in one."""
+
+
+@dataclass(frozen=True)
+class Cut:
+    """The rows of the cases before `pivot` (`first`) or of the cases from it on: one of two processes reading
+    a merge's inputs (harness/report/shares.py). A file's rows in case order, as runs and merges write them,
+    are read from where the pivot's first row starts (found as text) on, or up to it, alone."""
+
+    pivot: str
+    first: bool
+
+    def __call__(self, case: str) -> bool:
+        return (case < self.pivot) == self.first
+
+    def marker(self) -> bytes:
+        """How the pivot's first row starts in a file, as `harness.results.dumps` writes it."""
+        return b'\n{"case":' + encode_basestring(self.pivot).encode("utf-8") + b',"mode":'
+
+
 @dataclass
 class RowReader:
     """Parses rows once per distinct text (timings left out), across every file it reads; keep one for the
@@ -99,15 +122,24 @@ class RowReader:
             raise NotTaken
         # rows are separated by ",\n" (a row's text holds no raw line break: JSON escapes it; a file laid out
         # otherwise gives a piece that does not parse, and the careful reader takes the file)
-        region = raw[start:len(raw) - len(ROWS_END)]
+        end = len(raw) - len(ROWS_END)
+        keep = self.keep
+        at = raw.find(keep.marker(), start - 1, end) + 1 if isinstance(keep, Cut) else 0
+        if at > 0:  # rows in case order: this side's lie before the pivot's first row, or from it on
+            start, end = (start, at - 2) if keep.first else (at, end)  # type: ignore[union-attr]
+        region = raw[start:end]
         bodies = region.split(b",\n") if region else []
         rows: list[dict[str, Any]] = []
         lengths = list(map(len, bodies))  # each row's (offset, length), without a step per row in Python
         spans: list[tuple[int, int]] = list(zip(accumulate(map((2).__add__, lengths), initial=start), lengths))
-        if self.keep is not None:
+        if keep is not None:
             kept = self._kept(bodies)
-            bodies = [bodies[i] for i in kept]
-            spans = [spans[i] for i in kept]
+            if at > 0 and len(kept) < len(bodies):
+                raise OutOfOrder(f"a row of a case {'from' if keep.first else 'before'} {keep.pivot!r} on is among "  # type: ignore[union-attr]
+                                 f"the rows {'before' if keep.first else 'from'} it")  # type: ignore[union-attr]
+            if len(kept) < len(bodies):
+                bodies = [bodies[i] for i in kept]
+                spans = [spans[i] for i in kept]
         row_of, add_row, like, ms_like = self._row, rows.append, self.tailed.get, self.ms_tailed.get
         window = _TAIL_WINDOW
         for body in bodies:

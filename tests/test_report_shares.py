@@ -210,3 +210,28 @@ def test_pivots_cut_the_rows_where_a_case_starts(tmp_path, monkeypatch):
     assert shares.file_pivot(path, 10**9) in {r["case"] for r in rows}
     path.write_text("{}", encoding="utf-8")
     assert shares.file_pivot(path, 10**9) is None
+
+
+@needs_two_cores
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_an_input_out_of_case_order_leaves_the_merge_to_one_process(tmp_path, monkeypatch, capsys, where):
+    """A hand-made input whose rows are not in case order: the side that finds a row of the other side among
+    its own (this process, or the second one) makes one process read every row, silently."""
+    inputs = _inputs(tmp_path)
+    path = Path(inputs[1])
+    text = path.read_text(encoding="utf-8")
+    head, rows = text.split('"results":[\n', 1)
+    lines = rows[:-len("\n]}\n")].split(",\n")
+    pivot = shares.file_pivot(Path(inputs[0]), 10**9)
+    # a row of the cases before the pivot moved behind it, or one of the pivot's side before it; a row of the
+    # column only this input has (js-mixed at its version: no other input's row stands in for it)
+    mixed = [i for i, line in enumerate(lines) if '"adapter":"js-mixed"' in line]
+    moved = lines.pop(mixed[0] if where == "after" else mixed[-1])
+    at = next(i for i, line in enumerate(lines) if line.startswith('{"case":"' + pivot + '"'))
+    lines.insert(at + 1 if where == "after" else 0, moved)
+    path.write_text(head + '"results":[\n' + ",\n".join(lines) + "\n]}\n", encoding="utf-8")
+    one = _report(monkeypatch, inputs, tmp_path / "one", "1")
+    seen = _report(monkeypatch, inputs, tmp_path / "two", None)
+    assert sum(seen[-2:]) == one[0]  # every row, read again here (then shared in memory)
+    assert _outputs(tmp_path / "two") == _outputs(tmp_path / "one")
+    assert capsys.readouterr().err == ""

@@ -247,3 +247,42 @@ def test_keep_with_the_careful_reader_keeps_by_the_case_as_read(tmp_path):
     kept = [read_results(lone, RowReader(keep=keep))[0]["results"] for keep in (lambda c: c < "query/b", lambda c: c >= "query/b")]
     # kept as the text \ud800 (printable), which sorts before "b": every row in the first half, none twice
     assert [r["case"] for r in kept[0]] == ["query/a", "query/a", "query/\\ud800", "query/\\ud800"] and kept[1] == []
+
+
+def test_a_cut_reads_one_side_of_the_pivot_from_where_its_first_row_lies(tmp_path):
+    """Rows in case order: each side reads from the pivot's first row on, or up to it, alone; both sides make
+    up the whole, each row's place is where it lies; a file without the pivot's row is read whole and kept."""
+    from harness.results_lines import Cut
+
+    path = _write(tmp_path, "run.json", _rows_of(["query/a", "query/b", "query/c", "query/d"]))
+    whole = load_results(path)["results"]
+    raw = path.read_bytes()
+    sides = []
+    for first in (True, False):
+        data, spans = read_results(path, RowReader(keep=Cut("query/c", first)))
+        assert [json.loads(raw[o:o + n]) for o, n in spans] == data["results"]
+        sides.append(data["results"])
+    assert [r["case"] for r in sides[0]] == ["query/a"] * 2 + ["query/b"] * 2
+    assert sides[0] + sides[1] == whole
+    absent = [read_results(path, RowReader(keep=Cut("query/bb", first)))[0]["results"] for first in (True, False)]
+    assert absent[0] + absent[1] == whole
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_rows_out_of_case_order_around_the_pivot_are_refused_by_the_side_that_sees_them(tmp_path, first):
+    """A row of the other side among this side's rows means the other side, reading from the pivot's first row,
+    may have missed rows: OutOfOrder, whether the file is read the quick way or the careful way."""
+    from harness.results_lines import Cut, OutOfOrder
+
+    # query/a after query/c: among the rows from the pivot on (seen by the second side); query/d before it:
+    # among the rows before it (seen by the first side)
+    order = ["query/b", "query/c", "query/a"] if not first else ["query/b", "query/d", "query/c"]
+    path = _write(tmp_path, "run.json", _rows_of(order))
+    with pytest.raises(OutOfOrder):
+        read_results(path, RowReader(keep=Cut("query/c", first)))
+    spaced = tmp_path / "spaced.json"  # the careful reader's
+    spaced.write_text(json.dumps(_doc(_rows_of(order)), indent=1), encoding="utf-8")
+    with pytest.raises(OutOfOrder):
+        read_results(spaced, RowReader(keep=Cut("query/c", first)))
+    # the other side sees only its own rows where it looks: it cannot tell (its process learns it from this one)
+    read_results(path, RowReader(keep=Cut("query/c", not first)))

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from harness.redaction import Sink
 from harness.results import paused_gc
-from harness.results_lines import RowReader
+from harness.results_lines import Cut, OutOfOrder, RowReader
 
 if TYPE_CHECKING:
     from harness.report import forked
@@ -72,7 +72,13 @@ def _report(args: argparse.Namespace) -> int:
         other = forked.Child(f"the checks from case {pivot!r} on", lambda child: _share_from(child, paths, pivot))
     try:
         try:
-            inputs, origins = read_inputs(paths, RowReader(keep=(lambda case: case < pivot) if pivot is not None else None))
+            try:
+                inputs, origins = read_inputs(paths, RowReader(keep=Cut(pivot, first=True) if pivot is not None else None))
+            except OutOfOrder:  # an input's rows are not in case order: a process cannot read its cases alone
+                if other is not None:
+                    other.stop()
+                    other = None
+                inputs, origins = read_inputs(paths, RowReader())
         except ValueError as exc:
             return _fail(str(exc))
         problems = _version_problems(inputs, expected)
@@ -160,7 +166,11 @@ def _share_from(child: "forked.Child", paths: list[Path], pivot: str) -> None:
     from harness.report.merge import merge, merged_lines, read_inputs
     from harness.report.text import with_short_tokens
 
-    inputs, origins = read_inputs(paths, RowReader(keep=lambda case: case >= pivot))
+    try:
+        inputs, origins = read_inputs(paths, RowReader(keep=Cut(pivot, first=False)))
+    except OutOfOrder as exc:  # the rows of this side may lie among the other's too: not a share to join
+        child.send((shares.UNJOINABLE, str(exc)))
+        return
     clean = with_short_tokens(Sink().adopt(merge(inputs, origins)))
     shares.sent(child.send, child.send_bytes, clean, model.frame(clean), clean.get("results") or [], lambda case: case >= pivot,
                 lambda rows: merged_lines(rows, origins))

@@ -50,6 +50,9 @@ class Share:
     lines: list[bytes] = field(default_factory=list)  # a merge's results.json rows, in pieces (merge.merged_lines)
 
 
+UNJOINABLE = "unjoinable"  # what a second process sends instead of its share when it cannot be joined (and why)
+
+
 class Mismatch(ValueError):
     """The shares cannot be joined: their rows name columns or cases the other share's frame does not have."""
 
@@ -97,10 +100,13 @@ def sent(send: Callable[[Any], None], send_bytes: Callable[[list[bytes]], None],
 
 def received(receive: Callable[[], Any], first: model.Cells | None = None) -> Share:
     """In this process: the Share whose fields `sent` sends; its cells renumbered into `first`'s tables as soon
-    as they arrive (model.absorbed), while the other process still computes the rest."""
+    as they arrive (model.absorbed), while the other process still computes the rest. Mismatch when the other
+    process sent `UNJOINABLE` instead (its share would not be whole)."""
     found = {}
     while (field_ := receive()) is not None:
         name, value = field_
+        if name == UNJOINABLE:
+            raise Mismatch(value)
         if name == "lines":
             text = receive()
             value = [text] if text else []
@@ -171,8 +177,8 @@ def file_pivot(path: Path, total_bytes: int) -> str | None:
         return None
     at = middle + 1 + len(_CASE_START) - 1
     end = raw.find(b'","mode":"', at)
-    if end < 0:
-        return None
+    if end < 0 or b"\\u" in raw[at:end]:
+        return None  # (a case with an escape: not worth the care a lone surrogate needs)
     try:
         case = json.loads(raw[at:end + 1])
     except ValueError:
