@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harness.redaction import Sink
 from harness.results import paused_gc
@@ -18,6 +18,9 @@ from harness.results_lines import Cut, OutOfOrder, RowReader
 
 if TYPE_CHECKING:
     from harness.report import forked
+    from harness.report.merge import Origins
+    from harness.report.model import Cells
+    from harness.report.shares import Share
 
 DEFAULT_MERGED = Path("reports") / "merged"
 
@@ -42,12 +45,20 @@ def cmd_report(args: argparse.Namespace) -> int:
         return _report(args)
 
 
+class _SecondFailed(Exception):
+    """The second process reading half of the checks failed (its message says why)."""
+
+
+class _Unreadable(Exception):
+    """An input cannot be read (its message names it and the first problem)."""
+
+
 def _report(args: argparse.Namespace) -> int:
     from harness import history, report
     from harness.cli.common import UsageError, keep_until_exit, writable_folder
     from harness.report import forked, shares
     from harness.report.forked import ChildFailed
-    from harness.report.merge import expand_inputs, merge, read_inputs
+    from harness.report.merge import expand_inputs, merge
     from harness.results import RESULTS
 
     try:
@@ -67,59 +78,55 @@ def _report(args: argparse.Namespace) -> int:
     pivot = None
     if merging and history_path is None and forked.second_core():
         pivot = shares.file_pivot(paths[0], sum(_size(p) for p in paths))
-    other: forked.Child | None = None
-    if pivot is not None:
-        other = forked.Child(f"the checks from case {pivot!r} on", lambda child: _share_from(child, paths, pivot))
+    other = forked.Child(f"the checks from case {pivot!r} on", lambda child: _share_from(child, paths, pivot)) if pivot else None
+
+    def theirs(first: "Cells") -> "Share":
+        try:
+            return shares.received(other.receive, first)  # type: ignore[union-attr]
+        except ChildFailed as exc:
+            raise _SecondFailed(str(exc)) from None
+
     try:
         try:
-            try:
-                inputs, origins = read_inputs(paths, RowReader(keep=Cut(pivot, first=True) if pivot is not None else None))
-            except OutOfOrder:  # an input's rows are not in case order: a process cannot read its cases alone
-                if other is not None:
-                    other.stop()
-                    other = None
-                inputs, origins = read_inputs(paths, RowReader())
-        except ValueError as exc:
-            return _fail(str(exc))
+            inputs, origins = _read(paths, pivot)
+        except OutOfOrder:  # an input's rows are not in case order: a process cannot read its cases alone
+            if other is not None:
+                other.stop()
+                other = None
+            inputs, origins = _read(paths, None)
         problems = _version_problems(inputs, expected)
         for line in problems:
             _fail(line)
         if problems:
             return 2
-        try:
-            writable_folder(out, "--out")
-        except UsageError as exc:
-            return _fail(str(exc))
+        writable_folder(out, "--out")
         sink = Sink()
         # what read_results returned is JSON-safe, and this command knows no secret: nothing to clean again
         data = sink.adopt(inputs[0][1] if not merging else merge(inputs, origins))
         written: list[Path] = []
+        # the history's line names the merged results.json, written with the other outputs just below
+        if history_path is not None and not args.no_append:
+            if history.append(history_path, data, out / RESULTS if merging else paths[0]):
+                written.append(history_path)
         try:
-            # the history's line names the merged results.json, written with the other outputs just below
-            if history_path is not None and not args.no_append:
-                if history.append(history_path, data, out / RESULTS if merging else paths[0]):
-                    written.append(history_path)
-            try:
-                outputs = report.write_all(data, out, history=history_path, title=args.title, sink=sink,
-                                           origins=origins if merging else None,
-                                           theirs=(pivot, lambda first: shares.received(other.receive, first)) if other is not None else None)
-            except (ChildFailed, shares.Mismatch) as exc:
-                if other is None:
-                    raise
-                # the other process failed, or the two saw different columns (rows naming adapters or cases no
-                # input's head names): every row is read here, as without a second process
-                if isinstance(exc, ChildFailed):
-                    print(f"sigharness report: {Sink().line(str(exc))}; reading every input in one process", file=sys.stderr)
-                other.stop()
-                other = None
-                inputs, origins = read_inputs(paths, RowReader())
-                data = sink.adopt(merge(inputs, origins))
-                outputs = report.write_all(data, out, title=args.title, sink=sink, origins=origins)
-            written[:0] = outputs
-        except OSError as exc:
-            return _fail(f"{exc.filename or out}: cannot write it ({exc.strerror or type(exc).__name__})")
-        except ChildFailed as exc:
-            return _fail(str(exc))
+            outputs = report.write_all(data, out, history=history_path, title=args.title, sink=sink,
+                                       origins=origins if merging else None,
+                                       theirs=(pivot, theirs) if other is not None else None)
+        except (_SecondFailed, shares.Mismatch) as exc:
+            # the second process failed, or the two cannot be joined (rows naming columns or cases no input's
+            # head names, or an input out of case order): every row is read here, as without a second process
+            if isinstance(exc, _SecondFailed):
+                print(f"sigharness report: {Sink().line(str(exc))}; reading every input in one process", file=sys.stderr)
+            other.stop()  # type: ignore[union-attr]
+            other = None
+            inputs, origins = _read(paths, None)
+            data = sink.adopt(merge(inputs, origins))
+            outputs = report.write_all(data, out, title=args.title, sink=sink, origins=origins)
+        written[:0] = outputs
+    except (_Unreadable, UsageError, ChildFailed) as exc:  # (an input, --out, the child writing some of the files)
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"{exc.filename or out}: cannot write it ({exc.strerror or type(exc).__name__})")
     finally:
         if other is not None:
             other.stop()
@@ -134,6 +141,16 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read(paths: list[Path], pivot: str | None) -> tuple[list[tuple[str, dict[str, Any]]], "Origins"]:
+    """The inputs (the rows of the cases before `pivot`, when a second process reads the others)."""
+    from harness.report.merge import read_inputs
+
+    try:
+        return read_inputs(paths, RowReader(keep=Cut(pivot, first=True) if pivot is not None else None))
+    except ValueError as exc:
+        raise _Unreadable(str(exc)) from None
+
+
 def _size(path: Path) -> int:
     try:
         return path.stat().st_size
@@ -141,7 +158,7 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _version_problems(inputs: list[tuple[str, dict]], expected: list[tuple[str, str]]) -> list[str]:
+def _version_problems(inputs: list[tuple[str, dict[str, Any]]], expected: list[tuple[str, str]]) -> list[str]:
     """--expect-version: one line per input whose adapter ran another library version, or per adapter no input has."""
     problems = []
     for name, version in expected:

@@ -167,13 +167,13 @@ def render_junit(data: dict[str, Any]) -> str:
     return "".join(junit.pieces(with_short_tokens(data)))
 
 
-def render_summary(data: dict[str, Any], max_failures: int = 15) -> str:
+def render_summary(data: dict[str, Any], max_failures: int = shares.FAILING_SHOWN) -> str:
     """A short Markdown table for a pull request comment."""
     clean = with_short_tokens(data)
     return _summary(clean, model.build(clean), max_failures)
 
 
-def _summary(clean: dict[str, Any], view: dict[str, Any], max_failures: int = 15,
+def _summary(clean: dict[str, Any], view: dict[str, Any], max_failures: int = shares.FAILING_SHOWN,
              failing: tuple[list[dict[str, Any]], int] | None = None) -> str:
     """summary.md; `failing`: (the first failing rows, how many there are), when known already."""
     manifest = clean.get("manifest") or {}

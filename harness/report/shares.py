@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterator
 
 from harness import oracle_table, verdicts
 from harness.report import junit, known_issues, model
+from harness.results_lines import ROWS_START
 from harness.wire import table as wire_table
 
 # fewer rows than this are not worth a second process (forking and joining cost more than the half saved)
@@ -29,7 +30,6 @@ SPLIT_ROWS = 20000
 # the part of the rows this process takes (docs/performance.md, "Seventh round": of 0.45, 0.5 and 0.55, half
 # was the quickest: the other process sends its share, and this one writes its results.json lines meanwhile)
 MINE = 0.5
-ROWS_START = b'\n"results":[\n'  # (as harness.results.dumps writes a results file)
 _CASE_START = b'{"case":"'
 
 
@@ -57,7 +57,7 @@ class Mismatch(ValueError):
     """The shares cannot be joined: their rows name columns or cases the other share's frame does not have."""
 
 
-FAILING_SHOWN = 15  # failing checks the summary lists
+FAILING_SHOWN = 15  # failing checks summary.md lists
 
 
 def share(clean: dict[str, Any], where: model.Frame, rows: list[dict[str, Any]], own: Callable[[str], bool] | None = None,
@@ -124,7 +124,6 @@ class Joined:
     cells: list[model.Cells]
     suites: list[dict[str, junit.Suite]]
     tables: dict[str, Any]  # the page's and the summary's: oracles, wire, wire_findings
-    oracle_counts: dict[str, dict[str, Any]]
     failing_rows: list[dict[str, Any]]
     failing_count: int
     failing: list[dict[str, list[dict[str, Any]]]]
@@ -142,7 +141,7 @@ def join(clean: dict[str, Any], shares: list[Share]) -> Joined:
     tables = {"oracles": oracle_table.table(clean, oracle_counts), "wire": wire_table.table(clean, wire),
               "wire_findings": [f for s in shares for f in s.wire_findings]}
     return Joined(rows=sum(s.rows for s in shares), cells=[s.cells for s in shares], suites=[s.suites for s in shares],
-                  tables=tables, oracle_counts=oracle_counts, failing_rows=failing_rows[:FAILING_SHOWN],
+                  tables=tables, failing_rows=failing_rows[:FAILING_SHOWN],
                   failing_count=sum(s.failing_count for s in shares), failing=[s.failing for s in shares])
 
 
