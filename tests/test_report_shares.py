@@ -249,3 +249,13 @@ def test_a_merge_whose_files_cannot_be_written_is_one_line_not_a_second_reading(
     err = capsys.readouterr().err
     assert re.fullmatch(r"sigharness report: junit.xml, summary.md and the known-issues pages: \S*junit.xml\S*: "
                         r"cannot write it \(.+\)\n", err), err
+
+
+def test_bytes_arrive_whole_where_the_system_has_no_writev(monkeypatch):
+    monkeypatch.delattr(forked.os, "pwritev")
+    pieces = [b"a" * 70_000, b"", b",\n", b"b" * 5]
+    child = forked.Child("a share", lambda c: c.send_bytes(pieces))
+    try:
+        assert child.receive() == b"".join(pieces)
+    finally:
+        child.close()

@@ -97,11 +97,12 @@ class Child:
     def _spooled_pieces(self, pieces: list[bytes]) -> bool:
         """`pieces` written one after the other at the spool's end (a few system calls: writev)."""
         at = self._at
+        writev = getattr(os, "pwritev", None)  # (not on every system: one piece at a time there)
         try:
-            for start in range(0, len(pieces), _IOV_MAX):
-                batch = [memoryview(p) for p in pieces[start:start + _IOV_MAX] if p]
+            for start in range(0, len(pieces), _IOV_MAX if writev else 1):
+                batch = [memoryview(p) for p in pieces[start:start + (_IOV_MAX if writev else 1)] if p]
                 while batch:
-                    done = os.pwritev(self._spool, batch, at)  # type: ignore[arg-type]
+                    done = writev(self._spool, batch, at) if writev else os.pwrite(self._spool, batch[0], at)  # type: ignore[arg-type]
                     at += done
                     while batch and done >= len(batch[0]):
                         done -= len(batch[0])
