@@ -172,3 +172,17 @@ def test_adapters_cannot_reach_the_network(tmp_path, small_suite):
     proc, data = run_results(tmp_path / "off", "--cases", str(small_suite), "--adapter-dir", str(MUTANTS),
                              "--adapters", "mutant-net-probe", "--isolate-network", "off")
     assert json.loads(data["results"][0]["reason"])["127.0.0.1"] == "ConnectionRefusedError: errno 111"
+
+
+def test_a_signed_request_is_stored_without_a_null_body():
+    """results.json keeps the adapter's signed request as answered, but for a null body_b64 (the case's own
+    body): left out, it reads the same (16 bytes on most rows; docs/performance.md, 1 KB per check)."""
+    from harness.compare import stored
+    from harness.model import SignedRequest
+
+    answer = {"method": "GET", "url": "https://h/", "headers": [["Host", "h"]], "body_b64": None}
+    kept = stored(answer)
+    assert "body_b64" not in kept and kept["headers"] == answer["headers"]
+    assert SignedRequest.from_json(kept) == SignedRequest.from_json(answer)
+    with_body = dict(answer, body_b64="aGk=")
+    assert stored(with_body) == with_body and SignedRequest.from_json(with_body).body == b"hi"
