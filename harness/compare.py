@@ -46,15 +46,6 @@ def expected_for(check: Check) -> Expected:
     return Expected(stages, "case")
 
 
-def stored(signed: dict[str, Any]) -> dict[str, Any]:
-    """The adapter's signed request as results.json keeps it: as answered, but for a null `body_b64` (the
-    case's own body), which is left out -- a missing one reads as null (16 bytes on most signed rows: the
-    full run's results.json at most 1 KB per check, docs/performance.md, "Results size and merging")."""
-    if "body_b64" in signed and signed["body_b64"] is None:
-        return {k: v for k, v in signed.items() if k != "body_b64"}
-    return signed
-
-
 def signature_of(signed: SignedRequest) -> str | None:
     for name, value in signed.headers:
         if name.lower() == "authorization" and "Signature" in components(value)[1]:
@@ -140,7 +131,7 @@ def judge(check: Check, expected: Expected, answer: dict[str, Any]) -> Judgement
     ver = {"valid": verification.valid, "reason": verification.reason, "rules": verification.rules}
     if not verification.valid and verification.canonical_request is not None:
         ver["canonical_request"] = clip(verification.canonical_request)
-    result = Judgement("pass", stage=first, stages=stages, verification=ver, signed=stored(answer["signed"]))
+    result = Judgement("pass", stage=first, stages=stages, verification=ver, signed=answer["signed"])
     if verification.rules == "spec" and algorithm == "sigv4a":  # for the oracles' hints (harness/oracles.py); not stored
         result.spec_canonical_request = verification.canonical_request
     changes = request_changes(case.request, signed, check.context, case.open_choices)

@@ -25,6 +25,15 @@ def uncompared_note(stage: str, algorithm: str | None, actual: str | None) -> st
     return NOTE_NOT_EXPOSED if actual is None else NOTE_NO_EXPECTATION
 
 
+def stored(signed: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A signed request as results.json keeps it: as answered, but for a null `body_b64` (the case's own body),
+    which is left out -- a missing one reads as null (16 bytes on most signed rows: the full run's results.json
+    at most 1 KB per check, docs/performance.md, "Results size and merging")."""
+    if signed is not None and "body_b64" in signed and signed["body_b64"] is None:
+        return {k: v for k, v in signed.items() if k != "body_b64"}
+    return signed
+
+
 @dataclass
 class Expected:
     """What a correct signer produces for one check, stage by stage, and where that came from."""
@@ -69,7 +78,7 @@ class Judgement:
             "stage": self.stage,
             "stages": self.stages,
             "verification": self.verification,
-            "signed": self.signed,
+            "signed": stored(self.signed),
         }
         if self.spec_canonical_request is not None:
             out[SPEC_CANONICAL_REQUEST] = self.spec_canonical_request

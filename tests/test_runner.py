@@ -177,7 +177,7 @@ def test_adapters_cannot_reach_the_network(tmp_path, small_suite):
 def test_a_signed_request_is_stored_without_a_null_body():
     """results.json keeps the adapter's signed request as answered, but for a null body_b64 (the case's own
     body): left out, it reads the same (16 bytes on most rows; docs/performance.md, 1 KB per check)."""
-    from harness.compare import stored
+    from harness.judgement import stored
     from harness.model import SignedRequest
 
     answer = {"method": "GET", "url": "https://h/", "headers": [["Host", "h"]], "body_b64": None}

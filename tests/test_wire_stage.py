@@ -78,6 +78,7 @@ def test_a_faithful_client_passes_and_the_request_arrives_byte_for_byte(tmp_path
     assert port["status"] == "pass", port  # reached the relay on :8443, Host kept its port
     assert ["Host", "example.amazonaws.com:8443"] in port["signed"]["headers"]
     assert "body_b64" not in port["wire"]["received"]  # the body arrived as signed
+    assert "body_b64" not in port["signed"]  # ... so the request as received keeps no null body (judgement.stored)
 
 
 def test_a_client_that_refuses_is_a_wire_failure_not_an_adapter_error(tmp_path, namespaces):

@@ -14,7 +14,7 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
-from harness.judgement import clip
+from harness.judgement import clip, stored
 from harness.model import Check, SignedRequest
 from harness.protocol import RECEIVED_HEADER, Sent
 from harness.reference.authorization import components
@@ -181,8 +181,8 @@ def judge_sent(check: Check, signed_json: dict[str, Any] | None, sent: Sent | No
     verification = verify_with_choices(arrived, received.body, ServerRules.for_context(check.context), check.case.open_choices)
     ver = {"valid": verification.valid, "reason": verification.reason, "rules": verification.rules}
     judged: dict[str, Any] = {"verification": ver, "wire": wire, "stage": "sent",
-                              "signed": SignedRequest(arrived.method, arrived.url, arrived.headers,
-                                                      None if received.body == check.case.request.body else received.body).to_json()}
+                              "signed": stored(SignedRequest(arrived.method, arrived.url, arrived.headers,
+                                                             None if received.body == check.case.request.body else received.body).to_json())}
     first = f"; first difference: {diffs[0].text}" if diffs else "; it arrived as signed"
     body_changed = any(d.kind == "body" for d in diffs)
     if not verification.valid:
