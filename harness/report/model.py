@@ -539,10 +539,9 @@ def assemble(data: dict[str, Any], where: Frame, shares: list[Cells], title: str
     counts: Counter = Counter()
     kind_counts: Counter = Counter()
     for (key, topic, surface, status, kind), n in tallied.items():
-        for tally in (per_adapter[key].counts, per_topic[topic][key].counts, per_surface[surface][key].counts):
-            tally[status] += n
-            if kind:
-                tally[kind] += n
+        per_adapter[key].add(status, kind, n)
+        per_topic[topic][key].add(status, kind, n)
+        per_surface[surface][key].add(status, kind, n)
         counts[status] += n
         if kind:
             kind_counts[kind] += n
