@@ -24,8 +24,8 @@ import threading
 from typing import Any, Callable
 
 _HEADER = struct.Struct("!BQQ")  # (where: _PIPE, _SPOOL or _RAW, offset in the spool, length)
-_PIPE, _SPOOL, _RAW = 0, 1, 2
-_IOV_MAX = 512  # pieces per writev (Linux takes 1,024)  # a pickle in the pipe, a pickle in the spool, bytes as they are in the spool
+_PIPE, _SPOOL, _RAW = 0, 1, 2  # a pickle in the pipe, a pickle in the spool, bytes as they are in the spool
+_IOV_MAX = 512  # pieces per writev (Linux takes 1,024)
 
 
 class ChildFailed(RuntimeError):
@@ -89,13 +89,14 @@ class Child:
         """Pieces of bytes as they are, for `receive` to give back joined (no pickle, no join here: a merge's rows
         are tens of MB of text)."""
         length = sum(map(len, pieces))
-        if self._spool is None or not self._spooled_pieces(pieces):
+        if self._spool is None or not self._spooled(pieces):
             self._send(("value", b"".join(pieces)))
             return
         self._tell(_HEADER.pack(_RAW, self._at - length, length))
 
-    def _spooled_pieces(self, pieces: list[bytes]) -> bool:
-        """`pieces` written one after the other at the spool's end (a few system calls: writev)."""
+    def _spooled(self, pieces: list[bytes]) -> bool:
+        """`pieces` written one after the other at the spool's end (a few system calls: writev); False when they
+        cannot be (a full disk: through the pipe, then)."""
         at = self._at
         writev = getattr(os, "pwritev", None)  # (not on every system: one piece at a time there)
         try:
@@ -116,23 +117,16 @@ class Child:
 
     def _send(self, message: tuple[str, Any]) -> None:
         data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        if self._spool is not None and self._spooled(data):
+        if self._spool is not None and self._spooled([data]):
             self._tell(_HEADER.pack(_SPOOL, self._at - len(data), len(data)))
         else:
             self._tell(_HEADER.pack(_PIPE, 0, len(data)), data)
 
-    def _spooled(self, data: bytes) -> bool:
-        """`data` written at the spool's end; False when it cannot be (a full disk: through the pipe, then)."""
-        try:
-            _write_all(lambda view, at: os.pwrite(self._spool, view, at), data, self._at)  # type: ignore[arg-type]
-        except OSError:
-            return False
-        self._at += len(data)
-        return True
-
     def _tell(self, *pieces: bytes) -> None:
         for piece in pieces:
-            _write_all(lambda view, _: os.write(self._out, view), piece, 0)
+            view = memoryview(piece)
+            while view:
+                view = view[os.write(self._out, view):]
 
     # in the parent
     def receive(self) -> Any:
@@ -183,13 +177,6 @@ def _spool() -> int:
     fd = os.dup(handle.fileno())
     handle.close()
     return fd
-
-
-def _write_all(write: Callable[[memoryview, int], int], data: bytes, at: int) -> None:
-    view = memoryview(data)
-    while view:
-        done = write(view, at)
-        view, at = view[done:], at + done
 
 
 def _describe(exc: BaseException) -> str:
