@@ -7,6 +7,8 @@ from typing import Any, Iterable
 
 from harness.protocol import ACCEPT, NOT_APPLICABLE
 
+COUNTS = ("judged", "agree", "not_applicable", "known", "unknown")  # what is counted per oracle (besides the rate)
+
 
 def table(data: dict[str, Any], counts: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """The report's oracle table: per oracle of results.json, its library and its agreement with our verifier
@@ -16,7 +18,7 @@ def table(data: dict[str, Any], counts: dict[str, dict[str, Any]] | None = None)
     for name, record in sorted((data.get("oracles") or {}).items()):
         row = {"name": name, "library": record.get("library", "?"), "version": record.get("library_version", ""),
                "available": record.get("available", True), "why": record.get("reason", "")}
-        row.update(counts.get(name) or {"judged": 0, "agree": 0, "not_applicable": 0, "known": 0, "unknown": 0, "rate": None})
+        row.update(counts.get(name) or {**dict.fromkeys(COUNTS, 0), "rate": None})
         out.append(row)
     return out
 
@@ -46,7 +48,7 @@ def tally(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:
     for opinions, valid, flag_list, n in alike.values():
         flags = {f["oracle"]: f for f in flag_list or ()}
         for name, opinion in opinions.items():
-            entry = table.setdefault(name, {"judged": 0, "agree": 0, "not_applicable": 0, "known": 0, "unknown": 0})
+            entry = table.setdefault(name, dict.fromkeys(COUNTS, 0))
             if opinion.get("verdict") == NOT_APPLICABLE or valid is None:
                 entry["not_applicable"] += n
                 continue
@@ -65,7 +67,7 @@ def rated(tallies: Iterable[dict[str, dict[str, int]]]) -> dict[str, dict[str, A
     table: dict[str, dict[str, Any]] = {}
     for counts in tallies:
         for name, entry in counts.items():
-            mine = table.setdefault(name, {"judged": 0, "agree": 0, "not_applicable": 0, "known": 0, "unknown": 0})
+            mine = table.setdefault(name, dict.fromkeys(COUNTS, 0))
             for key, n in entry.items():
                 mine[key] += n
     for entry in table.values():
