@@ -143,9 +143,7 @@ def _copied_rows(rows: list[dict[str, Any]], origins: Origins, spans: list[list[
                                                          adapter_prefix(column).encode("utf-8"))
                     before = texts[1]
                     # the line where it lies in the block read (the block read before, mostly), compared and cut there
-                    at = offset - blocks.start
-                    if at < 0 or offset + length > blocks.end:
-                        at = blocks.load(offset, length)
+                    at = blocks.at(offset, length)
                     block = blocks.block
                     if (at + length <= len(block) and block.startswith(check, at)  # type: ignore[arg-type]
                             and block.startswith(before, at + skip)):
@@ -171,9 +169,12 @@ class _Blocks:
         self.block = b""
         self.view = memoryview(self.block)
 
-    def load(self, offset: int, length: int) -> int:
-        """Make `block` hold the line at `offset` (a block from a little before it, or the line alone when it is
-        longer than a block); where it starts in `block`."""
+    def at(self, offset: int, length: int) -> int:
+        """Where the line at `offset` starts in `block`, read first unless the block holds it: a block from a
+        little before it, or the line alone when it is longer than a block."""
+        at = offset - self.start
+        if at >= 0 and offset + length <= self.end:
+            return at
         if length > self.SIZE - self.BACK:
             self.start, self.block = offset, os.pread(self.fd, length, offset)
         else:
@@ -185,9 +186,7 @@ class _Blocks:
 
     def read(self, offset: int, length: int) -> bytes:
         """The line at `offset`."""
-        at = offset - self.start
-        if at < 0 or offset + length > self.end:
-            at = self.load(offset, length)
+        at = self.at(offset, length)
         return self.block[at:at + length]
 
 
