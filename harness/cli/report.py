@@ -183,13 +183,14 @@ def _share_from(child: "forked.Child", paths: list[Path], pivot: str) -> None:
     from harness.report.merge import merge, merged_lines, read_inputs
     from harness.report.text import with_short_tokens
 
+    side = Cut(pivot, first=False)
     try:
-        inputs, origins = read_inputs(paths, RowReader(keep=Cut(pivot, first=False)))
+        inputs, origins = read_inputs(paths, RowReader(keep=side))
     except OutOfOrder as exc:  # the rows of this side may lie among the other's too: not a share to join
         child.send((shares.UNJOINABLE, str(exc)))
         return
     clean = with_short_tokens(Sink().adopt(merge(inputs, origins)))
-    shares.sent(child.send, child.send_bytes, clean, model.frame(clean), clean.get("results") or [], lambda case: case >= pivot,
+    shares.sent(child.send, child.send_bytes, clean, model.frame(clean), clean.get("results") or [], side,
                 lambda rows: merged_lines(rows, origins))
 
 

@@ -24,6 +24,7 @@ from harness.report import forked, junit, known_issues, model, render, shares
 from harness.wire import table as wire_table
 from harness.redaction import Sink
 from harness.results import paused_gc, write_results
+from harness.results_lines import Cut
 from harness.report.text import json_for_html, md_cell, with_short_tokens
 
 if TYPE_CHECKING:
@@ -200,10 +201,7 @@ def _summary(clean: dict[str, Any], view: dict[str, Any], max_failures: int = sh
     lines += _oracle_lines(_once(view, "oracles", lambda: oracle_table.table(clean)))
     lines += _wire_lines(_once(view, "wire", lambda: wire_table.table(clean)),
                          _once(view, "wire_findings", lambda: wire_table.findings(clean)), max_failures)
-    if failing is None:
-        bad = [r for r in clean.get("results") or [] if r.get("status") not in verdicts.NOT_BAD]
-        failing = (bad[:max_failures], len(bad))
-    bad, bad_count = failing
+    bad, bad_count = shares.failing_rows(clean.get("results") or [], max_failures) if failing is None else failing
     if bad_count:
         lines += ["", f"<details><summary>{bad_count} failing checks</summary>", "",
                   "| case | mode | adapter | verdict | reason |", "| --- | --- | --- | --- | --- |"]
@@ -274,8 +272,8 @@ def _write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | 
                sink: Sink, origins: "Origins | None" = None,
                theirs: tuple[str, Callable[[model.Cells], shares.Share]] | None = None) -> Written:
     """What each output takes from the rows is computed in shares of the cases (harness/report/shares.py): with
-    a second core, the cases from a pivot on by another process; the shares joined, a child writes summary.md
-    junit.xml, summary.md and the known-issues pages while this process writes results.json and index.html."""
+    a second core, the cases from a pivot on by another process; the shares joined, a child writes junit.xml,
+    summary.md and the known-issues pages while this process writes results.json and index.html."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     clean = with_short_tokens(sink.clean(data))  # once for every output: no secret, no whole session token
@@ -292,7 +290,7 @@ def _write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | 
     child: forked.Child | None = None
     if theirs is not None:
         pivot, receive_theirs = theirs
-        mine = shares.share(clean, where, rows, lambda case: case < pivot, lines)
+        mine = shares.share(clean, where, rows, Cut(pivot, first=True), lines)
         receive = lambda: receive_theirs(mine.cells)  # noqa: E731
     else:
         cut = shares.rows_pivot(rows) if second else None
@@ -301,8 +299,8 @@ def _write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | 
         else:
             pivot, at = cut
             child = forked.Child("the checks from case " + repr(pivot) + " on",
-                                 lambda c: shares.sent(c.send, c.send_bytes, clean, where, rows[at:], lambda case: case >= pivot, lines))
-            mine = shares.share(clean, where, rows[:at], lambda case: case < pivot, lines)
+                                 lambda c: shares.sent(c.send, c.send_bytes, clean, where, rows[at:], Cut(pivot, first=False), lines))
+            mine = shares.share(clean, where, rows[:at], Cut(pivot, first=True), lines)
             receive = lambda: shares.received(child.receive, mine.cells)  # noqa: E731
     parts = [mine]
     written = Written()

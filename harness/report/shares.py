@@ -81,10 +81,16 @@ def fields(clean: dict[str, Any], where: model.Frame, rows: list[dict[str, Any]]
     yield "oracles", oracle_table.tally(rows)
     yield "wire", wire_table.tally(rows)
     yield "wire_findings", wire_table.findings({"results": rows})
-    bad = [r for r in rows if r.get("status") not in verdicts.NOT_BAD]
-    yield "failing_rows", [{k: r.get(k) for k in ("case", "mode", "adapter", "status", "reason")} for r in bad[:FAILING_SHOWN]]
-    yield "failing_count", len(bad)
+    shown, count = failing_rows(rows)
+    yield "failing_rows", shown
+    yield "failing_count", count
     yield "failing", known_issues.failing(clean, {key: model.column(key, where.adapters[key]) for key in where.order}, rows)
+
+
+def failing_rows(rows: list[dict[str, Any]], shown: int = FAILING_SHOWN) -> tuple[list[dict[str, Any]], int]:
+    """The summary's failing checks among `rows`: the first `shown` (what it prints of each), and how many."""
+    bad = [r for r in rows if r.get("status") not in verdicts.NOT_BAD]
+    return [{k: r.get(k) for k in ("case", "mode", "adapter", "status", "reason")} for r in bad[:shown]], len(bad)
 
 
 def sent(send: Callable[[Any], None], send_bytes: Callable[[list[bytes]], None], *args: Any) -> None:
