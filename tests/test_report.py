@@ -80,6 +80,11 @@ def test_json_for_html_cannot_close_the_script_element():
     page = report._page_json(value)
     assert "<" not in page and ">" not in page and "&" not in page and page.isascii()
     assert json.loads(page) == value
+    # encoded by orjson, escaped as json's ensure_ascii does (DEL, astral characters as surrogate pairs); what
+    # orjson refuses (a lone surrogate, an integer past 64 bits) by json
+    for value in (value, ["\x7f", "\x01\t", "é\U0010ffff", 1.5, True], ["\ud800"], [2 ** 70], {"k": (1, "\u2029")}):
+        page = report._page_json(value)
+        assert page == json.dumps(value, separators=(",", ":")).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def test_session_tokens_shortened_and_no_secret(rendered):

@@ -204,8 +204,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "an adapter appears with several versions.",
         epilog="With more than one CPU the work is shared by two processes (the same files): a merge's inputs are read "
         "by both, each taking the rows of half the cases (not with --history: its line needs every row in one), a "
-        "single run's rows are cut in two once read, and a third process writes junit.xml, summary.md and the "
-        "known-issues pages; SIGHARNESS_REPORT_PROCESSES=1 keeps it to one.",
+        "single run's rows are cut in two once read, and a third process writes the known-issues pages while the "
+        "first writes the other files; SIGHARNESS_REPORT_PROCESSES=1 keeps it to one.",
     )
     p.add_argument("results", nargs="+", metavar="RESULTS.json",
                    help="results files; a folder means its results.json, or (merged) every */results.json under it")
