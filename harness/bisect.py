@@ -17,6 +17,7 @@ from harness.cases import load_cases
 from harness.limits import Limits
 from harness.releases import Environment, Registry, ReleaseError, between, cached_versions
 from harness.runner import RunOptions, run
+from harness.stages import STAGES
 
 Verdict = dict[tuple[str, str], str]  # (case, mode) -> status
 
@@ -181,9 +182,6 @@ def narrow_case_paths(case_paths: list[str], case_filter: list[str]) -> list[str
         if str(source) not in files:
             files.append(str(source))
     return files
-
-
-STAGES = ("canonical_request", "string_to_sign", "signature", "signed_request")
 
 
 def stage_diff(before: dict[str, Any], after: dict[str, Any]) -> list[str]:

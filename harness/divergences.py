@@ -49,6 +49,10 @@ def number(divergence_id: str) -> int:
     return int(divergence_id[1:]) if ID.match(divergence_id) else 0
 
 
+# the catalogue is read by every report: libyaml's loader when PyYAML has it (the same safe subset, ten times faster)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _text(entry: dict[str, Any], key: str, where: str) -> str:
     value = entry.get(key)
     if not isinstance(value, str) or not value.strip():
@@ -58,7 +62,7 @@ def _text(entry: dict[str, Any], key: str, where: str) -> str:
 
 def parse(text: str, source: str = SOURCE) -> Catalogue:
     """The catalogue from YAML text; ValueError naming the entry for anything malformed."""
-    data = yaml.safe_load(text)
+    data = yaml.load(text, Loader=_LOADER)
     if not isinstance(data, dict) or not isinstance(data.get("divergences"), list):
         raise ValueError(f"{source}: expected a mapping with a `divergences` list")
     entries: dict[str, Divergence] = {}

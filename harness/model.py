@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import Any
 
 from harness.services import profile
-from harness.settings import ALGORITHMS, MODES, PAYLOADS, TOKEN_PLACEMENTS, PayloadKind, SessionTokenPlacement
+from harness.settings import ALGORITHMS, MODES, PAYLOADS, SINGLE, TOKEN_PLACEMENTS, PayloadKind, SessionTokenPlacement
 
 __all__ = ["ALGORITHMS", "MODES", "PAYLOADS", "SINGLE", "TOKEN_PLACEMENTS", "Request", "Context", "Case", "Check", "ServerSide", "SignedRequest"]
 
@@ -117,9 +117,6 @@ class ServerSide:
     verdict: str  # accept | reject
     reason: str = ""  # a substring of the rejection reason
     settings: dict[str, Any] = field(default_factory=dict)
-
-
-SINGLE = "single"  # the single-shot surface: a request signed in header or query mode
 
 
 @dataclass(frozen=True)

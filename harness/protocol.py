@@ -13,11 +13,12 @@ from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from harness.settings import ALGORITHMS, MODES, SINGLE
+
 if TYPE_CHECKING:
     import jsonschema
 
-
-from harness.model import ALGORITHMS, MODES, SINGLE, Check
+    from harness.model import Check
 
 VERSION = 1
 # The statuses of a `result` answer, and what each means for the verdict (harness/compare.py).

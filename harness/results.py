@@ -26,14 +26,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from typing import Any, Iterable, Iterator, TextIO
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, TextIO
 
 import harness
-from harness.model import Case
 from harness.redaction import Redactor, Sink, json_safe  # noqa: F401  Redactor: the one redaction layer
 from harness.results_lines import (BIG_EXPONENT, ESCAPED_SURROGATE, ESCAPED_SURROGATE_BYTES, Cut, OutOfOrder, RowReader, finite,
                                    no_constant)
 from harness.results_shape import MAX_DEPTH, MAX_NUMBER, shape_problem  # noqa: F401  (read here, used by readers)
+
+if TYPE_CHECKING:
+    from harness.model import Case
 
 FORMAT = "sigharness-results"
 VERSION = 2

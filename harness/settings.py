@@ -42,5 +42,7 @@ class Algorithm(str, Enum):
 
 MODES: tuple[str, ...] = tuple(m.value for m in SignatureLocation)
 ALGORITHMS: tuple[str, ...] = tuple(a.value for a in Algorithm)
+# the single-shot surface: a request signed in header or query mode (the others: harness/reference SURFACES)
+SINGLE = "single"
 PAYLOADS: tuple[str, ...] = tuple(p.value for p in PayloadKind if p is not PayloadKind.AUTO)
 TOKEN_PLACEMENTS: tuple[str, ...] = tuple(t.value for t in SessionTokenPlacement)

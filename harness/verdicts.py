@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.reference.signer import REFUSAL_STAGE  # the stage a refusal is judged at
+from harness.stages import REFUSAL_STAGE  # the stage a refusal is judged at
 
 GOOD, NEUTRAL, BAD = "good", "unsupported", "bad"
 CLASS_RANK = {GOOD: 2, NEUTRAL: 1, BAD: 0}  # a move to a lower class is a regression

@@ -26,9 +26,9 @@ def _choices(value: str | None, allowed: tuple[str, ...], option: str) -> tuple[
 class _Progress:
     """One line on stderr: rewritten in place on a terminal, every few seconds otherwise."""
 
-    def __init__(self, options: Any, stream=sys.stderr, quiet: bool = False):
+    def __init__(self, options: Any, stream=None, quiet: bool = False):
         self.options = options
-        self.stream = stream
+        self.stream = stream = stream or sys.stderr  # (the stream of the call, not the one of the module's import)
         self.quiet = quiet
         self.tty = stream.isatty()
         self.last = 0.0

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from harness.runner import RunOptions
 
 
-def _progress_printer(stream=sys.stderr):
+def _progress_printer(stream=None):
+    stream = stream or sys.stderr  # (the stream of the call, not the one of the module's import)
     tty = stream.isatty()
     state = {"tenth": -1}
 

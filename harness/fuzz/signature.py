@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from harness import verdicts
-from harness.reference.signer import REFUSAL_STAGE, STAGES
+from harness.stages import REFUSAL_STAGE, STAGES
 
 CLASSES = (*verdicts.ORDER, "n/a")
 # Neither a pass nor sitting out is a deviation. Nor, for the key, is `unsupported`: a library that

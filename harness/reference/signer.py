@@ -12,10 +12,8 @@ from harness.reference.authorization import Authorization
 from harness.reference.encoding import uri_encode
 from harness.services import profile
 
-# The stages a single-shot signer exposes, in order: compared with each adapter's answer.
-STAGES = ("canonical_request", "string_to_sign", "signature", "signed_request")
-# The stage a refusal is reported at: no signed request at all.
-REFUSAL_STAGE = "sign"
+from harness.stages import REFUSAL_STAGE, STAGES  # noqa: F401  (declared there; read through this module too)
+
 # Every stage the reference keeps, in order: `sigharness show` prints them.
 SHOWN_STAGES = ("canonical_uri", "canonical_query_string", "canonical_headers", "signed_headers", "hashed_payload",
                 "canonical_request", "credential_scope", "string_to_sign", "signature", "authorization", "signed_url")

@@ -31,6 +31,7 @@ from harness.history import CheckState
 from harness.judgement import uncompared_note
 from harness.refs import ref_link
 from harness.results import check_key
+from harness.stages import STAGES
 from harness.verdicts import SCORE_FORMULA
 
 STATUSES = verdicts.ORDER
@@ -38,7 +39,6 @@ LETTER = {v.name: v.letter for v in verdicts.VERDICTS.values()}
 KIND_LETTER = {k.name: k.letter for k in verdicts.FAIL_KINDS}  # a fail cell carries its kind's letter
 KINDS = tuple(k.name for k in verdicts.FAIL_KINDS)
 MISSING = verdicts.MISSING.letter
-STAGES = ("canonical_request", "string_to_sign", "signature", "signed_request")
 SYMBOL = verdicts.page_data()["symbols"]
 # the score table shows this many ranked adapters until asked for all: a merged report of a version matrix has
 # hundreds of columns, and laying out a table of hundreds of rows at the top of the page held its opening up
