@@ -249,6 +249,63 @@ def json_safe(obj: Any) -> Any:
 BATCH = 1 << 20  # characters (or bytes) of small pieces joined into one before they are redacted and written
 
 
+class FileRange:
+    """A piece of a document that lies, as UTF-8, in another open file (`length` bytes from `offset`): a
+    forked child's share of a merge's results.json lines, in its spool (harness/report/forked.py). The
+    writer copies it file to file inside the kernel, never through this process's memory (tens of MB);
+    `read` gives its bytes (to redact them). It holds its own descriptor of the file, closed with it."""
+
+    __slots__ = ("fd", "offset", "length")
+
+    def __init__(self, fd: int, offset: int, length: int):
+        self.fd, self.offset, self.length = os.dup(fd), offset, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def read(self) -> bytes:
+        return _read_at(self.fd, self.offset, self.length)
+
+    def copy_to(self, out: int) -> None:
+        """Appended to `out` at its position: by copy_file_range, or sendfile, or (where the system copies
+        between these two files by neither) read and written."""
+        at, left = self.offset, self.length
+        for copy in (getattr(os, "copy_file_range", None), _sendfile):
+            try:
+                while left and copy is not None:
+                    done = copy(self.fd, out, left, at)
+                    if not done:
+                        break
+                    at, left = at + done, left - done
+            except OSError:  # (EXDEV, EINVAL, ENOSYS: not between these files)
+                pass
+        view = memoryview(_read_at(self.fd, at, left)) if left else memoryview(b"")
+        while view:
+            view = view[os.write(out, view):]
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def _sendfile(src: int, out: int, count: int, offset: int) -> int:
+    return os.sendfile(out, src, offset, count) if hasattr(os, "sendfile") else 0
+
+
+def _read_at(fd: int, offset: int, length: int) -> bytes:
+    data = os.pread(fd, length, offset)
+    while len(data) < length:
+        more = os.pread(fd, length - len(data), offset + len(data))
+        if not more:
+            raise OSError(f"a piece of the document is {length - len(data)} bytes short of its end")
+        data += more
+    return data
+
+
 def _batched(pieces: Iterable[str | bytes]) -> Iterator[str | bytes]:
     """Consecutive pieces of one kind joined up to about BATCH (a page's template yields ~500,000 small
     ones); a piece of BATCH or more is passed on alone. Joined pieces still end where a value ends, so no
@@ -257,6 +314,12 @@ def _batched(pieces: Iterable[str | bytes]) -> Iterator[str | bytes]:
     size = 0
     kind: type | None = None
     for piece in pieces:
+        if type(piece) is FileRange:  # written by copying: alone
+            if held:
+                yield "".join(held) if kind is str else b"".join(held)
+                held, size = [], 0
+            yield piece
+            continue
         this = bytes if isinstance(piece, bytes) else str  # a str subclass (Markup) joins as text
         if held and (this is not kind or size >= BATCH or len(piece) >= BATCH):
             yield "".join(held) if kind is str else b"".join(held)
@@ -315,6 +378,8 @@ class Sink:
         as it is when there is no secret to take out."""
         if not self.redactor:
             return piece
+        if type(piece) is FileRange:
+            piece = piece.read()
         return self.redactor.document(piece.decode("utf-8") if type(piece) is bytes else piece)  # type: ignore[union-attr, arg-type]
 
     @staticmethod
@@ -326,6 +391,11 @@ class Sink:
         try:
             with open(tmp, "wb") as handle:
                 for text in texts:
+                    if type(text) is FileRange:
+                        handle.flush()
+                        text.copy_to(handle.fileno())
+                        handle.seek(0, os.SEEK_END)  # (the file object learns where the copy ended)
+                        continue
                     handle.write(text if type(text) is bytes else utf8(text))  # type: ignore[arg-type]
             if atomic:
                 tmp.replace(path)

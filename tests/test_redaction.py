@@ -14,8 +14,8 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from harness import cli
-from harness.redaction import MARK, Redactor, Sink, json_safe, printable
+from harness import cli, redaction
+from harness.redaction import MARK, FileRange, Redactor, Sink, json_safe, printable
 import leakscan
 from conftest import MUTANTS, ROOT
 
@@ -121,6 +121,32 @@ def test_sink_writes_files_and_lines_that_never_fail(tmp_path, capsys):
     sink.say(f"gave up: {LONG} \ud800")
     err = capsys.readouterr().err
     assert MARK in err and LONG not in err
+
+
+@pytest.mark.parametrize("copies", ["copy_file_range", "sendfile", "neither"])
+def test_a_piece_lying_in_another_file_is_written_whole_and_redacted(copies, tmp_path, monkeypatch):
+    """FileRange: a forked child's share of the lines, copied file to file (or read and written where the
+    system copies by neither), between pieces of text; read and redacted when the sink has a secret."""
+    if copies in ("sendfile", "neither"):
+        monkeypatch.delattr(redaction.os, "copy_file_range", raising=False)
+    if copies == "neither":
+        monkeypatch.delattr(redaction.os, "sendfile", raising=False)
+    middle = ("row " * 70_000).encode() + f"k {LONG}".encode()
+    spool = tmp_path / "spool"
+    spool.write_bytes(b"before" + middle + b"after")
+    with open(spool, "rb") as handle:
+        piece = FileRange(handle.fileno(), len(b"before"), len(middle))
+    assert len(piece) == len(middle) and piece.read() == middle  # its own descriptor: the file is closed here
+    Sink().write_pieces(tmp_path / "plain", ["head:", piece, b":", "tail"])
+    assert (tmp_path / "plain").read_bytes() == b"head:" + middle + b":tail"
+    Sink(Redactor([LONG])).write_pieces(tmp_path / "clean", ["head:", piece, "tail"])
+    clean = (tmp_path / "clean").read_text()
+    assert LONG not in clean and clean.startswith("head:row row ") and clean.endswith(f"k {MARK}tail")
+    with open(spool, "rb") as handle:
+        short = FileRange(handle.fileno(), 0, spool.stat().st_size + 10)
+    with pytest.raises(OSError, match="10 bytes short"):
+        Sink().write_pieces(tmp_path / "short", [short])
+    assert not (tmp_path / "short").exists() and not list(tmp_path.glob("*.tmp"))
 
 
 def _run(argv: list[str], capsys) -> tuple[int, str]:

@@ -174,7 +174,7 @@ def _as_ascii(text: str) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-_BEYOND_ASCII = re.compile("[\x7f-\U0010ffff]")  # what json's ensure_ascii escapes beyond the control characters
+_BEYOND_ASCII = re.compile("[^\x00-\x7e]")  # what json's ensure_ascii escapes beyond the control characters
 
 
 def _escaped(match: re.Match[str]) -> str:

@@ -23,6 +23,8 @@ import tempfile
 import threading
 from typing import Any, Callable
 
+from harness.redaction import FileRange
+
 _HEADER = struct.Struct("!BQQ")  # (where: _PIPE, _SPOOL or _RAW, offset in the spool, length)
 _PIPE, _SPOOL, _RAW = 0, 1, 2  # a pickle in the pipe, a pickle in the spool, bytes as they are in the spool
 _IOV_MAX = 512  # pieces per writev (Linux takes 1,024)
@@ -130,16 +132,19 @@ class Child:
 
     # in the parent
     def receive(self) -> Any:
-        """The next value the child sent; ChildFailed when it failed or ended first."""
+        """The next value the child sent; ChildFailed when it failed or ended first. Bytes sent by `send_bytes`
+        come as the FileRange of the spool they lie in (for the writer to copy), or as bytes."""
         head = self._in.read(_HEADER.size)
         if len(head) < _HEADER.size:
             raise ChildFailed(f"{self.what}: the process writing it ended without finishing ({self._ended()})")
         where, offset, length = _HEADER.unpack(head)
+        if where == _RAW and self._spool is not None:
+            if offset + length > os.fstat(self._spool).st_size:
+                raise ChildFailed(f"{self.what}: the process writing it ended mid-answer ({self._ended()})")
+            return FileRange(self._spool, offset, length)
         data = self._in.read(length) if where == _PIPE or self._spool is None else os.pread(self._spool, length, offset)
         if len(data) < length:
             raise ChildFailed(f"{self.what}: the process writing it ended mid-answer ({self._ended()})")
-        if where == _RAW:
-            return data
         kind, value = pickle.loads(data)  # noqa: S301 - our own forked child, through our own pipe
         if kind == "error":
             self.close()
