@@ -341,6 +341,10 @@ class Sink:
     def __init__(self, redactor: Redactor = NONE):
         self.redactor = redactor
         self._last_clean: Any = None  # the last structure `clean` returned (cleaning it again changes nothing)
+        # when a list: a file replaced keeps its old content under another name, listed here, until
+        # `remove_retired` (freeing a merge's old 100 MB results.json takes the kernel a tenth of a second,
+        # which another process can spend: harness/report/__init__.py)
+        self.retired: list[Path] | None = None
 
     # values
     def clean(self, data: Any) -> Any:
@@ -382,8 +386,7 @@ class Sink:
             piece = piece.read()
         return self.redactor.document(piece.decode("utf-8") if type(piece) is bytes else piece)  # type: ignore[union-attr, arg-type]
 
-    @staticmethod
-    def _write(path: Path, texts: Iterable[str | bytes], atomic: bool = True) -> Path:
+    def _write(self, path: Path, texts: Iterable[str | bytes], atomic: bool = True) -> Path:
         """Texts already redacted, in UTF-8 that cannot fail (lone surrogates as \\udXXX), replaced atomically
         (a write that fails -- the pieces come from a generator, the disk fills -- leaves no partial file behind)."""
         path = Path(path)
@@ -398,6 +401,7 @@ class Sink:
                         continue
                     handle.write(text if type(text) is bytes else utf8(text))  # type: ignore[arg-type]
             if atomic:
+                self._retire(path)
                 tmp.replace(path)
         except BaseException:
             if atomic:
@@ -407,6 +411,23 @@ class Sink:
                     pass
             raise
         return path
+
+    def _retire(self, path: Path) -> None:
+        """The file at `path`, about to be replaced, kept as a second name (a hard link), for `remove_retired`."""
+        if self.retired is None:
+            return
+        aside = path.with_name(f".{path.name}.retired")
+        try:
+            aside.unlink(missing_ok=True)  # (one a process that ended early left)
+            os.link(path, aside)
+        except OSError:  # no file there yet, or no hard link here: replaced as it is
+            return
+        self.retired.append(aside)
+
+    def remove_retired(self) -> None:
+        """Remove the old contents of the files replaced so far (`retired`)."""
+        while self.retired:
+            self.retired.pop().unlink(missing_ok=True)
 
     def write_json(self, path: Path, data: Any, render: Callable[[Any], str] | None = None) -> Path:
         clean = self.clean(data)

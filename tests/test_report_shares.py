@@ -5,6 +5,7 @@ leave the report to one process, which still writes it whole."""
 from __future__ import annotations
 
 import copy
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,14 @@ def test_a_merge_read_by_two_processes_writes_the_files_of_one(tmp_path, monkeyp
     assert _outputs(tmp_path / "two") == _outputs(tmp_path / "one")
     out = capsys.readouterr().out
     assert out.count(f"{one[0]} checks, 5 cases") == 2  # every check counted, in both
+    # over the report of before: the old results.json is kept aside, then removed by the child writing the pages
+    (tmp_path / "two" / "results.json").write_text("the old one")
+    old = tmp_path / "two" / "results.json"
+    kept = tmp_path / "kept.json"
+    os.link(old, kept)
+    assert _report(monkeypatch, inputs, tmp_path / "two", None) == two
+    assert _outputs(tmp_path / "two") == _outputs(tmp_path / "one")  # (no file left aside)
+    assert kept.read_text() == "the old one" and os.stat(kept).st_nlink == 1  # its other names are gone
 
 
 @needs_two_cores

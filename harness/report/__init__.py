@@ -311,6 +311,8 @@ def _write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | 
 
         lines = lambda part: merged_lines(part, origins)  # noqa: E731
     second = forked.second_core()
+    if second:
+        sink.retired = []  # the old results.json is removed by the child writing the pages (below)
     receive: Callable[[], shares.Share] | None = None
     child: forked.Child | None = None
     if theirs is not None:
@@ -355,10 +357,13 @@ def _write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | 
     failing = (joined.failing_rows, joined.failing_count)
 
     def known_issues_pages() -> Path:
+        sink.remove_retired()
         return _write_known_issues(clean, view, out, sink, found)
 
-    # the known-issues pages (a few hundred, the longest of the outputs) are written by a child meanwhile
+    # the known-issues pages (a few hundred, the longest of the outputs) are written by a child meanwhile, which
+    # also removes the old results.json; this process replaces the other files as it writes them
     pages = forked.Child("the known-issues pages", lambda c: c.send(known_issues_pages())) if second else None
+    sink.retired = None
     written.checks = joined.rows
     try:
         written.append(sink.write_pieces(out / "index.html", _html_chunks(clean, view, loaded, title)))
