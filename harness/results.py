@@ -89,19 +89,24 @@ class ResultRow:
                    **{k: v for k, v in judged.items() if k in known})
 
     def to_json(self) -> dict[str, Any]:
-        """The row as results.json holds it: empty fields left out. Its values are the judged row's own (a
-        row's nested values are JSON data already: not copied again, 0.6 ms a row with `asdict`)."""
-        return {k: v for k in _ROW_FIELDS if (v := getattr(self, k)) not in (None, False, "", {}, []) or k in ("status", "reason")}
+        """The row as results.json holds it: empty fields left out (an empty reason too: a missing one reads
+        as ""). Its values are the judged row's own (a row's nested values are JSON data already: not copied
+        again, 0.6 ms a row with `asdict`)."""
+        return {k: v for k in _ROW_FIELDS if (v := getattr(self, k)) not in (None, False, "", {}, []) or k == "status"}
 
 
 _ROW_FIELDS = tuple(f.name for f in fields(ResultRow))
 
 
+SPEC_RULES = "spec"  # a verification's `rules` when no open choice was taken: left out of results.json, read as this
+
+
 def compact_verification(verification: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The verifier's answer without an empty reason (an accepted request has none)."""
+    """The verifier's answer without an empty reason (an accepted request has none) and without `rules` when they
+    are the specification's (a missing one reads as "spec")."""
     if not verification:
         return verification
-    return {k: v for k, v in verification.items() if k != "reason" or v}
+    return {k: v for k, v in verification.items() if (v if k == "reason" else v != SPEC_RULES if k == "rules" else True)}
 
 
 def compact_disagreements(flags: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:

@@ -78,6 +78,9 @@ def test_a_faithful_client_passes_and_the_request_arrives_byte_for_byte(tmp_path
     assert port["status"] == "pass", port  # reached the relay on :8443, Host kept its port
     assert ["Host", "example.amazonaws.com:8443"] in port["signed"]["headers"]
     assert "body_b64" not in port["wire"]["received"]  # the body arrived as signed
+    # HTTP/1.1, and the client got what the server answered: neither is written again in `received`
+    assert "version" not in port["wire"]["received"] and "status" not in port["wire"]["received"]
+    assert port["wire"]["status"] == 200 and "reason" in port and "rules" not in port["verification"]
     assert "body_b64" not in port["signed"]  # ... so the request as received keeps no null body (judgement.stored)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from harness import verdicts
 from harness.report import model
 from harness.report.text import xml_text
-from harness.results import expanded
+from harness.results import SPEC_RULES, expanded
 
 _ATTR_SPECIAL = re.compile('[&<>"\n\r\t]')
 _TEXT_SPECIAL = re.compile("[&<>]")
@@ -184,5 +184,5 @@ def _failure_text(row: dict[str, Any]) -> str:
             parts.append(f"--- {name} (first difference at line {st.get('line')})\n{st['diff']}")
     ver = row.get("verification") or {}
     if ver and not ver.get("valid", True):
-        parts.append(f"verifier: {ver.get('reason')} (rules: {ver.get('rules')})")
+        parts.append(f"verifier: {ver.get('reason')} (rules: {ver.get('rules') or SPEC_RULES})")
     return "\n\n".join(p for p in parts if p)

@@ -30,7 +30,7 @@ from harness import divergences, verdicts
 from harness.history import CheckState
 from harness.judgement import uncompared_note
 from harness.refs import ref_link
-from harness.results import check_key
+from harness.results import SPEC_RULES, check_key
 from harness.stages import STAGES
 from harness.verdicts import SCORE_FORMULA
 
@@ -607,7 +607,7 @@ def _cell_core(row: dict[str, Any], expectation: tuple[dict[str, int], str | Non
     ver = row.get("verification")
     if isinstance(ver, dict):
         valid = ver.get("valid")
-        ver = [None if valid is None else int(bool(valid)), s(ver.get("reason")), ver.get("rules"), s(ver.get("canonical_request")),
+        ver = [None if valid is None else int(bool(valid)), s(ver.get("reason")), ver.get("rules") or SPEC_RULES, s(ver.get("canonical_request")),
                [s(c) for c in ver.get("request_changes") or []], s(ver.get("expected"))]
     else:
         ver = None

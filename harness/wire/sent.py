@@ -130,12 +130,20 @@ def rendered_head(received: Received) -> bytes:
         return b""
 
 
-def received_json(received: Received, signed_body: bytes | None = None) -> dict[str, Any]:
-    """The received request for results.json, compact: the request line's target and version, what the
-    server made of it, the raw head as text only where it is not exactly `Name: value` lines of the
-    row's `signed` (the request as received: method, URL, headers in order), and the body (base64, first
-    4 KiB) only where it differs from the body signed."""
-    data: dict[str, Any] = {"seq": received.seq, "target": received.target, "version": received.version, "status": received.status}
+DEFAULT_VERSION = "HTTP/1.1"  # a received request's version, left out of results.json when it is this one
+
+
+def received_json(received: Received, signed_body: bytes | None = None, client_status: int | None = None) -> dict[str, Any]:
+    """The received request for results.json, compact: the request line's target and version (only when not
+    HTTP/1.1), the status the server answered (only when the client did not report that one: `wire.status`),
+    the raw head as text only where it is not exactly `Name: value` lines of the row's `signed` (the request
+    as received: method, URL, headers in order), and the body (base64, first 4 KiB) only where it differs from
+    the body signed."""
+    data: dict[str, Any] = {"seq": received.seq, "target": received.target}
+    if received.version != DEFAULT_VERSION:
+        data["version"] = received.version
+    if received.status != client_status:
+        data["status"] = received.status
     if received.raw_head != rendered_head(received):  # else the head is the row's `signed` (method, target, headers) exactly
         data["raw_head"] = clip(received.raw_head.decode("latin-1"))
     for key, value in (("fault", received.fault), ("notes", list(received.notes)), ("chunked", received.chunked),
@@ -164,7 +172,7 @@ def judge_sent(check: Check, signed_json: dict[str, Any] | None, sent: Sent | No
         what = (f"the client's answer (status {sent.status}) carried no {RECEIVED_HEADER}" if sent.received is None else
                 f"the capture server has no request {sent.received!r} from this adapter (the client got status {sent.status})")
         return {"status": ERROR, "reason": what, "stage": "sent", "wire": wire}
-    wire["received"] = received_json(received)
+    wire["received"] = received_json(received, client_status=sent.status)
     if received.fault:
         return {"status": FAIL, "reason": f"the capture server could not read what the client sent: {received.fault}",
                 "stage": "sent", "wire": wire}
@@ -172,7 +180,7 @@ def judge_sent(check: Check, signed_json: dict[str, Any] | None, sent: Sent | No
         return {"status": ERROR, "reason": "the adapter's answer to send has no `signed`", "stage": "sent", "wire": wire}
     signed = SignedRequest.from_json(signed_json)
     signed_body = check.case.request.body if signed.body is None else signed.body
-    wire["received"] = received_json(received, signed_body)
+    wire["received"] = received_json(received, signed_body, sent.status)
     diffs = differences(signed, signed_body, received)
     wire["differences"] = [d.to_json() for d in diffs[:KEPT_DIFFERENCES]]  # the first is the row's first difference
     arrived = received.to_signed_request(signed.parts()[0] or "https")
