@@ -9,9 +9,9 @@ count moved over the last runs and since when each check has had its verdict. Se
 from __future__ import annotations
 
 import base64
+import codecs
 import hashlib
 import json
-import re
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
@@ -99,7 +99,7 @@ def _html(clean: dict[str, Any], view: dict[str, Any], history: dict[str, Any] |
 
 
 def _html_chunks(clean: dict[str, Any], view: dict[str, Any], history: dict[str, Any] | None, title: str | None) -> Iterator[str]:
-    """index.html as the template's pieces (never one string of the whole page)."""
+    """index.html as the template's pieces, joined in groups (never one string of the whole page)."""
     manifest = _public(clean.get("manifest") or {})
     css = verdicts.css() + (STATIC / "report.css").read_text(encoding="utf-8")
     js = (STATIC / "report.js").read_text(encoding="utf-8")
@@ -115,7 +115,7 @@ def _html_chunks(clean: dict[str, Any], view: dict[str, Any], history: dict[str,
     trend = (history or {}).get("trend") or {}
     env = render.environment()
     template = env.get_template("report.html.j2")
-    return template.generate(
+    return render.grouped(template.generate(
         title=page_title,
         view=view,
         manifest=manifest,
@@ -146,7 +146,7 @@ def _html_chunks(clean: dict[str, Any], view: dict[str, Any], history: dict[str,
         kind_counts=view["kind_counts"],
         wire=_once(view, "wire", lambda: wire_table.table(clean)),
         wire_findings=_once(view, "wire_findings", lambda: wire_table.findings(clean)),
-    )
+    ))
 
 
 def _once(view: dict[str, Any], name: str, make: Callable[[], Any]) -> Any:
@@ -162,28 +162,34 @@ def _page_json(value: Any) -> str:
     character) and U+2028/9 are escaped too. Encoded by orjson (a merged report's blobs took a tenth of the
     report's time with json); a value it does not take (an integer past 64 bits) by json, as before."""
     try:
-        text = orjson.dumps(value).decode("utf-8")
+        data = orjson.dumps(value)
     except TypeError:
-        return _as_ascii(json.dumps(value, ensure_ascii=True, separators=(",", ":")))
-    if not text.isascii() or "\x7f" in text:
-        text = _BEYOND_ASCII.sub(_escaped, text)
-    return _as_ascii(text)
+        text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+        return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    # (as bytes: each replace is a scan for one byte)
+    data = data.replace(b"<", b"\\u003c").replace(b">", b"\\u003e").replace(b"&", b"\\u0026").replace(b"\x7f", b"\\u007f")
+    if data.isascii():
+        return data.decode("ascii")
+    return data.decode("utf-8").encode("ascii", _JSON_ESCAPES).decode("ascii")
 
 
-def _as_ascii(text: str) -> str:
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+def _json_escapes(error: UnicodeError) -> tuple[str, int]:
+    """The characters ASCII cannot hold, as json's ensure_ascii writes them: \\uXXXX, or two of them (a
+    surrogate pair) beyond the first plane."""
+    assert isinstance(error, UnicodeEncodeError)
+    out = []
+    for char in error.object[error.start:error.end]:
+        code = ord(char)
+        if code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            code -= 0x10000
+            out.append(f"\\u{0xd800 | (code >> 10):04x}\\u{0xdc00 | (code & 0x3ff):04x}")
+    return "".join(out), error.end
 
 
-_BEYOND_ASCII = re.compile("[^\x00-\x7e]")  # what json's ensure_ascii escapes beyond the control characters
-
-
-def _escaped(match: re.Match[str]) -> str:
-    """A character as json's ensure_ascii writes it: \\uXXXX, or two of them (a surrogate pair)."""
-    code = ord(match[0])
-    if code < 0x10000:
-        return f"\\u{code:04x}"
-    code -= 0x10000
-    return f"\\u{0xd800 | (code >> 10):04x}\\u{0xdc00 | (code & 0x3ff):04x}"
+_JSON_ESCAPES = "sigharness-json-escapes"  # (an encoding error handler: the encoder calls it once per run of such characters)
+codecs.register_error(_JSON_ESCAPES, _json_escapes)
 
 
 def render_junit(data: dict[str, Any]) -> str:
