@@ -23,6 +23,8 @@ from json.encoder import encode_basestring
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import orjson
+
 from harness.results_shape import MAX_DEPTH, MAX_NUMBER, depth, row_problem, shape_problem
 
 ROWS_START = b'\n"results":[\n'  # between the head and the first row
@@ -58,6 +60,7 @@ def finite(text: str) -> float:
 
 
 _ROW_DECODER = json.JSONDecoder(parse_constant=no_constant, parse_float=finite)
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
 _HEAD_DECODER = json.JSONDecoder(parse_constant=no_constant)  # (a value of a head that holds no huge number)
 
 
@@ -290,7 +293,10 @@ class RowReader:
         its text are its own (each named once in the text, at the top level)."""
         if (b"\\ud" in body or b"\\uD" in body) and ESCAPED_SURROGATE_BYTES.search(body):
             raise NotTaken
-        row = _ROW_DECODER.decode(body.decode("utf-8"))  # a row holds few floats: the hook is cheap here
+        # parsed by orjson (four times quicker than json), which refuses what json with the hooks refuses (a
+        # number too large for a float, NaN, text that is not UTF-8) -- a refusal leaves the file to the careful
+        # reader either way -- but reads an integer past 64 bits as a float: a row with 19 digits in a row is json's
+        row = orjson.loads(body) if _LONG_DIGITS.search(body) is None else _ROW_DECODER.decode(body.decode("utf-8"))
         # nesting: a row with fewer brackets than the limit cannot nest deeper (brackets in texts count too)
         if row_problem(index, row) or (body.count(b"{") + body.count(b"[") > MAX_DEPTH - 2 and depth(row) > MAX_DEPTH - 2):
             raise NotTaken

@@ -104,6 +104,25 @@ def test_an_escaped_lone_surrogate_goes_the_careful_way(tmp_path):
     assert load_results(path)["results"][0]["reason"] == "a\\ud800b"  # kept printable
 
 
+@pytest.mark.parametrize("number", ["18446744073709551616", "-9223372036854775809", "1234567890123456789", "1e400", "-1E999"])
+def test_numbers_of_a_row_read_as_the_careful_reader_reads_them(tmp_path, number):
+    """A row's numbers outside a float's or a 64-bit integer's range: the quick reader (orjson for a row not
+    seen before) reads what the careful one reads (an integer of any size as an integer), or leaves the file
+    to it (a number too large for a float)."""
+    path = _write(tmp_path, "n.json", [_row("x", 1.0, 1, wire={"client": "c", "received": {"seq": 7}})])
+    path.write_text(path.read_text().replace('"seq":7', f'"seq":{number}'))
+    raw = path.read_bytes()
+    quick = RowReader().read(raw)
+    if "e" in number.lower():
+        assert quick is None
+        with pytest.raises(ValueError):
+            load_results(path)
+    else:
+        assert quick is not None and quick[0] == _careful(path, raw)
+        seq = quick[0]["results"][0]["wire"]["received"]["seq"]
+        assert type(seq) is int and seq == int(number)
+
+
 def test_rows_of_earlier_files_read_the_same_either_way(tmp_path):
     """Timings in the middle of a row's line (results of earlier versions) and rows without them."""
     rows = [_row("x", 1.0, 1), _row("y", 2.0, 2)]
