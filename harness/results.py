@@ -89,10 +89,10 @@ class ResultRow:
                    **{k: v for k, v in judged.items() if k in known})
 
     def to_json(self) -> dict[str, Any]:
-        """The row as results.json holds it: empty fields left out (an empty reason too: a missing one reads
-        as ""). Its values are the judged row's own (a row's nested values are JSON data already: not copied
-        again, 0.6 ms a row with `asdict`)."""
-        return {k: v for k in _ROW_FIELDS if (v := getattr(self, k)) not in (None, False, "", {}, []) or k == "status"}
+        """The row as results.json holds it: empty fields left out, but for the status and the reason (every row
+        has both: readers take them as given). Its values are the judged row's own (a row's nested values are
+        JSON data already: not copied again, 0.6 ms a row with `asdict`)."""
+        return {k: v for k in _ROW_FIELDS if (v := getattr(self, k)) not in (None, False, "", {}, []) or k in ("status", "reason")}
 
 
 _ROW_FIELDS = tuple(f.name for f in fields(ResultRow))

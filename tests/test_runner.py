@@ -188,15 +188,15 @@ def test_a_signed_request_is_stored_without_a_null_body():
     assert stored(with_body) == with_body and SignedRequest.from_json(with_body).body == b"hi"
 
 
-def test_a_row_leaves_out_an_empty_reason_and_the_spec_rules_and_reads_the_same():
-    """A pass has no reason and a request accepted under the specification's rules no `rules`: both left out
-    (docs/results.md), and read back as "" and "spec" by what shows them (junit.xml, the page)."""
+def test_a_row_leaves_out_the_spec_rules_and_reads_the_same():
+    """A request judged under the specification's rules has no `rules` in results.json (docs/results.md), read
+    back as "spec" by what shows them (junit.xml, the page); every row keeps its reason, empty or not."""
     from harness.report import junit, model
     from harness.results import ResultRow
 
     judged = {"status": "fail", "reason": "", "verification": {"valid": False, "reason": "bad signature", "rules": "spec"}}
     row = ResultRow.of("c", "header", "a", judged).to_json()
-    assert "reason" not in row and row["verification"] == {"valid": False, "reason": "bad signature"}
+    assert row["reason"] == "" and row["verification"] == {"valid": False, "reason": "bad signature"}
     under = ResultRow.of("c", "header", "a", {**judged, "verification": {"valid": False, "rules": "unnormalized-path"}}).to_json()
     assert under["verification"] == {"valid": False, "rules": "unnormalized-path"}
     assert "(rules: spec)" in junit._failure_text(row) and "(rules: unnormalized-path)" in junit._failure_text(under)
