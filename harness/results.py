@@ -106,7 +106,7 @@ def compact_verification(verification: dict[str, Any] | None) -> dict[str, Any] 
     are the specification's (a missing one reads as "spec")."""
     if not verification:
         return verification
-    return {k: v for k, v in verification.items() if (v if k == "reason" else v != SPEC_RULES if k == "rules" else True)}
+    return {k: v for k, v in verification.items() if not (k == "reason" and not v or k == "rules" and v == SPEC_RULES)}
 
 
 def compact_disagreements(flags: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:

@@ -164,8 +164,7 @@ def _page_json(value: Any) -> str:
     try:
         data = orjson.dumps(value)
     except TypeError:
-        text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
-        return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        data = json.dumps(value, ensure_ascii=True, separators=(",", ":")).encode("ascii")
     # (as bytes: each replace is a scan for one byte)
     data = data.replace(b"<", b"\\u003c").replace(b">", b"\\u003e").replace(b"&", b"\\u0026").replace(b"\x7f", b"\\u007f")
     if data.isascii():
