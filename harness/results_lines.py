@@ -60,7 +60,10 @@ def finite(text: str) -> float:
 
 
 _ROW_DECODER = json.JSONDecoder(parse_constant=no_constant, parse_float=finite)
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+# a run of 19 digits (an integer past 64 bits may be one): the row's digits turned to "0" and every other byte to " ",
+# then the run looked for as text (ten times quicker than a regular expression over a row)
+_DIGITS_ONLY = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))
+_LONG_DIGITS = b"0" * 19
 _HEAD_DECODER = json.JSONDecoder(parse_constant=no_constant)  # (a value of a head that holds no huge number)
 
 
@@ -296,7 +299,7 @@ class RowReader:
         # parsed by orjson (four times quicker than json), which refuses what json with the hooks refuses (a
         # number too large for a float, NaN, text that is not UTF-8) -- a refusal leaves the file to the careful
         # reader either way -- but reads an integer past 64 bits as a float: a row with 19 digits in a row is json's
-        row = orjson.loads(body) if _LONG_DIGITS.search(body) is None else _ROW_DECODER.decode(body.decode("utf-8"))
+        row = orjson.loads(body) if _LONG_DIGITS not in body.translate(_DIGITS_ONLY) else _ROW_DECODER.decode(body.decode("utf-8"))
         # nesting: a row with fewer brackets than the limit cannot nest deeper (brackets in texts count too)
         if row_problem(index, row) or (body.count(b"{") + body.count(b"[") > MAX_DEPTH - 2 and depth(row) > MAX_DEPTH - 2):
             raise NotTaken
