@@ -371,11 +371,11 @@ class Sink:
         `atomic=False` for a file in a folder that replaces another folder once written."""
         return self._write(path, [self.redactor.document(text) if document else self.redactor.text(text)], atomic)
 
-    def write_pieces(self, path: Path, pieces: Iterable[str | bytes]) -> Path:
+    def write_pieces(self, path: Path, pieces: Iterable[str | bytes], atomic: bool = True) -> Path:
         """Write a rendered document given in pieces (rows, elements), each through `document` and written as
         it comes, so a merged report's files are never one string. A piece ends where a value ends: no
-        secret spans two pieces."""
-        return self._write(path, map(self._document, _batched(pieces)))
+        secret spans two pieces. `atomic` as for `write_text`."""
+        return self._write(path, map(self._document, _batched(pieces)), atomic)
 
     def _document(self, piece: str | bytes) -> str | bytes:
         """A piece through the redactor; a piece given as UTF-8 (rows copied from a results file) goes through

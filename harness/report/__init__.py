@@ -392,8 +392,8 @@ def _write_known_issues(clean: dict[str, Any], view: dict[str, Any], out: Path, 
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     # the pages are written into a new folder that then replaces the old one at once (no stale page of a
     # library that no longer fails stays; one rename instead of one per page: a merge writes ~400)
-    for name, text in known_issues.pages(clean, view, render.environment(), generated, found):
-        sink.write_text(fresh / name, text, atomic=False)
+    for name, pieces in known_issues.pages(clean, view, render.environment(), generated, found):
+        sink.write_pieces(fresh / name, pieces, atomic=False)
     if folder.exists():
         folder.rename(old)
     fresh.rename(folder)

@@ -12,6 +12,7 @@ from typing import Any, Iterator
 from markupsafe import Markup, escape
 
 from harness import verdicts
+from harness.redaction import utf8
 from harness.refs import ref_link
 from harness.report import model
 from harness.report.render import environment
@@ -61,7 +62,7 @@ def failing(clean: dict[str, Any], columns: dict[str, dict[str, Any]], rows: lis
         sources += (run.get("manifest") or {}).get("case_sources") or []
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     alike: dict[tuple[Any, ...], dict[str, Any]] = {}  # what rows alike share (rows read from files share their values)
-    quoted: dict[str, str] = {}  # column key -> its adapter's name, quoted for the shell
+    by_column: dict[str, tuple[str, str]] = {}  # column key -> (its adapter's name quoted for the shell, its Markdown words), escaped
     for row in rows:
         if row.get("status") in verdicts.NOT_BAD or row["adapter"] not in columns:
             continue
@@ -70,16 +71,17 @@ def failing(clean: dict[str, Any], columns: dict[str, dict[str, Any]], rows: lis
         shared = alike.get(key)
         if shared is None:
             shared = alike[key] = _shared(clean, row, cases.get(row["case"]) or {}, sources)
-            # items of several columns share it: one head each
+            # items of several columns share it: one head each, and the escaped texts around the column's words
             shared["head"] = Markup(head.render(it=shared, symbols=model.SYMBOL))
-        name = quoted.get(row["adapter"])
-        if name is None:
-            name = quoted[row["adapter"]] = model.shell(columns[row["adapter"]]["name"])
-        repro = (f"sigharness run --cases {shared['path']} --case {shared['case_arg']} --adapters {name}"
-                 if shared["path"] else f"sigharness run --case {shared['case_arg']} --adapters {name}")
-        item = {**shared, "repro": repro, "shared": shared}
-        item["markdown"] = markdown(columns[row["adapter"]], item)
-        out[row["adapter"]].append(item)
+            shared["parts"] = _item_parts(shared)
+        column = by_column.get(row["adapter"])
+        if column is None:
+            adapter = columns[row["adapter"]]
+            column = by_column[row["adapter"]] = (str(escape(model.shell(adapter["name"]))), _column_words(adapter))
+        name, words = column
+        before, title, after, end = shared["parts"]
+        out[row["adapter"]].append({"case": shared["case"], "mode": shared["mode"], "topic": shared["topic"],
+                                    "html": utf8(f"{before}{name}{title}{words}{after}{name}{end}")})
     return out
 
 
@@ -117,12 +119,17 @@ def _shared(clean: dict[str, Any], row: dict[str, Any], case: dict[str, Any], so
     }
 
 
-def markdown(adapter: dict[str, Any], item: dict[str, Any]) -> str:
-    """One failing check as a bug report's body."""
+def _column_words(adapter: dict[str, Any], escaped: bool = True) -> str:
+    """What the Markdown says of the column: its library, version and runtime."""
+    words = f"{adapter['lib']} {adapter['ver']} ({adapter['rts']})"
+    return str(escape(words)) if escaped else words
+
+
+def _markdown_parts(item: dict[str, Any]) -> tuple[str, str, str]:
+    """The Markdown without what depends on the column: (before the column's words, between them and the command
+    that reproduces it, after the command)."""
     what = item["kind"].label if item["kind"] else item["status"]
-    lines = [f"### {item['title']}", "",
-             f"{adapter['lib']} {adapter['ver']} ({adapter['rts']}), {item['algorithm']} for service `{item['service']}`, "
-             f"{item['mode']} mode: **{what}**. {item['reason']}", ""]
+    lines = [f", {item['algorithm']} for service `{item['service']}`, {item['mode']} mode: **{what}**. {item['reason']}", ""]
     request = item["request"]
     if request.get("url"):
         lines += ["Request:", "", "```", f"{request.get('method') or 'GET'} {request.get('url')}",
@@ -134,22 +141,31 @@ def markdown(adapter: dict[str, Any], item: dict[str, Any]) -> str:
         lines += [f"Known divergence {code}: {title}. {meaning}", ""]
     if item["refs"]:
         lines += ["References: " + ", ".join(link or text for text, link in item["refs"]), ""]
-    lines += ["Reproduce (sigharness, the conformance harness that found it):", "", "```", item["repro"], "```"]
-    return "\n".join(lines)
+    lines += ["Reproduce (sigharness, the conformance harness that found it):", "", "```", ""]
+    return f"### {item['title']}\n\n", "\n".join(lines), "\n```"
 
 
-def item_html(item: dict[str, Any]) -> str:
-    """One failing check on its page: its head (known_issue_head.html.j2, rendered with the item), the command
-    that reproduces it and its Markdown, escaped. Written here, not in the page's template: a merged report's
-    pages hold ~15,000 items, and the template's steps per item took most of their time."""
-    return (f'{item["head"]}  <p>Reproduce: <code>{escape(item["repro"])}</code></p>\n'
-            f'  <details><summary>Markdown for a bug report</summary><pre>{escape(item["markdown"])}</pre></details>\n</div>\n')
+def _item_parts(shared: dict[str, Any]) -> tuple[str, str, str, str]:
+    """A failing check's item on its page, escaped, in the pieces between which a column puts its adapter's quoted
+    name (twice) and its Markdown words: its head (known_issue_head.html.j2), the command that reproduces it
+    and its Markdown for a bug report. Written here, not in the page's template, and once for every column
+    that fails the check alike: a merged report's pages hold ~15,000 items."""
+    command = escape(f"sigharness run --cases {shared['path']} --case {shared['case_arg']} --adapters "
+                     if shared["path"] else f"sigharness run --case {shared['case_arg']} --adapters ")
+    title, after, end = (str(escape(part)) for part in _markdown_parts(shared))
+    return (f'{shared["head"]}  <p>Reproduce: <code>{command}',
+            f'</code></p>\n  <details><summary>Markdown for a bug report</summary><pre>{title}',
+            f"{after}{command}", f"{end}</pre></details>\n</div>\n")
+
+
+_SLOT = Markup("<\0items>")  # where a topic's items go in a rendered page (a rendered value's "<" is escaped)
 
 
 def pages(clean: dict[str, Any], view: dict[str, Any], env: Any, generated: str,
-          found: dict[str, list[dict[str, Any]]] | None = None) -> Iterator[tuple[str, str]]:
-    """(file name under known-issues/, html) for every adapter with failing checks, then the index (`found`:
-    their `issues`, when known already)."""
+          found: dict[str, list[dict[str, Any]]] | None = None) -> Iterator[tuple[str, list[str | bytes]]]:
+    """(file name under known-issues/, its html in pieces) for every adapter with failing checks, then the index
+    (`found`: their `issues`, when known already). The page's template is rendered around its items, which go
+    to the writer as the pieces they are (a merged report's pages are ~30 MB of items)."""
     found = issues(clean, view) if found is None else found
     template = env.get_template("known_issues.html.j2")
     listed = []
@@ -157,13 +173,20 @@ def pages(clean: dict[str, Any], view: dict[str, Any], env: Any, generated: str,
         items = found.get(adapter["k"])
         if not items:
             continue
-        by_topic: dict[str, list[str]] = defaultdict(list)
+        by_topic: dict[str, list[bytes]] = defaultdict(list)
         for item in items:
-            by_topic[item["topic"]].append(item_html(item))
+            by_topic[item["topic"]].append(item["html"])
         name = file_name(adapter["k"])
         listed.append((adapter, name, len(items)))
-        yield name, template.render(adapter=adapter, by_topic=[(topic, len(html), Markup("".join(html))) for topic, html in by_topic.items()],
-                                    n=len(items), generated=generated, kinds=verdicts.FAIL_KINDS, symbols=model.SYMBOL,
-                                    index=False, listed=[])
-    yield "index.html", template.render(adapter=None, by_topic=[], n=0, generated=generated, kinds=verdicts.FAIL_KINDS,
-                                        symbols=model.SYMBOL, index=True, listed=listed)
+        around = template.render(adapter=adapter, by_topic=[(topic, len(html), _SLOT) for topic, html in by_topic.items()],
+                                 n=len(items), generated=generated, kinds=verdicts.FAIL_KINDS, symbols=model.SYMBOL,
+                                 index=False, listed=[]).split(_SLOT)
+        if len(around) != len(by_topic) + 1:
+            raise ValueError(f"known-issues/{name}: the page's template does not place each topic's items once")
+        pieces: list[str | bytes] = [around[0]]
+        for html, after in zip(by_topic.values(), around[1:]):
+            pieces += html
+            pieces.append(after)
+        yield name, pieces
+    yield "index.html", [template.render(adapter=None, by_topic=[], n=0, generated=generated, kinds=verdicts.FAIL_KINDS,
+                                         symbols=model.SYMBOL, index=True, listed=listed)]
