@@ -16,7 +16,7 @@ from conftest import sigharness
 from test_report_support import SCRIPT, SECRET, TOKEN, TOKEN_QUERY, make_results, write
 
 from harness import report
-from harness.report import merge, model
+from harness.report import merge, model, render
 from harness.report.text import json_for_html, md_cell, shorten_tokens, short_token
 
 
@@ -77,14 +77,29 @@ def test_json_for_html_cannot_close_the_script_element():
     assert json.loads(text) == {"a": "</script><!-- & \u2028"}
     # the page's blobs: the same guarantees, and ASCII only (one byte per character in Python and on disk)
     value = {"a": "</script><!-- & \u2028 \u2029 … \U0001F37A", "b": [1, None, "x"]}
-    page = report._page_json(value)
+    page = report._page_json(value).decode("ascii")
     assert "<" not in page and ">" not in page and "&" not in page and page.isascii()
     assert json.loads(page) == value
     # encoded by orjson, escaped as json's ensure_ascii does (DEL, astral characters as surrogate pairs); what
     # orjson refuses (a lone surrogate, an integer past 64 bits) by json
     for value in (value, ["\x7f", "\x01\t", "é\U0010ffff", 1.5, True], ["\ud800"], [2 ** 70], {"k": (1, "\u2029")}):
-        page = report._page_json(value)
+        page = report._page_json(value).decode("ascii")
         assert page == json.dumps(value, separators=(",", ":")).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def test_page_blobs_go_where_the_template_places_them():
+    """index.html's two JSON blobs are written as bytes where the template renders their slots; a value holding a
+    slot's text is escaped (its "<"), so it stays text; a slot the template lost is an error, not a page without data."""
+    slot = {"<\0x>": b'{"a":1}'}
+    assert list(render.spliced(["head <\0x> tail", "more"], slot)) == ["head ", b'{"a":1}', " tail", "more"]
+    with pytest.raises(ValueError):
+        list(render.spliced(["no slot here"], slot))
+    data = make_results()
+    data["cases"]["query/plus-literal"]["title"] = "<\0sh-data> in a title"
+    page = report.render_html(data)
+    assert "\0" not in page and page.count('id="sh-data"') == 1
+    blob = re.search(r'<script type="application/json" id="sh-data">(.*?)</script>', page, re.S)
+    assert blob is not None and '"title":"\\u003c\\u0000sh-data\\u003e in a title"' in blob.group(1) and json.loads(blob.group(1))
 
 
 def test_session_tokens_shortened_and_no_secret(rendered):

@@ -95,11 +95,17 @@ def _public(manifest: dict[str, Any]) -> dict[str, Any]:
 
 
 def _html(clean: dict[str, Any], view: dict[str, Any], history: dict[str, Any] | None, title: str | None) -> str:
-    return "".join(_html_chunks(clean, view, history, title))
+    return "".join(p.decode("ascii") if type(p) is bytes else p for p in _html_chunks(clean, view, history, title))  # type: ignore[union-attr]
 
 
-def _html_chunks(clean: dict[str, Any], view: dict[str, Any], history: dict[str, Any] | None, title: str | None) -> Iterator[str]:
-    """index.html as the template's pieces, joined in groups (never one string of the whole page)."""
+# where the page's two blobs go: rendered as these slots, each then replaced by its JSON given as the (ASCII) bytes
+# it is, never copied into the page's text (a rendered value's "<" is escaped: only the template places a slot)
+_DATA_SLOT, _DETAIL_SLOT = Markup("<\0sh-data>"), Markup("<\0sh-detail>")
+
+
+def _html_chunks(clean: dict[str, Any], view: dict[str, Any], history: dict[str, Any] | None, title: str | None) -> Iterator[str | bytes]:
+    """index.html as the template's pieces, joined in groups (never one string of the whole page), and its two
+    JSON blobs as bytes."""
     manifest = _public(clean.get("manifest") or {})
     css = verdicts.css() + (STATIC / "report.css").read_text(encoding="utf-8")
     js = (STATIC / "report.js").read_text(encoding="utf-8")
@@ -115,7 +121,8 @@ def _html_chunks(clean: dict[str, Any], view: dict[str, Any], history: dict[str,
     trend = (history or {}).get("trend") or {}
     env = render.environment()
     template = env.get_template("report.html.j2")
-    return render.grouped(template.generate(
+    blobs = {_DATA_SLOT: _page_json(view["matrix"]), _DETAIL_SLOT: _page_json(view["detail"])}
+    return render.spliced(render.grouped(template.generate(
         title=page_title,
         view=view,
         manifest=manifest,
@@ -137,8 +144,8 @@ def _html_chunks(clean: dict[str, Any], view: dict[str, Any], history: dict[str,
         css=Markup(css),
         js=Markup(js),
         script_hash=script_hash,
-        data_json=Markup(_page_json(view["matrix"])),
-        detail_json=Markup(_page_json(view["detail"])),
+        data_json=_DATA_SLOT,
+        detail_json=_DETAIL_SLOT,
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         oracles=_once(view, "oracles", lambda: oracle_table.table(clean)),
         fail_kinds=verdicts.FAIL_KINDS,
@@ -146,7 +153,7 @@ def _html_chunks(clean: dict[str, Any], view: dict[str, Any], history: dict[str,
         kind_counts=view["kind_counts"],
         wire=_once(view, "wire", lambda: wire_table.table(clean)),
         wire_findings=_once(view, "wire_findings", lambda: wire_table.findings(clean)),
-    ))
+    )), blobs)
 
 
 def _once(view: dict[str, Any], name: str, make: Callable[[], Any]) -> Any:
@@ -156,10 +163,9 @@ def _once(view: dict[str, Any], name: str, make: Callable[[], Any]) -> Any:
     return view[name]
 
 
-def _page_json(value: Any) -> str:
-    """What json_for_html gives, as ASCII: every other character as a \\u escape, so the page's two big blobs
-    are strings of one byte per character (one emoji in a reason makes a Python string four bytes per
-    character) and U+2028/9 are escaped too. Encoded by orjson (a merged report's blobs took a tenth of the
+def _page_json(value: Any) -> bytes:
+    """What json_for_html gives, as ASCII bytes: every other character as a \\u escape (U+2028/9 too), so the
+    page's two big blobs are written as they are encoded. Encoded by orjson (a merged report's blobs took a tenth of the
     report's time with json); a value it does not take (an integer past 64 bits) by json, as before."""
     try:
         data = orjson.dumps(value)
@@ -168,8 +174,8 @@ def _page_json(value: Any) -> str:
     # (as bytes: each replace is a scan for one byte)
     data = data.replace(b"<", b"\\u003c").replace(b">", b"\\u003e").replace(b"&", b"\\u0026").replace(b"\x7f", b"\\u007f")
     if data.isascii():
-        return data.decode("ascii")
-    return data.decode("utf-8").encode("ascii", _JSON_ESCAPES).decode("ascii")
+        return data
+    return data.decode("utf-8").encode("ascii", _JSON_ESCAPES)
 
 
 def _json_escapes(error: UnicodeError) -> tuple[str, int]:

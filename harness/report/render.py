@@ -4,6 +4,7 @@ the known-issues pages are rendered through it, in this process or in a share's:
 from __future__ import annotations
 
 import functools
+import re
 from itertools import islice
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -47,6 +48,26 @@ def grouped(pieces: Iterable[str], size: int = 1024) -> Iterator[str]:
     source = iter(pieces)
     while group := list(islice(source, size)):
         yield "".join(group)
+
+
+def spliced(texts: Iterable[str], slots: dict[str, bytes]) -> Iterator[str | bytes]:
+    """`texts` with each slot (a text holding a NUL) replaced by its bytes, given as they are; ValueError unless
+    each slot was found once."""
+    pattern = re.compile("|".join(map(re.escape, slots)))
+    found = []
+    for text in texts:
+        if "\0" not in text:
+            yield text
+            continue
+        at = 0
+        for match in pattern.finditer(text):
+            yield text[at:match.start()]
+            yield slots[match.group()]
+            found.append(match.group())
+            at = match.end()
+        yield text[at:]
+    if sorted(found) != sorted(slots):
+        raise ValueError(f"the page's template places {len(found)} of its {len(slots)} blobs")
 
 
 def score_cells(cells: list[dict[str, Any]], adapters: list[dict[str, Any]], label: str, blank: bool = False) -> Markup:
