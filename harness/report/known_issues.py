@@ -62,7 +62,7 @@ def failing(clean: dict[str, Any], columns: dict[str, dict[str, Any]], rows: lis
         sources += (run.get("manifest") or {}).get("case_sources") or []
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     alike: dict[tuple[Any, ...], dict[str, Any]] = {}  # what rows alike share (rows read from files share their values)
-    by_column: dict[str, tuple[str, str]] = {}  # column key -> (its adapter's name quoted for the shell, its Markdown words), escaped
+    by_column: dict[str, tuple[bytes, bytes]] = {}  # column key -> (its adapter's name quoted for the shell, its Markdown words), escaped
     for row in rows:
         if row.get("status") in verdicts.NOT_BAD or row["adapter"] not in columns:
             continue
@@ -77,11 +77,11 @@ def failing(clean: dict[str, Any], columns: dict[str, dict[str, Any]], rows: lis
         column = by_column.get(row["adapter"])
         if column is None:
             adapter = columns[row["adapter"]]
-            column = by_column[row["adapter"]] = (str(escape(model.shell(adapter["name"]))), _column_words(adapter))
+            column = by_column[row["adapter"]] = (utf8(escape(model.shell(adapter["name"]))), utf8(_column_words(adapter)))
         name, words = column
         before, title, after, end = shared["parts"]
         out[row["adapter"]].append({"case": shared["case"], "mode": shared["mode"], "topic": shared["topic"],
-                                    "html": utf8(f"{before}{name}{title}{words}{after}{name}{end}")})
+                                    "html": b"".join((before, name, title, words, after, name, end))})
     return out
 
 
@@ -145,17 +145,17 @@ def _markdown_parts(item: dict[str, Any]) -> tuple[str, str, str]:
     return f"### {item['title']}\n\n", "\n".join(lines), "\n```"
 
 
-def _item_parts(shared: dict[str, Any]) -> tuple[str, str, str, str]:
+def _item_parts(shared: dict[str, Any]) -> tuple[bytes, bytes, bytes, bytes]:
     """A failing check's item on its page, escaped, in the pieces between which a column puts its adapter's quoted
     name (twice) and its Markdown words: its head (known_issue_head.html.j2), the command that reproduces it
-    and its Markdown for a bug report. Written here, not in the page's template, and once for every column
-    that fails the check alike: a merged report's pages hold ~15,000 items."""
+    and its Markdown for a bug report, in UTF-8. Written here, not in the page's template, and once for every
+    column that fails the check alike: a merged report's pages hold ~15,000 items."""
     command = escape(f"sigharness run --cases {shared['path']} --case {shared['case_arg']} --adapters "
                      if shared["path"] else f"sigharness run --case {shared['case_arg']} --adapters ")
     title, after, end = (str(escape(part)) for part in _markdown_parts(shared))
-    return (f'{shared["head"]}  <p>Reproduce: <code>{command}',
-            f'</code></p>\n  <details><summary>Markdown for a bug report</summary><pre>{title}',
-            f"{after}{command}", f"{end}</pre></details>\n</div>\n")
+    return (utf8(f'{shared["head"]}  <p>Reproduce: <code>{command}'),
+            utf8(f'</code></p>\n  <details><summary>Markdown for a bug report</summary><pre>{title}'),
+            utf8(f"{after}{command}"), utf8(f"{end}</pre></details>\n</div>\n"))
 
 
 _SLOT = Markup("<\0items>")  # where a topic's items go in a rendered page (a rendered value's "<" is escaped)
