@@ -384,14 +384,13 @@ def cells(where: Frame, rows_in: list[dict[str, Any]], own: Callable[[str], bool
     # a drill-down cell is [core, duration_ms, elapsed_ns, history] without trailing nulls; the core (what rows
     # alike share: stages, verification, signed request, opinions, provenance) is stored once, in `cores`
     cores: list[list[Any]] = []
-    core_of: dict[tuple[Any, ...], int] = {}
     reason_no = reasons.known  # (a reason seen before, without a call)
     state = where.state
-    good_letters = {LETTER[s] for s in verdicts.JUDGED if verdicts.is_good(s)}
+    good_letters = [LETTER[s] for s in verdicts.JUDGED if verdicts.is_good(s)]
     tallied: Counter = Counter()  # (adapter, topic, surface, status, kind) -> checks; folded into the tallies later
     error_letter, fail = LETTER[verdicts.ERROR], verdicts.FAIL
     width = len(where.order)
-    not_ran = (MISSING, LETTER[verdicts.UNSUPPORTED])
+    unsupported = LETTER[verdicts.UNSUPPORTED]
     out: dict[str, list[tuple[Any, ...]]] = {}
     for cid in case_ids:
         topic = topic_of(cid, cases_in[cid])
@@ -404,16 +403,30 @@ def cells(where: Frame, rows_in: list[dict[str, Any]], own: Callable[[str], bool
             # visited, in the columns' order (the string tables are filled in that order)
             letters, rr, details = [MISSING] * width, [0] * width, [0] * width
             changed_at = None
+            # what the check's rows alike share (rows read by harness.results_lines share their values: the same
+            # objects): their values' identities -> [core index, status, reason, letter, reason index, kind], the
+            # last five for the status and reason (objects) of the row they were found for
+            alike_rows: dict[tuple[Any, ...], list[Any]] = {}
             for key in sorted(by_adapter, key=col.__getitem__):
                 row = by_adapter[key]
                 get = row.get
                 at = col[key]
-                status = get("status", "error")
-                kind = verdicts.fail_kind(row, case_in) if status == fail else None
-                letters[at] = KIND_LETTER[kind] if kind else LETTER.get(status, error_letter)
-                reason = get("reason") or ""
-                number = reason_no(reason)
-                rr[at] = reasons(reason) if number is None else number
+                status, reason = get("status", "error"), get("reason")
+                # (written out here: a call per row cost a tenth of the page model)
+                alike = (get("stage"), get("expected_source"), id(get("stages")), id(get("verification")), id(get("signed")),
+                         id(get("opinions")), id(get("decided_by")), id(get("oracles_disagree")), id(get("expected")))
+                shared = alike_rows.get(alike)
+                if shared is None or shared[1] is not status or shared[2] is not reason:
+                    kind = verdicts.fail_kind(row, case_in) if status == fail else None
+                    text = reason or ""
+                    number = reason_no(text)
+                    if number is None:
+                        number = reasons(text)
+                    if shared is None:  # the drill-down cell's core: once for every row alike
+                        shared = alike_rows[alike] = [len(cores)]
+                        cores.append(_cell_core(row, expectations(row), texts, stage_names))
+                    shared[1:] = (status, reason, KIND_LETTER[kind] if kind else LETTER.get(status, error_letter), number, kind)
+                index, _, _, letters[at], rr[at], kind = shared
                 tallied[(key, topic, surface, status, kind)] += 1
                 hist = None
                 if state:
@@ -422,23 +435,14 @@ def cells(where: Frame, rows_in: list[dict[str, Any]], own: Callable[[str], bool
                         hist = [hs.since, hs.previous, hs.first_seen]
                         if hs.previous is not None and (changed_at is None or hs.since > changed_at):
                             changed_at = hs.since
-                # the drill-down cell (written out here: a call per row cost a tenth of the page model). Its core
-                # is built once for every row that holds the same values: rows read by harness.results_lines
-                # share them (the same objects)
-                alike = (cid, mode, get("stage"), get("expected_source"), id(get("stages")), id(get("verification")),
-                         id(get("signed")), id(get("opinions")), id(get("decided_by")), id(get("oracles_disagree")),
-                         id(get("expected")))
-                index = core_of.get(alike)
-                if index is None:
-                    index = core_of[alike] = len(cores)
-                    cores.append(_cell_core(row, expectations(row), texts, stage_names))
                 ms, ns = get("duration_ms"), get("elapsed_ns")
                 details[at] = ([index, ms, ns, hist] if hist else [index, ms, ns] if ns is not None
                                else [index, ms] if ms is not None else [index])
-            ran = [s for s in letters if s not in not_ran]
-            passed = sum(1 for s in ran if s in good_letters)  # good, as the score counts it
-            kind = "n/a" if not ran else "all" if passed == len(ran) else "none" if passed == 0 else "some"
-            entries.append((mode, "".join(letters), rr, details, changed_at, kind))
+            shown = "".join(letters)
+            ran = width - shown.count(MISSING) - shown.count(unsupported)
+            passed = sum(map(shown.count, good_letters))  # good, as the score counts it
+            kind = "n/a" if not ran else "all" if passed == ran else "none" if passed == 0 else "some"
+            entries.append((mode, shown, rr, details, changed_at, kind))
     return Cells(out, surface_by_case, first_stages(rows_in), texts, reasons, stage_names, cores, tallied, len(rows_in))
 
 
