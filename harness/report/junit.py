@@ -77,31 +77,33 @@ def suites(clean: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Suite
         junit = None if name == verdicts.PASS else v.junit if v.junit in junit_count else "system-out"
         junit_and_count[name] = (junit, junit_count.get(junit))
     unknown = ("error", "errors")
-    open_suites: dict[str, tuple[Any, ...]] = {}  # column key -> (add a test case, add its time, counts, name, ...)
+    # column key -> (add a test case, add its time, its counts, how its test cases start); their parts and times
+    open_suites: dict[str, tuple[Any, ...]] = {}
+    made: dict[str, tuple[dict[str, int], list[str], list[float]]] = {}
     case = mode = names = None
     for row in rows:
         suite = open_suites.get(row["adapter"])
         if suite is None:
             parts: list[str] = []
             times: list[float] = []
-            suite = open_suites[row["adapter"]] = (parts.append, times.append, {"failures": 0, "errors": 0, "skipped": 0},
-                                                   _attr(row["adapter"]), parts, times)
-        add, timed, counts, name_attr = suite[:4]
+            counts = {"failures": 0, "errors": 0, "skipped": 0}
+            made[row["adapter"]] = (counts, parts, times)
+            suite = open_suites[row["adapter"]] = (parts.append, times.append, counts, f'    <testcase classname="{_attr(row["adapter"])}.')
+        add, timed, counts, start = suite
         get = row.get
         if row["case"] != case or row["mode"] != mode:  # the same for every adapter: escaped once per check
             case, mode = row["case"], row["mode"]
             topic = model.topic_of(case, cases.get(case, {}))
-            names = f'{_attr(topic)}" name="{_attr(f"{case} [{mode}]")}'
+            names = f'{_attr(topic)}" name="{_attr(f"{case} [{mode}]")}" time="'
         elapsed = (get("duration_ms") or 0) / 1000
         timed(elapsed)
         status = get("status")
         junit, counted = junit_and_count.get(status, unknown)
         if junit is None:  # passed: most rows
-            add(f'    <testcase classname="{name_attr}.{names}" time="{elapsed:.3f}" />\n')
+            add(f'{start}{names}{elapsed:.3f}" />\n')
             continue
         if counted:
             counts[counted] += 1
-        head = f'    <testcase classname="{name_attr}.{names}" time="{elapsed:.3f}"'
         # rows read from results files share their values: one element for all rows alike (all but a failure's
         # hold the verdict and the reason alone: _junit_inner)
         alike = ((junit, status, case, mode, get("reason"), get("stage"), id(get("stages")), id(get("verification")),
@@ -109,8 +111,8 @@ def suites(clean: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Suite
         inner = inner_texts.get(alike)
         if inner is None:
             inner = inner_texts[alike] = _junit_inner(clean, row, junit)
-        add(f"{head}>\n      {inner}\n    </testcase>\n")
-    return {key: Suite("".join(parts), counts, times) for key, (_, _, counts, _, parts, times) in open_suites.items()}
+        add(f'{start}{names}{elapsed:.3f}">\n      {inner}\n    </testcase>\n')
+    return {key: Suite("".join(parts), counts, times) for key, (counts, parts, times) in made.items()}
 
 
 def _in_check_order(rows: list[dict[str, Any]]) -> bool:
