@@ -143,7 +143,9 @@ def _copied_rows(rows: list[dict[str, Any]], origins: Origins, spans: list[list[
                                                          adapter_prefix(column).encode("utf-8"))
                     before = texts[1]
                     # the line where it lies in the block read (the block read before, mostly), compared and cut there
-                    at = blocks.at(offset, length)
+                    at = offset - blocks.start
+                    if at < 0 or offset + length > blocks.end:
+                        at = blocks.at(offset, length)
                     block = blocks.block
                     if (at + length <= len(block) and block.startswith(check, at)  # type: ignore[arg-type]
                             and block.startswith(before, at + skip)):
