@@ -44,5 +44,8 @@ MODES: tuple[str, ...] = tuple(m.value for m in SignatureLocation)
 ALGORITHMS: tuple[str, ...] = tuple(a.value for a in Algorithm)
 # the single-shot surface: a request signed in header or query mode (the others: harness/reference SURFACES)
 SINGLE = "single"
+# every signing surface, in the report's order: names alone (harness/reference SURFACES says what each is, in
+# this order; the report orders surfaces without loading the signer)
+SURFACES: tuple[str, ...] = (SINGLE, "post-policy", "rds", "dsql", "eks", "aws-chunked", "event-stream")
 PAYLOADS: tuple[str, ...] = tuple(p.value for p in PayloadKind if p is not PayloadKind.AUTO)
 TOKEN_PLACEMENTS: tuple[str, ...] = tuple(t.value for t in SessionTokenPlacement)

@@ -102,6 +102,26 @@ def test_page_blobs_go_where_the_template_places_them():
     assert blob is not None and '"title":"\\u003c\\u0000sh-data\\u003e in a title"' in blob.group(1) and json.loads(blob.group(1))
 
 
+def test_a_report_does_not_load_the_signer(tmp_path):
+    """The report orders surfaces by their names (harness/settings.py SURFACES, in the order the signer declares
+    them): rendering results whose cases name their surface loads no signing code."""
+    import subprocess
+    import sys
+
+    from harness import reference, settings
+
+    assert list(reference.SURFACES) == list(settings.SURFACES)
+    data = make_results()
+    for case in data["cases"].values():
+        case["surface"] = settings.SINGLE
+    path = write(tmp_path / "run" / "results.json", data)
+    script = ("import sys; from harness.report import write_all; from harness.results import load_results; "
+              f"write_all(load_results({str(path)!r}), {str(tmp_path / 'out')!r}); print('harness.reference' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False"]
+
+
 def test_session_tokens_shortened_and_no_secret(rendered):
     for name, text in rendered.items():
         assert TOKEN not in text, name

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from harness import settings
 from harness.model import SINGLE, Check
 from harness.reference import chunked, event_stream, post_policy, signer, tokens
 from harness.reference.signer import REFUSAL_STAGE, SigningResult, sign, sign_request
@@ -56,7 +57,7 @@ def sign_events(check: Check) -> SigningResult:
     return SigningResult(result.flat(), result.signed)
 
 
-SURFACES: dict[str, Surface] = {
+_DECLARED: dict[str, Surface] = {
     SINGLE: Surface(SINGLE, ("header", "query"), signer.STAGES, signer.SHOWN_STAGES, signer.sign),
     "post-policy": Surface("post-policy", ("form",), post_policy.STAGES, post_policy.STAGES, sign_post),
     **{kind: Surface(kind, ("token",), tokens.STAGES, tokens.STAGES[:3] + ("signed_url", "token"), sign_token)
@@ -65,6 +66,10 @@ SURFACES: dict[str, Surface] = {
     "aws-chunked": Surface("aws-chunked", ("stream",), chunked.STAGES, chunked.STAGES, sign_chunked),
     "event-stream": Surface("event-stream", ("stream",), event_stream.STAGES, event_stream.STAGES, sign_events),
 }
+if set(_DECLARED) != set(settings.SURFACES):
+    raise RuntimeError(f"harness/settings.py SURFACES names {sorted(settings.SURFACES)}, the signer declares {sorted(_DECLARED)}")
+# in the order harness/settings.py names them (the report's)
+SURFACES: dict[str, Surface] = {name: _DECLARED[name] for name in settings.SURFACES}
 
 
 def surface_of(check: Check) -> Surface:

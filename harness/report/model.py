@@ -31,6 +31,7 @@ from harness.history import CheckState
 from harness.judgement import uncompared_note
 from harness.refs import ref_link
 from harness.results import SPEC_RULES, check_key
+from harness.settings import SURFACES as SURFACE_NAMES
 from harness.stages import STAGES
 from harness.verdicts import SCORE_FORMULA
 
@@ -172,13 +173,14 @@ def short_runtime(runtime: str | None) -> str:
 
 def surface_of_case(case: dict[str, Any], modes: Iterable[str]) -> str:
     """The signing surface of a case: the one it names (results.json `surface`), else the one of
-    harness/reference SURFACES serving its modes (a token kind by its service's signing name)."""
-    from harness.reference import SURFACES
-    from harness.reference import tokens
-
+    harness/reference SURFACES serving its modes (a token kind by its service's signing name; results of earlier
+    versions name none). Only then is the signer loaded."""
     named = case.get("surface")
     if isinstance(named, str) and named:
         return named
+    from harness.reference import SURFACES
+    from harness.reference import tokens
+
     modes = list(modes)
     serving = [s.name for s in SURFACES.values() if any(m in s.modes for m in modes)]
     if len(serving) > 1:
@@ -188,9 +190,7 @@ def surface_of_case(case: dict[str, Any], modes: Iterable[str]) -> str:
 
 
 def surface_order() -> list[str]:
-    from harness.reference import SURFACES
-
-    return list(SURFACES)
+    return list(SURFACE_NAMES)
 
 
 def payload_kind(case: dict[str, Any]) -> str:
