@@ -95,10 +95,15 @@ class Tally:
     def rate(self, *names: str) -> float | None:
         return sum(self.counts[n] for n in names) / self.judged if self.judged else None
 
-    def as_dict(self) -> dict[str, Any]:
-        """The properties above in one pass (a merged report asks for one per topic and column: ~10,000)."""
-        get = self.counts.get  # (a Counter's missing key is a Python call)
-        out = {s: get(s, 0) for s in _COUNTED}
+    def as_dict(self, memo: dict[tuple[int, ...], dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The properties above in one pass (a merged report asks for one per topic and column: ~10,000). With
+        `memo`, tallies of the same counts share one (their dicts are read, never changed)."""
+        values = tuple(map(self.counts.get, _COUNTED, _ZEROS))  # (a Counter's missing key is a Python call)
+        if memo is not None:
+            found = memo.get(values)
+            if found is not None:
+                return found
+        out = dict(zip(_COUNTED, values))
         judged = sum(map(out.__getitem__, verdicts.JUDGED))
         ran = judged + out[verdicts.UNSUPPORTED]
         good = sum(map(out.__getitem__, _GOOD))
@@ -106,11 +111,14 @@ class Tally:
                    exact=out[verdicts.PASS] / judged if judged else None, coverage=judged / ran if ran else None,
                    variant_rate=out[verdicts.VARIANT] / judged if judged else None,
                    fail_rate=(out[verdicts.FAIL] + out[verdicts.ERROR]) / judged if judged else None)
+        if memo is not None:
+            memo[values] = out
         return out
 
 
 _GOOD = tuple(s for s in verdicts.JUDGED if verdicts.is_good(s))
 _COUNTED = (*STATUSES, *KINDS)  # as_dict's counts, in its order
+_ZEROS = (0,) * len(_COUNTED)
 
 
 def percent(value: float | None) -> str:
@@ -571,13 +579,14 @@ def assemble(data: dict[str, Any], where: Frame, shares: list[Cells], title: str
     detail = {"S": texts.items, "stages": stage_names.items, "B": cores, "cells": cell_details}
 
     topic_table = []
+    alike: dict[tuple[int, ...], dict[str, Any]] = {}  # the table cells' tallies, one per set of counts
     for t in topics:
-        cells_of = [per_topic[t][key].as_dict() for key in order]
+        cells_of = [per_topic[t][key].as_dict(alike) for key in order]
         n_cases = len(cases_of[t])
         first_case = cases_of[t][0]
         topic_table.append({"topic": t, "surface": surface_by_case[first_case], "cases": n_cases, "cells": cells_of,
                             "agreement": dict(topic_agreement[t])})
-    surface_table = [{"surface": n, "cells": [per_surface[n][key].as_dict() for key in order],
+    surface_table = [{"surface": n, "cells": [per_surface[n][key].as_dict(alike) for key in order],
                       "cases": sum(1 for cid in case_ids if surface_by_case[cid] == n)} for n in surfaces]
     return {
         "surfaces": surface_table, "kind_counts": {k: kind_counts.get(k, 0) for k in KINDS},
