@@ -15,7 +15,6 @@ from harness import verdicts
 from harness.redaction import utf8
 from harness.refs import ref_link
 from harness.report import model
-from harness.report.render import environment
 from harness.results import expanded
 
 STAGE_WORDS = {"canonical_request": "canonical request", "string_to_sign": "string to sign", "signature": "signature",
@@ -54,7 +53,6 @@ def failing(clean: dict[str, Any], columns: dict[str, dict[str, Any]], rows: lis
     its failing rows among `rows`, in their order, each with its head and Markdown rendered (a share of the
     checks renders its own: harness/report/shares.py); `ordered` joins such sets and orders each column's items
     as the page lists them."""
-    head = environment().get_template("known_issue_head.html.j2")
     cases = clean.get("cases") or {}
     manifest = clean.get("manifest") or {}
     sources = list(manifest.get("case_sources") or [])
@@ -72,7 +70,6 @@ def failing(clean: dict[str, Any], columns: dict[str, dict[str, Any]], rows: lis
         if shared is None:
             shared = alike[key] = _shared(clean, row, cases.get(row["case"]) or {}, sources)
             # items of several columns share it: one head each, and the escaped texts around the column's words
-            shared["head"] = Markup(head.render(it=shared, symbols=model.SYMBOL))
             shared["parts"] = _item_parts(shared)
         column = by_column.get(row["adapter"])
         if column is None:
@@ -145,15 +142,40 @@ def _markdown_parts(item: dict[str, Any]) -> tuple[str, str, str]:
     return f"### {item['title']}\n\n", "\n".join(lines), "\n```"
 
 
+def _head_html(it: dict[str, Any]) -> str:
+    """A failing check's item up to its diff, as the page shows it (`_item_parts` adds the column's command that
+    reproduces it and its Markdown): once for every column that fails the check alike."""
+    kind = it["kind"]
+    what = (f"{escape(kind.symbol)} {escape(kind.label)}" if kind
+            else f"{escape(model.SYMBOL.get(it['status'], '?'))} {escape(it['status'])}")
+    case, mode = escape(it["case"]), escape(it["mode"])
+    parts = [f'<div class="item" id="{case}@{mode}">\n  <h3>{escape(it["title"])}</h3>\n  <p><code>{case}</code> · {mode} mode ·\n'
+             f'    <span class="kind">{what}</span>\n']
+    if it["stage"]:
+        parts.append(f"· first difference: <strong>{escape(it['stage_words'])}</strong>")
+    parts.append(f"</p>\n  <p>{escape(it['reason'])}</p>\n")
+    if it["divergence"]:
+        code, title, meaning = it["divergence"]
+        parts.append(f"<p>Known divergence <strong>{escape(code)}</strong>: {escape(title)}. {escape(meaning)}</p>")
+    if it["refs"]:
+        links = (f'<a href="{escape(link)}" rel="noreferrer noopener">{escape(text)}</a>'
+                 if link and (link.startswith("https://") or link.startswith("http://")) else str(escape(text))
+                 for text, link in it["refs"])
+        parts.append(f"<p>References: {', '.join(links)}</p>")
+    if it["diff"]:
+        parts.append(f"<pre>{escape(it['diff'])}</pre>")
+    return "".join(parts)
+
+
 def _item_parts(shared: dict[str, Any]) -> tuple[bytes, bytes, bytes, bytes]:
     """A failing check's item on its page, escaped, in the pieces between which a column puts its adapter's quoted
-    name (twice) and its Markdown words: its head (known_issue_head.html.j2), the command that reproduces it
+    name (twice) and its Markdown words: its head (`_head_html`), the command that reproduces it
     and its Markdown for a bug report, in UTF-8. Written here, not in the page's template, and once for every
     column that fails the check alike: a merged report's pages hold ~15,000 items."""
     command = escape(f"sigharness run --cases {shared['path']} --case {shared['case_arg']} --adapters "
                      if shared["path"] else f"sigharness run --case {shared['case_arg']} --adapters ")
     title, after, end = (str(escape(part)) for part in _markdown_parts(shared))
-    return (utf8(f'{shared["head"]}  <p>Reproduce: <code>{command}'),
+    return (utf8(f'{_head_html(shared)}  <p>Reproduce: <code>{command}'),
             utf8(f'</code></p>\n  <details><summary>Markdown for a bug report</summary><pre>{title}'),
             utf8(f"{after}{command}"), utf8(f"{end}</pre></details>\n</div>\n"))
 
