@@ -455,18 +455,27 @@ def cells(where: Frame, rows_in: list[dict[str, Any]], own: Callable[[str], bool
 
 
 def absorbed(first: Cells, other: Cells) -> Cells:
-    """`other` with its texts, reasons, stage names and cores renumbered into `first`'s tables (which take them
-    in: its cores are appended to `first`'s), so every index it holds refers to `first`'s."""
+    """`other` taken into `first`'s tables: its texts, reasons, stage names and cores renumbered in place (its
+    cores moved to the end of `first`'s) and its tables made `first`'s, so every index it holds refers to them;
+    returned. A share is taken in once: `assemble` knows an absorbed one by its tables."""
+    if other.texts is first.texts:
+        return other
     # (a text index of -1 is None: the map ends with -1, so t[-1] is -1 too)
-    t = [first.texts(x) for x in other.texts.items] + [-1]
+    known = first.texts.known
+    t = [i if (i := known(x)) is not None else first.texts(x) for x in other.texts.items] + [-1]
     n = [first.stage_names(x) for x in other.stage_names.items]
     r = [first.reasons(x) for x in other.reasons.items]
     offset = len(first.cores)
     first.cores.extend(_renumbered_core(core, t, n) for core in other.cores)
-    checks = {cid: [(mode, letters, [r[i] for i in rr], [[d[0] + offset, *d[1:]] if d.__class__ is list else d for d in details],
-                     changed_at, kind) for mode, letters, rr, details, changed_at, kind in entries]
-              for cid, entries in other.checks.items()}
-    return Cells(checks, other.surface, other.differs, first.texts, first.reasons, first.stage_names, [], other.tallied, other.rows)
+    renumber = r.__getitem__
+    for entries in other.checks.values():
+        for at, (mode, letters, rr, details, changed_at, kind) in enumerate(entries):
+            for d in details:
+                if d.__class__ is list:
+                    d[0] += offset
+            entries[at] = (mode, letters, list(map(renumber, rr)), details, changed_at, kind)
+    other.texts, other.reasons, other.stage_names, other.cores = first.texts, first.reasons, first.stage_names, []
+    return other
 
 
 def assemble(data: dict[str, Any], where: Frame, shares: list[Cells], title: str | None = None) -> dict[str, Any]:
