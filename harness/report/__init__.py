@@ -9,7 +9,6 @@ count moved over the last runs and since when each check has had its verdict. Se
 from __future__ import annotations
 
 import base64
-import codecs
 import hashlib
 import json
 import shutil
@@ -95,10 +94,10 @@ def _public(manifest: dict[str, Any]) -> dict[str, Any]:
 
 
 def _html(clean: dict[str, Any], view: dict[str, Any], history: dict[str, Any] | None, title: str | None) -> str:
-    return "".join(p.decode("ascii") if type(p) is bytes else p for p in _html_chunks(clean, view, history, title))  # type: ignore[union-attr]
+    return "".join(p.decode("utf-8") if type(p) is bytes else p for p in _html_chunks(clean, view, history, title))  # type: ignore[union-attr]
 
 
-# where the page's two blobs go: rendered as these slots, each then replaced by its JSON given as the (ASCII) bytes
+# where the page's two blobs go: rendered as these slots, each then replaced by its JSON given as the (UTF-8) bytes
 # it is, never copied into the page's text (a rendered value's "<" is escaped: only the template places a slot)
 _DATA_SLOT, _DETAIL_SLOT = Markup("<\0sh-data>"), Markup("<\0sh-detail>")
 
@@ -164,37 +163,18 @@ def _once(view: dict[str, Any], name: str, make: Callable[[], Any]) -> Any:
 
 
 def _page_json(value: Any) -> bytes:
-    """What json_for_html gives, as ASCII bytes: every other character as a \\u escape (U+2028/9 too), so the
-    page's two big blobs are written as they are encoded. Encoded by orjson (a merged report's blobs took a tenth of the
-    report's time with json); a value it does not take (an integer past 64 bits) by json, as before."""
+    """What json_for_html gives, as the UTF-8 bytes written into the page: no '<', '>' or '&' (so no '</script>'),
+    no U+2028/9. Encoded by orjson (a merged report's blobs took a tenth of the report's time with json); a value
+    it does not take (a lone surrogate, an integer past 64 bits) by json, as ASCII."""
     try:
         data = orjson.dumps(value)
     except TypeError:
         data = json.dumps(value, ensure_ascii=True, separators=(",", ":")).encode("ascii")
     # (as bytes: each replace is a scan for one byte)
-    data = data.replace(b"<", b"\\u003c").replace(b">", b"\\u003e").replace(b"&", b"\\u0026").replace(b"\x7f", b"\\u007f")
-    if data.isascii():
-        return data
-    return data.decode("utf-8").encode("ascii", _JSON_ESCAPES)
-
-
-def _json_escapes(error: UnicodeError) -> tuple[str, int]:
-    """The characters ASCII cannot hold, as json's ensure_ascii writes them: \\uXXXX, or two of them (a
-    surrogate pair) beyond the first plane."""
-    assert isinstance(error, UnicodeEncodeError)
-    out = []
-    for char in error.object[error.start:error.end]:
-        code = ord(char)
-        if code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            code -= 0x10000
-            out.append(f"\\u{0xd800 | (code >> 10):04x}\\u{0xdc00 | (code & 0x3ff):04x}")
-    return "".join(out), error.end
-
-
-_JSON_ESCAPES = "sigharness-json-escapes"  # (an encoding error handler: the encoder calls it once per run of such characters)
-codecs.register_error(_JSON_ESCAPES, _json_escapes)
+    data = data.replace(b"<", b"\\u003c").replace(b">", b"\\u003e").replace(b"&", b"\\u0026")
+    if not data.isascii():
+        data = data.replace("\u2028".encode(), b"\\u2028").replace("\u2029".encode(), b"\\u2029")
+    return data
 
 
 def render_junit(data: dict[str, Any]) -> str:
