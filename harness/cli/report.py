@@ -137,7 +137,7 @@ def _report(args: argparse.Namespace) -> int:
         say(f"  {key:40} {info.get('library', '')} {info.get('library_version') or ('unavailable' if info.get('available') is False else '')}")
     for path in written:
         say(f"wrote {path}")
-    keep_until_exit(data, inputs, origins)  # freed by the process's end, not row by row
+    keep_until_exit(data, inputs, origins, outputs)  # freed by the process's end, not row by row
     return 0
 
 
