@@ -268,7 +268,7 @@ class RowReader:
             key = body[:at]
             shared = kept.get(key)
             if shared is None:
-                return self._first(index, body, key, [(tail.start(n), tail.end(n), name) for n, name in names], kept)
+                return self._first(index, body, key, None, kept)
             row = shared.copy()
             for n, name in names:
                 row[name] = _number(tail.group(n))
@@ -290,11 +290,13 @@ class RowReader:
             row[name] = _number(body[begin:end])
         return row
 
-    def _first(self, index: int, body: bytes, key: bytes, found: list[tuple[int, int, str]],
+    def _first(self, index: int, body: bytes, key: bytes, found: list[tuple[int, int, str]] | None,
                kept: dict[bytes, dict[str, Any]]) -> dict[str, Any]:
-        """A row not seen before: parsed and checked; kept for its like only when the timing values cut out of
-        its text are its own (each named once in the text, at the top level)."""
-        if (b"\\ud" in body or b"\\uD" in body) and ESCAPED_SURROGATE_BYTES.search(body):
+        """A row not seen before: parsed and checked; kept for its like when the timing values cut out of its
+        text are its own. `found`: where they lie, when elsewhere than at the end (each must be named once in
+        the text, at the top level); None: the line ends with them, so they are the object's last members, the
+        values a parser keeps (json and orjson keep a name's last value)."""
+        if b"\\u" in body and (b"\\ud" in body or b"\\uD" in body) and ESCAPED_SURROGATE_BYTES.search(body):
             raise NotTaken
         # parsed by orjson (four times quicker than json), which refuses what json with the hooks refuses (a
         # number too large for a float, NaN, text that is not UTF-8) -- a refusal leaves the file to the careful
@@ -303,8 +305,8 @@ class RowReader:
         # nesting: a row with fewer brackets than the limit cannot nest deeper (brackets in texts count too)
         if row_problem(index, row) or (body.count(b"{") + body.count(b"[") > MAX_DEPTH - 2 and depth(row) > MAX_DEPTH - 2):
             raise NotTaken
-        if all(body.count(_NAMED[name]) == 1 and name in row
-               and row[name] == _number(body[begin:end]) for begin, end, name in found):
+        if found is None or all(body.count(_NAMED[name]) == 1 and name in row
+                                and row[name] == _number(body[begin:end]) for begin, end, name in found):
             kept[key] = row
             return row.copy()
         return row

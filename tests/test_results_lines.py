@@ -66,6 +66,27 @@ def test_a_timing_named_inside_a_value_is_not_cut_out(tmp_path):
     assert all("duration_ms" not in r for r in data[0]["results"])
 
 
+def test_timings_named_twice_read_as_the_careful_reader_reads_them(tmp_path):
+    """A row naming its timings again before its last members (a name's last value counts, for json as for orjson)
+    and inside a value: every row of two files, the second's alike apart from the timings at their ends, reads as
+    the careful reader reads it."""
+    def text(ns: int, ms: str) -> str:
+        return ('{"case":"query/a","mode":"header","adapter":"x","status":"pass","reason":"","duration_ms":7.5,"elapsed_ns":3,'
+                f'"stages":{{"canonical_request":{{"equal":true,"elapsed_ns":4}}}},"elapsed_ns":{ns},"duration_ms":{ms}}}')
+    paths = []
+    for name, timings in (("one.json", [(10, "1.5"), (11, "2.25")]), ("two.json", [(12, "3.0"), (13, "4.5")])):
+        head = dumps(_doc([])).split('\n"results":[')[0]
+        path = tmp_path / name
+        path.write_text(head + '\n"results":[\n' + ",\n".join(text(ns, ms) for ns, ms in timings) + "\n]}\n", encoding="utf-8")
+        paths.append(path)
+    reader = RowReader()
+    for path in paths:
+        quick = reader.read(path.read_bytes())
+        assert quick is not None and quick[0] == _careful(path, path.read_bytes())
+    assert [(r["elapsed_ns"], r["duration_ms"]) for r in quick[0]["results"]] == [(12, 3.0), (13, 4.5)]
+    assert quick[0]["results"][0]["stages"]["canonical_request"]["elapsed_ns"] == 4
+
+
 @pytest.mark.parametrize("mutate, message", [
     (lambda row: row.update(status=3), "results[1].status is a number, not text"),
     (lambda row: row.update(duration_ms="slow"), "results[1].duration_ms is text, not a number"),
