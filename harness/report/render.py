@@ -37,6 +37,7 @@ def environment():
     )
     env.filters["pct"] = model.percent
     env.globals["score_cells"] = score_cells
+    env.globals["finding_rows"] = finding_rows
     env.filters["num"] = lambda n: "—" if n is None else f"{n:,}".replace(",", " ")
     env.filters["show"] = show
     return env
@@ -74,16 +75,29 @@ def score_cells(cells: list[dict[str, Any]], adapters: list[dict[str, Any]], lab
     """The score cells of one row of the surface or topic table, as one text: a line each (a merged report's
     tables have ~10,000 cells; built in the template, each cost a dozen attribute lookups, and written as a
     piece each, more). Their counts are integers (model.Tally), written as they are. `blank`: no text for a
-    cell without a score (else the dash of `percent`)."""
+    cell without a score (else the dash of `percent`). What a cell says of its tally is made once per tally
+    (tables share a tally among cells of the same counts: model.Tally.as_dict)."""
     row = []
     where = escape(label)
+    made: dict[int, tuple[str, str]] = {}
     for adapter, c in zip(adapters, cells):
-        sc = c["score"]
-        band = "none" if sc is None else "full" if c["fail"] + c["error"] == 0 else "high" if sc >= 0.8 else "mid" if sc >= 0.5 else "low"
-        row.append(f'          <td class="num sc-{band}" title="{_escaped(adapter["k"])} · {where}: pass {c["pass"]:d}, '
-                   f'variant {c["variant"]:d}, fail {c["fail"]:d}, error {c["error"]:d}, '
-                   f'unsupported {c["unsupported"]:d}">{"" if blank and sc is None else _escaped(model.percent(sc))}</td>\n')
+        told = made.get(id(c))
+        if told is None:
+            sc = c["score"]
+            band = "none" if sc is None else "full" if c["fail"] + c["error"] == 0 else "high" if sc >= 0.8 else "mid" if sc >= 0.5 else "low"
+            told = made[id(c)] = (f'          <td class="num sc-{band}" title="',
+                                  f': pass {c["pass"]:d}, variant {c["variant"]:d}, fail {c["fail"]:d}, error {c["error"]:d}, '
+                                  f'unsupported {c["unsupported"]:d}">{"" if blank and sc is None else _escaped(model.percent(sc))}</td>\n')
+        row.append(f'{told[0]}{_escaped(adapter["k"])} · {where}{told[1]}')
     return Markup("".join(row))
+
+
+def finding_rows(findings: list[dict[str, Any]]) -> Markup:
+    """The rows of the checks that pass when signed and fail when sent, as one text, a line each (a merged report
+    lists thousands; in the template each cost six attribute lookups and escapes)."""
+    return Markup("".join(f'      <tr><td>{_escaped(f["case"])}</td><td>{_escaped(f["mode"])}</td><td>{_escaped(f["adapter"])}</td>'
+                          f'<td>{_escaped(f["signer"])}</td><td>{_escaped(f["status"])}</td><td>{escape(f["difference"])}</td></tr>\n'
+                          for f in findings))
 
 
 @functools.lru_cache(maxsize=65536)
