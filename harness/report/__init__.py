@@ -343,20 +343,20 @@ def _write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | 
             child.stop()
     joined = shares.join(clean, parts)
     try:
-        view = model.assemble(clean, where, joined.cells, title)
+        place = model.page_order(where, joined.cells)
     except model.OutsideFrame as exc:
         raise shares.Mismatch(f"a share holds a {exc} outside the frame") from None
-    view.update(joined.tables)
-    found = known_issues.ordered(joined.failing, view)
+    columns = [model.column(key, where.adapters[key]) for key in where.order]
+    found = known_issues.ordered(joined.failing, place.topics)
     failing = (joined.failing_rows, joined.failing_count)
 
     def known_issues_pages() -> Path:
         sink.remove_retired()
-        return _write_known_issues(clean, view, out, sink, found)
+        return _write_known_issues(columns, out, sink, found)
 
-    # the known-issues pages (a few hundred, the longest of the outputs) are written by a child meanwhile, which
-    # also removes the old results.json; this process replaces the other files as it writes them. The templates
-    # are loaded first, once for both (loading Jinja takes 0.05 s)
+    # the known-issues pages (a few hundred, the longest of the outputs) are written by a child while this process
+    # makes the page model and writes index.html, junit.xml and summary.md; the child also removes the old
+    # results.json. The templates are loaded first, once for both (loading Jinja takes 0.05 s)
     env = render.environment()
     for name in ("report.html.j2", "known_issues.html.j2"):
         env.get_template(name)
@@ -364,19 +364,24 @@ def _write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | 
     sink.retired = None
     written.checks = joined.rows
     try:
+        view = model.assemble(clean, where, joined.cells, title, place)
+        view.update(joined.tables)
         written.append(sink.write_pieces(out / "index.html", _html_chunks(clean, view, loaded, title)))
         written.append(sink.write_pieces(out / "junit.xml", junit.joined(clean, joined.suites)))
         written.append(sink.write_pieces(out / "summary.md", [_summary(clean, view, failing=failing)]))
         written.append(pages.receive() if pages is not None else known_issues_pages())
         written.made_from = (view, joined, found, parts, where)
         return written
+    except BaseException:
+        if pages is not None:
+            pages.stop()  # (no longer wanted: a caller may write the pages again)
+        raise
     finally:
         if pages is not None:
             pages.close()
 
 
-def _write_known_issues(clean: dict[str, Any], view: dict[str, Any], out: Path, sink: Sink,
-                        found: dict[str, list[dict[str, Any]]] | None = None) -> Path:
+def _write_known_issues(columns: list[dict[str, Any]], out: Path, sink: Sink, found: dict[str, list[dict[str, Any]]]) -> Path:
     """known-issues/<adapter>.html per adapter with failing checks, and known-issues/index.html (returned)."""
     folder = out / "known-issues"
     fresh, old = out / ".known-issues.new", out / ".known-issues.old"
@@ -386,7 +391,7 @@ def _write_known_issues(clean: dict[str, Any], view: dict[str, Any], out: Path, 
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     # the pages are written into a new folder that then replaces the old one at once (no stale page of a
     # library that no longer fails stays; one rename instead of one per page: a merge writes ~400)
-    for name, pieces in known_issues.pages(clean, view, render.environment(), generated, found):
+    for name, pieces in known_issues.pages(columns, render.environment(), generated, found):
         sink.write_pieces(fresh / name, pieces, atomic=False)
     if folder.exists():
         folder.rename(old)

@@ -42,12 +42,6 @@ def _first_difference(row: dict[str, Any]) -> tuple[str | None, str]:
     return stage, "\n".join(lines).strip()
 
 
-def issues(clean: dict[str, Any], view: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Per adapter column key, its failing checks as the page lists them (worst topic first is left to the reader:
-    topics in the report's order)."""
-    return ordered([failing(clean, {a["k"]: a for a in view["adapters"]}, clean.get("results") or [])], view)
-
-
 def failing(clean: dict[str, Any], columns: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """Per column key (of `columns`: column key -> the column as the page shows it, model.column), the items of
     its failing rows among `rows`, in their order, each with its head and Markdown rendered (a share of the
@@ -82,13 +76,14 @@ def failing(clean: dict[str, Any], columns: dict[str, dict[str, Any]], rows: lis
     return out
 
 
-def ordered(found: list[dict[str, list[dict[str, Any]]]], view: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """`failing` of consecutive sets of rows joined, each column's items in the report's topic order."""
+def ordered(found: list[dict[str, list[dict[str, Any]]]], topics: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """`failing` of consecutive sets of rows joined, each column's items in the report's topic order (`topics`:
+    model.page_order's)."""
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for part in found:
         for key, items in part.items():
             out[key] += items
-    topic_rank = {t: i for i, t in enumerate(view["matrix"]["topics"])}
+    topic_rank = {t: i for i, t in enumerate(topics)}
     case_key: dict[str, list[Any]] = {}  # (once per case: each is failed by many columns)
     for rows in out.values():
         for r in rows:
@@ -183,15 +178,15 @@ def _item_parts(shared: dict[str, Any]) -> tuple[bytes, bytes, bytes, bytes]:
 _SLOT = Markup("<\0items>")  # where a topic's items go in a rendered page (a rendered value's "<" is escaped)
 
 
-def pages(clean: dict[str, Any], view: dict[str, Any], env: Any, generated: str,
-          found: dict[str, list[dict[str, Any]]] | None = None) -> Iterator[tuple[str, list[str | bytes]]]:
-    """(file name under known-issues/, its html in pieces) for every adapter with failing checks, then the index
-    (`found`: their `issues`, when known already). The page's template is rendered around its items, which go
-    to the writer as the pieces they are (a merged report's pages are ~30 MB of items)."""
-    found = issues(clean, view) if found is None else found
+def pages(adapters: list[dict[str, Any]], env: Any, generated: str,
+          found: dict[str, list[dict[str, Any]]]) -> Iterator[tuple[str, list[str | bytes]]]:
+    """(file name under known-issues/, its html in pieces) for every column (of `adapters`, as model.column gives
+    them, in the page's order) with failing checks (`found`: `ordered`'s), then the index. The page's template is
+    rendered around its items, which go to the writer as the pieces they are (a merged report's pages are ~30 MB
+    of items)."""
     template = env.get_template("known_issues.html.j2")
     listed = []
-    for adapter in view["adapters"]:
+    for adapter in adapters:
         items = found.get(adapter["k"])
         if not items:
             continue

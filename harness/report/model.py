@@ -478,30 +478,31 @@ def absorbed(first: Cells, other: Cells) -> Cells:
     return other
 
 
-def assemble(data: dict[str, Any], where: Frame, shares: list[Cells], title: str | None = None) -> dict[str, Any]:
-    """Everything the template needs, from the shares of the checks (`cells` of each): the first share's
-    tables are kept, every other share's texts, reasons, stage names and cores are renumbered into them
-    (`absorbed`, unless it was already)."""
-    cases_in, adapters_in, order = where.cases, where.adapters, where.order
-    manifest = data.get("manifest") or {}
-    sources = list(manifest.get("case_sources") or [])
-    for run in manifest.get("merged") or []:
-        sources += (run.get("manifest") or {}).get("case_sources") or []
-    first = shares[0]
-    shares = [first] + [share if share.texts is first.texts else absorbed(first, share) for share in shares[1:]]
-    texts, reasons, stage_names, cores = first.texts, first.reasons, first.stage_names, first.cores
+@dataclass
+class PageOrder:
+    """Where the page puts each case and topic, from the shares of the checks (`page_order`)."""
+
+    share_of: dict[str, int]  # case -> the share holding its checks
+    surface_by_case: dict[str, str]
+    topic_by_case: dict[str, str]
+    surfaces: list[str]  # in the page's order
+    case_ids: list[str]  # in the page's order: by surface, topic and name
+    cases_of: dict[str, list[str]]  # topic -> its cases, in the page's order
+    topics: list[str]  # in the page's order: by their first case's surface, then name
+
+
+def page_order(where: Frame, shares: list[Cells]) -> PageOrder:
+    """The page's order of surfaces, cases and topics, from every share's cases; OutsideFrame for a share's case
+    the frame does not have, ValueError for a case of the frame no share holds."""
+    cases_in = where.cases
     share_of: dict[str, int] = {}
     surface_by_case: dict[str, str] = {}
-    differs: dict[str, str] = {}
-    tallied: Counter = Counter()
     for number, share in enumerate(shares):
         for cid in share.checks:
             if cid not in cases_in:
                 raise OutsideFrame(f"case {cid!r}")
             share_of[cid] = number
         surface_by_case.update(share.surface)
-        differs.update(share.differs)
-        tallied.update(share.tallied)
     missing = [cid for cid in cases_in if cid not in share_of]
     if missing:
         raise ValueError(f"no share of the checks holds case {missing[0]!r}")
@@ -511,11 +512,36 @@ def assemble(data: dict[str, Any], where: Frame, shares: list[Cells], title: str
     topic_by_case = {cid: topic_of(cid, case) for cid, case in cases_in.items()}
     case_ids = sorted(cases_in, key=lambda cid: (surface_index[surface_by_case[cid]], topic_by_case[cid], natural_key(cid)))
     first_surface: dict[str, int] = {}  # topic -> the first surface (in the page's order) of its cases
-    cases_of: dict[str, list[str]] = {}  # topic -> its cases, in the page's order
+    cases_of: dict[str, list[str]] = {}
     for cid in case_ids:
         first_surface.setdefault(topic_by_case[cid], surface_index[surface_by_case[cid]])
         cases_of.setdefault(topic_by_case[cid], []).append(cid)
     topics = sorted(cases_of, key=lambda t: (first_surface[t], natural_key(t)))
+    return PageOrder(share_of, surface_by_case, topic_by_case, surfaces, case_ids, cases_of, topics)
+
+
+def assemble(data: dict[str, Any], where: Frame, shares: list[Cells], title: str | None = None,
+             place: PageOrder | None = None) -> dict[str, Any]:
+    """Everything the template needs, from the shares of the checks (`cells` of each): the first share's
+    tables are kept, every other share's texts, reasons, stage names and cores are renumbered into them
+    (`absorbed`, unless it was already). `place`: their `page_order`, when known already."""
+    cases_in, adapters_in, order = where.cases, where.adapters, where.order
+    manifest = data.get("manifest") or {}
+    sources = list(manifest.get("case_sources") or [])
+    for run in manifest.get("merged") or []:
+        sources += (run.get("manifest") or {}).get("case_sources") or []
+    first = shares[0]
+    shares = [first] + [share if share.texts is first.texts else absorbed(first, share) for share in shares[1:]]
+    texts, reasons, stage_names, cores = first.texts, first.reasons, first.stage_names, first.cores
+    placed = place if place is not None else page_order(where, shares)
+    share_of, surface_by_case, topic_by_case = placed.share_of, placed.surface_by_case, placed.topic_by_case
+    surfaces, case_ids, cases_of, topics = placed.surfaces, placed.case_ids, placed.cases_of, placed.topics
+    surface_index = {n: i for i, n in enumerate(surfaces)}
+    differs: dict[str, str] = {}
+    tallied: Counter = Counter()
+    for share in shares:
+        differs.update(share.differs)
+        tallied.update(share.tallied)
     topic_index = {t: i for i, t in enumerate(topics)}
     tags = sorted({t for c in cases_in.values() for t in c.get("tags") or []}, key=natural_key)
     tag_index = {t: i for i, t in enumerate(tags)}
