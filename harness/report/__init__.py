@@ -299,11 +299,15 @@ def _write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | 
     loaded = load_history(history)
     where = model.frame(clean, loaded)
     rows = clean.get("results") or []
-    lines = None
-    if origins is not None:
+    def lines_from(start: int) -> Callable[[list[dict[str, Any]]], list[bytes]] | None:
+        """A merge's results.json lines for the merged rows from place `start` on (None: not a merge)."""
+        if origins is None:
+            return None
         from harness.report.merge import merged_lines
 
-        lines = lambda part: merged_lines(part, origins)  # noqa: E731
+        return lambda part: merged_lines(part, origins, start)
+
+    lines = lines_from(0)
     second = forked.second_core()
     if second:
         sink.retired = []  # the old results.json is removed by the child writing the pages (below)
@@ -320,7 +324,7 @@ def _write_all(data: dict[str, Any], out_dir: Path | str, history: Path | str | 
         else:
             pivot, at = cut
             child = forked.Child("the checks from case " + repr(pivot) + " on",
-                                 lambda c: shares.sent(c.send, c.send_bytes, clean, where, rows[at:], Cut(pivot, first=False), lines))
+                                 lambda c: shares.sent(c.send, c.send_bytes, clean, where, rows[at:], Cut(pivot, first=False), lines_from(at)))
             mine = shares.share(clean, where, rows[:at], Cut(pivot, first=True), lines)
             receive = lambda: shares.received(child.receive, mine.cells)  # noqa: E731
     parts = [mine]

@@ -57,7 +57,9 @@ class Origins:
     taken over unchanged apart from their column key, so `write_merged` can copy their text."""
 
     inputs: list[tuple[str, int, Any]] = field(default_factory=list)  # (path, rows, format version) per input
-    rows: dict[int, tuple[int, int, str]] = field(default_factory=dict)  # id(row) -> (input, index, adapter there)
+    # per merged row, in the merged order: (the row, input, index, adapter there), or None for a row changed by
+    # the merge (the row is kept to know it again: a row replaced since, by another object, is encoded)
+    placed: list[tuple[dict[str, Any], int, int, str] | None] = field(default_factory=list)
     # per input, where each row's text lies (results.read_results found it while reading); else found again
     spans: list[list[tuple[int, int]] | None] = field(default_factory=list)
 
@@ -74,17 +76,17 @@ def write_merged(out_dir: Path, data: dict[str, Any], origins: Origins, sink: Si
     return write_results(Path(out_dir), data, sink, rows_chunks=merged_lines(data.get("results") or [], origins))
 
 
-def merged_lines(rows: list[dict[str, Any]], origins: Origins) -> list[bytes]:
-    """The lines of some of the merged rows, in pieces (as `results.pieces` takes them): each row taken over
-    unchanged copied from its input's file (its column key put in) instead of encoded again -- a merge of
-    eight full runs writes ~130 MB, and encoding it cost more than reading the inputs. A row that changed,
-    or an input laid out otherwise, is encoded."""
+def merged_lines(rows: list[dict[str, Any]], origins: Origins, start: int = 0) -> list[bytes]:
+    """The lines of some of the merged rows (those from place `start` on), in pieces (as `results.pieces` takes
+    them): each row taken over unchanged copied from its input's file (its column key put in) instead of
+    encoded again -- a merge of eight full runs writes ~130 MB, and encoding it cost more than reading the
+    inputs. A row that changed, or an input laid out otherwise, is encoded."""
     known = origins.spans + [None] * (len(origins.inputs) - len(origins.spans))
     spans = [found if found is not None and len(found) == n else row_spans(Path(p), n) if v == VERSION else None
              for (p, n, v), found in zip(origins.inputs, known)]
     with ExitStack() as stack:
         files = [_Blocks(stack.enter_context(open(p, "rb")).fileno()) if s else None for (p, _, _), s in zip(origins.inputs, spans)]
-        return list(_copied_rows(rows, origins, spans, files))
+        return list(_copied_rows(rows, origins.placed[start:start + len(rows)], spans, files))
 
 
 def read_inputs(paths: list[Path], reader: RowReader) -> tuple[list[tuple[str, dict[str, Any]]], Origins]:
@@ -107,8 +109,8 @@ def read_inputs(paths: list[Path], reader: RowReader) -> tuple[list[tuple[str, d
 _ROWS_PER_CHUNK = 2000
 
 
-def _copied_rows(rows: list[dict[str, Any]], origins: Origins, spans: list[list[tuple[int, int]] | None],
-                 files: list["_Blocks | None"]) -> Iterator[bytes]:
+def _copied_rows(rows: list[dict[str, Any]], placed: list[tuple[dict[str, Any], int, int, str] | None],
+                 spans: list[list[tuple[int, int]] | None], files: list["_Blocks | None"]) -> Iterator[bytes]:
     """The rows' lines, _ROWS_PER_CHUNK at a time (one loop per chunk: a generator step per row cost more than
     the copying)."""
     # how a check's lines start (the same in every column; the rows come one check after the other), and
@@ -116,19 +118,18 @@ def _copied_rows(rows: list[dict[str, Any]], origins: Origins, spans: list[list[
     case = mode = check = None
     skip = 0
     renamed: list[dict[str, tuple[str, bytes, bytes]]] = [{} for _ in files]
-    origin_of = origins.rows.get
+    placed = placed + [None] * (len(rows) - len(placed))
     for start in range(0, len(rows), _ROWS_PER_CHUNK):
         # the pieces of the chunk's lines, each row's rest of line a view of the block it lies in: copied once, by
         # the join
         parts: list[bytes | memoryview] = []
         add = parts.append
         between = b""
-        for row in rows[start:start + _ROWS_PER_CHUNK]:
+        for row, where in zip(rows[start:start + _ROWS_PER_CHUNK], placed[start:start + _ROWS_PER_CHUNK]):
             add(between)
             between = b",\n"
-            where = origin_of(id(row))
-            if where is not None:
-                source, index, name = where
+            if where is not None and where[0] is row:
+                _, source, index, name = where
                 blocks = files[source]
                 if blocks is not None:
                     offset, length = spans[source][index]  # type: ignore[index]
@@ -197,7 +198,7 @@ def _merge(inputs: list[tuple[str, dict[str, Any]]], origins: Origins | None = N
     mapping = column_keys(datas)
     adapters: dict[str, dict[str, Any]] = {}
     cases: dict[str, dict[str, Any]] = {}
-    by_check: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}  # (case, mode) -> {column: row}
+    by_check: dict[tuple[str, str], dict[str, tuple[Any, ...]]] = {}  # (case, mode) -> {column: (row, its origin)}
     checks: dict[str, dict[str, Any]] = {}
     checks_merged: list[dict[str, Any]] = []  # the inputs' checks objects merged so far
     case_errors: list[str] = []
@@ -226,7 +227,6 @@ def _merge(inputs: list[tuple[str, dict[str, Any]]], origins: Origins | None = N
             differing = {k for k, entry in own.items() if checks[k] is not entry and checks[k].get("expected") != entry.get("expected")}
         if origins is not None:
             origins.inputs.append((str(path), len(data.get("results") or []), data.get("version")))
-        origin_rows = origins.rows if origins is not None else None
         case = mode = None
         check_rows: dict[str, dict[str, Any]] = {}
         for place, row in enumerate(data.get("results") or []):  # rows are taken over, not copied: one copy of ~100,000 rows is enough
@@ -244,9 +244,7 @@ def _merge(inputs: list[tuple[str, dict[str, Any]]], origins: Origins | None = N
                 check_rows = by_check.get((case, mode))  # type: ignore[arg-type, assignment]
                 if check_rows is None:
                     check_rows = by_check[(case, mode)] = {}  # type: ignore[index]
-            check_rows[key] = row
-            if origin_rows is not None and not changed:
-                origin_rows[id(row)] = (index, place, name)
+            check_rows[key] = (row, None if changed else (row, index, place, name))
         for line in data.get("case_errors") or []:
             if line not in case_errors:
                 case_errors.append(line)
@@ -270,8 +268,12 @@ def _merge(inputs: list[tuple[str, dict[str, Any]]], origins: Origins | None = N
         "case_errors": case_errors,
         # ordered by case, mode and column (grouped by check first: sorting ~100,000 rows by a key of three
         # texts cost more than the rest of the merge)
-        "results": [check_rows[key] for _, check_rows in sorted(by_check.items()) for key in sorted(check_rows)],
+        "results": [],
     }
+    ordered = [check_rows[key] for _, check_rows in sorted(by_check.items()) for key in sorted(check_rows)]
+    out["results"] = [row for row, _ in ordered]
+    if origins is not None:
+        origins.placed = [where for _, where in ordered]
     if bench:
         out["bench"] = bench
     return out
