@@ -26,7 +26,7 @@ from harness.wire import table as wire_table
 from harness.redaction import Sink
 from harness.results import paused_gc, write_results
 from harness.results_lines import Cut
-from harness.report.text import json_for_html, md_cell, with_short_tokens
+from harness.report.text import md_cell, with_short_tokens
 
 if TYPE_CHECKING:
     from harness.report.merge import Origins

@@ -79,8 +79,9 @@ def fields(clean: dict[str, Any], where: model.Frame, rows: list[dict[str, Any]]
     yield "suites", junit.suites(clean, rows)
     yield "lines", lines(rows) if lines is not None else []
     yield "oracles", oracle_table.tally(rows)
-    yield "wire", wire_table.tally(rows)
-    yield "wire_findings", wire_table.findings({"results": rows})
+    wire, wire_findings = wire_table.counted(rows)
+    yield "wire", wire
+    yield "wire_findings", wire_findings
     shown, count = failing_rows(rows)
     yield "failing_rows", shown
     yield "failing_count", count

@@ -9,10 +9,6 @@ from typing import Any, Iterable
 from harness import verdicts
 
 
-def wire_rows(data: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    return (r for r in data.get("results") or [] if r.get("wire"))
-
-
 # the verdict names of each class (`verdicts.klass`: a name no verdict has is bad)
 _GOOD = frozenset(name for name, v in verdicts.VERDICTS.items() if v.klass == verdicts.GOOD)
 _NOT_BAD = frozenset(name for name, v in verdicts.VERDICTS.items() if v.klass != verdicts.BAD)
@@ -31,11 +27,17 @@ def table(data: dict[str, Any], columns: dict[str, dict[str, Any]] | None = None
 
 
 def tally(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """`table`'s counts per column (the tallies of consecutive sets of rows add up: `joined`). The rows are
-    counted by (column, signer's verdict, wire verdict) first, then each count is put where it goes, in the
-    order first seen (a merge's ~100,000 rows hold a few thousand such triples)."""
+    """`table`'s counts per column (the tallies of consecutive sets of rows add up: `joined`)."""
+    return counted(rows)[0]
+
+
+def counted(rows: Iterable[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """`tally` and `findings` of the rows, in one pass over them. The rows are counted by (column, signer's
+    verdict, wire verdict) first, then each count is put where it goes, in the order first seen (a merge's
+    ~100,000 rows hold a few thousand such triples)."""
     clients: dict[str, Any] = {}  # column -> the client its first row names
     triples: Counter = Counter()
+    found = []
     for row in rows:
         wire = row.get("wire")
         if not wire:
@@ -43,7 +45,10 @@ def tally(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         adapter = row["adapter"]
         if adapter not in clients:
             clients[adapter] = wire.get("client")
-        triples[(adapter, wire.get("signer"), row["status"])] += 1
+        signer, status = wire.get("signer"), row["status"]
+        triples[(adapter, signer, status)] += 1
+        if signer in _GOOD and status not in _NOT_BAD:  # signed_not_sent
+            found.append(row)
     columns: dict[str, dict[str, Any]] = {}
     for (adapter, signer, status), n in triples.items():
         entry = columns.get(adapter)
@@ -54,7 +59,7 @@ def tally(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         entry["wire"][status] += n
         if signed_not_sent(signer, status):
             entry["signed_not_sent"] += n
-    return columns
+    return columns, _findings(found)
 
 
 def joined(tallies: Iterable[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
@@ -81,8 +86,10 @@ def first_difference(wire: dict[str, Any]) -> str:
 def findings(data: dict[str, Any]) -> list[dict[str, Any]]:
     """The rows that pass when signed and fail when sent: case, mode, adapter, the difference and the reason,
     ordered by case, mode and adapter."""
+    return counted(data.get("results") or [])[1]
+
+
+def _findings(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"case": r["case"], "mode": r["mode"], "adapter": r["adapter"], "signer": r["wire"].get("signer"),
-             "status": r["status"], "difference": first_difference(r["wire"]),
-             "reason": r.get("reason") or ""}
-            for r in sorted((r for r in wire_rows(data) if signed_not_sent(r["wire"].get("signer"), r.get("status"))),
-                            key=lambda r: (r["case"], r["mode"], r["adapter"]))]
+             "status": r["status"], "difference": first_difference(r["wire"]), "reason": r.get("reason") or ""}
+            for r in sorted(rows, key=lambda r: (r["case"], r["mode"], r["adapter"]))]
