@@ -44,9 +44,9 @@ def _first_difference(row: dict[str, Any]) -> tuple[str | None, str]:
 
 def failing(clean: dict[str, Any], columns: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """Per column key (of `columns`: column key -> the column as the page shows it, model.column), the items of
-    its failing rows among `rows`, in their order, each with its head and Markdown rendered (a share of the
-    checks renders its own: harness/report/shares.py); `ordered` joins such sets and orders each column's items
-    as the page lists them."""
+    its failing rows among `rows`, in their order, each its case, mode, topic and `html` (the item as its page
+    shows it, UTF-8: a share of the checks renders its own, harness/report/shares.py); `ordered` joins such sets
+    and orders each column's items as the page lists them."""
     cases = clean.get("cases") or {}
     manifest = clean.get("manifest") or {}
     sources = list(manifest.get("case_sources") or [])
@@ -111,10 +111,9 @@ def _shared(clean: dict[str, Any], row: dict[str, Any], case: dict[str, Any], so
     }
 
 
-def _column_words(adapter: dict[str, Any], escaped: bool = True) -> str:
-    """What the Markdown says of the column: its library, version and runtime."""
-    words = f"{adapter['lib']} {adapter['ver']} ({adapter['rts']})"
-    return str(escape(words)) if escaped else words
+def _column_words(adapter: dict[str, Any]) -> str:
+    """What the Markdown says of the column, escaped: its library, version and runtime."""
+    return str(escape(f"{adapter['lib']} {adapter['ver']} ({adapter['rts']})"))
 
 
 def _markdown_parts(item: dict[str, Any]) -> tuple[str, str, str]:

@@ -228,7 +228,7 @@ def _merge(inputs: list[tuple[str, dict[str, Any]]], origins: Origins | None = N
         if origins is not None:
             origins.inputs.append((str(path), len(data.get("results") or []), data.get("version")))
         case = mode = None
-        check_rows: dict[str, dict[str, Any]] = {}
+        check_rows: dict[str, tuple[Any, ...]] = {}
         for place, row in enumerate(data.get("results") or []):  # rows are taken over, not copied: one copy of ~100,000 rows is enough
             name = row["adapter"]
             key = keys.get(name, name)
@@ -250,6 +250,11 @@ def _merge(inputs: list[tuple[str, dict[str, Any]]], origins: Origins | None = N
                 case_errors.append(line)
         for name, value in (data.get("bench") or {}).items():
             bench[keys.get(name, name)] = value
+    # ordered by case, mode and column (grouped by check first: sorting ~100,000 rows by a key of three texts cost
+    # more than the rest of the merge); each row with where it came from
+    ordered = [check_rows[key] for _, check_rows in sorted(by_check.items()) for key in sorted(check_rows)]
+    if origins is not None:
+        origins.placed = [where for _, where in ordered]
     out: dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,
@@ -266,14 +271,8 @@ def _merge(inputs: list[tuple[str, dict[str, Any]]], origins: Origins | None = N
         "cases": cases,
         "checks": checks,
         "case_errors": case_errors,
-        # ordered by case, mode and column (grouped by check first: sorting ~100,000 rows by a key of three
-        # texts cost more than the rest of the merge)
-        "results": [],
+        "results": [row for row, _ in ordered],
     }
-    ordered = [check_rows[key] for _, check_rows in sorted(by_check.items()) for key in sorted(check_rows)]
-    out["results"] = [row for row, _ in ordered]
-    if origins is not None:
-        origins.placed = [where for _, where in ordered]
     if bench:
         out["bench"] = bench
     return out

@@ -531,7 +531,7 @@ def assemble(data: dict[str, Any], where: Frame, shares: list[Cells], title: str
     for run in manifest.get("merged") or []:
         sources += (run.get("manifest") or {}).get("case_sources") or []
     first = shares[0]
-    shares = [first] + [share if share.texts is first.texts else absorbed(first, share) for share in shares[1:]]
+    shares = [first] + [absorbed(first, share) for share in shares[1:]]
     texts, reasons, stage_names, cores = first.texts, first.reasons, first.stage_names, first.cores
     placed = place if place is not None else page_order(where, shares)
     share_of, surface_by_case, topic_by_case = placed.share_of, placed.surface_by_case, placed.topic_by_case

@@ -47,7 +47,7 @@ def counted(rows: Iterable[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], 
             clients[adapter] = wire.get("client")
         signer, status = wire.get("signer"), row["status"]
         triples[(adapter, signer, status)] += 1
-        if signer in _GOOD and status not in _NOT_BAD:  # signed_not_sent
+        if signed_not_sent(signer, status):
             found.append(row)
     columns: dict[str, dict[str, Any]] = {}
     for (adapter, signer, status), n in triples.items():
